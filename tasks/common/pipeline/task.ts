@@ -1,0 +1,174 @@
+/**
+ * The one task result path. A task's main.ts is:
+ *
+ *   import { runTask } from '../common/pipeline/task';
+ *   void runTask({ name: 'FluxOidcProvision', version: '1.0.3', readInputs, run });
+ *
+ * runTask reads the inputs (a bad one fails the run with the InputError text, before any network
+ * call), runs the task, maps any thrown error to a message a platform engineer can act on, always
+ * writes the report (JSON attachment + markdown summary) and calls setResult exactly once.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from '../log';
+import { createAzureConnection } from '../auth/connection';
+import type { AzureConnection } from '../auth/types';
+import { RetryPolicy, type RetryOptions } from '../http/retry';
+import { ReportBuilder } from '../report/builder';
+import { UserError } from '../report/errors';
+import { renderMarkdown } from '../report/markdown';
+import { REPORT_ATTACHMENT_TYPE, type TaskResultKind } from '../report/model';
+import { describeError } from './errors';
+import { readConnection, readMode, type TaskMode } from './inputs';
+import { PlatformLogger } from './logger';
+import type { Platform } from './platform';
+
+export interface TaskContext {
+  log: Logger;
+  platform: Platform;
+  mode: TaskMode;
+  report: ReportBuilder;
+  /** The retry policy for calls the SDKs do not retry (logs through `log`). */
+  retry: RetryPolicy;
+  /** Resolves the AzureRM service connection named by this input (validated, credential built). */
+  azureConnection(inputName: string): Promise<AzureConnection>;
+  /** System.AccessToken: the SYSTEMVSSCONNECTION endpoint's AccessToken (SYSTEM_ACCESSTOKEN as fallback). Registered as a secret. */
+  systemAccessToken(): string;
+  /** Sets an output variable and records it in the report (secret ones are masked and never recorded). */
+  setOutput(name: string, value: string, opts?: { secret?: boolean }): void;
+  /** Runs `fn` inside a collapsible log group (`##[group]title` … `##[endgroup]`). */
+  group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /** A highlighted log line (`##[section]title`). */
+  section(title: string): void;
+  /** A scratch directory (Agent.TempDirectory). Never write secrets there. */
+  tempDir: string;
+}
+
+export interface TaskDefinition<I> {
+  /** The task's name (task.json `name`), used for the report attachment name. */
+  name: string;
+  /** The task's version, e.g. "1.0.3" (see versionOf). */
+  version?: string;
+  /** Reads and validates every input; throw InputError (through the readers) for a bad value. */
+  readInputs(p: Platform): I;
+  /** plan or apply; default: the `mode` input (default plan). */
+  mode?(inputs: I, p: Platform): TaskMode;
+  run(ctx: TaskContext, inputs: I): Promise<void>;
+  /** Retry policy options (tests pass a fake sleep). */
+  retry?: RetryOptions;
+}
+
+/** "1.0.3" from task.json's `version: { Major, Minor, Patch }`. */
+export function versionOf(taskJson: { version?: { Major: number | string; Minor: number | string; Patch: number | string } }): string {
+  const v = taskJson.version;
+  return v ? `${v.Major}.${v.Minor}.${v.Patch}` : '0.0.0';
+}
+
+function resultOf(failed: boolean, report: ReportBuilder): TaskResultKind {
+  if (failed || report.hasFailedChecks()) return 'Failed';
+  return report.hasWarnings() ? 'SucceededWithIssues' : 'Succeeded';
+}
+
+export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): Promise<void> {
+  // Imported lazily so tests (and the in-memory platform) never load task-lib.
+  const p = platform ?? new (await import('./tasklib-platform')).TaskLibPlatform();
+  const report = new ReportBuilder(def.name, def.version ?? '0.0.0');
+  const log = new PlatformLogger(p, report);
+  const retry = new RetryPolicy({ ...def.retry, log });
+  let failure: string | undefined;
+
+  try {
+    const inputs = def.readInputs(p);
+    const mode = def.mode ? def.mode(inputs, p) : readMode(p);
+    report.setMode(mode);
+    const ctx = createContext(p, log, report, retry, mode);
+    await def.run(ctx, inputs);
+  } catch (err) {
+    const d = describeError(err);
+    failure = log.mask(d.text);
+    report.error(failure);
+    for (const line of d.debug) log.debug(line);
+  }
+
+  const result = resultOf(failure !== undefined, report);
+  let summary: string;
+  if (failure !== undefined) summary = failure;
+  else if (result === 'Failed') {
+    const failed = report.build().checks.filter((c) => c.status === 'fail');
+    summary = `${failed.length} required check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}`;
+  } else summary = report.mode === 'plan' ? 'plan complete: nothing was changed' : 'done';
+  report.finish(result, log.mask(summary));
+
+  try {
+    writeReport(p, def.name, report);
+  } catch (err) {
+    // The report is a by-product: failing to write it must not hide the run's own result.
+    p.warning(`could not write the run report: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // setResult also raises the error (Failed) or warning (SucceededWithIssues) issue for the message.
+  p.setResult(result, log.mask(summary));
+}
+
+function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, retry: RetryPolicy, mode: TaskMode): TaskContext {
+  const systemAccessToken = (): string => {
+    const token = p.endpoint('SYSTEMVSSCONNECTION')?.auth('AccessToken') ?? p.variable('System.AccessToken');
+    if (!token) {
+      throw new UserError('The job access token (System.AccessToken) is not available to the task.', {
+        code: 'NoSystemAccessToken',
+        cause: 'the SYSTEMVSSCONNECTION endpoint has no AccessToken and SYSTEM_ACCESSTOKEN is not set',
+        fix: 'run the task in an Azure Pipelines job (the agent provides the token), or map it: env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }',
+      });
+    }
+    log.secret(token);
+    return token;
+  };
+  const connections = new Map<string, Promise<AzureConnection>>();
+  return {
+    log, platform: p, mode, report, retry,
+    tempDir: p.tempDir(),
+    systemAccessToken,
+    async azureConnection(inputName: string): Promise<AzureConnection> {
+      let c = connections.get(inputName);
+      if (!c) {
+        const id = readConnection(p, { name: inputName, label: inputName, required: true });
+        const endpoint = p.endpoint(id)!;
+        const proxy = p.proxy();
+        const oidcRequestUri = p.variable('System.OidcRequestUri');
+        c = createAzureConnection(endpoint, {
+          log, systemAccessToken, retry: retry.options,
+          ...(proxy ? { proxy } : {}),
+          ...(oidcRequestUri ? { oidcRequestUri } : {}),
+        }, { input: inputName });
+        connections.set(inputName, c);
+      }
+      return c;
+    },
+    setOutput(name: string, value: string, opts?: { secret?: boolean }): void {
+      const secret = opts?.secret ?? false;
+      if (secret) log.secret(value);
+      p.setOutput(name, value, secret);
+      if (!secret) report.output(name, value);
+    },
+    async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+      p.beginGroup(log.mask(title));
+      try {
+        return await fn();
+      } finally {
+        p.endGroup();
+      }
+    },
+    section(title: string): void { p.section(log.mask(title)); },
+  };
+}
+
+/** Writes report.json and summary.md to the temp dir and attaches them. */
+function writeReport(p: Platform, taskName: string, report: ReportBuilder): void {
+  const dir = fs.mkdtempSync(path.join(p.tempDir(), `${taskName}-report-`));
+  const jsonPath = path.join(dir, `${taskName}.report.json`);
+  const mdPath = path.join(dir, `${taskName}.md`);
+  const built = report.build();
+  fs.writeFileSync(jsonPath, JSON.stringify(built, null, 2) + '\n');
+  fs.writeFileSync(mdPath, renderMarkdown(built));
+  p.addAttachment(REPORT_ATTACHMENT_TYPE, taskName, jsonPath);
+  p.uploadSummary(mdPath);
+}

@@ -1,0 +1,89 @@
+/**
+ * The run summary as GitHub-flavoured markdown, readable in the Azure DevOps run summary
+ * (`##vso[task.uploadsummary]`): a header line with the result, a resources table, a checks
+ * table and the fixes of failed checks. Table cells escape `|` and flatten newlines.
+ */
+import type { Action, CheckStatus, Report, ResourceStatus } from './model';
+
+const ACTION_ICON: Record<Action, string> = { create: '➕', update: '✏️', delete: '➖', unchanged: '✔️', skip: '⏭️' };
+const STATUS_TEXT: Record<ResourceStatus, string> = { planned: 'planned', applied: 'applied', unchanged: 'no change', failed: '❌ failed', 'not-run': 'not run' };
+const CHECK_ICON: Record<CheckStatus, string> = { pass: '✅ pass', warn: '⚠️ warn', fail: '❌ fail', skip: '⏭️ skip' };
+const RESULT_ICON: Record<string, string> = { Succeeded: '✅', SucceededWithIssues: '⚠️', Failed: '❌' };
+
+/** A table cell: `|` escaped, newlines turned into `<br>`, HTML-significant characters escaped. */
+export function cell(text: string | undefined): string {
+  if (text === undefined || text === '') return '';
+  return text
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, '\\`')
+    .replace(/\r?\n/g, '<br>');
+}
+
+/** Inline text outside tables: one line, HTML-significant characters escaped. */
+function inline(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+}
+
+function changesCell(changes: Report['resources'][number]['changes']): string {
+  return changes.map((c) => `${c.field}: ${c.from ?? '(none)'} → ${c.to ?? '(none)'}`).map(cell).join('<br>');
+}
+
+export function renderMarkdown(report: Report): string {
+  const out: string[] = [];
+  const result = report.result ?? 'in progress';
+  const icon = RESULT_ICON[result] ?? '⏳';
+  out.push(`### ${icon} ${inline(report.task)} ${inline(report.version)}: ${result} (${report.mode})`);
+  out.push('');
+  if (report.message) out.push(inline(report.message), '');
+
+  if (report.resources.length > 0) {
+    const changed = report.resources.filter((r) => r.action !== 'unchanged' && r.action !== 'skip').length;
+    out.push(`#### Resources (${changed} ${report.mode === 'plan' ? 'to change' : 'changed or failed'}, ${report.resources.length - changed} unchanged)`, '');
+    out.push('| | Action | Kind | Name | Changes | Status | Note |', '|---|---|---|---|---|---|---|');
+    for (const r of report.resources) {
+      out.push(`| ${ACTION_ICON[r.action]} | ${r.action} | ${cell(r.kind)} | ${cell(r.name)} | ${changesCell(r.changes)} | ${STATUS_TEXT[r.status]} | ${cell(r.note)} |`);
+    }
+    out.push('');
+  }
+
+  if (report.checks.length > 0) {
+    out.push('#### Checks', '');
+    out.push('| Status | Check | Evidence |', '|---|---|---|');
+    for (const c of report.checks) out.push(`| ${CHECK_ICON[c.status]} | ${cell(c.title)} | ${cell(c.evidence)} |`);
+    out.push('');
+    const actionable = report.checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && (c.cause || c.fix));
+    if (actionable.length > 0) {
+      out.push('#### How to fix', '');
+      for (const c of actionable) {
+        out.push(`- **${inline(c.title)}** (${c.status})${c.cause ? `: ${inline(c.cause)}` : ''}`);
+        if (c.fix) out.push(`  - Fix: ${inline(c.fix)}`);
+      }
+      out.push('');
+    }
+  }
+
+  const outputs = Object.entries(report.outputs);
+  if (outputs.length > 0) {
+    out.push('#### Outputs', '', '| Variable | Value |', '|---|---|');
+    for (const [k, v] of outputs) out.push(`| ${cell(k)} | ${cell(v)} |`);
+    out.push('');
+  }
+
+  if (report.errors.length > 0) {
+    out.push('#### Errors', '');
+    for (const e of report.errors) out.push(`- ${inline(e)}`);
+    out.push('');
+  }
+  if (report.warnings.length > 0) {
+    out.push('#### Warnings', '');
+    for (const w of report.warnings) out.push(`- ${inline(w)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function toJson(report: Report): string {
+  return JSON.stringify(report, null, 2) + '\n';
+}
