@@ -5,6 +5,7 @@
 import type { AzureState } from './azure/model';
 import type { DevOpsState } from './devops/model';
 import type { KubeState } from './kube/model';
+import type { FaultRule } from './core/faults';
 
 export interface CloudState {
   /** Entra ID tenant, subscriptions, resource groups, role assignments, identities, AKS clusters. */
@@ -13,4 +14,8 @@ export interface CloudState {
   devops: DevOpsState;
   /** What runs inside each AKS cluster: Kubernetes objects and the Flux installation. */
   kube: KubeState;
+  /** Fault rules active from the start (per service and route; see core/faults.ts). */
+  faults?: FaultRule[];
+  /** Seed of the fault probabilities (overridden by startCloud's `seed` option). */
+  seed?: number;
 }

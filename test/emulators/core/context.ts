@@ -33,9 +33,28 @@ export interface AccessTokenClaims extends JwtClaims {
   idtyp?: 'app' | 'user';
 }
 
+/** A service principal in the emulated tenant (an app registration's or a managed identity's). */
+export interface DirectoryPrincipal {
+  tenantId: string;
+  /** Service principal object id (ARM `principalId`, Azure DevOps `originId`, token `oid`). */
+  objectId: string;
+  /** Application (client) id (ARM `clientId`, token `appid`). */
+  appId: string;
+  displayName: string;
+  kind: 'application' | 'managedIdentity';
+  /** The ARM resource id of a user-assigned managed identity. */
+  resourceId?: string;
+}
+
 export interface EntraHooks {
   /** Verifies an access token issued by the emulated Entra ID for `audience` (expiry included). */
   verifyAccessToken(token: string, audience: string | string[]): TokenCheck;
+  /**
+   * Looks a service principal up by object id or app (client) id, as Microsoft Graph would. A managed
+   * identity created through ARM is found once the tenant's replication delay (state knob) has
+   * passed on the emulated clock; undefined before that and for unknown ids.
+   */
+  principal(objectIdOrAppId: string): DirectoryPrincipal | undefined;
 }
 
 export interface KubeHooks {

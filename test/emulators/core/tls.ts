@@ -35,7 +35,9 @@ export function createTestCa(dir: string = fs.mkdtempSync(path.join(os.tmpdir(),
   return loadTestCa(dir);
 }
 
-export function loadTestCa(dir: string): TestCa {
+export function loadTestCa(relativeOrAbsoluteDir: string): TestCa {
+  // Absolute, because client certificates are made with openssl in another working directory.
+  const dir = path.resolve(relativeOrAbsoluteDir);
   const caCertPath = path.join(dir, 'ca.crt');
   return {
     dir,

@@ -1,0 +1,250 @@
+/**
+ * The composed emulated cloud: one CA, eight HTTPS hosts on 127.0.0.1, one state, the services of
+ * azure/, devops/ and kube/ (contract: core/service.ts), and the environment a task process needs to
+ * run against it as in a pipeline. Used by the agent runner, `npm start`, `npm run cloud` and the
+ * e2e tests.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Clock } from './core/clock';
+import type { CloudContext, CloudUrls, DevOpsHooks, EntraHooks, HostName, KubeHooks } from './core/context';
+import { Faults } from './core/faults';
+import { startHost, type Handler, type Host } from './core/host';
+import { Journal } from './core/journal';
+import type { ServiceSet } from './core/service';
+import { createTestCa, loadOrCreateTestCa } from './core/tls';
+import { createAzureServices } from './azure';
+import { findCluster } from './azure/clusters';
+import type { ApplicationState } from './azure/model';
+import { FRESH } from './names';
+import { buildScenario, dumpState, HOST_NAMES, loadStateFile, resolvePlaceholders, validateState } from './scenarios';
+import { serviceFactory } from './scenarios/modules';
+import type { CloudState } from './state';
+
+export interface StartCloudOptions {
+  /** Built-in scenario name (default `fresh`). */
+  scenario?: string;
+  /** A YAML state file (see scenarios/README.md). */
+  stateFile?: string;
+  /** A state object (cloned; URLs may be `${host}` placeholders or real). */
+  state?: CloudState;
+  /** Directory of the CA (reused when complete, created otherwise). Default: FLUX_OIDC_TEST_CA_DIR, else a new temp CA. */
+  caDir?: string;
+  /** Seed of probabilistic faults (overrides the state's `seed`). */
+  seed?: number;
+  /**
+   * Which service folders to run (default all). A suite that tests one folder's emulator can leave
+   * the others out: their hosts still listen but answer 404, and their scenario sections stay empty.
+   */
+  services?: ('azure' | 'devops' | 'kube')[];
+}
+
+export interface Cloud {
+  ctx: CloudContext;
+  /** Every environment variable a task process needs to run against this cloud as in a pipeline. */
+  env: Record<string, string>;
+  /** Service connections by name -> id (the value of a connectedService:AzureRM input). */
+  serviceConnections: Record<string, string>;
+  /** The live state as YAML. */
+  dump(): string;
+  stop(): Promise<void>;
+}
+
+/** Defaults for the emulated pipeline run; the devops services' env() overrides them with the run they serve. */
+export const PIPELINE_RUN = {
+  hubName: 'build',
+  planId: '4b0e6f3c-9a1d-4c2e-8f5b-7d3a1e9c6b20',
+  jobId: '12f1170f-54f2-53f3-20dd-22fc7dff55f9',
+  buildId: '1042',
+  definitionId: '7',
+} as const;
+
+function placeholderKubeconfig(ctx: CloudContext, clusterResourceId: string, kind: 'user' | 'admin'): string {
+  // Stand-in when the kube services are left out (startCloud `services`): points at the kube host, which then answers 404.
+  const name = findCluster(ctx.state.azure, clusterResourceId)?.cluster.name ?? 'cluster';
+  const user = `cluster${kind === 'user' ? 'User' : 'Admin'}_${name}`;
+  return [
+    'apiVersion: v1', 'kind: Config',
+    'clusters:', `- name: ${name}`, '  cluster:', `    server: ${ctx.urls.kube}`,
+    `    certificate-authority-data: ${Buffer.from(ctx.ca.caCert).toString('base64')}`,
+    'contexts:', `- name: ${name}`, '  context:', `    cluster: ${name}`, `    user: ${user}`,
+    `current-context: ${name}`,
+    'users:', `- name: ${user}`, '  user:', '    token: emulator-placeholder-kubeconfig-token', '',
+  ].join('\n');
+}
+
+function connectionApps(state: CloudState): ApplicationState[] {
+  return state.azure.tenant.applications.filter((a) => a.serviceConnection);
+}
+
+/** ENDPOINT_* of every AzureRM service connection, as the agent sets them (environment data pointing at the emulator). */
+function azureRmEnv(ctx: CloudContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  const azure = ctx.state.azure;
+  for (const app of connectionApps(ctx.state)) {
+    const sc = app.serviceConnection!;
+    const id = sc.id;
+    const scheme = sc.scheme ?? 'WorkloadIdentityFederation';
+    const sub = azure.subscriptions.find((s) => s.id === sc.subscriptionId) ?? azure.subscriptions[0];
+    const params: Record<string, string> = { serviceprincipalid: app.appId, tenantid: azure.tenant.id };
+    if (scheme === 'ServicePrincipal') {
+      params.authenticationType = 'spnKey';
+      params.serviceprincipalkey = app.secrets?.[0]?.value ?? '';
+    } else {
+      const fic = app.federatedIdentityCredentials?.[0];
+      if (fic) {
+        params.workloadIdentityFederationIssuer = fic.issuer;
+        params.workloadIdentityFederationSubject = fic.subject;
+      }
+    }
+    const armUrl = `${ctx.urls.arm}/`;
+    const authority = `${ctx.urls.entra}/`;
+    env[`ENDPOINT_URL_${id}`] = armUrl;
+    env[`ENDPOINT_AUTH_${id}`] = JSON.stringify({ parameters: params, scheme });
+    env[`ENDPOINT_AUTH_SCHEME_${id}`] = scheme;
+    for (const [k, v] of Object.entries(params)) env[`ENDPOINT_AUTH_PARAMETER_${id}_${k.toUpperCase()}`] = v;
+    const data: Record<string, string> = {
+      subscriptionId: sub?.id ?? '',
+      subscriptionName: sub?.displayName ?? '',
+      environment: 'AzureCloud',
+      scopeLevel: 'Subscription',
+      creationMode: 'Manual',
+      environmentUrl: armUrl,
+      resourceManagerUrl: armUrl,
+      environmentAuthorityUrl: authority,
+      activeDirectoryAuthority: authority,
+      activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/',
+      serviceManagementUrl: 'https://management.core.windows.net/',
+      galleryUrl: 'https://gallery.azure.com/',
+      azureKeyVaultDnsSuffix: 'vault.azure.net',
+      azureKeyVaultServiceEndpointResourceId: 'https://vault.azure.net',
+      storageEndpointSuffix: 'core.windows.net',
+    };
+    for (const [k, v] of Object.entries(data)) env[`ENDPOINT_DATA_${id}_${k.toUpperCase()}`] = v;
+  }
+  return env;
+}
+
+/** The pipeline variables of the emulated run (the devops services may override any of them). */
+function pipelineEnv(ctx: CloudContext): Record<string, string> {
+  const collectionUri = `${ctx.urls.devops}/${FRESH.organization}/`;
+  const token = ctx.devops.systemAccessToken();
+  const { hubName, planId, jobId, buildId, definitionId } = PIPELINE_RUN;
+  return {
+    NODE_EXTRA_CA_CERTS: ctx.ca.caCertPath,
+    SYSTEM_COLLECTIONURI: collectionUri,
+    SYSTEM_TEAMFOUNDATIONCOLLECTIONURI: collectionUri,
+    SYSTEM_TEAMFOUNDATIONSERVERURI: collectionUri,
+    SYSTEM_COLLECTIONID: FRESH.organizationId,
+    SYSTEM_TEAMPROJECT: FRESH.project,
+    SYSTEM_TEAMPROJECTID: FRESH.projectId,
+    SYSTEM_HOSTTYPE: hubName,
+    SYSTEM_PLANID: planId,
+    SYSTEM_JOBID: jobId,
+    SYSTEM_DEFINITIONID: definitionId,
+    SYSTEM_OIDCREQUESTURI: `${collectionUri}${FRESH.projectId}/_apis/distributedtask/hubs/${hubName}/plans/${planId}/jobs/${jobId}/oidctoken`,
+    SYSTEM_SERVERTYPE: 'Hosted',
+    ENDPOINT_URL_SYSTEMVSSCONNECTION: collectionUri,
+    ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ parameters: { AccessToken: token }, scheme: 'OAuth' }),
+    ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION: 'OAuth',
+    ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: token,
+    BUILD_BUILDID: buildId,
+    BUILD_REPOSITORY_NAME: FRESH.repository,
+    BUILD_REPOSITORY_ID: FRESH.repositoryId,
+    BUILD_REPOSITORY_PROVIDER: 'TfsGit',
+    BUILD_REPOSITORY_URI: `${collectionUri}${FRESH.project}/_git/${FRESH.repository}`,
+    BUILD_SOURCEBRANCH: `refs/heads/${FRESH.branch}`,
+    BUILD_SOURCEBRANCHNAME: FRESH.branch,
+  };
+}
+
+export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
+  const caDir = opts.caDir ?? process.env.FLUX_OIDC_TEST_CA_DIR;
+  const ca = caDir ? loadOrCreateTestCa(caDir) : createTestCa();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-oidc-cloud-'));
+  const journal = new Journal();
+  const clock = new Clock();
+  const faults = new Faults(opts.seed ?? 1);
+  const others = (['devops', 'kube'] as const).filter((f) => !opts.services || opts.services.includes(f));
+
+  // Trampolines: every host listens (so every URL is known) before any service exists.
+  const handlers: Partial<Record<HostName, Handler>> = {};
+  const hosts: Host[] = await Promise.all(HOST_NAMES.map((name) => startHost({
+    name, ca, journal, faults, clock,
+    requestClientCert: name === 'kube',
+    handler: async (req, res) => {
+      const h = handlers[name];
+      return h ? h(req, res) : undefined;
+    },
+  })));
+  const urls = Object.fromEntries(hosts.map((h) => [h.name, h.url])) as CloudUrls;
+  const sets: ServiceSet[] = [];
+  const closeAll = async () => {
+    for (const s of sets) await s.stop?.();
+    await Promise.all(hosts.map((h) => h.close()));
+    fs.rmSync(workDir, { recursive: true, force: true });
+    // A CA this cloud made for itself goes with it; a shared one (caDir / FLUX_OIDC_TEST_CA_DIR) stays.
+    if (!caDir) fs.rmSync(ca.dir, { recursive: true, force: true });
+  };
+
+  try {
+    let state: CloudState;
+    if (opts.state) {
+      state = resolvePlaceholders(structuredClone(opts.state), urls);
+      await validateState(state, 'the state given to startCloud', others);
+    } else if (opts.stateFile) {
+      state = await loadStateFile(opts.stateFile, urls, others);
+    } else {
+      state = await buildScenario(opts.scenario ?? 'fresh', urls, others);
+    }
+    if (opts.seed === undefined && state.seed !== undefined) faults.seed(state.seed);
+    for (const rule of state.faults ?? []) faults.add(rule);
+
+    const impl: { entra?: EntraHooks; kube?: KubeHooks; devops?: DevOpsHooks } = {};
+    const missing = (hook: string, folder: string): never => {
+      throw new Error(`ctx.${hook} is not available: test/emulators/${folder}/ has not registered it (see core/service.ts).`);
+    };
+    const ctx: CloudContext = {
+      ca, journal, faults, clock, urls, state, workDir,
+      entra: {
+        verifyAccessToken: (token, audience) => (impl.entra ?? missing('entra', 'azure')).verifyAccessToken(token, audience),
+        principal: (id) => (impl.entra ?? missing('entra', 'azure')).principal(id),
+      },
+      kube: {
+        kubeconfig: (id, kind) => (impl.kube ? impl.kube.kubeconfig(id, kind) : placeholderKubeconfig(ctx, id, kind)),
+        clusterUpdated: (id) => impl.kube?.clusterUpdated(id),
+      },
+      devops: {
+        // Stand-in when the devops services are left out (startCloud `services`).
+        systemAccessToken: () => (impl.devops ? impl.devops.systemAccessToken() : 'emulator-placeholder-system-access-token'),
+      },
+    };
+
+    if (!opts.services || opts.services.includes('azure')) sets.push(createAzureServices(ctx));
+    for (const folder of others) {
+      const factory = await serviceFactory(folder);
+      if (factory) sets.push(await factory(ctx));
+    }
+    for (const s of sets) {
+      Object.assign(handlers, s.handlers);
+      if (s.hooks?.entra) impl.entra = s.hooks.entra;
+      if (s.hooks?.kube) impl.kube = s.hooks.kube;
+      if (s.hooks?.devops) impl.devops = s.hooks.devops;
+    }
+
+    const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx) };
+    for (const s of sets) Object.assign(env, s.env?.() ?? {});
+    const serviceConnections = Object.fromEntries(connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]));
+
+    let stopped: Promise<void> | undefined;
+    return {
+      ctx, env, serviceConnections,
+      dump: () => dumpState(ctx.state, urls),
+      stop: () => (stopped ??= closeAll()),
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The cloud state as a document: the built-in scenarios (composed from each folder's section),
+ * loading a YAML state file, validation with messages that name the field and the fix, and the
+ * YAML dump. Emulator URLs in the state are written as `${host}` placeholders (`${devops-issuer}`,
+ * `${aks-issuer}`, ...), so a dump loads again into a cloud listening on other ports.
+ */
+import * as fs from 'node:fs';
+import YAML from 'yaml';
+import type { CloudUrls, HostName } from '../core/context';
+import type { FaultKind } from '../core/faults';
+import type { ScenarioName } from '../core/service';
+import type { CloudState } from '../state';
+import type { DevOpsState } from '../devops/model';
+import type { KubeState } from '../kube/model';
+import { azureScenario } from '../azure/scenario';
+import { scenarioSection } from './modules';
+
+export const SCENARIOS: readonly ScenarioName[] = ['fresh', 'converged'];
+export const HOST_NAMES: readonly HostName[] = ['entra', 'arm', 'devops', 'vssps', 'vsaex', 'devops-issuer', 'aks-issuer', 'kube'];
+const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '502', '503', 'reset', 'slow'];
+
+export function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIOS as readonly string[]).includes(name);
+}
+
+/** A built-in scenario with the live URLs filled in. */
+export async function buildScenario(name: string, urls: CloudUrls, folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+  if (!isScenarioName(name)) {
+    throw new Error(`Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}; or load a state file with --state <file>.`);
+  }
+  const input = { scenario: name, urls };
+  const devops = folders.includes('devops') ? await scenarioSection('devops') : undefined;
+  const kube = folders.includes('kube') ? await scenarioSection('kube') : undefined;
+  return {
+    azure: azureScenario.build(input),
+    // Empty sections when a folder is left out (startCloud `services`) or has no scenario.ts.
+    devops: (devops ? devops.build(input) : {}) as DevOpsState,
+    kube: (kube ? kube.build(input) : {}) as KubeState,
+    faults: [],
+  };
+}
+
+function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, f)]));
+  return v;
+}
+
+/** `${arm}` -> https://127.0.0.1:PORT (unknown `${...}` stay as they are). */
+export function resolvePlaceholders<T>(doc: T, urls: CloudUrls): T {
+  const re = new RegExp(`\\$\\{(${HOST_NAMES.map((h) => h.replace(/-/g, '\\-')).join('|')})\\}`, 'g');
+  return mapStrings(doc, (s) => s.replace(re, (_m, h: HostName) => urls[h])) as T;
+}
+
+/** https://127.0.0.1:PORT -> `${arm}` (the port must end there, so :4431 never matches :44310). */
+export function toPlaceholders<T>(doc: T, urls: CloudUrls): T {
+  const pairs = HOST_NAMES.map((h) => ({ h, re: new RegExp(`${urls[h].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?!\\d)`, 'g') }));
+  return mapStrings(doc, (s) => pairs.reduce((acc, p) => acc.replace(p.re, `\${${p.h}}`), s)) as T;
+}
+
+/** Throws one error listing every problem in the state (field path, what is wrong, the fix). */
+export async function validateState(state: CloudState, source = 'the cloud state', folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<void> {
+  const problems: string[] = [];
+  if (!state || typeof state !== 'object') throw new Error(`${source}: not a mapping; expected top-level keys azure, devops, kube (and optionally faults, seed).`);
+  const known = new Set(['azure', 'devops', 'kube', 'faults', 'seed']);
+  for (const k of Object.keys(state)) if (!known.has(k)) problems.push(`${k}: unknown top-level key; use azure, devops, kube, faults, seed`);
+  problems.push(...(azureScenario.validate?.(state.azure, state) ?? []));
+  for (const folder of folders) {
+    const section = await scenarioSection(folder);
+    if (section?.validate) problems.push(...section.validate(state[folder], state));
+  }
+  if (state.seed !== undefined && !Number.isInteger(state.seed)) problems.push('seed: must be an integer');
+  if (state.faults !== undefined && !Array.isArray(state.faults)) problems.push('faults: must be a list of rules');
+  (Array.isArray(state.faults) ? state.faults : []).forEach((f, i) => {
+    const p = `faults[${i}]`;
+    if (f.service !== '*' && !(HOST_NAMES as readonly string[]).includes(f.service)) problems.push(`${p}.service: '${f.service}' is not a host; use one of ${HOST_NAMES.join(', ')} or '*'`);
+    if (!FAULT_KINDS.includes(f.kind)) problems.push(`${p}.kind: '${String(f.kind)}' is not a fault; use one of ${FAULT_KINDS.join(', ')} (quote numbers: '429')`);
+    if (f.probability !== undefined && !(f.probability >= 0 && f.probability <= 1)) problems.push(`${p}.probability: must be between 0 and 1`);
+    if (f.count !== undefined && !(Number.isInteger(f.count) && f.count >= 0)) problems.push(`${p}.count: must be an integer >= 0`);
+  });
+  if (problems.length > 0) throw new Error(`Invalid cloud state in ${source}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** Parses and validates a state document (YAML or JSON text). */
+export async function parseState(text: string, urls: CloudUrls, source = 'the state document', folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new Error(`${source} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new Error(`${source} must be a YAML mapping with the keys azure, devops, kube (see test/emulators/scenarios/README.md).`);
+  }
+  const state = resolvePlaceholders(doc as CloudState, urls);
+  state.devops ??= {} as DevOpsState;
+  state.kube ??= {} as KubeState;
+  await validateState(state, source, folders);
+  return state;
+}
+
+export async function loadStateFile(file: string, urls: CloudUrls, folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`Cannot read the state file '${file}': ${e instanceof Error ? e.message : String(e)}. Give the path of a YAML state (e.g. one written by --dump).`, { cause: e });
+  }
+  return parseState(text, urls, file, folders);
+}
+
+/** The live state as YAML, URLs as placeholders. */
+export function dumpState(state: CloudState, urls: CloudUrls): string {
+  const header = '# Emulated cloud state (test/emulators). ${host} stands for an emulator URL; load with --state <file>.\n';
+  return header + YAML.stringify(toPlaceholders(state, urls), { lineWidth: 0 });
+}
