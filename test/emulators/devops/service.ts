@@ -1,0 +1,124 @@
+/**
+ * The Azure DevOps service set: one dispatcher per host (organization host, vssps, vsaex) that
+ * resolves the organization and project from the path, authenticates, negotiates api-version and
+ * runs the matching route; the route tables live in the area modules.
+ */
+import type { CloudContext } from '../core/context';
+import type { Handler } from '../core/host';
+import { Authenticator, type Caller } from './auth';
+import { vssError, TF } from './errors';
+import { RepoRegistry } from './git/repos';
+import { DevOpsIssuer } from './issuer';
+import { GitStore } from './git/store';
+import { collection, matchRoute, negotiateVersion, ok, segmentsOf, type Route, type RouteContext, type RouteResult } from './http';
+import { sameId } from './identity';
+import { areaLocations, type DevOpsHostName } from './locations';
+import type { DevOpsState, ProjectState } from './model';
+import { orgUrls, type OrgUrls } from './views';
+
+export interface DevOpsCtx {
+  svc: DevOpsService;
+  state: DevOpsState;
+  host: DevOpsHostName;
+  urls: OrgUrls;
+  /** `{host}/{org}` of the host that got the request. */
+  orgUrl: string;
+  /** Absent only on anonymous routes. */
+  caller?: Caller;
+  /** The project of a `{project}/_apis/…` route. */
+  project?: ProjectState;
+}
+
+export type DevOpsRoute = Route<DevOpsCtx>;
+export type Req = RouteContext<DevOpsCtx>;
+
+/** The authenticated caller of a route. */
+export function who(r: Req): Caller {
+  if (!r.ctx.caller) throw new Error('route needs a caller but was registered as anonymous');
+  return r.ctx.caller;
+}
+
+export function findProject(state: DevOpsState, nameOrId: string): ProjectState | undefined {
+  return state.projects.find((p) => sameId(p.id, nameOrId) || p.name.toLowerCase() === nameOrId.toLowerCase());
+}
+
+/** A git smart-HTTP handler: gets the request after the organization segment. */
+export type GitHttpHandler = (svc: DevOpsService, req: Parameters<Handler>[0], res: Parameters<Handler>[1], rest: string[]) => Promise<RouteResult>;
+
+export class DevOpsService {
+  readonly auth: Authenticator;
+  readonly git: GitStore;
+  readonly repos: RepoRegistry;
+  readonly issuer: DevOpsIssuer;
+
+  constructor(readonly cloud: CloudContext, private readonly routes: Record<DevOpsHostName, DevOpsRoute[]>, private readonly gitHttp: GitHttpHandler) {
+    this.auth = new Authenticator(cloud);
+    this.git = new GitStore(`${cloud.workDir}/devops-git`, cloud.clock);
+    this.repos = new RepoRegistry(this.git, () => this.state);
+    this.issuer = new DevOpsIssuer(cloud);
+  }
+
+  get state(): DevOpsState {
+    return this.cloud.state.devops;
+  }
+
+  orgUrls(): OrgUrls {
+    return orgUrls(this.cloud.urls, this.state.organization.name);
+  }
+
+  handler(host: DevOpsHostName): Handler {
+    return async (req, res) => {
+      const state = this.state;
+      const hostUrl = this.cloud.urls[host];
+      const segs = segmentsOf(req.path);
+      const org = state.organization.name;
+      const orgUrl = `${hostUrl}/${org}`;
+      if (segs.length === 0 || segs[0]!.toLowerCase() !== org.toLowerCase()) {
+        throw vssError(404, 'HostNotFoundException', `The organization '${segs[0] ?? ''}' was not found on this host; the emulated organization is '${org}' (${orgUrl}).`);
+      }
+      const rest = segs.slice(1);
+      if (host === 'devops') {
+        const gi = rest.findIndex((x) => x.toLowerCase() === '_git');
+        if (gi === 0 || gi === 1) return this.gitHttp(this, req, res, rest);
+      }
+      let scope: 'org' | 'project';
+      let routeSegs: string[];
+      let projectKey: string | undefined;
+      if (rest[0]?.toLowerCase() === '_apis') { scope = 'org'; routeSegs = rest; }
+      else if (rest[1]?.toLowerCase() === '_apis') { scope = 'project'; projectKey = rest[0]; routeSegs = rest.slice(1); }
+      else {
+        this.auth.authenticate(req, orgUrl, hostUrl);
+        throw vssError(404, 'HttpException', `The controller for path '${req.path}' was not found or does not implement IController.`, 'WebApi');
+      }
+      const base: DevOpsCtx = { svc: this, state, host, urls: this.orgUrls(), orgUrl };
+
+      // Route discovery: OPTIONS {org}/_apis/{area}.
+      if (req.method === 'OPTIONS' && scope === 'org' && routeSegs.length === 2) {
+        this.auth.authenticate(req, orgUrl, hostUrl);
+        const locations = areaLocations(host, routeSegs[1]!);
+        if (!locations) throw vssError(404, 'VssResourceNotFoundException', `API resource area '${routeSegs[1]}' is not served by ${hostUrl}.`, 'WebApi');
+        return ok(collection(locations));
+      }
+
+      const m = matchRoute(this.routes[host], req.method, routeSegs, scope);
+      if (!m || 'methodMismatch' in m) {
+        this.auth.authenticate(req, orgUrl, hostUrl);
+        if (m) throw vssError(405, 'HttpException', `The requested resource does not support http method '${req.method}'.`, 'WebApi');
+        throw vssError(404, 'HttpException', `The controller for path '${req.path}' was not found or does not implement IController.`, 'WebApi');
+      }
+      const caller = this.auth.authenticate(req, orgUrl, hostUrl, m.route.options.anonymous === true);
+      let project: ProjectState | undefined;
+      if (projectKey !== undefined) {
+        project = findProject(state, projectKey);
+        if (!project) throw vssError(404, 'ProjectDoesNotExistWithNameException', TF.projectNotFound(projectKey), 'Core');
+      }
+      const apiVersion = negotiateVersion(req, m.route.options);
+      const ctx: DevOpsCtx = { ...base };
+      if (caller) ctx.caller = caller;
+      if (project) ctx.project = project;
+      const r: Req = { req, res, params: m.params, ctx };
+      if (apiVersion) r.apiVersion = apiVersion;
+      return m.route.handler(r);
+    };
+  }
+}
