@@ -1,0 +1,13 @@
+/**
+ * The benchmarks `npm run bench` runs, in table order. To add one, write a module under
+ * scripts/bench/ that exports a BenchEntry and append it here.
+ */
+import { coldStart } from './cold-start';
+import { bundleSizes, vsixSize } from './sizes';
+import type { BenchEntry } from './types';
+
+export const benchmarks: BenchEntry[] = [
+  vsixSize,
+  bundleSizes,
+  coldStart,
+];

@@ -1,0 +1,118 @@
+// npm run build: typecheck the whole tree (tsc, strict) and bundle each task with esbuild into
+// dist/tasks/<Task>/ = the file named by execution.Node20_1.target + task.json + icon.png, nothing
+// else (no node_modules: the .vsix ships only what runs). tsc and esbuild run at the same time.
+//
+//   node scripts/build.mjs [--no-typecheck]
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as zlib from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tasksSrc = path.join(root, 'tasks');
+const tasksOut = path.join(root, 'dist', 'tasks');
+const typecheck = !process.argv.includes('--no-typecheck');
+
+function typecheckAsync() {
+  return new Promise((resolve) => {
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const child = spawn(process.execPath, [tsc, '-p', root, '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { out += c; });
+    child.on('close', (code) => resolve({ ok: code === 0, out: out.trim() }));
+  });
+}
+
+/** Task folders: tasks/<Name>/task.json (tasks/common is the shared core, not a task). */
+function taskFolders() {
+  return fs.readdirSync(tasksSrc, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && fs.existsSync(path.join(tasksSrc, d.name, 'task.json')))
+    .map((d) => d.name)
+    .sort();
+}
+
+function targetOf(name) {
+  const task = JSON.parse(fs.readFileSync(path.join(tasksSrc, name, 'task.json'), 'utf8'));
+  const targets = new Set(Object.values(task.execution ?? {}).map((h) => h.target));
+  if (targets.size !== 1) throw new Error(`tasks/${name}/task.json: every execution handler must name the same target (found ${[...targets].join(', ') || 'none'})`);
+  const [target] = targets;
+  if (!target.endsWith('.js') || target.includes('/')) throw new Error(`tasks/${name}/task.json: the target must be a .js file next to task.json, got ${target}`);
+  return target;
+}
+
+function assertNoNodeModules(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules') throw new Error(`${path.join(dir, entry.name)}: node_modules must not be shipped; bundle instead`);
+    if (entry.isDirectory()) assertNoNodeModules(path.join(dir, entry.name));
+  }
+}
+
+const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+
+async function main() {
+  const started = performance.now();
+  const check = typecheck ? typecheckAsync() : Promise.resolve({ ok: true, out: '' });
+
+  const names = taskFolders();
+  const bundled = names.filter((n) => fs.existsSync(path.join(tasksSrc, n, 'main.ts')));
+  const missing = names.filter((n) => !bundled.includes(n));
+  // Built into a staging folder and swapped in at the end: whoever runs a task from dist/tasks
+  // meanwhile (a test, npm start) sees the old build or the new one, never a half-written one.
+  const staging = path.join(root, 'dist', `.tasks-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+
+  // One esbuild call for all tasks: shared parsing work, one process.
+  const entryPoints = Object.fromEntries(bundled.map((n) => [`${n}/${targetOf(n).replace(/\.js$/, '')}`, path.join(tasksSrc, n, 'main.ts')]));
+  const result = bundled.length ? await esbuild.build({
+    absWorkingDir: root,
+    entryPoints,
+    outdir: staging,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    sourcemap: false,
+    // Third-party licence comments go to <target>.LEGAL.txt next to the bundle, shipped with it.
+    legalComments: 'external',
+    logLevel: 'silent',
+    metafile: true,
+  }).catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] })) : { errors: [], warnings: [] };
+  for (const w of result.warnings) console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+  if (result.errors.length) {
+    for (const e of result.errors) console.error(`esbuild error: ${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ''}`);
+    fs.rmSync(staging, { recursive: true, force: true });
+    await check;
+    process.exit(1);
+  }
+
+  for (const n of bundled) {
+    const out = path.join(staging, n);
+    fs.copyFileSync(path.join(tasksSrc, n, 'task.json'), path.join(out, 'task.json'));
+    const icon = path.join(tasksSrc, n, 'icon.png');
+    if (!fs.existsSync(icon)) throw new Error(`tasks/${n}/icon.png is missing (node scripts/make-icon.mjs)`);
+    fs.copyFileSync(icon, path.join(out, 'icon.png'));
+    const bundle = fs.readFileSync(path.join(out, targetOf(n)));
+    console.log(`${n.padEnd(20)} ${targetOf(n)} ${kb(bundle.length).padStart(8)}  (gzip ${kb(zlib.gzipSync(bundle, { level: 9 }).length)})`);
+  }
+  for (const n of missing) console.log(`${n.padEnd(20)} not bundled: tasks/${n}/main.ts does not exist yet`);
+  assertNoNodeModules(staging);
+  const old = path.join(root, 'dist', `.tasks-old-${process.pid}`);
+  if (fs.existsSync(tasksOut)) fs.renameSync(tasksOut, old);
+  fs.renameSync(staging, tasksOut);
+  fs.rmSync(old, { recursive: true, force: true });
+  assertNoNodeModules(path.join(root, 'dist'));
+
+  const { ok, out } = await check;
+  if (!ok) {
+    console.error(`\ntsc -p . failed:\n${out}`);
+    process.exit(1);
+  }
+  console.log(`build: ${bundled.length} task(s) bundled${typecheck ? ', typecheck passed' : ', typecheck skipped'} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
