@@ -1,0 +1,207 @@
+/**
+ * AKS: read the cluster, and turn on the OIDC issuer and workload identity the way
+ * `az aks update --enable-oidc-issuer --enable-workload-identity` does: GET the whole cluster,
+ * set the two flags, PUT it back as a long-running operation (the SDK's poller), then read the
+ * issuer URL. Never PUT when both are already on. A busy cluster (another operation running,
+ * HTTP 409) is waited for and the read-modify-write is redone on a fresh read.
+ */
+import type { ManagedCluster } from '@azure/arm-containerservice';
+import type { Logger } from '../log';
+import { UserError } from '../report/errors';
+import type { ArmClients } from './clients';
+import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
+import { type Sleep, realSleep } from './wait';
+
+export interface ClusterRef {
+  resourceGroup: string;
+  name: string;
+}
+
+/** What the product needs to know about a cluster. */
+export interface ClusterState {
+  id: string;
+  name: string;
+  location: string;
+  provisioningState: string | undefined;
+  oidcIssuerEnabled: boolean;
+  /** The issuer URL exactly as AKS reports it (byte-identical, trailing slash included). */
+  issuerUrl: string | undefined;
+  workloadIdentityEnabled: boolean;
+  eTag: string | undefined;
+}
+
+/** Provisioning states in which the cluster accepts a new operation. */
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'cancelled']);
+
+export function isClusterBusy(state: Pick<ClusterState, 'provisioningState'>): boolean {
+  const s = state.provisioningState?.toLowerCase();
+  return s !== undefined && !TERMINAL.has(s);
+}
+
+export function needsWorkloadIdentityUpdate(state: Pick<ClusterState, 'oidcIssuerEnabled' | 'workloadIdentityEnabled'>): boolean {
+  return !state.oidcIssuerEnabled || !state.workloadIdentityEnabled;
+}
+
+function toState(c: ManagedCluster): ClusterState {
+  return {
+    id: c.id ?? '',
+    name: c.name ?? '',
+    location: c.location,
+    provisioningState: c.provisioningState,
+    oidcIssuerEnabled: c.oidcIssuerProfile?.enabled === true,
+    issuerUrl: c.oidcIssuerProfile?.issuerURL || undefined,
+    workloadIdentityEnabled: c.securityProfile?.workloadIdentity?.enabled === true,
+    eTag: c.eTag,
+  };
+}
+
+export interface ClusterCallContext {
+  log: Logger;
+  principal?: string;
+}
+
+function errorContext(ref: ClusterRef, verb: string, ctx: ClusterCallContext) {
+  return {
+    action: `${verb} the AKS cluster '${ref.name}' in resource group '${ref.resourceGroup}'`,
+    principal: ctx.principal,
+    role: verb === 'read' ? 'Reader (or Azure Kubernetes Service Cluster User Role)' : 'Azure Kubernetes Service Contributor Role (or Contributor)',
+    scope: `the cluster '${ref.name}'`,
+    input: 'resourceGroup',
+  };
+}
+
+async function getCluster(clients: ArmClients, ref: ClusterRef, ctx: ClusterCallContext): Promise<ManagedCluster> {
+  try {
+    return await clients.aks.managedClusters.get(ref.resourceGroup, ref.name);
+  } catch (err) {
+    if (isArmNotFound(err) && armErrorInfo(err).code !== 'ResourceGroupNotFound') {
+      throw new UserError(`The AKS cluster '${ref.name}' was not found in resource group '${ref.resourceGroup}'.`, {
+        code: 'ClusterNotFound',
+        cause: `Subscription ${clients.subscriptionId} has no managed cluster with that name in that resource group (or the service connection cannot see it).`,
+        fix: 'Check the clusterName and resourceGroup inputs and that the service connection points at the subscription of the cluster.',
+        inner: err,
+      });
+    }
+    throw describeArmError(err, errorContext(ref, 'read', ctx));
+  }
+}
+
+export async function readCluster(clients: ArmClients, ref: ClusterRef, ctx: ClusterCallContext): Promise<ClusterState> {
+  return toState(await getCluster(clients, ref, ctx));
+}
+
+/** The issuer URL of a cluster whose OIDC issuer is on; a clear error when AKS reports none. */
+export function requireIssuer(state: ClusterState, ref: ClusterRef): ClusterState {
+  if (!state.issuerUrl) {
+    throw new UserError(`The AKS cluster '${ref.name}' has the OIDC issuer enabled but reports no issuer URL.`, {
+      code: 'ClusterIssuerMissing',
+      cause: 'oidcIssuerProfile.issuerURL is empty in the cluster resource.',
+      fix: 'Wait a few minutes and re-run the task; if it stays empty, run `az aks update --enable-oidc-issuer` and check the cluster\'s activity log.',
+    });
+  }
+  return state;
+}
+
+export interface EnableOptions extends ClusterCallContext {
+  /** Upper bound for the whole operation: waiting for a busy cluster plus the update itself. */
+  timeoutMs: number;
+  sleep?: Sleep;
+  now?: () => number;
+  /** First wait between busy-cluster retries (default 1 s, doubles up to 30 s); a Retry-After header wins. */
+  busyIntervalMs?: number;
+  /** LRO poll interval when the service sends no Retry-After (SDK default 2 s). */
+  pollIntervalMs?: number;
+}
+
+const BUSY_CODES = new Set(['OperationNotAllowed', 'EtagMismatch', 'Conflict', 'AnotherOperationInProgress', 'PreconditionFailed']);
+
+function isBusyError(err: unknown): boolean {
+  const info = armErrorInfo(err);
+  return (info.status === 409 || info.status === 412) && (info.code === undefined || BUSY_CODES.has(info.code));
+}
+
+/**
+ * Enables the OIDC issuer and workload identity (read-modify-write PUT as an LRO) unless both are
+ * on already; returns the cluster as read after the update. Bounded by `timeoutMs`.
+ */
+export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRef, opts: EnableOptions): Promise<ClusterState> {
+  const sleep = opts.sleep ?? realSleep;
+  const now = opts.now ?? Date.now;
+  const start = now();
+  const deadline = start + opts.timeoutMs;
+  let busyWait = opts.busyIntervalMs ?? 1000;
+  let attempt = 0;
+  const timeoutError = (what: string, inner?: unknown) => new UserError(`Timed out after ${Math.round(opts.timeoutMs / 60000)} min ${what} of the AKS cluster '${ref.name}'.`, {
+    code: 'ClusterUpdateTimeout',
+    cause: 'The cluster was busy or the update took longer than the task waits (clusterUpdateTimeoutMinutes).',
+    fix: 'An update already started keeps running in Azure: check the cluster in the portal (or az aks show), then re-run the task; it continues from where this run stopped. Raise clusterUpdateTimeoutMinutes for slow clusters.',
+    inner,
+  });
+  const waitBusy = async (reason: string, retryAfterMs?: number) => {
+    const wait = Math.min(retryAfterMs ?? busyWait, Math.max(0, deadline - now()));
+    if (now() + wait >= deadline) throw timeoutError('waiting for another operation');
+    opts.log.info(`The AKS cluster '${ref.name}' is busy (${reason}); waiting ${Math.round(wait / 1000)} s before trying again.`);
+    await sleep(wait);
+    busyWait = Math.min(busyWait * 2, 30_000);
+  };
+
+  for (;;) {
+    const cluster = await getCluster(clients, ref, opts);
+    const state = toState(cluster);
+    // Both on (perhaps by someone else while we waited): nothing to write, busy or not.
+    if (!needsWorkloadIdentityUpdate(state)) return requireIssuer(state, ref);
+    // A busy cluster (provisioningState Updating...) is not waited for here: the PUT answers 409
+    // OperationNotAllowed while another operation runs, and that is what is retried below.
+    const desired: ManagedCluster = {
+      ...cluster,
+      oidcIssuerProfile: { ...cluster.oidcIssuerProfile, enabled: true },
+      securityProfile: { ...cluster.securityProfile, workloadIdentity: { ...cluster.securityProfile?.workloadIdentity, enabled: true } },
+    };
+    const turnOn = [!state.oidcIssuerEnabled ? 'OIDC issuer' : '', !state.workloadIdentityEnabled ? 'workload identity' : ''].filter(Boolean).join(' and ');
+    opts.log.info(attempt++ === 0
+      ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
+      : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - now()));
+    try {
+      const poller = clients.aks.managedClusters.createOrUpdate(ref.resourceGroup, ref.name, desired, {
+        ...(state.eTag ? { ifMatch: state.eTag } : {}),
+        ...(opts.pollIntervalMs !== undefined ? { updateIntervalInMs: opts.pollIntervalMs } : {}),
+        abortSignal: abort.signal,
+      });
+      poller.onProgress((s) => {
+        opts.log.progress(`AKS cluster update ${s.status} (${Math.round((now() - start) / 1000)} s)`);
+      });
+      await poller.pollUntilDone({ abortSignal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted) throw timeoutError('updating', err);
+      if (isBusyError(err)) {
+        await waitBusy(armErrorInfo(err).code ?? 'HTTP 409', armErrorInfo(err).retryAfterMs);
+        continue;
+      }
+      const info = armErrorInfo(err);
+      if (info.status === undefined && /long-running operation has failed/i.test(info.message)) {
+        throw new UserError(`The update of the AKS cluster '${ref.name}' failed.`, {
+          code: 'ClusterUpdateFailed',
+          cause: info.message,
+          fix: 'Look at the cluster\'s activity log for the failed operation, fix its cause, then re-run the task (it retries the update).',
+          inner: err,
+        });
+      }
+      throw describeArmError(err, errorContext(ref, 'update', opts));
+    } finally {
+      clearTimeout(timer);
+    }
+    const after = toState(await getCluster(clients, ref, opts));
+    if (needsWorkloadIdentityUpdate(after)) {
+      throw new UserError(`The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`, {
+        code: 'ClusterUpdateNotApplied',
+        cause: 'The update finished but the settings did not stick (a policy or another deployment may have reverted them).',
+        fix: 'Run `az aks update --enable-oidc-issuer --enable-workload-identity` for the cluster and check its activity log, then re-run the task.',
+      });
+    }
+    requireIssuer(after, ref);
+    opts.log.info(`The AKS cluster '${ref.name}' has OIDC issuer and workload identity enabled; issuer ${after.issuerUrl}`);
+    return after;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * User-assigned managed identities: read, create (or keep), and wait until a new one is readable
+ * (ARM is eventually consistent: a GET right after the PUT can still answer 404).
+ */
+import type { Identity } from '@azure/arm-msi';
+import type { Logger } from '../log';
+import { UserError } from '../report/errors';
+import type { ArmClients } from './clients';
+import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
+import { type Sleep, realSleep } from './wait';
+
+export interface IdentityRef {
+  resourceGroup: string;
+  name: string;
+}
+
+export interface IdentityState {
+  id: string;
+  name: string;
+  location: string;
+  /** Application (client) id: what the service-account annotation and token requests use. */
+  clientId: string;
+  /** Object id of the identity's service principal: what Azure DevOps calls originId. */
+  principalId: string;
+  tenantId: string;
+}
+
+export interface IdentityCallContext {
+  log: Logger;
+  principal?: string;
+}
+
+function toState(i: Identity): IdentityState {
+  return {
+    id: i.id ?? '',
+    name: i.name ?? '',
+    location: i.location,
+    clientId: i.clientId ?? '',
+    principalId: i.principalId ?? '',
+    tenantId: i.tenantId ?? '',
+  };
+}
+
+function errorContext(ref: IdentityRef, verb: string, ctx: IdentityCallContext) {
+  return {
+    action: `${verb} the managed identity '${ref.name}' in resource group '${ref.resourceGroup}'`,
+    principal: ctx.principal,
+    role: verb === 'read' ? 'Reader (or Managed Identity Operator)' : 'Managed Identity Contributor (or Contributor)',
+    scope: `the resource group '${ref.resourceGroup}'`,
+    input: 'identityResourceGroup',
+  };
+}
+
+/** The identity, or undefined when it does not exist (its resource group must). */
+export async function readIdentity(clients: ArmClients, ref: IdentityRef, ctx: IdentityCallContext): Promise<IdentityState | undefined> {
+  try {
+    return toState(await clients.msi.userAssignedIdentities.get(ref.resourceGroup, ref.name));
+  } catch (err) {
+    if (isArmNotFound(err) && armErrorInfo(err).code !== 'ResourceGroupNotFound') return undefined;
+    throw describeArmError(err, errorContext(ref, 'read', ctx));
+  }
+}
+
+export interface CreateIdentityOptions extends IdentityCallContext {
+  location: string;
+  tags?: Record<string, string>;
+  sleep?: Sleep;
+  /** How many reads to try before giving up on a new identity becoming readable. */
+  readAttempts?: number;
+  readIntervalMs?: number;
+}
+
+/** Creates the identity (PUT) and returns it once a GET sees it with its ids. */
+export async function createIdentity(clients: ArmClients, ref: IdentityRef, opts: CreateIdentityOptions): Promise<IdentityState> {
+  let created: IdentityState;
+  try {
+    created = toState(await clients.msi.userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, {
+      location: opts.location,
+      ...(opts.tags ? { tags: opts.tags } : {}),
+    }));
+  } catch (err) {
+    throw describeArmError(err, errorContext(ref, 'create', opts));
+  }
+  opts.log.info(`Created the managed identity '${ref.name}' (client id ${created.clientId}); waiting until it can be read.`);
+  return waitUntilReadable(clients, ref, opts);
+}
+
+async function waitUntilReadable(clients: ArmClients, ref: IdentityRef, opts: CreateIdentityOptions): Promise<IdentityState> {
+  const sleep = opts.sleep ?? realSleep;
+  const attempts = opts.readAttempts ?? 8;
+  let interval = opts.readIntervalMs ?? 1000;
+  for (let i = 1; ; i++) {
+    const found = await readIdentity(clients, ref, opts);
+    if (found && found.clientId && found.principalId) return found;
+    if (i >= attempts) {
+      throw new UserError(`The managed identity '${ref.name}' was created but cannot be read back yet.`, {
+        code: 'IdentityNotReadable',
+        cause: `GET on the identity still answered ${found ? 'without clientId/principalId' : '404'} after ${attempts} tries (Azure replication delay).`,
+        fix: 'Re-run the task in a few minutes; it keeps the identity and continues.',
+      });
+    }
+    opts.log.debug(`Identity '${ref.name}' not readable yet (try ${i}/${attempts}); waiting ${interval} ms.`);
+    await sleep(interval);
+    interval = Math.min(interval * 2, 10_000);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Git Repositories namespace bit math (pure): the permissions the `permissions` input names, what
+ * is missing from an ACE, what an explicit deny blocks, and what is more than Flux needs.
+ */
+
+export const GIT_REPOSITORIES_NAMESPACE = '2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87';
+
+export const GitPermission = {
+  Administer: 1,
+  GenericRead: 2,
+  GenericContribute: 4,
+  ForcePush: 8,
+  CreateBranch: 16,
+  CreateTag: 32,
+  ManageNote: 64,
+  PolicyExempt: 128,
+  CreateRepository: 256,
+  DeleteRepository: 512,
+  RenameRepository: 1024,
+  EditPolicies: 2048,
+  RemoveOthersLocks: 4096,
+  ManagePermissions: 8192,
+  PullRequestContribute: 16384,
+  PullRequestBypassPolicy: 32768,
+  ViewAdvSecAlerts: 65536,
+  DismissAdvSecAlerts: 131072,
+  ManageAdvSecScanning: 262144,
+} as const;
+
+/** UI names, for messages. */
+const DISPLAY: Record<string, string> = {
+  Administer: 'Administer', GenericRead: 'Read', GenericContribute: 'Contribute', ForcePush: 'Force push',
+  CreateBranch: 'Create branch', CreateTag: 'Create tag', ManageNote: 'Manage notes', PolicyExempt: 'Bypass policies when pushing',
+  CreateRepository: 'Create repository', DeleteRepository: 'Delete or disable repository', RenameRepository: 'Rename repository',
+  EditPolicies: 'Edit policies', RemoveOthersLocks: "Remove others' locks", ManagePermissions: 'Manage permissions',
+  PullRequestContribute: 'Contribute to pull requests', PullRequestBypassPolicy: 'Bypass policies when completing pull requests',
+  ViewAdvSecAlerts: 'Advanced Security: view alerts', DismissAdvSecAlerts: 'Advanced Security: manage and dismiss alerts',
+  ManageAdvSecScanning: 'Advanced Security: manage settings',
+};
+
+/** The values the `permissions` input accepts, and their bits. */
+export const PERMISSION_INPUTS: Record<string, number> = {
+  read: GitPermission.GenericRead,
+  contribute: GitPermission.GenericContribute,
+  createbranch: GitPermission.CreateBranch,
+};
+
+/**
+ * Bits that are harmless beyond what was asked (day-to-day work on a repo): holding them raises
+ * no warning. Everything else a principal holds beyond the request does (ForcePush,
+ * ManagePermissions, Administer, bypassing policies, deleting the repository...).
+ */
+export const HARMLESS_EXTRA = GitPermission.CreateBranch | GitPermission.CreateTag | GitPermission.ManageNote
+  | GitPermission.PullRequestContribute | GitPermission.ViewAdvSecAlerts;
+
+export function repoToken(projectId: string, repositoryId: string): string {
+  return `repoV2/${projectId}/${repositoryId}`;
+}
+
+/** Names of the bits set in a mask, in bit order (UI names). */
+export function permissionNames(mask: number): string[] {
+  return Object.entries(GitPermission).filter(([, bit]) => (mask & bit) !== 0).map(([name]) => DISPLAY[name] ?? name);
+}
+
+/** Bits for the `permissions` input values; an error text naming unknown values. */
+export function parsePermissions(values: string[]): { bits: number } | { error: string } {
+  let bits = 0;
+  const unknown: string[] = [];
+  for (const v of values) {
+    const bit = PERMISSION_INPUTS[v.toLowerCase().replace(/[\s_-]/g, '')];
+    if (bit === undefined) unknown.push(v);
+    else bits |= bit;
+  }
+  if (unknown.length > 0) return { error: `unknown permission ${unknown.map((u) => `'${u}'`).join(', ')}; use read, contribute (and createBranch)` };
+  if ((bits & GitPermission.GenericRead) === 0) return { error: "Flux cannot clone without 'read'; include read" };
+  return { bits };
+}
+
+export interface AcePlan {
+  /** Bits to add with a merge ACE (0: nothing to write). */
+  missing: number;
+  /** Wanted bits the ACE explicitly denies (a merge allow does not lift a deny). */
+  denied: number;
+  /** Bits held beyond the request that deserve a warning. */
+  excess: number;
+}
+
+/** What to do with a principal's ACE: add the missing bits, never clear any. */
+export function planAce(current: { allow: number; deny: number } | undefined, wanted: number): AcePlan {
+  const allow = current?.allow ?? 0;
+  const deny = current?.deny ?? 0;
+  return {
+    missing: wanted & ~allow,
+    denied: wanted & deny,
+    excess: allow & ~wanted & ~HARMLESS_EXTRA,
+  };
+}
+
+/** Bits held (allowed, effectively or directly) beyond the request that deserve a warning. */
+export function excessBits(held: number, wanted: number): number {
+  return held & ~wanted & ~HARMLESS_EXTRA;
+}

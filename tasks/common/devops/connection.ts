@@ -1,0 +1,139 @@
+/**
+ * A connection to an Azure DevOps organization: azure-devops-node-api's WebApi with a bearer
+ * token (an Entra token of a service connection, or the job token), the hosts of the areas the SDK
+ * has no client for (Graph, Identities on vssps; MemberEntitlementManagement on vsaex) discovered
+ * through the location service's resource areas as real clients do, and the SDK's REST client for
+ * the raw calls. Every call runs under the shared retry policy (node-api retries neither 429 nor POST).
+ */
+import { WebApi } from 'azure-devops-node-api';
+import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
+import type { RestClient } from 'typed-rest-client/RestClient';
+import { retryingRestClient, retryingWebApi } from '../http/devops';
+import type { RetryPolicy } from '../http/retry';
+import type { Logger } from '../log';
+import { describeDevOpsError } from './errors';
+
+/** Resource area ids (the location service's ids, the same in every organization). */
+export const ResourceAreaIds = {
+  Graph: 'bb1e7ec9-e901-4b68-999a-de7012b920f8',
+  MemberEntitlementManagement: '68ddce18-2501-45f1-a17b-7931a9922690',
+  /** IMS (identities). Served from the Graph host in Azure DevOps Services. */
+  Identities: '8a3d49b8-91f0-46ef-b33d-dda338c25db3',
+} as const;
+
+export type Area = 'core' | 'graph' | 'identities' | 'entitlements';
+
+export interface DevOpsCaller {
+  id: string;
+  displayName?: string;
+  descriptor?: string;
+}
+
+export interface DevOpsConnection {
+  /** The organization URL, without a trailing slash. */
+  orgUrl: string;
+  web: WebApi;
+  /** Base URLs (no trailing slash) of the areas called through raw REST. */
+  areas: Record<Area, string>;
+  /**
+   * The SDK's REST client for an area's host, retried; for the areas the SDK has no client for.
+   * One per host, each with its own bearer handler: node-api's handler sends the token only to
+   * the first host it saw, and cross-origin sending is not something to switch on globally.
+   */
+  rest(area: Area): RestClient;
+  /** Replaces the bearer token on every client (a fresh one before a long-running step). */
+  setToken(token: string): void;
+  /** Who the token belongs to (connectionData.authenticatedUser). */
+  caller: DevOpsCaller;
+  log: Logger;
+  retry: RetryPolicy;
+}
+
+export interface ConnectOptions {
+  orgUrl: string;
+  /** A bearer token (already registered as a secret by the caller). */
+  token: string;
+  log: Logger;
+  retry: RetryPolicy;
+  /** Who the token is for, for error texts ("the service connection's principal (…)"). */
+  principal?: string;
+}
+
+function trim(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/**
+ * Connects (GET connectionData, which proves the token is accepted) and resolves the area hosts.
+ * A token the organization does not accept fails here, before anything is written.
+ */
+export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnection> {
+  const orgUrl = trim(opts.orgUrl);
+  // keepAlive: Node 19+ closes idle sockets after 5 s by default; long runs reuse connections.
+  const requestOptions = { keepAlive: true };
+  let token = opts.token;
+  const handlers = [new BearerCredentialHandler(token)];
+  const raw = new WebApi(orgUrl, handlers[0], requestOptions);
+  const web = retryingWebApi(raw, opts.retry);
+  let caller: DevOpsCaller;
+  try {
+    const data = await web.connect();
+    const user = data.authenticatedUser;
+    caller = {
+      id: user?.id ?? '',
+      ...(user?.providerDisplayName ? { displayName: user.providerDisplayName } : {}),
+      ...(user?.subjectDescriptor ? { descriptor: user.subjectDescriptor } : {}),
+    };
+  } catch (err) {
+    throw describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, principal: opts.principal });
+  }
+  let areas: { id?: string; locationUrl?: string }[] = [];
+  try {
+    const locations = await web.getLocationsApi();
+    areas = (await locations.getResourceAreas()) ?? [];
+  } catch (err) {
+    throw describeDevOpsError(err, { action: `read the resource areas of ${orgUrl}`, principal: opts.principal });
+  }
+  // An empty list is what Azure DevOps Server answers: every area lives on the collection URL.
+  const find = (id: string): string | undefined => {
+    if (!Array.isArray(areas)) return undefined;
+    const hit = areas.find((a) => a.id?.toLowerCase() === id.toLowerCase());
+    return hit?.locationUrl ? trim(hit.locationUrl) : undefined;
+  };
+  const graph = find(ResourceAreaIds.Graph) ?? orgUrl;
+  const resolved = {
+    core: orgUrl,
+    graph,
+    identities: find(ResourceAreaIds.Identities) ?? graph,
+    entitlements: find(ResourceAreaIds.MemberEntitlementManagement) ?? orgUrl,
+  };
+  opts.log.debug(`Azure DevOps areas: graph ${resolved.graph}, identities ${resolved.identities}, entitlements ${resolved.entitlements}`);
+  const clients = new Map<string, RestClient>();
+  clients.set(new URL(orgUrl).host, retryingRestClient(raw.rest, opts.retry));
+  const rest = (area: Area): RestClient => {
+    const base = resolved[area];
+    const host = new URL(base).host;
+    let client = clients.get(host);
+    if (!client) {
+      const handler = new BearerCredentialHandler(token);
+      handlers.push(handler);
+      client = retryingRestClient(new WebApi(base, handler, requestOptions).rest, opts.retry);
+      clients.set(host, client);
+    }
+    return client;
+  };
+  const setToken = (fresh: string): void => {
+    token = fresh;
+    for (const h of handlers) h.token = fresh;
+  };
+  return { orgUrl, web, rest, setToken, areas: resolved, caller, log: opts.log, retry: opts.retry };
+}
+
+/** Joins a base URL, a path and query parameters (values encoded; undefined ones dropped). */
+export function apiUrl(base: string, path: string, query: Record<string, string | number | boolean | undefined> = {}): string {
+  const q = Object.entries(query)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  return `${trim(base)}/${path.replace(/^\/+/, '')}${q ? `?${q}` : ''}`;
+}

@@ -1,0 +1,241 @@
+/**
+ * Committing files to an Azure DevOps Git repository without a clone and without git credentials
+ * on disk: the pushes REST API (azure-devops-node-api GitApi), plus the pull request calls.
+ *
+ * A push names the branch tip it was computed from (`oldObjectId`); when someone else pushed in
+ * between, Azure DevOps answers 409 TF401028 (GitReferenceStaleException). `commitFiles` then
+ * reads the new tip, asks the caller to compute the files again from the new tip's contents (the
+ * caller's change is deterministic, so re-applying it is safe) and pushes again, a bounded number
+ * of times.
+ */
+import type { IGitApi } from 'azure-devops-node-api/GitApi';
+import { GitVersionType, ItemContentType, PullRequestStatus, VersionControlChangeType, type GitPullRequest } from 'azure-devops-node-api/interfaces/GitInterfaces';
+import type { Logger } from '../log';
+import { UserError } from '../report/errors';
+import { devopsErrorInfo } from './errors';
+
+export const ZERO_OBJECT_ID = '0000000000000000000000000000000000000000';
+
+export interface RepoRef {
+  /** Project name or id. */
+  project: string;
+  /** Repository name or id. */
+  repository: string;
+}
+
+export interface RepoInfo {
+  id: string;
+  name: string;
+  /** The repository's web URL (https://dev.azure.com/org/project/_git/repo). */
+  webUrl?: string;
+  defaultBranch?: string;
+}
+
+/** A file to write, by its path in the repository ('/clusters/prod/flux-system/kustomization.yaml'). */
+export interface RepoFile {
+  path: string;
+  content: string;
+  /** Whether the file exists in the commit the content was computed from (edit) or not (add). */
+  exists: boolean;
+}
+
+/** `refs/heads/main` from `main` or `refs/heads/main`. */
+export function branchRef(branch: string): string {
+  return branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
+}
+
+/**
+ * A UserError for an Azure DevOps refusal the user can fix (401/403/404), naming who was refused
+ * and what to grant; anything else is returned unchanged.
+ */
+export function gitAccessError(err: unknown, action: string, who: string, right: string): unknown {
+  const info = devopsErrorInfo(err);
+  if (info.status === 401) {
+    return new UserError(`Could not ${action}: Azure DevOps did not accept the token (HTTP 401).`, {
+      code: 'DevOpsUnauthorized', inner: err,
+      cause: `${who} is not a user of the organization or its token is not valid there. Azure DevOps said: ${info.message}`,
+      fix: `make ${who} a user of the Azure DevOps organization (Basic access) with ${right}`,
+    });
+  }
+  if (info.status === 403) {
+    return new UserError(`Could not ${action}: access denied (HTTP 403).`, {
+      code: 'DevOpsAccessDenied', inner: err, cause: `${who} lacks ${right}. Azure DevOps said: ${info.message}`,
+      fix: `grant ${who} ${right} (Project settings > Repositories > the repository > Security), then re-run`,
+    });
+  }
+  if (info.status === 404) {
+    return new UserError(`Could not ${action}: not found (HTTP 404).`, {
+      code: 'DevOpsNotFound', inner: err, cause: `Azure DevOps said: ${info.message}`,
+      fix: `check the organization, project and repository, and that ${who} can read the repository`,
+    });
+  }
+  return err;
+}
+
+export function isStalePush(err: unknown): boolean {
+  const info = devopsErrorInfo(err);
+  return info.typeKey === 'GitReferenceStaleException' || (info.status === 409 && /\bTF401028\b/.test(info.message));
+}
+
+/** Thin, typed access to one repository through GitApi. */
+export class GitRepository {
+  private info: RepoInfo | undefined;
+
+  /**
+   * @param who the identity behind the token, for error texts ("the project's build service
+   *   identity (job access token)", "the service connection's principal (<client id>)").
+   */
+  constructor(private readonly git: IGitApi, readonly ref: RepoRef, private readonly log: Logger, readonly who = 'the identity') {}
+
+  /** Runs a call, turning 401/403/404 into errors that say who lacks what. */
+  private async call<T>(action: string, right: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw gitAccessError(err, action, this.who, right);
+    }
+  }
+
+  async repository(): Promise<RepoInfo> {
+    if (!this.info) {
+      const r = await this.call(`read the repository ${this.ref.project}/${this.ref.repository}`, "the 'Read' Git permission on the repository",
+        () => this.git.getRepository(this.ref.repository, this.ref.project));
+      if (!r?.id) {
+        throw new UserError(`The repository ${this.ref.project}/${this.ref.repository} does not exist or the identity cannot read it.`, {
+          code: 'RepositoryNotFound', fix: 'check the project and repository (the build repository by default) and that the identity has Read on it',
+        });
+      }
+      this.info = { id: r.id, name: r.name ?? this.ref.repository, ...(r.webUrl ? { webUrl: r.webUrl } : {}), ...(r.defaultBranch ? { defaultBranch: r.defaultBranch } : {}) };
+    }
+    return this.info;
+  }
+
+  /** The commit a branch points at; undefined when the branch does not exist. */
+  async tip(branch: string): Promise<string | undefined> {
+    const ref = branchRef(branch);
+    const repo = await this.repository();
+    const refs = await this.call(`read the branch ${ref}`, "the 'Read' Git permission on the repository",
+      () => this.git.getRefs(repo.id, this.ref.project, ref.replace(/^refs\//, '')));
+    // The filter is a prefix (heads/main also matches heads/main-old): take the exact name.
+    return (refs ?? []).find((r) => r.name === ref)?.objectId;
+  }
+
+  /** A file's text at a commit; undefined when it does not exist there. */
+  async readFile(path: string, commitId: string): Promise<string | undefined> {
+    const repo = await this.repository();
+    try {
+      const item = await this.git.getItem(repo.id, path, this.ref.project, undefined, undefined, false, false, false,
+        { version: commitId, versionType: GitVersionType.Commit }, true);
+      if (!item || item.isFolder) return undefined;
+      return item.content ?? '';
+    } catch (err) {
+      if (devopsErrorInfo(err).status === 404) return undefined;
+      throw gitAccessError(err, `read ${path}`, this.who, "the 'Read' Git permission on the repository");
+    }
+  }
+
+  /** Pushes one commit; `oldObjectId` is the branch's current tip (or, for a new branch, the commit to branch from). */
+  async push(branch: string, oldObjectId: string, message: string, files: readonly RepoFile[]): Promise<string> {
+    const repo = await this.repository();
+    const result = await this.git.createPush({
+      refUpdates: [{ name: branchRef(branch), oldObjectId }],
+      commits: [{
+        comment: message,
+        changes: files.map((f) => ({
+          changeType: f.exists ? VersionControlChangeType.Edit : VersionControlChangeType.Add,
+          item: { path: f.path },
+          newContent: { content: f.content, contentType: ItemContentType.RawText },
+        })),
+      }],
+    }, repo.id, this.ref.project);
+    const commitId = result.commits?.[0]?.commitId ?? result.refUpdates?.[0]?.newObjectId;
+    if (!commitId) throw new Error('Azure DevOps accepted the push but returned no commit id');
+    return commitId;
+  }
+
+  async activePullRequest(sourceBranch: string, targetBranch: string): Promise<GitPullRequest | undefined> {
+    const repo = await this.repository();
+    const prs = await this.call('list the pull requests', "the 'Read' Git permission on the repository", () => this.git.getPullRequests(repo.id, {
+      sourceRefName: branchRef(sourceBranch), targetRefName: branchRef(targetBranch), status: PullRequestStatus.Active,
+    }, this.ref.project));
+    return (prs ?? []).find((p) => p.sourceRefName === branchRef(sourceBranch) && p.targetRefName === branchRef(targetBranch));
+  }
+
+  async createPullRequest(sourceBranch: string, targetBranch: string, title: string, description: string): Promise<GitPullRequest> {
+    const repo = await this.repository();
+    return this.call(`open a pull request from ${branchRef(sourceBranch)}`, "the 'Contribute to pull requests' Git permission",
+      () => this.git.createPullRequest({ sourceRefName: branchRef(sourceBranch), targetRefName: branchRef(targetBranch), title, description }, repo.id, this.ref.project));
+  }
+
+  async updatePullRequest(id: number, title: string, description: string): Promise<GitPullRequest> {
+    const repo = await this.repository();
+    return this.call(`update pull request ${id}`, "the 'Contribute to pull requests' Git permission",
+      () => this.git.updatePullRequest({ title, description }, repo.id, id, this.ref.project));
+  }
+
+  /** The pull request's page in the web UI. */
+  async pullRequestUrl(id: number): Promise<string> {
+    const repo = await this.repository();
+    return `${repo.webUrl ?? ''}/pullrequest/${id}`;
+  }
+
+  get logger(): Logger { return this.log; }
+}
+
+export interface CommitRequest {
+  branch: string;
+  message: string;
+  /**
+   * The files to write, computed from the contents of `commitId` (read them with
+   * `repo.readFile(path, commitId)`); [] when that commit needs nothing.
+   */
+  compute(commitId: string): Promise<RepoFile[]>;
+  /** For a branch that does not exist yet: the commit to start it from. */
+  startFrom?: string;
+  /** Attempts in all (default 5). */
+  maxAttempts?: number;
+}
+
+export interface CommitResult {
+  /** The new commit; undefined when there was nothing to commit. */
+  commitId?: string;
+  /** The branch tip the commit was made on (or that needed nothing). */
+  baseCommit: string;
+  attempts: number;
+  files: RepoFile[];
+}
+
+/**
+ * Computes the change on the branch tip and pushes it; on a lost race (TF401028) re-reads the tip,
+ * computes again and retries. Nothing to commit -> no push.
+ */
+export async function commitFiles(repo: GitRepository, req: CommitRequest): Promise<CommitResult> {
+  const max = req.maxAttempts ?? 5;
+  const ref = branchRef(req.branch);
+  for (let attempt = 1; ; attempt++) {
+    const tip = await repo.tip(req.branch);
+    const base = tip ?? req.startFrom;
+    if (!base) {
+      throw new UserError(`The branch ${ref} does not exist in ${repo.ref.project}/${repo.ref.repository}.`, {
+        code: 'BranchNotFound', fix: 'set targetBranch to an existing branch',
+      });
+    }
+    const files = await req.compute(base);
+    if (files.length === 0) return { baseCommit: base, attempts: attempt, files };
+    try {
+      const commitId = await repo.push(req.branch, tip ?? base, req.message, files);
+      repo.logger.info(`Pushed ${commitId} to ${ref} (${files.length} file${files.length === 1 ? '' : 's'}, on top of ${base}).`);
+      return { commitId, baseCommit: base, attempts: attempt, files };
+    } catch (err) {
+      if (!isStalePush(err)) {
+        throw gitAccessError(err, `push to ${ref}`, repo.who, tip ? "the 'Contribute' Git permission on the repository" : "the 'Create branch' and 'Contribute' Git permissions on the repository");
+      }
+      if (attempt >= max) {
+        throw new UserError(`Pushing to ${ref} lost the race against other pushes ${attempt} times in a row.`, {
+          code: 'PushRaceLost', cause: 'the branch kept moving between reading its tip and pushing (TF401028)', fix: 're-run the task', inner: err,
+        });
+      }
+      repo.logger.info(`${ref} moved while pushing (TF401028); re-reading the tip and re-applying the change (attempt ${attempt + 1} of ${max}).`);
+    }
+  }
+}

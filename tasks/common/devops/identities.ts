@@ -1,0 +1,77 @@
+/**
+ * Identities (IMS) on the vssps host: the legacy descriptors that ACEs are keyed by, and the
+ * lookup of a service principal by its Entra object id. Raw REST: the SDK has no client for it.
+ */
+import { apiUrl, type DevOpsConnection } from './connection';
+import { describeDevOpsError } from './errors';
+
+export interface DevOpsIdentity {
+  /** The storage key (identity id). */
+  id: string;
+  /** Legacy descriptor (what ACLs use), e.g. Microsoft.TeamFoundation.Identity;S-1-9-… */
+  descriptor: string;
+  /** Graph subject descriptor, e.g. aadsp.… / vssgp.… */
+  subjectDescriptor: string | undefined;
+  displayName: string | undefined;
+  isActive: boolean;
+}
+
+interface ImsIdentity {
+  id?: string;
+  descriptor?: string | { identityType?: string; identifier?: string };
+  subjectDescriptor?: string;
+  providerDisplayName?: string;
+  customDisplayName?: string;
+  isActive?: boolean;
+}
+
+/** The legacy descriptor of an Entra service principal (a managed identity is one) in an organization. */
+export function servicePrincipalDescriptor(tenantId: string, objectId: string): string {
+  return `Microsoft.VisualStudio.Services.Claims.AadServicePrincipal;${tenantId}\\${objectId}`;
+}
+
+function descriptorText(d: ImsIdentity['descriptor']): string {
+  if (typeof d === 'string') return d;
+  if (d && d.identityType && d.identifier) return `${d.identityType};${d.identifier}`;
+  return '';
+}
+
+function toIdentity(i: ImsIdentity | null | undefined): DevOpsIdentity | undefined {
+  if (!i || !i.id) return undefined;
+  return {
+    id: i.id,
+    descriptor: descriptorText(i.descriptor),
+    subjectDescriptor: i.subjectDescriptor,
+    displayName: i.customDisplayName ?? i.providerDisplayName,
+    isActive: i.isActive !== false,
+  };
+}
+
+async function read(c: DevOpsConnection, query: Record<string, string>, what: string): Promise<(DevOpsIdentity | undefined)[]> {
+  const url = apiUrl(c.areas.identities, '_apis/identities', { ...query, queryMembership: 'None', 'api-version': '7.1' });
+  try {
+    const res = await c.rest('identities').get<{ value?: (ImsIdentity | null)[] } | (ImsIdentity | null)[]>(url);
+    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
+    return list.map(toIdentity);
+  } catch (err) {
+    throw describeDevOpsError(err, { action: `read ${what} from the identity service` });
+  }
+}
+
+/** Identities by legacy descriptor, in order; undefined where the organization has none. */
+export async function identitiesByDescriptors(c: DevOpsConnection, descriptors: string[]): Promise<(DevOpsIdentity | undefined)[]> {
+  const found = await read(c, { descriptors: descriptors.join(',') }, 'identities');
+  return descriptors.map((d) => found.find((f) => f && f.descriptor.toLowerCase() === d.toLowerCase()));
+}
+
+/** Identities by id (storage key), in order; undefined where none. */
+export async function identitiesByIds(c: DevOpsConnection, ids: string[]): Promise<(DevOpsIdentity | undefined)[]> {
+  const found = await read(c, { identityIds: ids.join(',') }, 'identities');
+  return ids.map((id) => found.find((f) => f && f.id.toLowerCase() === id.toLowerCase()));
+}
+
+/** The organization's identity for an Entra service principal (by tenant and object id), if it was added. */
+export async function findServicePrincipal(c: DevOpsConnection, tenantId: string, objectId: string): Promise<DevOpsIdentity | undefined> {
+  const [found] = await identitiesByDescriptors(c, [servicePrincipalDescriptor(tenantId, objectId)]);
+  return found;
+}

@@ -1,0 +1,39 @@
+/**
+ * Project and repository lookup, through azure-devops-node-api's Core and Git clients.
+ * Both accept a name or an id; a missing one resolves to undefined (node-api returns null on 404).
+ */
+import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import type { DevOpsConnection } from './connection';
+
+export interface ProjectRef {
+  id: string;
+  name: string;
+}
+
+export interface RepositoryRef {
+  id: string;
+  name: string;
+  projectId: string;
+}
+
+export async function findProject(c: DevOpsConnection, nameOrId: string, principal?: string): Promise<ProjectRef | undefined> {
+  try {
+    const core = await c.web.getCoreApi();
+    const p = await core.getProject(nameOrId);
+    return p?.id ? { id: p.id, name: p.name ?? nameOrId } : undefined;
+  } catch (err) {
+    if (devopsErrorInfo(err).status === 404) return undefined;
+    throw describeDevOpsError(err, { action: `read the project '${nameOrId}'`, principal, right: DevOpsRights.read });
+  }
+}
+
+export async function findRepository(c: DevOpsConnection, projectId: string, nameOrId: string, principal?: string): Promise<RepositoryRef | undefined> {
+  try {
+    const git = await c.web.getGitApi();
+    const r = await git.getRepository(nameOrId, projectId);
+    return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
+  } catch (err) {
+    if (devopsErrorInfo(err).status === 404) return undefined;
+    throw describeDevOpsError(err, { action: `read the repository '${nameOrId}'`, principal, right: DevOpsRights.read });
+  }
+}

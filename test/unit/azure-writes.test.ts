@@ -1,0 +1,164 @@
+/**
+ * The ARM write paths' retry and wait logic, against fake SDK clients (no network, no real
+ * sleeps): the concurrent federated-credential 409, the busy cluster, the bounded wait, and
+ * "never PUT a cluster whose OIDC issuer and workload identity are on".
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ArmClients } from '../../tasks/common/azure/clients';
+import { enableWorkloadIdentity } from '../../tasks/common/azure/cluster';
+import { TOKEN_EXCHANGE_AUDIENCE, writeCredential } from '../../tasks/common/azure/federated';
+import { MemoryLogger } from '../../tasks/common/log';
+import { UserError } from '../../tasks/common/report/errors';
+
+function restError(statusCode: number, code: string, message = code): Error {
+  return Object.assign(new Error(message), { name: 'RestError', statusCode, code });
+}
+
+/** A fake clock whose sleep advances it: waits are recorded, never slept. */
+function fakeTime() {
+  let t = 0;
+  const waits: number[] = [];
+  return { now: () => t, sleep: async (ms: number) => { waits.push(ms); t += ms; }, waits };
+}
+
+const ISSUER = 'https://westeurope.oic.prod-aks.azure.com/tenant/uuid/';
+const CRED = { name: 'flux-source-controller-aks-prod', issuer: ISSUER, subject: 'system:serviceaccount:flux-system:source-controller', audiences: [TOKEN_EXCHANGE_AUDIENCE] };
+const IDENTITY = { resourceGroup: 'rg-fleet', name: 'flux-aks-prod' };
+
+function msiClients(answers: (Error | 'ok')[]) {
+  const calls: unknown[] = [];
+  const clients = {
+    subscriptionId: 'sub',
+    msi: {
+      federatedIdentityCredentials: {
+        async createOrUpdate(_rg: string, _id: string, name: string, body: Record<string, unknown>) {
+          calls.push({ name, ...body });
+          const a = answers.shift() ?? 'ok';
+          if (a !== 'ok') throw a;
+          return { name, ...body };
+        },
+      },
+    },
+  };
+  // Only the members these functions use are faked; the cast says so.
+  return { clients: clients as unknown as ArmClients, calls };
+}
+
+describe('writeCredential', () => {
+  it('retries the concurrent-write 409 with jittered, growing waits, then writes', async () => {
+    const time = fakeTime();
+    const { clients, calls } = msiClients([
+      restError(409, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity'),
+      restError(409, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity'),
+      'ok',
+    ]);
+    const log = new MemoryLogger();
+    const out = await writeCredential(clients, IDENTITY, CRED, { log, sleep: time.sleep, random: () => 0.5, baseDelayMs: 1000 });
+    assert.equal(out.issuer, ISSUER);
+    assert.equal(calls.length, 3);
+    assert.deepEqual(time.waits, [750, 1500], 'half the base plus half of the jitter range, doubling');
+    assert.match(log.text(), /another write on the same identity is in progress \(409\); retrying/);
+  });
+
+  it('gives up after the attempts with what to do', async () => {
+    const time = fakeTime();
+    const { clients, calls } = msiClients(Array.from({ length: 10 }, () => restError(409, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity')));
+    await assert.rejects(writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: time.sleep, maxAttempts: 3 }), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.equal(err.code, 'FederatedCredentialConcurrentWrites');
+      assert.match(err.fix ?? '', /serialize/);
+      return true;
+    });
+    assert.equal(calls.length, 3);
+  });
+
+  it('maps the unsupported-region 405 to a fix naming identityLocation', async () => {
+    const { clients } = msiClients([restError(405, 'MethodNotAllowed', 'The request format was unexpected: Support for federated identity credentials not enabled.')]);
+    await assert.rejects(writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: fakeTime().sleep }), /not supported for the identity 'flux-aks-prod' in its region/);
+  });
+});
+
+interface FakeCluster {
+  oidcIssuerProfile?: { enabled?: boolean; issuerURL?: string };
+  securityProfile?: { workloadIdentity?: { enabled?: boolean } };
+  provisioningState?: string;
+  eTag?: string;
+  location: string;
+}
+
+function aksClients(cluster: FakeCluster, putAnswers: (Error | 'ok')[]) {
+  const puts: FakeCluster[] = [];
+  const clients = {
+    subscriptionId: 'sub',
+    aks: {
+      managedClusters: {
+        async get() { return structuredClone(cluster); },
+        createOrUpdate(_rg: string, _name: string, body: FakeCluster) {
+          puts.push(body);
+          const a = putAnswers.shift() ?? 'ok';
+          return {
+            onProgress() { return () => {}; },
+            async pollUntilDone() {
+              if (a !== 'ok') throw a;
+              cluster.oidcIssuerProfile = { enabled: true, issuerURL: ISSUER };
+              cluster.securityProfile = { workloadIdentity: { enabled: true } };
+              return cluster;
+            },
+          };
+        },
+      },
+    },
+  };
+  return { clients: clients as unknown as ArmClients, puts };
+}
+
+const REF = { resourceGroup: 'rg-fleet', name: 'aks-prod' };
+
+describe('enableWorkloadIdentity', () => {
+  it('never writes when both features are on', async () => {
+    const { clients, puts } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: true, issuerURL: ISSUER }, securityProfile: { workloadIdentity: { enabled: true } } }, []);
+    const state = await enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 });
+    assert.equal(puts.length, 0);
+    assert.equal(state.issuerUrl, ISSUER);
+  });
+
+  it('puts the whole cluster back with both flags on, waiting while it is busy', async () => {
+    const time = fakeTime();
+    const busy = restError(409, 'OperationNotAllowed', 'Operation is not allowed: Another operation (Updating) is in progress');
+    const { clients, puts } = aksClients({ location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: false }, securityProfile: {} }, [busy, busy, 'ok']);
+    const log = new MemoryLogger();
+    const state = await enableWorkloadIdentity(clients, REF, { log, timeoutMs: 60_000, sleep: time.sleep, now: time.now });
+    assert.equal(puts.length, 3);
+    assert.deepEqual(puts[2], { location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: true }, securityProfile: { workloadIdentity: { enabled: true } } });
+    assert.deepEqual(time.waits, [1000, 2000]);
+    assert.equal(state.issuerUrl, ISSUER);
+    assert.match(log.text(), /is busy \(OperationNotAllowed\); waiting 1 s/);
+  });
+
+  it('stops waiting for a busy cluster at the bound, saying what to do', async () => {
+    const time = fakeTime();
+    const busy = restError(409, 'OperationNotAllowed');
+    const { clients, puts } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, Array.from({ length: 100 }, () => busy));
+    await assert.rejects(enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000, sleep: time.sleep, now: time.now }), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.equal(err.code, 'ClusterUpdateTimeout');
+      assert.match(err.fix ?? '', /re-run the task/);
+      return true;
+    });
+    assert.ok(time.now() <= 60_000, `waited ${time.now()} ms`);
+    assert.ok(puts.length >= 3 && puts.length < 10, `${puts.length} tries`);
+  });
+
+  it('reports a failed long-running operation with its reason', async () => {
+    const failed = new Error('The long-running operation has failed. InternalServerError. Upgrade failed');
+    const { clients } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, [failed]);
+    await assert.rejects(enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 }), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.equal(err.code, 'ClusterUpdateFailed');
+      assert.match(err.cause ?? '', /Upgrade failed/);
+      assert.match(err.fix ?? '', /activity log/);
+      return true;
+    });
+  });
+});
