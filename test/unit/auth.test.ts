@@ -109,6 +109,20 @@ test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with t
   assert.ok(!http.requests.some((r) => r.url.includes('/common/discovery/instance')), 'instance discovery is disabled');
 });
 
+test('WorkloadIdentityFederation: access tokens are reused per scope until close to expiry; OIDC tokens never are', async () => {
+  const http = new FakeCloud();
+  const conn = await createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http));
+  const [a, b] = await Promise.all([conn.credential.getToken(conn.cloud.armScope), conn.credential.getToken(conn.cloud.armScope)]);
+  const c = await conn.credential.getToken(conn.cloud.armScope);
+  assert.equal(a?.token, b?.token);
+  assert.equal(a?.token, c?.token);
+  assert.equal(http.tokenRequests().length, 1, 'one exchange for three getToken calls of one scope');
+  const oidcAfterArm = http.oidcCount;
+  await conn.credential.getToken(conn.devopsScope);
+  assert.equal(http.tokenRequests().length, 2, 'another scope is another exchange');
+  assert.ok(http.oidcCount > oidcAfterArm, 'with a fresh OIDC token');
+});
+
 test('WorkloadIdentityFederation: an expired job token (401 from the OIDC endpoint) is a clear error with status and what to check', async () => {
   const http = new FakeCloud();
   http.oidcStatus = 401;

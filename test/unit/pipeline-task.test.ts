@@ -215,3 +215,29 @@ test('through real task-lib: the ##vso commands the agent parses', () => {
   assert.ok(lines.includes('##vso[task.issue type=error;source=TaskInternal;]1 required check failed: Repo readable'), out);
   assert.ok(!out.includes('job-access-token-xyz', out.indexOf('##vso[task.setsecret]job-access-token-xyz') + 40), 'the token appears only in setsecret');
 });
+
+test('secrets: a multi-line secret (a kubeconfig) is registered value by value, never as one multi-line setSecret', async () => {
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    'users:',
+    '- name: clusterUser_rg-fleet_aks-prod',
+    '  user:',
+    '    token: "eyJhbGciOiJSUzI1NiJ9.payload-part.signature-part"',
+    '    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==',
+  ].join('\n');
+  const p = new MemoryPlatform({ inputs: { mode: 'apply' } });
+  await runTask({
+    name: 'T', readInputs: () => ({}),
+    async run(ctx) {
+      ctx.log.secret(kubeconfig);
+      ctx.log.info('kind: Config uses token eyJhbGciOiJSUzI1NiJ9.payload-part.signature-part');
+    },
+  }, p);
+  const out = p.lines.join('\n');
+  assert.match(out, /##vso\[task\.complete result=Succeeded/, out);
+  assert.ok(!out.includes('setsecret]clusterUser_rg-fleet_aks-prod'), 'names are not secrets');
+  assert.ok(p.lines.includes('##vso[task.setsecret]eyJhbGciOiJSUzI1NiJ9.payload-part.signature-part'), out);
+  assert.ok(p.lines.includes('##vso[task.setsecret]LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ=='), out);
+  assert.ok(p.lines.includes('kind: Config uses token ***'), 'structure stays readable, the token is masked');
+});

@@ -12,19 +12,26 @@ export class PlatformLogger implements Logger {
 
   constructor(private readonly platform: Platform, private readonly report?: ReportBuilder) {}
 
-  /** Registers the secret with the agent before anything else can print it. */
+  /**
+   * Registers the secret with the agent before anything else can print it. The agent refuses
+   * multi-line secrets (task-lib: "Secrets cannot contain multiple lines"), so a PEM key or a
+   * kubeconfig is registered line by line: each line's value part that looks like key material
+   * (16+ characters, no spaces), never structural lines such as `apiVersion: v1`.
+   */
   secret(value: string): void {
     if (!value || this.secrets.has(value)) return;
     this.secrets.add(value);
-    this.platform.setSecret(value);
-    // PEM keys and kubeconfigs: mask each significant line too, as a log line may show only a part.
-    for (const line of value.split(/\r?\n/).map((l) => l.trim())) {
-      if (line.length >= 8 && line !== value && !/^-----(BEGIN|END) /.test(line) && !this.secrets.has(line)) {
-        this.secrets.add(line);
-        this.platform.setSecret(line);
-      }
-    }
     this.report?.registerSecret(value);
+    if (!/[\r\n]/.test(value)) {
+      this.platform.setSecret(value);
+      return;
+    }
+    for (const part of secretParts(value)) {
+      if (this.secrets.has(part)) continue;
+      this.secrets.add(part);
+      this.platform.setSecret(part);
+      this.report?.registerSecret(part);
+    }
   }
 
   /** Replaces registered secrets, longest first. */
@@ -52,4 +59,22 @@ export class PlatformLogger implements Logger {
     if (percent !== undefined) this.platform.progress(Math.max(0, Math.min(100, Math.round(percent))), m);
     this.platform.info(m);
   }
+}
+
+/**
+ * The maskable parts of a multi-line secret: PEM body lines, and the values of `key: value` lines
+ * whose key names secret material (token, key, secret, password, credential, assertion, *-data),
+ * when they are 16+ characters without spaces. Names and structure stay readable.
+ */
+export function secretParts(value: string): string[] {
+  const parts: string[] = [];
+  for (const raw of value.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (/^-----(BEGIN|END) /.test(line)) continue;
+    const m = /^-?\s*([A-Za-z0-9_.-]+):\s+(.*)$/.exec(line);
+    if (m && !/token|key|secret|password|credential|assertion|data$/i.test(m[1]!)) continue;
+    const v = (m ? m[2]! : line).replace(/^["']|["']$/g, '').trim();
+    if (v.length >= 16 && !/\s/.test(v)) parts.push(v);
+  }
+  return parts;
 }

@@ -103,6 +103,8 @@ export class MemoryPlatform implements Platform {
   }
 
   setSecret(value: string): void {
+    // As task-lib: the agent cannot mask a multi-line value.
+    if (/[\r\n]/.test(value)) throw new Error('Secrets cannot contain multiple lines');
     this.print(`##vso[task.setsecret]${value}`); // printed before registering: the agent sees the raw value once, on this line only
     this.secrets.push(value);
   }

@@ -93,10 +93,14 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
 
   // 3. Preflight: all checks run (so the user sees every problem at once), then any failure stops.
   const failed: string[] = [];
+  const fixes: string[] = [];
   for (const pf of opts.preflight ?? []) {
     const r = await pf.check(planned);
     report?.check({ id: pf.id, title: pf.title, ...r });
-    if (r.status === 'fail') failed.push(`${pf.title}${r.cause ? `: ${r.cause}` : ''}`);
+    if (r.status === 'fail') {
+      failed.push(`${pf.title}${r.cause ? `: ${r.cause}` : ''}`);
+      if (r.fix) fixes.push(r.fix);
+    }
     if (r.status === 'warn') log.warn(`${pf.title}: ${r.cause ?? r.evidence ?? 'warning'}`);
   }
 
@@ -107,7 +111,7 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
     }
     if (failed.length > 0) {
       throw new UserError(`Preflight failed, nothing was changed: ${failed.join('; ')}`, {
-        code: 'PreflightFailed', fix: 'see the failed checks in the run summary',
+        code: 'PreflightFailed', fix: fixes.length > 0 ? fixes.join('; ') : 'see the failed checks in the run summary',
       });
     }
     return { planned, changed: toWrite, converged: toWrite === 0 };
