@@ -3,6 +3,7 @@
  * scripts/bench/ that exports a BenchEntry and append it here.
  */
 import { coldStart } from './cold-start';
+import { manifestPatch } from './manifest-patch';
 import { bundleSizes, vsixSize } from './sizes';
 import type { BenchEntry } from './types';
 
@@ -10,4 +11,5 @@ export const benchmarks: BenchEntry[] = [
   vsixSize,
   bundleSizes,
   coldStart,
+  manifestPatch,
 ];

@@ -1,0 +1,100 @@
+/**
+ * FluxManifestPatch's inputs, read and validated before anything is read from disk or the network:
+ * a bad value fails the run with an error naming the input and the fix.
+ */
+import { compareSemVer, parseSemVer } from '../common/flux/version';
+import {
+  InputError, PipelineVariables, readBool, readConnection, readEnum, readGuid, readList, readString,
+} from '../common/pipeline/inputs';
+import type { Platform } from '../common/pipeline/platform';
+import type { CommitMode, ManifestPatchInputs } from './core';
+
+export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
+export const GIT_AUTH = ['systemAccessToken', 'serviceConnection'] as const;
+export const COMMIT_MODES = ['none', 'push', 'pullRequest'] as const;
+/** GitRepository `provider: azure` exists from Flux 2.4.0 on. */
+const LOWEST_MINIMUM = { major: 2, minor: 4, patch: 0 };
+
+// Kubernetes names: a ServiceAccount / GitRepository name is a DNS-1123 subdomain.
+const K8S_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// A git branch name as Azure DevOps accepts it (no spaces, no '..', no control characters, ...).
+const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[^\s~^:?*[\\\p{Cc}]+$/u;
+
+export interface ManifestPatchTaskInputs extends ManifestPatchInputs {
+  gitAuth: (typeof GIT_AUTH)[number];
+  azureSubscription?: string;
+  organizationUrl?: string;
+  project?: string;
+  repository?: string;
+}
+
+export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
+  const workingDirectory = readString(p, {
+    name: 'workingDirectory', label: 'Working directory', defaultFromVariable: PipelineVariables.sourcesDirectory,
+  }) ?? process.cwd();
+  const fluxSystemPath = readString(p, {
+    name: 'fluxSystemPath', label: 'flux-system folder', required: true,
+    patternHint: 'the folder `flux bootstrap` created, relative to the working directory, e.g. clusters/prod/flux-system or clusters/*/flux-system',
+  });
+  const clientId = readGuid(p, { name: 'clientId', label: 'Managed identity client id', required: true, what: "the managed identity's client id (usually $(provision.clientId))" });
+  const tenantId = readGuid(p, { name: 'tenantId', label: 'Tenant id', what: 'the Entra ID tenant id' });
+  const serviceAccounts = readList(p, {
+    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS,
+    itemPattern: K8S_NAME, itemHint: "a Kubernetes ServiceAccount name such as source-controller (lower-case letters, digits, '-' or '.')", maxItems: 20,
+  });
+  if (serviceAccounts.length === 0) {
+    throw new InputError('serviceAccounts', 'Flux service accounts', 'lists no service account', 'list at least source-controller');
+  }
+  const gitRepositoryName = readString(p, {
+    name: 'gitRepositoryName', label: 'GitRepository name', default: 'flux-system', pattern: K8S_NAME,
+    patternHint: "the name of the GitRepository in gotk-sync.yaml (a Kubernetes name, e.g. flux-system)",
+  });
+  const minRaw = readString(p, { name: 'minimumFluxVersion', label: 'Minimum Flux version', default: '2.4.0' });
+  const minimumFluxVersion = parseSemVer(minRaw);
+  if (!minimumFluxVersion) {
+    throw new InputError('minimumFluxVersion', 'Minimum Flux version', `${JSON.stringify(minRaw)} is not a version`, 'use a version such as 2.4.0');
+  }
+  if (compareSemVer(minimumFluxVersion, LOWEST_MINIMUM) < 0) {
+    throw new InputError('minimumFluxVersion', 'Minimum Flux version', `${minRaw} is below 2.4.0, the first Flux with GitRepository provider: azure`, 'use 2.4.0 or later');
+  }
+  const regenerateComponents = readBool(p, { name: 'regenerateComponents', label: 'Regenerate gotk-components.yaml', default: false });
+  const commitMode: CommitMode = readEnum(p, { name: 'commitMode', label: 'Commit', values: COMMIT_MODES, default: 'none' });
+  const gitAuth = readEnum(p, { name: 'gitAuth', label: 'Git authentication', values: GIT_AUTH, default: 'systemAccessToken' });
+  const azureSubscription = commitMode !== 'none' && gitAuth === 'serviceConnection'
+    ? readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true })
+    : undefined;
+  const targetBranch = readString(p, {
+    name: 'targetBranch', label: 'Target branch', defaultFromVariable: PipelineVariables.sourceBranch,
+    pattern: BRANCH, patternHint: 'a branch name such as main or refs/heads/main',
+  });
+  const pullRequestBranch = readString(p, {
+    name: 'pullRequestBranch', label: 'Pull request branch', pattern: BRANCH, patternHint: 'a branch name such as flux-oidc/prod',
+  });
+  const commitMessage = readString(p, { name: 'commitMessage', label: 'Commit message', maxLength: 4000 });
+  const pullRequestTitle = readString(p, { name: 'pullRequestTitle', label: 'Pull request title', maxLength: 400 });
+
+  const inputs: ManifestPatchTaskInputs = {
+    workingDirectory, fluxSystemPath, clientId, serviceAccounts, gitRepositoryName, minimumFluxVersion, regenerateComponents,
+    commitMode, gitAuth,
+    ...(tenantId ? { tenantId } : {}),
+    ...(azureSubscription ? { azureSubscription } : {}),
+    ...(targetBranch ? { targetBranch } : {}),
+    ...(pullRequestBranch ? { pullRequestBranch } : {}),
+    ...(commitMessage ? { commitMessage } : {}),
+    ...(pullRequestTitle ? { pullRequestTitle } : {}),
+  };
+  if (commitMode !== 'none') {
+    // The build's own repository, as the agent describes it.
+    const provider = p.variable('Build.Repository.Provider');
+    if (provider && provider !== 'TfsGit') {
+      throw new InputError('commitMode', 'Commit', `the build repository is a ${provider} repository, not an Azure Repos Git one`, 'use commitMode: none and commit the files with your own steps');
+    }
+    inputs.organizationUrl = p.variable(PipelineVariables.collectionUri)?.replace(/\/+$/, '');
+    inputs.project = p.variable(PipelineVariables.teamProjectId) ?? p.variable(PipelineVariables.teamProject);
+    inputs.repository = p.variable('Build.Repository.ID') ?? p.variable(PipelineVariables.repositoryName);
+    if (!inputs.organizationUrl || !inputs.project || !inputs.repository) {
+      throw new InputError('commitMode', 'Commit', 'the build repository is unknown (System.CollectionUri, System.TeamProject or Build.Repository.ID is not set)', 'run the task in a pipeline whose repository is an Azure Repos Git repository, or use commitMode: none');
+    }
+  }
+  return inputs;
+}
