@@ -1,0 +1,131 @@
+/**
+ * The kube service folder: the Kubernetes API server of every emulated AKS cluster (host `kube`),
+ * the AKS OIDC issuer (host `aks-issuer`) and the KubeHooks ARM calls (kubeconfig,
+ * clusterUpdated). Tests reach the live clusters through `kubeRuntime(ctx)` (e.g. to wait until
+ * the simulated Flux controllers are idle).
+ */
+import type { CloudContext, KubeHooks } from '../core/context';
+import type { ServiceSet } from '../core/service';
+import { issueClientCertificate } from '../core/tls';
+import { allClusters, findCluster } from '../azure/clusters';
+import { kubeApiHandler } from './apiserver';
+import { KubeCluster } from './cluster';
+import { issuerHandler } from './issuer';
+import { adminKubeconfig, tokenKubeconfig, userKubeconfig } from './kubeconfig';
+import type { KubeClusterState } from './model';
+
+export class KubeRuntime {
+  private readonly live = new Map<string, KubeCluster>();
+  private adminCert?: { cert: string; key: string };
+
+  constructor(readonly ctx: CloudContext) {
+    this.ctx.state.kube ??= { clusters: {} };
+    this.ctx.state.kube.clusters ??= {};
+    // Every AKS cluster of the azure section has a cluster behind it (empty when the state says nothing).
+    if (ctx.state.azure?.subscriptions) {
+      for (const c of allClusters(ctx.state.azure)) this.ensureState(c.id, c.cluster.name, c.cluster.kubernetesVersion);
+    }
+  }
+
+  private ensureState(resourceId: string, name: string, kubernetesVersion?: string): string {
+    const clusters = this.ctx.state.kube.clusters;
+    const existing = Object.entries(clusters).find(([, s]) => s.resourceId.toLowerCase() === resourceId.toLowerCase());
+    if (existing) return existing[0];
+    let key = name;
+    for (let i = 2; clusters[key]; i++) key = `${name}-${i}`;
+    const state: KubeClusterState = { resourceId, objects: [] };
+    if (kubernetesVersion) state.kubernetesVersion = kubernetesVersion;
+    clusters[key] = state;
+    return key;
+  }
+
+  /** The live cluster of that name (created from the state on first use). */
+  cluster(name: string): KubeCluster | undefined {
+    const state = this.ctx.state.kube.clusters[name];
+    if (!state) return undefined;
+    let c = this.live.get(name);
+    if (!c || c.state !== state) {
+      void c?.flux.stop();
+      c = new KubeCluster(this.ctx, name, state);
+      this.live.set(name, c);
+    }
+    return c;
+  }
+
+  clusterByResourceId(resourceId: string): KubeCluster | undefined {
+    const located = this.ctx.state.azure?.subscriptions ? findCluster(this.ctx.state.azure, resourceId) : undefined;
+    const known = Object.entries(this.ctx.state.kube.clusters).find(([, s]) => s.resourceId.toLowerCase() === resourceId.toLowerCase());
+    if (!known && !located) return undefined;
+    const name = known ? known[0] : this.ensureState(resourceId, located!.cluster.name, located!.cluster.kubernetesVersion);
+    return this.cluster(name);
+  }
+
+  names(): string[] {
+    return Object.keys(this.ctx.state.kube.clusters);
+  }
+
+  /** Resolves when no cluster has a reconcile queued or running. */
+  async settled(): Promise<void> {
+    for (const c of this.live.values()) await c.settled();
+  }
+
+  readonly hooks: KubeHooks = {
+    kubeconfig: (resourceId, kind) => {
+      const c = this.clusterByResourceId(resourceId);
+      if (!c) throw new Error(`no emulated cluster for ${resourceId}`);
+      const facts = c.facts();
+      const base = { clusterName: c.facts().azureName ?? c.name, server: c.serverUrl(), caCert: this.ctx.ca.caCert, resourceGroup: facts.resourceGroup ?? 'rg' };
+      if (kind === 'admin') {
+        this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
+        return adminKubeconfig({ ...base, clientCert: this.adminCert.cert, clientKey: this.adminCert.key });
+      }
+      return userKubeconfig({ ...base, tenantId: facts.tenantId });
+    },
+    clusterUpdated: (resourceId) => {
+      // Facts (issuer, workload identity) are read live from the azure state; make sure a new cluster exists.
+      this.clusterByResourceId(resourceId);
+    },
+  };
+
+  /** A kubeconfig with a static bearer token (tests, Kubernetes service connections). */
+  tokenKubeconfig(clusterName: string, token: string): string {
+    const c = this.cluster(clusterName);
+    if (!c) throw new Error(`no emulated cluster '${clusterName}'`);
+    return tokenKubeconfig({ clusterName, server: c.serverUrl(), caCert: this.ctx.ca.caCert, token });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.live.values()].map((c) => c.flux.stop()));
+  }
+}
+
+/**
+ * One registry per process, not per module instance: the cloud loads this folder through a dynamic
+ * import, and a test importing it again (another loader, another instance) must still find it.
+ */
+const REGISTRY = Symbol.for('flux-oidc.emulators.kubeRuntimes');
+const runtimes: WeakMap<CloudContext, KubeRuntime> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new WeakMap()) as WeakMap<CloudContext, KubeRuntime>;
+
+/** The kube runtime of a cloud (tests: settle reconciles, static-token kubeconfigs, direct cluster access). */
+export function kubeRuntime(ctx: CloudContext): KubeRuntime {
+  const r = runtimes.get(ctx);
+  if (!r) throw new Error('the kube services of this cloud were not created (createKubeServices)');
+  return r;
+}
+
+export function createKubeServices(ctx: CloudContext): ServiceSet {
+  const rt = new KubeRuntime(ctx);
+  runtimes.set(ctx, rt);
+  return {
+    handlers: {
+      kube: kubeApiHandler((name) => rt.cluster(name)),
+      'aks-issuer': issuerHandler(() => rt.names().flatMap((n) => {
+        const c = rt.cluster(n);
+        const url = c?.facts().issuerUrl;
+        return c && url ? [{ url, key: c.key }] : [];
+      })),
+    },
+    hooks: { kube: rt.hooks },
+    stop: () => rt.stop(),
+  };
+}
