@@ -1,0 +1,93 @@
+/**
+ * FluxOidcVerify: wires the service connections to the verifier in common/verify, then turns its
+ * checks into the report, the log, the output variables and the result.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AzureConnection } from '../common/auth/types';
+import { createArmClients } from '../common/azure/clients';
+import { connectDevOps } from '../common/devops/connection';
+import { KubeClient } from '../common/kube/client';
+import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../common/kube/connection';
+import type { TaskContext } from '../common/pipeline/task';
+import { UserError } from '../common/report/errors';
+import { clusterKubeconfig } from '../common/verify/azure-reads';
+import type { CheckResult } from '../common/verify/model';
+import { runVerify, type VerifyOutcome } from '../common/verify/verify';
+import type { VerifyInputs } from './inputs';
+
+export interface VerifyTaskOptions {
+  userAgent: string;
+}
+
+function principalOf(c: AzureConnection): string {
+  return c.name ? `${c.name} (${c.clientId})` : c.clientId;
+}
+
+const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+
+function logCheck(ctx: TaskContext, c: CheckResult): void {
+  ctx.log.info(`[${MARK[c.status]}] ${c.title}: ${c.evidence.join('; ')}`);
+  if (c.cause) ctx.log.info(`       cause: ${c.cause}`);
+  if (c.fix) ctx.log.info(`       fix: ${c.fix}`);
+}
+
+export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options: VerifyTaskOptions): Promise<VerifyOutcome> {
+  const plan = ctx.mode === 'plan';
+  const azure = await ctx.azureConnection('azureSubscription');
+  const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
+  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent });
+
+  const devops = async () => {
+    const conn = inputs.devopsConnectionInput === 'azureSubscription' ? azure : await ctx.azureConnection(inputs.devopsConnectionInput);
+    const t = await conn.credential.getToken(conn.devopsScope);
+    if (!t?.token) throw new UserError('Entra ID returned no token for Azure DevOps.', { code: 'DevOpsTokenMissing', fix: 'check the service connection and re-run' });
+    ctx.log.secret(t.token);
+    return connectDevOps({ orgUrl: target.organizationUrl, token: t.token, log: ctx.log, retry: ctx.retry, principal: principalOf(conn) });
+  };
+
+  const kube = async () => {
+    let source: KubeSource;
+    if (inputs.kubernetesServiceConnection) {
+      const ep = ctx.platform.endpoint(inputs.kubernetesServiceConnection);
+      if (!ep) throw new UserError('The Kubernetes service connection is not available to this job.', { code: 'KubeEndpoint', fix: 'authorize the pipeline to use it' });
+      source = kubeSourceFromEndpoint(ep);
+    } else {
+      const kubeconfig = await clusterKubeconfig(arm, target.resourceGroup, target.clusterName, inputs.clusterCredentials);
+      source = { kind: 'kubeconfig', kubeconfig, origin: `AKS ${inputs.clusterCredentials} credentials of ${target.clusterName}` };
+    }
+    const built = await buildKubeConfig(source, { log: ctx.log, credential: azure.credential });
+    return { client: new KubeClient(built.kc, ctx.retry), description: `${built.server} with ${built.auth}` };
+  };
+
+  if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
+  const outcome = await runVerify({
+    target, groups: inputs.groups, reconcile: inputs.reconcile, plan, timeoutSeconds: inputs.timeoutSeconds,
+    failOn: inputs.failOn, retireStaticCredentials: inputs.retireStaticCredentials,
+  }, {
+    log: ctx.log, arm, devops, kube, authorityHost: azure.cloud.authorityHost, connectionTenantId: azure.tenantId,
+    group: (title, fn) => ctx.group(title, fn),
+  });
+
+  ctx.section('Verification results');
+  for (const c of outcome.checks) {
+    logCheck(ctx, c);
+    ctx.report.check({ id: c.id, title: c.title, status: c.status, evidence: c.evidence.join('\n'), ...(c.cause ? { cause: c.cause } : {}), ...(c.fix ? { fix: c.fix } : {}) });
+  }
+
+  // The verification result as a file of its own, so later steps can read it (reportPath).
+  const dir = fs.mkdtempSync(path.join(ctx.tempDir, 'FluxOidcVerify-'));
+  const reportPath = path.join(dir, 'FluxOidcVerify.checks.json');
+  fs.writeFileSync(reportPath, JSON.stringify({ verified: outcome.verified, failedChecks: outcome.failedChecks, mode: ctx.mode, failOn: inputs.failOn, checks: outcome.checks }, null, 2) + '\n');
+  ctx.setOutput('verified', String(outcome.verified));
+  ctx.setOutput('failedChecks', outcome.failedChecks.join(','));
+  ctx.setOutput('reportPath', reportPath);
+
+  const warned = outcome.checks.filter((c) => c.status === 'warn');
+  if (!outcome.verified && inputs.failOn === 'warning' && outcome.checks.every((c) => c.status !== 'fail')) {
+    throw new UserError(`${warned.length} check${warned.length === 1 ? '' : 's'} warned and failOn is warning: ${warned.map((c) => c.title).join('; ')}.`, {
+      code: 'VerifyWarnings', fix: 'fix the warnings (see the report), or set failOn: error',
+    });
+  }
+  return outcome;
+}

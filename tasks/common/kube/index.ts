@@ -1,0 +1,3 @@
+export * from './connection';
+export * from './client';
+export * from './wait';

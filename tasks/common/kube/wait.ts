@@ -1,0 +1,80 @@
+/**
+ * Waiting for a Flux object to be reconciled, the way `flux reconcile` decides it: the controller
+ * has handled our request (status.lastHandledReconcileAt == the requestedAt we set), has observed
+ * the current generation, and Ready is True (done) or False while no longer Reconciling or only
+ * waiting to retry (failed).
+ * Polls with a growing interval, reports progress, and stops at the deadline.
+ */
+import type { FluxObject } from './client';
+
+export type Condition = NonNullable<NonNullable<FluxObject['status']>['conditions']>[number];
+
+export function condition(obj: FluxObject | null | undefined, type: string): Condition | undefined {
+  return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+export type ReadyState = 'ready' | 'failed' | 'progressing';
+
+/** Where an object stands relative to a reconcile requested at `requestedAt` (undefined: no request). */
+export function readyState(obj: FluxObject, requestedAt?: string): ReadyState {
+  const st = obj.status ?? {};
+  if (requestedAt !== undefined && st.lastHandledReconcileAt !== requestedAt) return 'progressing';
+  const gen = obj.metadata.generation;
+  if (gen !== undefined && st.observedGeneration !== undefined && st.observedGeneration < gen) return 'progressing';
+  const ready = condition(obj, 'Ready');
+  const stalled = condition(obj, 'Stalled');
+  const reconciling = condition(obj, 'Reconciling');
+  if (stalled?.status === 'True') return 'failed';
+  if (ready?.status === 'True') return 'ready';
+  // A failed attempt: Ready=False, and the controller is either done or only scheduling a retry
+  // (Reconciling=True/ProgressingWithRetry). The gate reports that attempt instead of waiting it out.
+  if (ready?.status === 'False' && (reconciling?.status !== 'True' || reconciling.reason === 'ProgressingWithRetry')) return 'failed';
+  return 'progressing';
+}
+
+export interface WaitOptions {
+  read: () => Promise<FluxObject | null>;
+  requestedAt?: string;
+  timeoutMs: number;
+  /** What is waited for, for progress lines ("GitRepository flux-system/flux-system"). */
+  label: string;
+  progress?: (message: string, percent?: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  /** First poll interval (default 500 ms), grows by half up to maxIntervalMs (default 5 s). */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+}
+
+export interface WaitResult {
+  outcome: 'ready' | 'failed' | 'timeout' | 'missing';
+  object: FluxObject | null;
+  waitedMs: number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitForReady(o: WaitOptions): Promise<WaitResult> {
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? realSleep;
+  const start = now();
+  let interval = o.intervalMs ?? 500;
+  const maxInterval = o.maxIntervalMs ?? 5000;
+  let lastMessage = '';
+  for (;;) {
+    const last = await o.read();
+    const waited = now() - start;
+    if (!last) return { outcome: 'missing', object: null, waitedMs: waited };
+    const state = readyState(last, o.requestedAt);
+    if (state !== 'progressing') return { outcome: state, object: last, waitedMs: waited };
+    const ready = condition(last, 'Ready');
+    const message = ready ? `Ready=${ready.status}${ready.reason ? ` ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}` : 'waiting for the controller';
+    const handled = o.requestedAt === undefined || last.status?.lastHandledReconcileAt === o.requestedAt;
+    const line = `${o.label}: ${handled ? message : 'reconcile requested, not handled yet'} (${Math.round(waited / 1000)}s of ${Math.round(o.timeoutMs / 1000)}s)`;
+    if (line !== lastMessage || interval >= maxInterval) o.progress?.(line, Math.min(99, (100 * waited) / o.timeoutMs));
+    lastMessage = line;
+    if (waited >= o.timeoutMs) return { outcome: 'timeout', object: last, waitedMs: waited };
+    await sleep(Math.min(interval, Math.max(0, o.timeoutMs - waited)));
+    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Collectors: read ARM, Azure DevOps and the cluster into the plain *Facts the checks judge.
+ * Reads only. A read that fails for a reason the user can fix is recorded in the facts (the
+ * check reports it); anything else propagates.
+ */
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ArmClients } from '../azure/clients';
+import { readCluster } from '../azure/cluster';
+import { listCredentials } from '../azure/federated';
+import { readIdentity } from '../azure/identity';
+import { getServicePrincipalEntitlement } from '../devops/entitlements';
+import { isMember, subjectDescriptor } from '../devops/graph';
+import { findServicePrincipal } from '../devops/identities';
+import { findProject, findRepository } from '../devops/projects';
+import { readAces } from '../devops/security';
+import { findTeam } from '../devops/teams';
+import type { DevOpsConnection } from '../devops/connection';
+import { GIT_REPOSITORIES_NAMESPACE, repoToken } from '../devops/acl';
+import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
+import type { Logger } from '../log';
+import { UserError } from '../report/errors';
+import { findIdentityByClientId } from './azure-reads';
+import { allGroupsOf, identitiesBySubjects, organizationTenant, readAcls } from './devops-reads';
+import type {
+  AzureFacts, ClusterFacts, ContainerFacts, ControllerFacts, DeploymentFacts, DevOpsFacts, GitRepositoryFacts, IdentityFacts, PodFacts, VerifyTarget,
+} from './model';
+import { IMAGE_AUTOMATION_SA, SOURCE_SA } from './model';
+import { evaluateEffective, tokenChain } from './permissions';
+
+const errText = (err: unknown): string => {
+  if (err instanceof UserError) return [err.message, err.cause].filter(Boolean).join(' ');
+  return err instanceof Error ? err.message : String(err);
+};
+
+// ---------------------------------------------------------------- Azure
+
+export async function collectAzure(clients: ArmClients, t: VerifyTarget, log: Logger): Promise<AzureFacts> {
+  let cluster: AzureFacts['cluster'] = null;
+  try {
+    const c = await readCluster(clients, { resourceGroup: t.resourceGroup, name: t.clusterName }, { log });
+    cluster = { id: c.id, oidcIssuerEnabled: c.oidcIssuerEnabled, issuerUrl: c.issuerUrl, workloadIdentityEnabled: c.workloadIdentityEnabled, location: c.location };
+  } catch (err) {
+    if (!(err instanceof UserError && err.code === 'ClusterNotFound')) throw err;
+  }
+  let identity: IdentityFacts | null = null;
+  let identityLookup: string;
+  if (t.identityName) {
+    const i = await readIdentity(clients, { resourceGroup: t.identityResourceGroup, name: t.identityName }, { log });
+    identityLookup = `identity '${t.identityName}' in resource group ${t.identityResourceGroup}: ${i ? 'found' : 'not found'}`;
+    if (i && t.clientId && i.clientId.toLowerCase() !== t.clientId.toLowerCase()) {
+      identityLookup = `identity '${t.identityName}' has clientId ${i.clientId}, but the clientId input is ${t.clientId}`;
+    } else if (i) identity = { id: i.id, name: i.name, resourceGroup: t.identityResourceGroup, clientId: i.clientId, principalId: i.principalId, tenantId: i.tenantId };
+  } else {
+    const i = await findIdentityByClientId(clients, t.identityResourceGroup, t.clientId!);
+    identityLookup = `identity with clientId ${t.clientId} in resource group ${t.identityResourceGroup}: ${i ? `found (${i.name})` : 'not found'}`;
+    if (i) identity = { id: i.id, name: i.name, resourceGroup: t.identityResourceGroup, clientId: i.clientId, principalId: i.principalId, tenantId: i.tenantId };
+  }
+  const federatedCredentials = identity ? await listCredentials(clients, { resourceGroup: identity.resourceGroup, name: identity.name }, { log }) : [];
+  return { cluster, identity, identityLookup, federatedCredentials };
+}
+
+// ---------------------------------------------------------------- Azure DevOps
+
+export interface DevOpsCollectContext {
+  /** Tenant of the service connection whose token the organization accepted (fallback evidence). */
+  connectionTenantId?: string;
+  log: Logger;
+}
+
+export async function collectDevOps(c: DevOpsConnection, t: VerifyTarget, identity: IdentityFacts | null, ctx: DevOpsCollectContext): Promise<DevOpsFacts> {
+  const f: DevOpsFacts = { repository: null, servicePrincipal: null, entitlement: null, team: null, teamMember: false, permissions: null, errors: {} };
+  try {
+    const tenant = await organizationTenant(c.orgUrl);
+    if (tenant) {
+      f.organizationTenantId = tenant;
+      f.organizationTenantSource = 'X-VSS-ResourceTenant of an anonymous request';
+    }
+  } catch (err) {
+    f.errors.tenant = errText(err);
+  }
+  if (!f.organizationTenantId && ctx.connectionTenantId) {
+    f.organizationTenantId = ctx.connectionTenantId;
+    f.organizationTenantSource = 'the organization accepted a token of this tenant (service connection)';
+  }
+
+  const project = await findProject(c, t.project);
+  if (!project) f.errors.repository = `project '${t.project}' not found`;
+  else {
+    const repo = await findRepository(c, project.id, t.repository);
+    if (repo) f.repository = { id: repo.id, name: repo.name, projectId: project.id };
+    else f.errors.repository = `repository '${t.repository}' not found in project '${t.project}'`;
+  }
+
+  const team = project ? await findTeam(c, project.id, t.teamName) : undefined;
+  if (team) f.team = team;
+  else f.errors.team = project ? 'not found' : `project '${t.project}' not found`;
+
+  if (!identity) {
+    f.errors.servicePrincipal = 'the managed identity was not found in Azure, so its principal id is unknown';
+    return f;
+  }
+  const sp = await findServicePrincipal(c, identity.tenantId, identity.principalId);
+  if (!sp || !sp.isActive) {
+    if (sp) f.errors.servicePrincipal = 'materialized but not active';
+    return f;
+  }
+  f.servicePrincipal = { descriptor: sp.subjectDescriptor ?? sp.descriptor, ...(sp.displayName ? { displayName: sp.displayName } : {}), originId: identity.principalId };
+  const e = await getServicePrincipalEntitlement(c, sp.id);
+  if (e) f.entitlement = { accountLicenseType: e.accountLicenseType ?? 'none', ...(e.status ? { status: e.status } : {}) };
+  if (team) {
+    const teamSubject = await subjectDescriptor(c, team.id);
+    f.teamMember = !!(teamSubject && sp.subjectDescriptor && await isMember(c, sp.subjectDescriptor, teamSubject));
+  }
+
+  if (f.repository) {
+    try {
+      f.permissions = await effectivePermissions(c, f.repository, sp.descriptor, sp.subjectDescriptor);
+    } catch (err) {
+      f.errors.permissions = errText(err);
+    }
+  }
+  return f;
+}
+
+/**
+ * The identity's effective rights on the repository: the service's own extendedInfo when it
+ * gives one for the identity, else evaluated over the ACLs of the token chain for the identity
+ * and every group it is in (teams, Contributors, ...).
+ */
+async function effectivePermissions(c: DevOpsConnection, repo: { id: string; projectId: string }, descriptor: string, subject: string | undefined): Promise<DevOpsFacts['permissions']> {
+  const token = repoToken(repo.projectId, repo.id);
+  const own = await readAces(c, GIT_REPOSITORIES_NAMESPACE, token, [descriptor]);
+  const ext = own.find((a) => a.effectiveAllow !== undefined);
+  if (ext) return { effectiveAllow: ext.effectiveAllow ?? 0, effectiveDeny: ext.effectiveDeny ?? 0, source: 'the service\'s effective permissions for the identity (extendedInfo)', via: [] };
+  const groups = subject ? await allGroupsOf(c, subject) : [];
+  const groupIds = await identitiesBySubjects(c, groups);
+  const chain = tokenChain(repo.projectId, repo.id);
+  const acls = await readAcls(c, GIT_REPOSITORIES_NAMESPACE, chain);
+  const who = [descriptor, ...groupIds.map((g) => g.descriptor)];
+  const { allow, deny } = evaluateEffective(acls, chain, who);
+  const via = groupIds.filter((g) => acls.some((a) => a.aces.some((x) => x.descriptor.toLowerCase() === g.descriptor.toLowerCase() && (x.allow | x.deny) !== 0)))
+    .map((g) => g.displayName ?? g.subjectDescriptor);
+  return { effectiveAllow: allow, effectiveDeny: deny, source: `ACEs of the identity and its ${groups.length} group(s) on ${chain.join(' > ')}`, via };
+}
+
+// ---------------------------------------------------------------- Cluster
+
+const rec = (v: Record<string, string> | undefined): Record<string, string> => ({ ...(v ?? {}) });
+
+function containerFacts(c: { name: string; image?: string; args?: string[]; command?: string[]; env?: { name: string; value?: string }[] }): ContainerFacts {
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return { name: c.name, image: c.image ?? '', args: [...(c.command ?? []), ...(c.args ?? [])], env };
+}
+
+export function deploymentFacts(d: V1Deployment): DeploymentFacts {
+  return {
+    name: d.metadata?.name ?? '',
+    labels: rec(d.metadata?.labels),
+    templateLabels: rec(d.spec?.template?.metadata?.labels),
+    serviceAccountName: d.spec?.template?.spec?.serviceAccountName ?? d.spec?.template?.spec?.serviceAccount ?? '',
+    containers: (d.spec?.template?.spec?.containers ?? []).map(containerFacts),
+    readyReplicas: d.status?.readyReplicas ?? 0,
+    replicas: d.spec?.replicas ?? 1,
+    ...(d.metadata?.generation !== undefined ? { generation: d.metadata.generation } : {}),
+    ...(d.status?.observedGeneration !== undefined ? { observedGeneration: d.status.observedGeneration } : {}),
+  };
+}
+
+export function podFacts(p: V1Pod): PodFacts {
+  const main = p.spec?.containers?.[0];
+  const start = p.status?.startTime as unknown;
+  return {
+    name: p.metadata?.name ?? '',
+    phase: p.status?.phase ?? 'Unknown',
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    ...(start ? { startTime: start instanceof Date ? start.toISOString() : String(start) } : {}),
+    labels: rec(p.metadata?.labels),
+    serviceAccountName: p.spec?.serviceAccountName ?? '',
+    env: main ? containerFacts(main).env : {},
+    hasProjectedTokenVolume: (p.spec?.volumes ?? []).some((v) => v.name === 'azure-identity-token' || !!v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === 'api://AzureADTokenExchange')),
+  };
+}
+
+function selectorOf(d: V1Deployment | null, fallback: string): string {
+  const m = d?.spec?.selector?.matchLabels;
+  return m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : `app=${fallback}`;
+}
+
+export function gitRepositoryFacts(o: FluxObject): GitRepositoryFacts {
+  const spec = o.spec ?? {};
+  const secretRef = spec.secretRef as { name?: string } | undefined;
+  const ref = spec.ref as { branch?: string } | undefined;
+  return {
+    apiVersion: o.apiVersion,
+    url: typeof spec.url === 'string' ? spec.url : '',
+    ...(typeof spec.provider === 'string' ? { provider: spec.provider } : {}),
+    ...(secretRef?.name ? { secretRefName: secretRef.name } : {}),
+    ...(typeof spec.serviceAccountName === 'string' && spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+    ...(ref?.branch ? { branch: ref.branch } : {}),
+  };
+}
+
+export async function collectCluster(kube: KubeClient, t: VerifyTarget): Promise<ClusterFacts> {
+  const ns = t.fluxNamespace;
+  const controllers: ControllerFacts[] = [];
+  const deployments = new Map<string, V1Deployment | null>();
+  for (const sa of t.serviceAccounts) {
+    const [account, deployment] = await Promise.all([kube.getServiceAccount(ns, sa), kube.getDeployment(ns, sa)]);
+    deployments.set(sa, deployment);
+    const pods = deployment ? await kube.listPods(ns, selectorOf(deployment, sa)) : [];
+    controllers.push({
+      serviceAccount: sa,
+      sa: account ? { name: sa, annotations: rec(account.metadata?.annotations), labels: rec(account.metadata?.labels) } : null,
+      deployment: deployment ? deploymentFacts(deployment) : null,
+      pods: pods.filter((p) => !p.metadata?.deletionTimestamp).map(podFacts),
+    });
+  }
+  const dep = async (name: string) => (deployments.has(name) ? deployments.get(name)! : await kube.getDeployment(ns, name));
+  const [sc, iac] = await Promise.all([dep(SOURCE_SA), dep(IMAGE_AUTOMATION_SA)]);
+  let gitRepository: GitRepositoryFacts | null = null;
+  let gitRepositoryError: string | undefined;
+  try {
+    const g = await kube.getFluxObject(FLUX_KINDS.GitRepository, ns, t.gitRepositoryName);
+    if (g) {
+      gitRepository = gitRepositoryFacts(g);
+      if (gitRepository.secretRefName) {
+        // Which kind of credential it is decides the failure (a PAT clashes with the bearer token).
+        const secret = await kube.getSecret(ns, gitRepository.secretRefName).catch(() => null);
+        if (secret) gitRepository.secretKeys = Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) }).sort();
+      }
+    }
+    else gitRepositoryError = `gitrepository ${ns}/${t.gitRepositoryName}: not found (source.toolkit.fluxcd.io v1 and v1beta2)`;
+  } catch (err) {
+    gitRepositoryError = errText(err);
+  }
+  return {
+    controllers,
+    sourceController: sc ? deploymentFacts(sc) : null,
+    imageAutomationController: iac ? deploymentFacts(iac) : null,
+    gitRepository,
+    ...(gitRepositoryError ? { gitRepositoryError } : {}),
+  };
+}

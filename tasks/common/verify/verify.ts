@@ -1,0 +1,181 @@
+/**
+ * FluxOidcVerify's core: collect facts, judge them, prove the chain end to end, reconcile, and
+ * (optionally) retire the old Git secret. Returns every check; the task maps them to the report,
+ * the outputs and the result. Read-only apart from the reconcile annotation and the optional
+ * secret deletion, both of which plan mode only describes.
+ */
+import type { ArmClients } from '../azure/clients';
+import type { DevOpsConnection } from '../devops/connection';
+import type { KubeClient } from '../kube/client';
+import type { Logger } from '../log';
+import { UserError } from '../report/errors';
+import { azureChecks } from './azure-checks';
+import { clusterChecks } from './cluster-checks';
+import { collectAzure, collectCluster, collectDevOps } from './collect';
+import { devopsChecks } from './devops-checks';
+import type { AzureFacts, CheckGroup, CheckResult, DevOpsFacts, VerifyTarget } from './model';
+import { reconcileAndWait } from './reconcile';
+import { reconcileChecks } from './reconcile-checks';
+import { retireStaticCredentials } from './retire';
+import { tokenChecks } from './token-checks';
+import { proveServiceAccount, type ProofContext } from './token-proof';
+
+export const CHECK_GROUPS = ['azure', 'devops', 'cluster', 'token'] as const;
+export type SelectableGroup = (typeof CHECK_GROUPS)[number];
+
+export interface VerifyOptions {
+  target: VerifyTarget;
+  groups: ReadonlySet<SelectableGroup>;
+  /** Request a reconcile (only in apply mode). */
+  reconcile: boolean;
+  plan: boolean;
+  timeoutSeconds: number;
+  failOn: 'error' | 'warning';
+  retireStaticCredentials: boolean;
+}
+
+export interface VerifyServices {
+  log: Logger;
+  arm: ArmClients;
+  /** Connects to Azure DevOps with the service connection's Entra token. */
+  devops: () => Promise<DevOpsConnection>;
+  /** Builds the cluster client (AKS credentials or a Kubernetes service connection). */
+  kube: () => Promise<{ client: KubeClient; description: string }>;
+  /** Tenant of the Azure DevOps service connection (fallback evidence for the organization's tenant). */
+  connectionTenantId?: string;
+  /** Entra authority host for the token exchange (the connection's cloud). */
+  authorityHost: string;
+  /** Runs a block inside a collapsible log group. */
+  group?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  exchange?: ProofContext['exchange'];
+}
+
+export interface VerifyOutcome {
+  checks: CheckResult[];
+  verified: boolean;
+  /** Ids of failed checks (and warned ones with failOn: warning). */
+  failedChecks: string[];
+}
+
+function errorCheck(id: string, group: CheckGroup, title: string, err: unknown): CheckResult {
+  if (err instanceof UserError) {
+    return { id, group, title, status: 'fail', evidence: [err.message], ...(err.cause ? { cause: err.cause } : {}), ...(err.fix ? { fix: err.fix } : {}) };
+  }
+  return { id, group, title, status: 'fail', evidence: [err instanceof Error ? err.message : String(err)], cause: 'the call failed', fix: 'see the evidence; re-run when the service is reachable' };
+}
+
+/** Checks a group that was not selected, so the report says so instead of staying silent. */
+function notSelected(group: CheckGroup): CheckResult {
+  return { id: `${group}.not-selected`, group, title: `${group} checks`, status: 'skip', evidence: [`not selected in the checks input`] };
+}
+
+export function blocking(checks: CheckResult[], failOn: 'error' | 'warning'): string[] {
+  return checks.filter((c) => c.status === 'fail' || (failOn === 'warning' && c.status === 'warn')).map((c) => c.id);
+}
+
+export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<VerifyOutcome> {
+  const t = o.target;
+  const log = s.log;
+  const inGroup = s.group ?? (<T>(_title: string, fn: () => Promise<T>) => fn());
+  const checks: CheckResult[] = [];
+
+  // The identity (clientId, principalId, tenant) is needed by every group, so Azure is always read.
+  const azure: AzureFacts = await inGroup('Azure: cluster, identity, federated credentials', () => collectAzure(s.arm, t, log));
+  if (o.groups.has('azure')) checks.push(...azureChecks(azure, t));
+  else checks.push(notSelected('azure'));
+
+  let devops: DevOpsFacts | undefined;
+  if (o.groups.has('devops')) {
+    await inGroup('Azure DevOps: membership, licence, team, permissions', async () => {
+      try {
+        const c = await s.devops();
+        devops = await collectDevOps(c, t, azure.identity, { log, ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}) });
+        checks.push(...devopsChecks(devops, azure.identity, t));
+      } catch (err) {
+        checks.push(errorCheck('devops.connection', 'devops', `Azure DevOps organization ${t.organizationUrl}`, err));
+      }
+    });
+  } else checks.push(notSelected('devops'));
+
+  const wantsCluster = o.groups.has('cluster') || o.groups.has('token') || o.reconcile || o.retireStaticCredentials;
+  let kube: KubeClient | undefined;
+  if (wantsCluster) {
+    try {
+      const k = await s.kube();
+      kube = k.client;
+      log.info(`Cluster access: ${k.description}`);
+    } catch (err) {
+      checks.push(errorCheck('cluster.access', 'cluster', `Access to cluster ${t.clusterName}`, err));
+    }
+  }
+
+  // Reconcile first: right after FluxManifestPatch the cluster has not applied the new commit
+  // yet, and the checks below must judge the cluster as Flux leaves it, not as it was.
+  const fics = { identity: azure.identity, issuerUrl: azure.cluster?.issuerUrl, federatedCredentials: azure.federatedCredentials };
+  let reconciled: CheckResult[] = [];
+  if (kube) {
+    const k = kube;
+    const request = o.reconcile && !o.plan;
+    reconciled = await inGroup(request ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
+      try {
+        const facts = await reconcileAndWait({
+          kube: k, namespace: t.fluxNamespace, gitRepositoryName: t.gitRepositoryName, kustomizationName: t.kustomizationName,
+          deployments: t.serviceAccounts, request, timeoutMs: o.timeoutSeconds * 1000, log, ...(s.now ? { now: s.now } : {}), ...(s.sleep ? { sleep: s.sleep } : {}),
+        });
+        return reconcileChecks(facts, t, { ...fics, plan: o.plan && o.reconcile });
+      } catch (err) {
+        return [errorCheck('reconcile.git-repository', 'reconcile', 'Reconcile', err)];
+      }
+    });
+  }
+
+  if (o.groups.has('cluster') && kube) {
+    const k = kube;
+    await inGroup('Cluster: Flux, service accounts, pods, GitRepository', async () => {
+      try {
+        checks.push(...clusterChecks(await collectCluster(k, t), azure.identity, t));
+      } catch (err) {
+        checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err));
+      }
+    });
+  } else if (!o.groups.has('cluster')) checks.push(notSelected('cluster'));
+
+  if (o.groups.has('token') && kube) {
+    const k = kube;
+    await inGroup('Token proof: service-account token -> Entra -> Azure DevOps', async () => {
+      const proofs = [];
+      for (const sa of t.serviceAccounts) {
+        // A correct credential written minutes ago may not have reached Entra yet: retry those only.
+        const ficOk = checks.some((c) => c.id === `azure.federated-credential:${sa}` && c.status === 'pass');
+        proofs.push(await proveServiceAccount(sa, {
+          kube: k, namespace: t.fluxNamespace, identity: azure.identity, authorityHost: s.authorityHost,
+          organizationUrl: t.organizationUrl, project: t.project, repository: t.repository, log,
+          propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
+          ...(s.exchange ? { exchange: s.exchange } : {}), ...(s.sleep ? { sleep: s.sleep } : {}), ...(s.now ? { now: s.now } : {}),
+        }));
+      }
+      checks.push(...tokenChecks(proofs, t, fics));
+    });
+  } else if (!o.groups.has('token')) checks.push(notSelected('token'));
+
+  checks.push(...reconciled);
+
+  if (o.retireStaticCredentials && kube) {
+    const k = kube;
+    checks.push(await inGroup('Retire static credentials', async () => {
+      try {
+        return await retireStaticCredentials({ kube: k, namespace: t.fluxNamespace, gitRepositoryName: t.gitRepositoryName, blockingChecks: blocking(checks, o.failOn), plan: o.plan });
+      } catch (err) {
+        return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err);
+      }
+    }));
+  }
+
+  // Report in a stable order (Azure, Azure DevOps, cluster, token, reconcile, cleanup), whatever ran first.
+  const order: CheckGroup[] = ['azure', 'devops', 'cluster', 'token', 'reconcile', 'cleanup'];
+  checks.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  const failedChecks = blocking(checks, o.failOn);
+  return { checks, verified: failedChecks.length === 0, failedChecks };
+}
