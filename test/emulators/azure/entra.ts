@@ -133,7 +133,7 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
 
     let keys;
     try {
-      keys = await issuerKeys.get(iss);
+      keys = await issuerKeys.get(iss, typeof d.header.kid === 'string' ? d.header.kid : undefined);
     } catch (e) {
       if (e instanceof IssuerKeyError) fail(AADSTS.issuerUnreachable(iss, e.message), req);
       throw e;

@@ -1,7 +1,8 @@
 /**
  * How Entra ID gets an external issuer's signing keys: `{iss without trailing slash}/.well-known/openid-configuration`
  * over HTTPS, then its `jwks_uri`. Keys are cached per issuer for a few (emulated) minutes, as Entra
- * caches them; failures are not cached, so a test can fix the issuer and retry.
+ * caches them; an assertion signed with a key id the cache does not hold makes it fetch again (key
+ * rollover); failures are not cached, so a test can fix the issuer and retry.
  */
 import type { CloudContext } from '../core/context';
 import { httpsRequest } from '../core/context';
@@ -18,9 +19,10 @@ export class IssuerKeys {
 
   constructor(private readonly ctx: CloudContext) {}
 
-  async get(issuer: string): Promise<KeySet> {
+  async get(issuer: string, kid?: string): Promise<KeySet> {
     const hit = this.cache.get(issuer);
-    if (hit && this.ctx.clock.now() - hit.at < CACHE_MS) return hit.keys;
+    const knowsKid = kid === undefined || hit?.keys.keys.some((k) => (k as { kid?: string }).kid === kid);
+    if (hit && knowsKid && this.ctx.clock.now() - hit.at < CACHE_MS) return hit.keys;
     const keys = await this.fetch(issuer);
     this.cache.set(issuer, { at: this.ctx.clock.now(), keys });
     return keys;
