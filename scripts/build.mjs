@@ -1,6 +1,7 @@
 // npm run build: typecheck the whole tree (tsc, strict) and bundle each task with esbuild into
 // dist/tasks/<Task>/ = the file named by execution.Node20_1.target + task.json + icon.png, nothing
-// else (no node_modules: the .vsix ships only what runs). tsc and esbuild run at the same time.
+// else (no node_modules: the .vsix ships only what runs), and the build-results tab into dist/web/.
+// tsc and esbuild run at the same time.
 //
 //   node scripts/build.mjs [--no-typecheck]
 import { spawn } from 'node:child_process';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { buildWeb } from './build-web.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tasksSrc = path.join(root, 'tasks');
@@ -51,6 +53,23 @@ function assertNoNodeModules(dir) {
 }
 
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+
+/**
+ * dist/build-inputs.json: the repository's own source files (not node_modules) each bundle was
+ * built from, so the test harness can tell a bundle older than its sources (test/agent/agent.ts).
+ * Outside dist/tasks: it is not part of any task folder nor of the .vsix.
+ */
+function writeBuildInputs(metafile, names) {
+  const inputs = {};
+  for (const [out, meta] of Object.entries(metafile?.outputs ?? {})) {
+    const name = names.find((n) => out.split(/[\\/]/).includes(n));
+    if (!name || !meta.entryPoint) continue;
+    inputs[name] = Object.keys(meta.inputs).filter((f) => !f.includes('node_modules')).sort();
+  }
+  const file = path.join(root, 'dist', 'build-inputs.json');
+  fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(inputs, null, 2) + '\n');
+  fs.renameSync(`${file}.${process.pid}`, file);
+}
 
 async function main() {
   const started = performance.now();
@@ -106,6 +125,16 @@ async function main() {
   fs.renameSync(staging, tasksOut);
   fs.rmSync(old, { recursive: true, force: true });
   assertNoNodeModules(path.join(root, 'dist'));
+  writeBuildInputs(result.metafile, bundled);
+
+  // The build-results tab (dist/web); its own typecheck (web/tsconfig.json, DOM types) runs inside.
+  try {
+    await buildWeb({ typecheck });
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    await check;
+    process.exit(1);
+  }
 
   const { ok, out } = await check;
   if (!ok) {

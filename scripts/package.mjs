@@ -19,17 +19,21 @@ function fail(message) {
   process.exit(1);
 }
 
-// Every task contribution must be built.
+// Every task contribution must be built; `shipped` lists the files each task folder must carry.
 const taskNames = manifest.contributions
   .filter((c) => c.type === 'ms.vss-distributed-task.task')
   .map((c) => c.properties.name);
+const shipped = new Map();
 for (const name of taskNames) {
   const dir = path.join(dist, name);
   if (!fs.existsSync(path.join(dir, 'task.json'))) fail(`${path.relative(root, dir)}/task.json is missing: run npm run build (does tasks/${path.basename(name)}/main.ts exist?)`);
   const task = JSON.parse(fs.readFileSync(path.join(dir, 'task.json'), 'utf8'));
+  const targets = new Set();
   for (const [handler, { target }] of Object.entries(task.execution)) {
     if (!fs.existsSync(path.join(dir, target))) fail(`${path.relative(root, dir)}/${target} (execution.${handler}.target) is missing: run npm run build`);
+    targets.add(target);
   }
+  shipped.set(name, ['task.json', 'icon.png', ...targets]);
 }
 
 // Stage the non-task files into the package root.
@@ -55,10 +59,13 @@ const entries = listZip(vsix);
 const names = entries.map((e) => e.name);
 const bad = names.filter((n) => /(^|\/)node_modules\//.test(n) || n.endsWith('.ts') || n.endsWith('.map'));
 if (bad.length) fail(`${path.basename(vsix)} contains files that must not ship:\n${bad.join('\n')}`);
-for (const name of taskNames) {
-  for (const f of ['task.json', 'icon.png', 'main.js']) {
+for (const [name, files] of shipped) {
+  for (const f of files) {
     if (!names.includes(`${name}/${f}`)) fail(`${path.basename(vsix)} lacks ${name}/${f}`);
   }
+}
+for (const f of ['web/index.html', 'web/main.js', 'web/style.css', 'web/THIRD-PARTY-NOTICES.txt']) {
+  if (!names.includes(f)) fail(`${path.basename(vsix)} lacks ${f}`);
 }
 const size = fs.statSync(vsix).size;
 const unpacked = entries.reduce((n, e) => n + e.size, 0);

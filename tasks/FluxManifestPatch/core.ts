@@ -115,17 +115,18 @@ export function resolveFolders(workingDirectory: string, pattern: string): Folde
   return matches.map((m) => ({ abs: path.join(wd, m), rel: m }));
 }
 
+/** A file's text; undefined when there is no such file (a permission error is not "absent"). */
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    throw err;
+  }
+}
+
 function localReader(folderAbs: string): FolderReader {
-  return {
-    async read(rel: string): Promise<string | undefined> {
-      try {
-        return await fs.promises.readFile(path.resolve(folderAbs, rel), 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
-        throw err;
-      }
-    },
-  };
+  return { read: (rel) => readIfExists(path.resolve(folderAbs, rel)) };
 }
 
 /** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
@@ -235,7 +236,7 @@ async function planFolder(folder: Folder, inputs: ManifestPatchInputs, ctx: Core
     return { ...folder, options, result: await patchFolder(reader, options) };
   } catch (err) {
     if (!(err instanceof ComponentsError) || !inputs.regenerateComponents) throw err;
-    ctx.log.info(`${folder.rel}: ${err.message.split('. Upgrade Flux')[0]}; regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`);
+    ctx.log.info(`${folder.rel}: ${err.problem}; regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`);
     const key = err.installArgs.join(' ');
     let pending = regenerated.get(key);
     if (!pending) { pending = runFluxInstall(err.installArgs, folder.abs, ctx); regenerated.set(key, pending); }
@@ -245,7 +246,7 @@ async function planFolder(folder: Folder, inputs: ManifestPatchInputs, ctx: Core
       return { ...folder, options: { ...options, components }, components, result };
     } catch (again) {
       if (again instanceof ComponentsError) {
-        throw new UserError(`The flux CLI on PATH generated a gotk-components.yaml that still does not qualify: ${again.message.split('. Upgrade Flux')[0]}.`, {
+        throw new UserError(`The flux CLI on PATH generated a gotk-components.yaml that still does not qualify: ${again.problem}.`, {
           code: 'FluxCliTooOld', fix: `install a flux CLI >= ${formatSemVer(inputs.minimumFluxVersion)} on the agent before this task`,
         });
       }
@@ -277,13 +278,7 @@ function fileStep(abs: string, rel: string, before: string | undefined, after: s
     id: `file:${rel}`,
     kind: 'File',
     name: rel,
-    async observe() {
-      try {
-        return await fs.promises.readFile(abs, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
+    observe: () => readIfExists(abs),
     plan(current) {
       if (current === after) return { action: 'unchanged', changes: [] };
       if (current !== before) {
@@ -410,18 +405,19 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
     }
     return rel;
   });
-  if (!inputs.targetBranch) {
-    throw new UserError('There is no branch to commit to.', { code: 'NoTargetBranch', fix: 'set targetBranch (the build\'s branch is used by default)' });
-  }
-  if (!/^refs\/heads\/|^[^/]/.test(inputs.targetBranch) || /^refs\/(pull|tags)\//.test(inputs.targetBranch)) {
-    throw new UserError(`The build runs for ${inputs.targetBranch}, which is not a branch to commit to.`, { code: 'NoTargetBranch', fix: 'set targetBranch to the branch Flux syncs from (e.g. main)' });
-  }
+  // The inputs require a branch (refs/heads/… or a bare name) for the commit modes.
+  if (!inputs.targetBranch) throw new Error('commit modes need targetBranch');
   const target = branchRef(inputs.targetBranch);
   const clusters = [...new Set(planned.map((f) => clusterName(f.rel)))];
   const message = inputs.commitMessage || `Flux: authenticate to Azure DevOps with workload identity (${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`})`;
 
   let repoPromise: Promise<GitRepository> | undefined;
   const repo = () => (repoPromise ??= ctx.openRepository!());
+  const tipOfTarget = async (): Promise<string> => {
+    const tip = await (await repo()).tip(target);
+    if (!tip) throw new UserError(`The branch ${target} does not exist in the repository.`, { code: 'BranchNotFound', fix: 'set targetBranch to an existing branch' });
+    return tip;
+  };
 
   /** The files to commit, computed from the repository's contents at `commitId` (once per commit). */
   const computed = new Map<string, Promise<RepoFile[]>>();
@@ -462,9 +458,7 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
     const step: Step<CommitObservation> = {
       id: 'commit', kind: 'GitPush', name: target,
       async observe() {
-        const r = await repo();
-        const tip = await r.tip(target);
-        if (!tip) throw new UserError(`The branch ${target} does not exist in the repository.`, { code: 'BranchNotFound', fix: 'set targetBranch to an existing branch' });
+        const tip = await tipOfTarget();
         return { targetTip: tip, targetFiles: await compute(tip) };
       },
       plan(o) {
@@ -496,8 +490,7 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
     id: 'pullRequest', kind: 'PullRequest', name: `${prBranch} -> ${target}`,
     async observe() {
       const r = await repo();
-      const targetTip = await r.tip(target);
-      if (!targetTip) throw new UserError(`The branch ${target} does not exist in the repository.`, { code: 'BranchNotFound', fix: 'set targetBranch to an existing branch' });
+      const targetTip = await tipOfTarget();
       const targetFiles = await compute(targetTip);
       if (targetFiles.length === 0) return { targetTip, targetFiles };
       const branchTip = await r.tip(prBranch);

@@ -6,6 +6,7 @@ import { compareSemVer, parseSemVer } from '../common/flux/version';
 import {
   InputError, PipelineVariables, readBool, readConnection, readEnum, readGuid, readList, readString,
 } from '../common/pipeline/inputs';
+import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
 import type { CommitMode, ManifestPatchInputs } from './core';
 
@@ -15,8 +16,6 @@ export const COMMIT_MODES = ['none', 'push', 'pullRequest'] as const;
 /** GitRepository `provider: azure` exists from Flux 2.4.0 on. */
 const LOWEST_MINIMUM = { major: 2, minor: 4, patch: 0 };
 
-// Kubernetes names: a ServiceAccount / GitRepository name is a DNS-1123 subdomain.
-const K8S_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 // A git branch name as Azure DevOps accepts it (no spaces, no '..', no control characters, ...).
 const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[^\s~^:?*[\\\p{Cc}]+$/u;
 
@@ -39,14 +38,13 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
   const clientId = readGuid(p, { name: 'clientId', label: 'Managed identity client id', required: true, what: "the managed identity's client id (usually $(provision.clientId))" });
   const tenantId = readGuid(p, { name: 'tenantId', label: 'Tenant id', what: 'the Entra ID tenant id' });
   const serviceAccounts = readList(p, {
-    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS,
-    itemPattern: K8S_NAME, itemHint: "a Kubernetes ServiceAccount name such as source-controller (lower-case letters, digits, '-' or '.')", maxItems: 20,
+    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS, maxItems: 20, ...SERVICE_ACCOUNT_ITEMS,
   });
   if (serviceAccounts.length === 0) {
     throw new InputError('serviceAccounts', 'Flux service accounts', 'lists no service account', 'list at least source-controller');
   }
   const gitRepositoryName = readString(p, {
-    name: 'gitRepositoryName', label: 'GitRepository name', default: 'flux-system', pattern: K8S_NAME,
+    name: 'gitRepositoryName', label: 'GitRepository name', default: 'flux-system', pattern: NAME_RULES.kubernetesObject.pattern,
     patternHint: "the name of the GitRepository in gotk-sync.yaml (a Kubernetes name, e.g. flux-system)",
   });
   const minRaw = readString(p, { name: 'minimumFluxVersion', label: 'Minimum Flux version', default: '2.4.0' });
@@ -84,6 +82,14 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     ...(pullRequestTitle ? { pullRequestTitle } : {}),
   };
   if (commitMode !== 'none') {
+    const fix = 'set targetBranch to the branch Flux syncs from, e.g. main';
+    if (!targetBranch) {
+      throw new InputError('targetBranch', 'Target branch', `no branch was given and the pipeline variable ${PipelineVariables.sourceBranch} is not set`, fix);
+    }
+    // A pull request or tag build sets Build.SourceBranch to refs/pull/… or refs/tags/….
+    if (targetBranch.startsWith('refs/') && !targetBranch.startsWith('refs/heads/')) {
+      throw new InputError('targetBranch', 'Target branch', `${targetBranch} is not a branch to commit to (a pull request or tag build sets Build.SourceBranch to it)`, fix);
+    }
     // The build's own repository, as the agent describes it.
     const provider = p.variable('Build.Repository.Provider');
     if (provider && provider !== 'TfsGit') {

@@ -1,12 +1,11 @@
 /**
  * FluxManifestPatch@1: inputs -> core -> outputs. The logic lives in core.ts and tasks/common/flux.
  */
-import { connectDevOps } from '../common/devops/connection';
+import { connectDevOps, devopsTokenFor } from '../common/devops/connection';
+import { JOB_TOKEN_HOLDER, serviceConnectionHolder, type TokenHolder } from '../common/devops/errors';
 import { GitRepository } from '../common/devops/git';
-import { DEVOPS_SCOPE } from '../common/auth/types';
 import { readMode } from '../common/pipeline/inputs';
 import { runTask, versionOf, type TaskContext } from '../common/pipeline/task';
-import { UserError } from '../common/report/errors';
 import { patchManifests } from './core';
 import { readManifestPatchInputs, type ManifestPatchTaskInputs } from './inputs';
 import taskJson from './task.json';
@@ -14,14 +13,22 @@ import { systemTools } from './tools';
 
 const version = versionOf(taskJson);
 
-/** A bearer token for Azure DevOps: the job's token, or an Entra token of the AzureRM connection. */
-async function devopsToken(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<{ token: string; who: string; clientId?: string }> {
-  if (inputs.gitAuth === 'systemAccessToken') return { token: ctx.systemAccessToken(), who: "the project's build service identity (the job access token)" };
+/**
+ * A bearer token for Azure DevOps and who holds it: the job's token, or an Entra token of the
+ * AzureRM connection. Error texts offer the other gitAuth as the way out.
+ */
+async function devopsToken(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<{ token: string; holder: TokenHolder }> {
+  if (inputs.gitAuth === 'systemAccessToken') {
+    const job = JOB_TOKEN_HOLDER;
+    return {
+      token: ctx.systemAccessToken(),
+      holder: { ...job, unauthorized: { ...job.unauthorized, fix: `${job.unauthorized.fix}, or use gitAuth: serviceConnection` }, alternative: 'use gitAuth: serviceConnection with a service connection whose principal has it' },
+    };
+  }
   const connection = await ctx.azureConnection('azureSubscription');
-  const token = await connection.credential.getToken(DEVOPS_SCOPE);
-  if (!token?.token) throw new UserError('No Azure DevOps token was issued for the service connection.', { code: 'NoDevOpsToken', fix: 'check the service connection (Project settings > Service connections > Verify)' });
-  ctx.log.secret(token.token);
-  return { token: token.token, who: `the service connection's principal (${connection.clientId})`, clientId: connection.clientId };
+  const { token } = await devopsTokenFor(connection, ctx.log);
+  const holder = serviceConnectionHolder(`client id ${connection.clientId}`, 'azureSubscription');
+  return { token, holder: { ...holder, alternative: `${holder.alternative}, or use gitAuth: systemAccessToken` } };
 }
 
 async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<void> {
@@ -33,10 +40,10 @@ async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<v
     tempDir: ctx.tempDir,
     ...(inputs.commitMode !== 'none' ? {
       openRepository: async () => {
-        const { token, who, clientId } = await devopsToken(ctx, inputs);
-        const connection = await connectDevOps({ orgUrl: inputs.organizationUrl!, token, log: ctx.log, retry: ctx.retry, ...(clientId ? { principal: clientId } : {}) });
+        const { token, holder } = await devopsToken(ctx, inputs);
+        const connection = await connectDevOps({ orgUrl: inputs.organizationUrl!, token, log: ctx.log, retry: ctx.retry, holder });
         const git = await connection.web.getGitApi();
-        return new GitRepository(git, { project: inputs.project!, repository: inputs.repository! }, ctx.log, who);
+        return new GitRepository(git, { project: inputs.project!, repository: inputs.repository! }, ctx.log, holder);
       },
     } : {}),
   });

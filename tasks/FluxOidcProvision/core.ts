@@ -13,7 +13,7 @@
 import type { AzureConnection } from '../common/auth/types';
 import { createArmClients, type ArmClients } from '../common/azure/clients';
 import {
-  enableWorkloadIdentity, needsWorkloadIdentityUpdate, readCluster, requireIssuer, type ClusterRef, type ClusterState,
+  enableWorkloadIdentity, isClusterBusy, needsWorkloadIdentityUpdate, readCluster, requireIssuer, type ClusterRef, type ClusterState,
 } from '../common/azure/cluster';
 import {
   checkCredentialBudget, desiredCredentials, listCredentials, MAX_CREDENTIALS_PER_IDENTITY, planCredentials,
@@ -22,7 +22,7 @@ import {
 import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../common/azure/identity';
 import { type Sleep, realSleep } from '../common/azure/wait';
 import { excessBits, GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../common/devops/acl';
-import { connectDevOps, type DevOpsConnection } from '../common/devops/connection';
+import { connectDevOps, devopsTokenFor, type DevOpsConnection } from '../common/devops/connection';
 import {
   addServicePrincipalEntitlement, getServicePrincipalEntitlement, licenceName, licenceSatisfies, setServicePrincipalLicence,
   type Entitlement,
@@ -92,9 +92,8 @@ interface AclObservation {
 }
 
 interface DevOpsSession {
+  /** Its holder names the devopsConnection's principal in error texts. */
   c: DevOpsConnection;
-  /** The devopsConnection's principal, for error texts. */
-  principal: string;
   project: ProjectRef;
   repo: RepositoryRef;
   /** Puts a fresh token into every client when the current one is close to expiry. */
@@ -193,7 +192,7 @@ function clusterStep(clients: ArmClients, ref: ClusterRef, inputs: ProvisionInpu
       if (!inputs.enableClusterFeatures) {
         return { action: 'skip', changes, note: 'enableClusterFeatures is false: the task does not change the cluster' };
       }
-      const busy = s.provisioningState && !/^(succeeded|failed|canceled)$/i.test(s.provisioningState) ? `; the cluster is ${s.provisioningState}, apply waits for it` : '';
+      const busy = isClusterBusy(s) ? `; the cluster is ${s.provisioningState}, apply waits for it` : '';
       return {
         action: 'update', changes,
         note: `read-modify-write PUT of the cluster (long-running; enabling the OIDC issuer restarts the API server)${busy}`,
@@ -310,8 +309,8 @@ function clusterFeaturesCheck(inputs: ProvisionInputs): Preflight {
       return {
         status: 'fail',
         evidence: `oidcIssuerProfile.enabled=${s.oidcIssuerEnabled}, securityProfile.workloadIdentity.enabled=${s.workloadIdentityEnabled}`,
-        // The engine's error shows the cause only, so the cause carries the fix too.
-        cause: `${off} ${off.includes(' and ') ? 'are' : 'is'} off on the cluster '${inputs.clusterName}' and enableClusterFeatures is false. Fix: set enableClusterFeatures: true, or run az aks update -g ${inputs.resourceGroup} -n ${inputs.clusterName} --enable-oidc-issuer --enable-workload-identity, then re-run`,
+        cause: `${off} ${off.includes(' and ') ? 'are' : 'is'} off on the cluster '${inputs.clusterName}' and enableClusterFeatures is false`,
+        fix: `set enableClusterFeatures: true, or run az aks update -g ${inputs.resourceGroup} -n ${inputs.clusterName} --enable-oidc-issuer --enable-workload-identity, then re-run`,
       };
     },
   };
@@ -329,8 +328,7 @@ function credentialBudgetCheck(inputs: ProvisionInputs): Preflight {
       const err = checkCredentialBudget(inputs.identityName, existing, newNames);
       const evidence = `${existing} existing, ${newNames.length} to create`;
       if (!err) return { status: 'pass', evidence };
-      // The engine's error shows the cause only, so the cause carries the fix too.
-      return { status: 'fail', evidence, cause: `${err.message} Fix: ${err.fix ?? ''}`.trim() };
+      return { status: 'fail', evidence, cause: err.message, ...(err.fix ? { fix: err.fix } : {}) };
     },
   };
 }
@@ -342,15 +340,13 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
   const principal = principalName(conn, inputs.devopsConnectionInput);
   let expiresOn = 0;
   const getToken = async (): Promise<string> => {
-    const t = await conn.credential.getToken(conn.devopsScope);
-    if (!t?.token) throw new UserError('Entra ID returned no token for Azure DevOps.', { code: 'DevOpsTokenMissing', fix: 'Check the service connection and re-run.' });
-    ctx.log.secret(t.token);
+    const t = await devopsTokenFor(conn, ctx.log);
     expiresOn = t.expiresOnTimestamp;
     return t.token;
   };
   const c = await connectDevOps({ orgUrl: inputs.organizationUrl!, token: await getToken(), log: ctx.log, retry: ctx.retry, principal });
   ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
-  const project = await findProject(c, inputs.project!, principal);
+  const project = await findProject(c, inputs.project!);
   if (!project) {
     throw new UserError(`The project '${inputs.project}' was not found in ${c.orgUrl}.`, {
       code: 'ProjectNotFound',
@@ -358,7 +354,7 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
       fix: 'Check the project input (default: the pipeline\'s project) and that the service connection\'s principal is a member of the project.',
     });
   }
-  const repo = await findRepository(c, project.id, inputs.repository!, principal);
+  const repo = await findRepository(c, project.id, inputs.repository!);
   if (!repo) {
     throw new UserError(`The repository '${inputs.repository}' was not found in the project '${project.name}'.`, {
       code: 'RepositoryNotFound',
@@ -370,7 +366,7 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
   const refresh = async () => {
     if (Date.now() > expiresOn - 5 * 60_000) c.setToken(await getToken());
   };
-  return { c, principal, project, repo, refresh };
+  return { c, project, repo, refresh };
 }
 
 function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInputs, facts: Facts, log: Logger, sleep: Sleep): Step<unknown>[] {
@@ -416,14 +412,14 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       await d.refresh();
       const id = facts.identity!;
       if (plan.action === 'update' && o.entitlement) {
-        await setServicePrincipalLicence(d.c, o.entitlement.id, wantedLicence, inputs.identityName, principalOf(d));
+        await setServicePrincipalLicence(d.c, o.entitlement.id, wantedLicence, inputs.identityName);
         return;
       }
       // A new identity takes a while to replicate to the directory Azure DevOps reads; until then
       // the add answers "Failed to create service principal with object ID". Wait for it, bounded.
       for (let attempt = 1, wait = 2000; ; attempt++, wait = Math.min(wait * 2, 30_000)) {
         try {
-          await addServicePrincipalEntitlement(d.c, { objectId: id.principalId, accountLicenseType: wantedLicence, displayName: inputs.identityName }, principalOf(d));
+          await addServicePrincipalEntitlement(d.c, { objectId: id.principalId, accountLicenseType: wantedLicence, displayName: inputs.identityName });
           return;
         } catch (err) {
           if (!(err instanceof UserError) || err.code !== 'EntitlementWrongObjectId' || attempt >= 6) throw err;
@@ -440,7 +436,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
     name: inputs.teamName,
     async observe() {
       const d = await session();
-      const t = await findTeam(d.c, d.project.id, inputs.teamName, principalOf(d));
+      const t = await findTeam(d.c, d.project.id, inputs.teamName);
       facts.team = t;
       return t;
     },
@@ -451,7 +447,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
     async apply() {
       const d = await session();
       await d.refresh();
-      facts.team = await createTeam(d.c, d.project.id, inputs.teamName, TEAM_DESCRIPTION, principalOf(d));
+      facts.team = await createTeam(d.c, d.project.id, inputs.teamName, TEAM_DESCRIPTION);
       return { note: `team id ${facts.team.id}` };
     },
   };
@@ -476,7 +472,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       // A service principal just added can take a moment to appear in the identity service.
       for (let i = 0; (!spSubject || !teamSubject) && i < 5; i++) {
         if (i > 0) await sleep(1000 * i);
-        const team = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName, principalOf(d));
+        const team = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName);
         ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
       }
       if (!spSubject || !teamSubject) {
@@ -486,7 +482,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
           fix: 'Re-run the task in a minute; it continues where it stopped.',
         });
       }
-      await addMember(d.c, spSubject, teamSubject, `the managed identity '${inputs.identityName}' to the team '${inputs.teamName}'`, principalOf(d));
+      await addMember(d.c, spSubject, teamSubject, `the managed identity '${inputs.identityName}' to the team '${inputs.teamName}'`);
     },
   };
 
@@ -524,7 +520,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       let teamDescriptor = o.teamDescriptor;
       for (let i = 0; !teamDescriptor && i < 5; i++) {
         if (i > 0) await sleep(1000 * i);
-        const t = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName, principalOf(d));
+        const t = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName);
         teamDescriptor = t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
       }
       if (!teamDescriptor) {
@@ -535,7 +531,7 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
         });
       }
       const token = repoToken(d.project.id, d.repo.id);
-      const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted, principalOf(d));
+      const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted);
       if (merged && (merged.allow & wanted) !== wanted) {
         log.warn(`Azure DevOps answered the permission update with allow ${permissionNames(merged.allow).join(', ') || '(none)'} for the team; expected ${permissionNames(wanted).join(', ')}.`);
       }
@@ -543,10 +539,6 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
   };
 
   return [user, team, membership, acl] as Step<unknown>[];
-}
-
-function principalOf(d: DevOpsSession): string {
-  return d.principal;
 }
 
 /** `team`: as the team step observed or created it (that step always runs first). */
@@ -578,7 +570,8 @@ function denyCheck(inputs: ProvisionInputs): Preflight {
       return {
         status: 'fail',
         evidence: problems.join('; '),
-        cause: `On the repository '${inputs.repository}' ${problems.join(' and ')}; a Deny wins over the Allow this task grants, so Flux could not use it. Fix: remove the Deny (Project settings > Repositories > ${inputs.repository} > Security), then re-run`,
+        cause: `On the repository '${inputs.repository}' ${problems.join(' and ')}; a Deny wins over the Allow this task grants, so Flux could not use it`,
+        fix: `remove the Deny (Project settings > Repositories > ${inputs.repository} > Security), then re-run`,
       };
     },
   };

@@ -7,6 +7,7 @@ import { parsePermissions } from '../common/devops/acl';
 import {
   InputError, PipelineVariables, readBool, readConnection, readEnum, readInt, readList, readString, readUrl,
 } from '../common/pipeline/inputs';
+import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
 
 export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
@@ -39,52 +40,19 @@ export interface ProvisionInputs {
   licenseType: 'express' | 'advanced';
 }
 
-// Azure naming rules (documented resource name patterns).
-const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$|^[-\w()]$/;
-const CLUSTER = /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/;
-const IDENTITY = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/;
-const LOCATION = /^[a-z][a-z0-9]{1,39}$/;
-// Kubernetes: a namespace is a DNS-1123 label; a service account name a DNS-1123 subdomain.
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const SERVICE_ACCOUNT = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// Azure DevOps team names: no leading/trailing blanks, none of the characters the service refuses.
-const TEAM = /^(?! )[^\\/:*?"<>|;#$*{},+=[\]]{1,64}(?<! )$/;
-
 export function readProvisionInputs(p: Platform): ProvisionInputs {
   const azureSubscription = readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true });
-  const resourceGroup = readString(p, {
-    name: 'resourceGroup', label: 'Resource group', required: true, pattern: RESOURCE_GROUP,
-    patternHint: "the cluster's resource group: 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
-  });
-  const clusterName = readString(p, {
-    name: 'clusterName', label: 'AKS cluster name', required: true, pattern: CLUSTER,
-    patternHint: "1-63 letters, digits, '-' or '_', starting and ending with a letter or digit",
-  });
+  const resourceGroup = readString(p, { name: 'resourceGroup', label: 'Resource group', required: true, ...NAME_RULES.resourceGroup });
+  const clusterName = readString(p, { name: 'clusterName', label: 'AKS cluster name', required: true, ...NAME_RULES.aksCluster });
   const enableClusterFeatures = readBool(p, { name: 'enableClusterFeatures', label: 'Enable OIDC issuer and workload identity', default: true });
   const clusterUpdateTimeoutMinutes = readInt(p, { name: 'clusterUpdateTimeoutMinutes', label: 'Cluster update timeout', default: 30, min: 1, max: 180, unit: 'minutes' });
-  const identityName = readString(p, {
-    name: 'identityName', label: 'Managed identity name', default: `flux-${clusterName}`, pattern: IDENTITY,
-    patternHint: "3-128 letters, digits, '-' or '_', starting with a letter or digit",
-  });
-  const identityResourceGroup = readString(p, {
-    name: 'identityResourceGroup', label: 'Managed identity resource group', default: resourceGroup, pattern: RESOURCE_GROUP,
-    patternHint: "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
-  });
-  const identityLocation = readString(p, {
-    name: 'identityLocation', label: 'Managed identity location', pattern: LOCATION,
-    patternHint: "an Azure region name such as westeurope (lower case, no spaces); leave empty for the cluster's region",
-  });
-  const fluxNamespace = readString(p, {
-    name: 'fluxNamespace', label: 'Flux namespace', default: 'flux-system', pattern: NAMESPACE,
-    patternHint: "a Kubernetes namespace name: 1-63 lower-case letters, digits or '-'",
-  });
+  const identityName = readString(p, { name: 'identityName', label: 'Managed identity name', default: `flux-${clusterName}`, ...NAME_RULES.managedIdentity });
+  const identityResourceGroup = readString(p, { name: 'identityResourceGroup', label: 'Managed identity resource group', default: resourceGroup, ...NAME_RULES.resourceGroup });
+  const identityLocation = readString(p, { name: 'identityLocation', label: 'Managed identity location', ...NAME_RULES.azureLocation });
+  const fluxNamespace = readString(p, { name: 'fluxNamespace', label: 'Flux namespace', default: 'flux-system', ...NAME_RULES.namespace });
   const serviceAccounts = readList(p, {
-    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS, required: true,
-    itemPattern: SERVICE_ACCOUNT, itemHint: "a Kubernetes service account name (lower-case letters, digits, '-' and '.')", maxItems: 20,
+    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS, required: true, maxItems: 20, ...SERVICE_ACCOUNT_ITEMS,
   });
-  if (serviceAccounts.length === 0) {
-    throw new InputError('serviceAccounts', 'Flux service accounts', 'is empty', 'list at least source-controller');
-  }
   const federatedCredentialName = readString(p, {
     name: 'federatedCredentialName', label: 'Federated credential name pattern', default: DEFAULT_CREDENTIAL_PATTERN, maxLength: 200,
   });
@@ -106,10 +74,7 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
   const repository = configureDevOps
     ? readString(p, { name: 'repository', label: 'Repository', defaultFromVariable: PipelineVariables.repositoryName, required: true, maxLength: 256 })
     : undefined;
-  const teamName = readString(p, {
-    name: 'teamName', label: 'Team', default: DEFAULT_TEAM, pattern: TEAM,
-    patternHint: 'a team name of at most 64 characters, without \\ / : * ? " < > | ; # $ { } , + = [ ] and no leading or trailing blank',
-  });
+  const teamName = readString(p, { name: 'teamName', label: 'Team', default: DEFAULT_TEAM, ...NAME_RULES.team });
   const permissions = readList(p, { name: 'permissions', label: 'Repository permissions', default: ['read', 'contribute'] });
   const parsed = parsePermissions(permissions);
   if ('error' in parsed) {

@@ -73,10 +73,47 @@ export interface TaskJson {
   execution?: Record<string, { target: string } | undefined>;
 }
 
-export function readTaskJson(taskDir: string): TaskJson {
+const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+const checkedBuilds = new Set<string>();
+
+/**
+ * Why the product's bundle in `taskDir` (dist/tasks/<Task>) does not match the sources, or undefined:
+ * a source it was built from (dist/build-inputs.json, written by the build) changed after it was
+ * built. Running a stale bundle would test old code and pass or fail for the wrong reason.
+ * Other folders (fake tasks in tests) are not checked.
+ */
+export function staleBuild(taskDir: string, root: string = REPO_ROOT): string | undefined {
+  const name = path.basename(taskDir);
+  if (path.resolve(taskDir) !== path.join(root, 'dist', 'tasks', name)) return undefined;
+  const target = readTaskJsonFile(taskDir).execution?.Node20_1?.target ?? 'main.js';
+  const bundle = path.join(taskDir, target);
+  if (!fs.existsSync(bundle)) return undefined; // runBundledTask says it is missing
+  const inputsFile = path.join(root, 'dist', 'build-inputs.json');
+  const sources = fs.existsSync(inputsFile) ? (JSON.parse(fs.readFileSync(inputsFile, 'utf8')) as Record<string, string[]>)[name] : undefined;
+  if (!sources) return `dist/build-inputs.json does not list ${name} (it was built by an older build script)`;
+  const builtAt = fs.statSync(bundle).mtimeMs;
+  const changed = sources.filter((f) => {
+    try { return fs.statSync(path.join(root, f)).mtimeMs > builtAt; } catch { return true; }
+  });
+  return changed.length ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed after dist/tasks/${name}/${target} was built` : undefined;
+}
+
+function readTaskJsonFile(taskDir: string): TaskJson {
   const file = path.join(taskDir, 'task.json');
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: build the tasks first (npm run build)`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as TaskJson;
+}
+
+/** task.json of a built task; for the product's own bundles, only when they are as new as their sources. */
+export function readTaskJson(taskDir: string): TaskJson {
+  const task = readTaskJsonFile(taskDir);
+  const key = path.resolve(taskDir);
+  if (!checkedBuilds.has(key)) {
+    const stale = staleBuild(taskDir);
+    if (stale) throw new Error(`The build is out of date: ${stale}. Rebuild first: npm run build (npm test builds before it tests).`);
+    checkedBuilds.add(key);
+  }
+  return task;
 }
 
 /** INPUT_<NAME>: upper-cased, dots and spaces to `_` (task-lib getInput / the agent). */

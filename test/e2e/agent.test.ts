@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runBundledTask } from '../agent/agent';
+import { runBundledTask, staleBuild } from '../agent/agent';
 import { createFakeTask } from '../agent/fake-task';
 import { parseLine } from '../agent/vso';
 
@@ -124,20 +124,57 @@ test('##vso lines are parsed as the agent parses them', () => {
   for (const [line, expected] of cases) assert.deepEqual(parseLine(line), expected, line);
 });
 
+/** The product's tasks: every tasks/<Task> with a main.ts is built to dist/tasks/<Task> (npm test builds first). */
+const PRODUCT_TASKS = fs.readdirSync(path.join(root, 'tasks')).filter((d) => fs.existsSync(path.join(root, 'tasks', d, 'main.ts'))).sort();
+const DIST = path.join(root, 'dist', 'tasks');
+
+test("the product's bundles: the built folder holds task.json as in the sources, the bundle, the icon, nothing else", () => {
+  assert.ok(PRODUCT_TASKS.length >= 3, `tasks with a main.ts: ${PRODUCT_TASKS.join(', ')}`);
+  for (const name of PRODUCT_TASKS) {
+    const dir = path.join(DIST, name);
+    assert.ok(fs.existsSync(path.join(dir, 'task.json')), `${dir} is missing: npm run build (npm test builds first)`);
+    assert.equal(fs.readFileSync(path.join(dir, 'task.json'), 'utf8'), fs.readFileSync(path.join(root, 'tasks', name, 'task.json'), 'utf8'),
+      `dist/tasks/${name}/task.json differs from the source: npm run build`);
+    const { target } = (JSON.parse(fs.readFileSync(path.join(dir, 'task.json'), 'utf8')) as { execution: { Node20_1: { target: string } } }).execution.Node20_1;
+    const files = fs.readdirSync(dir).sort();
+    assert.ok(files.includes(target), `dist/tasks/${name} has no ${target}`);
+    assert.deepEqual(files.filter((f) => !['task.json', 'icon.png', target, `${target}.LEGAL.txt`].includes(f)), [], `dist/tasks/${name} holds files that are not needed at run time`);
+    assert.equal(staleBuild(dir), undefined, 'the bundle is as new as its sources');
+  }
+});
+
 test("the product's bundles: a missing required input fails the task and names the input", async (t) => {
-  const dist = path.join(root, 'dist', 'tasks');
-  const built = fs.existsSync(dist) ? fs.readdirSync(dist).filter((d) => fs.existsSync(path.join(dist, d, 'main.js'))) : [];
-  if (!built.length) { t.skip('no task is built yet (npm run build)'); return; }
-  for (const name of built) {
-    await t.test(name, async (st) => {
-      const task = JSON.parse(fs.readFileSync(path.join(dist, name, 'task.json'), 'utf8')) as { inputs: { name: string; required?: boolean; defaultValue?: unknown }[] };
+  for (const name of PRODUCT_TASKS) {
+    await t.test(name, async () => {
+      const task = JSON.parse(fs.readFileSync(path.join(DIST, name, 'task.json'), 'utf8')) as { inputs: { name: string; required?: boolean; defaultValue?: unknown }[] };
       const required = task.inputs.filter((i) => i.required && (i.defaultValue === undefined || i.defaultValue === '')).map((i) => i.name);
-      if (!required.length) { st.skip(`${name} has no required input without a default`); return; }
-      const run = await runBundledTask({ taskDir: path.join(dist, name), inputs: {}, timeoutMs: 60_000 });
+      assert.ok(required.length > 0, `${name} has no required input without a default: the case needs another input`);
+      const run = await runBundledTask({ taskDir: path.join(DIST, name), inputs: {}, timeoutMs: 60_000 });
       assert.equal(run.harnessError, undefined, run.log);
       assert.equal(run.result, 'Failed');
       const errors = run.issues.filter((i) => i.type === 'error').map((i) => i.message).join('\n');
       assert.ok(required.some((r) => errors.includes(r)), `the error should name one of ${required.join(', ')}:\n${errors}`);
     });
   }
+});
+
+test('a bundle older than one of its sources is refused with what changed and how to rebuild', () => {
+  // A throwaway repository layout (touching the real sources would make everyone's build stale).
+  const fake = fs.mkdtempSync(path.join(work, 'repo-'));
+  const taskDir = path.join(fake, 'dist', 'tasks', 'T');
+  fs.mkdirSync(taskDir, { recursive: true });
+  fs.mkdirSync(path.join(fake, 'tasks', 'common'), { recursive: true });
+  fs.writeFileSync(path.join(taskDir, 'task.json'), JSON.stringify({ name: 'T', execution: { Node20_1: { target: 'main.js' } } }));
+  fs.writeFileSync(path.join(taskDir, 'main.js'), '');
+  fs.writeFileSync(path.join(fake, 'tasks', 'common', 'a.ts'), '');
+  fs.writeFileSync(path.join(fake, 'dist', 'build-inputs.json'), JSON.stringify({ T: ['tasks/common/a.ts'] }));
+  const at = (file: string, seconds: number) => fs.utimesSync(file, seconds, seconds);
+  at(path.join(fake, 'tasks', 'common', 'a.ts'), 1_000);
+  at(path.join(taskDir, 'main.js'), 2_000);
+  assert.equal(staleBuild(taskDir, fake), undefined, 'built after its sources');
+  at(path.join(fake, 'tasks', 'common', 'a.ts'), 3_000);
+  assert.equal(staleBuild(taskDir, fake), 'tasks/common/a.ts changed after dist/tasks/T/main.js was built');
+  fs.writeFileSync(path.join(fake, 'dist', 'build-inputs.json'), '{}');
+  assert.match(staleBuild(taskDir, fake) ?? '', /build-inputs\.json does not list T/);
+  assert.equal(staleBuild(kitchenSink, fake), undefined, 'folders outside dist/tasks (fake tasks) are not checked');
 });

@@ -172,6 +172,31 @@ describe('push mode on the fresh scenario', () => {
   });
 });
 
+describe('refusals', () => {
+  test('a job token Azure DevOps does not accept: the error is about the job token, not a service connection', async () => {
+    const dir = await checkout(cloud);
+    const before = fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8');
+    const mark = cloud.ctx.journal.mark();
+    const run = await runBundledTask({
+      taskDir: TASK_DIR, cwd: dir, timeoutMs: 120_000,
+      env: {
+        ...cloud.env,
+        ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: 'a-stale-job-token' } }),
+        ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: 'a-stale-job-token',
+      },
+      inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId: CLIENT_A, commitMode: 'push' },
+    });
+    assert.equal(run.result, 'Failed', run.log.slice(-3000));
+    assert.match(run.message, /Could not connect to the Azure DevOps organization \S+: Azure DevOps did not accept the token \(HTTP 401\)/);
+    assert.match(run.message, /Cause: the job access token was not accepted: it expired/);
+    assert.match(run.message, /Fix: re-run the job; .* or use gitAuth: serviceConnection/);
+    assert.doesNotMatch(run.message, /devopsConnection|service connection's principal/);
+    assert.equal(fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8'), before, 'nothing written before the commit could be made');
+    assert.deepEqual(pushes(cloud, mark), []);
+    assert.ok(!run.log.includes('a-stale-job-token'), 'the token is masked');
+  });
+});
+
 describe('pull request mode', () => {
   const prs = () => cloud.ctx.state.devops.projects[0]!.repositories[0]!.pullRequests ?? [];
 

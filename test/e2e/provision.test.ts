@@ -57,7 +57,7 @@ interface Outcome {
   writes: JournalEntry[];
   /** Every call the run made, for failure messages. */
   journal: string;
-  report: { resources: { kind: string; name: string; action: string; status: string; note?: string; changes: { field: string; from?: string; to?: string }[] }[]; checks: { id: string; status: string }[] };
+  report: { resources: { kind: string; name: string; action: string; status: string; note?: string; changes: { field: string; from?: string; to?: string }[] }[]; checks: { id: string; status: string; cause?: string; fix?: string }[] };
   summary: string;
 }
 
@@ -378,6 +378,7 @@ describe('refusals', () => {
     const o = await provision();
     assert.equal(o.run.result, 'Failed', why(o));
     assert.match(o.run.message, /the team 'AKS Managed Identities Team' is denied Contribute; a Deny wins over the Allow/);
+    assert.match(o.run.message, /Fix: remove the Deny \(Project settings > Repositories > fleet > Security\), then re-run/);
     assert.deepEqual(writeLines(o), [], why(o));
   });
 
@@ -408,6 +409,12 @@ describe('refusals', () => {
     assert.equal(o.run.result, 'Failed', why(o));
     assert.match(o.run.message, /the OIDC issuer and workload identity are off on the cluster 'aks-prod' and enableClusterFeatures is false. Fix: set enableClusterFeatures: true/);
     assert.deepEqual(writeLines(o), [], why(o));
+    // The check carries its cause and its fix apart, as the summary's "How to fix" shows them.
+    const check = o.report.checks.find((c) => c.id === 'cluster-features');
+    assert.equal(check?.status, 'fail', JSON.stringify(o.report.checks));
+    assert.doesNotMatch(check.cause ?? '', /Fix:/);
+    assert.match(check.fix ?? '', /^set enableClusterFeatures: true, or run az aks update -g rg-fleet -n aks-prod --enable-oidc-issuer --enable-workload-identity/);
+    assert.match(o.summary, /- Fix: set enableClusterFeatures: true/);
   });
 
   test('a Stakeholder access level is refused before any call', async () => {

@@ -47,6 +47,9 @@ describe('FluxManifestPatch inputs', () => {
     [{ commitMode: 'merge' }, /\(commitMode\): "merge" is not one of the allowed values\. Fix: use one of: none, push, pullRequest/],
     [{ commitMode: 'push', targetBranch: 'main..old' }, /\(targetBranch\): "main\.\.old" is not valid/],
     [{ commitMode: 'push', gitAuth: 'serviceConnection' }, /\(azureSubscription\): .*required/],
+    [{ commitMode: 'push' }, /\(targetBranch\): refs\/pull\/7\/merge is not a branch to commit to .*Fix: set targetBranch to the branch Flux syncs from/, { ...VARS, 'Build.SourceBranch': 'refs/pull/7/merge' }],
+    [{ commitMode: 'pullRequest', targetBranch: 'refs/tags/v1' }, /\(targetBranch\): refs\/tags\/v1 is not a branch to commit to/],
+    [{ commitMode: 'push' }, /\(targetBranch\): no branch was given and the pipeline variable Build\.SourceBranch is not set/, { ...VARS, 'Build.SourceBranch': '' }],
     [{ commitMode: 'push' }, /the build repository is a GitHub repository, not an Azure Repos Git one/, { ...VARS, 'Build.Repository.Provider': 'GitHub' }],
   ] as const) {
     test(`rejects ${JSON.stringify(inputs)}`, () => {

@@ -300,6 +300,17 @@ describe('regenerating gotk-components.yaml', () => {
     }
   });
 
+  test('a missing controller: the log says what is missing and that it regenerates, not how to regenerate by hand', async () => {
+    const s = makeFolder({ components: buildComponents({ flux: 'v2.6.0' }) });
+    const fresh = buildComponents({ flux: 'v2.6.0', components: [...DEFAULT_COMPONENTS, ...IMAGE_COMPONENTS] });
+    const flux = fakeFlux(path.join(s.wd, '..', `${path.basename(s.wd)}-bin`), fresh);
+    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel, regenerateComponents: true, serviceAccounts: ['source-controller', 'image-automation-controller'] },
+      { tools: tools({ fluxPath: flux.path }) });
+    assert.ifError(r.error);
+    const line = r.log.lines.map((l) => l.message).find((m) => m.includes('regenerating gotk-components.yaml'));
+    assert.equal(line, `${s.rel}: ${s.rel}/gotk-components.yaml has no image-automation-controller (installed: ${DEFAULT_COMPONENTS.join(', ')}); regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`);
+  });
+
   test('a flux CLI that is too old is reported as such', async () => {
     const s = makeFolder({ components: buildComponents({ flux: 'v2.2.0' }) });
     const flux = fakeFlux(path.join(s.wd, '..', `${path.basename(s.wd)}-bin`), buildComponents({ flux: 'v2.3.1' }));

@@ -118,7 +118,8 @@ test('a failed preflight check stops before the first write (apply) and is repor
     const w = newWorld();
     const report = new ReportBuilder('T', '1.0.0', mode);
     await assert.rejects(runSteps(steps(w), { mode, log: new MemoryLogger(), report, preflight: [budget] }),
-      (e: unknown) => e instanceof UserError && /Preflight failed, nothing was changed: Federated credentials budget \(20 per identity\): the identity would have 21 federated credentials/.test(e.message));
+      (e: unknown) => e instanceof UserError && /Preflight failed, nothing was changed: Federated credentials budget \(20 per identity\): the identity would have 21 federated credentials/.test(e.message)
+        && e.fix === 'delete unused federated credentials');
     assert.deepEqual(w.writes, [], `${mode}: no writes`);
     const rep = report.build();
     assert.deepEqual(rep.checks.map((c) => [c.id, c.status, c.fix]), [['fic-budget', 'fail', 'delete unused federated credentials']]);

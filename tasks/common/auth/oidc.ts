@@ -25,40 +25,36 @@ function devopsMessage(body: string | undefined): string | undefined {
   return text ? text.slice(0, 300) : undefined;
 }
 
+/** What each refusal of the OIDC endpoint means for the user. */
+const FAILURES: Record<number, { code: string; cause: string; fix: string }> = {
+  401: {
+    code: 'OidcTokenUnauthorized',
+    cause: 'the job access token (System.AccessToken) was rejected: it has expired (the job ran past its token lifetime) or is not this job\'s token',
+    fix: 're-run the job; if the task runs late in a long job, move it earlier or raise the job timeout; do not pass a stale or personal token as SYSTEM_ACCESSTOKEN',
+  },
+  403: {
+    code: 'OidcTokenForbidden',
+    cause: 'this pipeline is not allowed to use the service connection',
+    fix: 'in Project settings > Service connections > (the connection) > Security, grant this pipeline access (or approve the pending permission request on the run)',
+  },
+  404: {
+    code: 'OidcTokenNotFound',
+    cause: 'Azure DevOps does not know this service connection in this project, or the job is no longer running',
+    fix: 'check that the task input names a service connection of this project (Project settings > Service connections)',
+  },
+  400: {
+    code: 'OidcTokenBadRequest',
+    cause: 'Azure DevOps refused to issue a token for this connection',
+    fix: 'check that the service connection uses workload identity federation and that its verification succeeds (Service connections > Verify)',
+  },
+};
+
 function failure(status: number, body: string | undefined, connectionId: string): UserError {
   const server = devopsMessage(body);
   const said = server ? ` Azure DevOps said: ${server}` : '';
   const base = `The pipeline's OIDC token request for service connection ${connectionId} failed with HTTP ${status}.${said}`;
-  switch (status) {
-    case 401:
-      return new UserError(base, {
-        code: 'OidcTokenUnauthorized',
-        cause: 'the job access token (System.AccessToken) was rejected: it has expired (the job ran past its token lifetime) or is not this job\'s token',
-        fix: 're-run the job; if the task runs late in a long job, move it earlier or raise the job timeout; do not pass a stale or personal token as SYSTEM_ACCESSTOKEN',
-      });
-    case 403:
-      return new UserError(base, {
-        code: 'OidcTokenForbidden',
-        cause: 'this pipeline is not allowed to use the service connection',
-        fix: 'in Project settings > Service connections > (the connection) > Security, grant this pipeline access (or approve the pending permission request on the run)',
-      });
-    case 404:
-      return new UserError(base, {
-        code: 'OidcTokenNotFound',
-        cause: 'Azure DevOps does not know this service connection in this project, or the job is no longer running',
-        fix: 'check that the azureSubscription input names a service connection of this project',
-      });
-    case 400:
-      return new UserError(base, {
-        code: 'OidcTokenBadRequest',
-        cause: 'Azure DevOps refused to issue a token for this connection',
-        fix: 'check that the service connection uses workload identity federation and that its verification succeeds (Service connections > Verify)',
-      });
-    default:
-      return new UserError(base, { code: 'OidcTokenFailed', fix: 'retry the run; if it persists, check the Azure DevOps status page' });
-  }
+  return new UserError(base, FAILURES[status] ?? { code: 'OidcTokenFailed', fix: 'retry the run; if it persists, check the Azure DevOps status page' });
 }
-
 
 /**
  * Remembers the last error a token source threw. @azure/identity turns an assertion callback's
@@ -102,6 +98,8 @@ export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcR
   return async () => {
     const token = env.systemAccessToken();
     env.log.secret(token);
+    // Every non-2xx answer is thrown as a RestError: the policy retries what is transient (429,
+    // 5xx, resets) and the rest becomes a UserError that says what to check.
     const response: PipelineResponse = await retry.run(`POST ${oidcRequestUri}`, async () => {
       const request = createPipelineRequest({
         url: target,
@@ -110,9 +108,7 @@ export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcR
         body: '{}',
       });
       const res = await pipeline.sendRequest(client, request);
-      if ([429, 500, 502, 503, 504].includes(res.status)) {
-        throw new RestError(`HTTP ${res.status}`, { statusCode: res.status, request, response: res });
-      }
+      if (res.status < 200 || res.status > 299) throw new RestError(`HTTP ${res.status}`, { statusCode: res.status, request, response: res });
       return res;
     }).catch((err: unknown) => {
       if (err instanceof RestError && err.statusCode && err.response) throw failure(err.statusCode, err.response.bodyAsText ?? undefined, connectionId);
@@ -121,7 +117,6 @@ export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcR
         fix: 'check the agent\'s network, proxy and TLS trust (the agent must reach the Azure DevOps organization; a TLS-inspecting proxy\'s CA goes in NODE_EXTRA_CA_CERTS)',
       });
     });
-    if (response.status < 200 || response.status > 299) throw failure(response.status, response.bodyAsText ?? undefined, connectionId);
     let oidcToken: unknown;
     try {
       oidcToken = (JSON.parse(response.bodyAsText ?? '') as { oidcToken?: unknown }).oidcToken;

@@ -180,6 +180,8 @@ export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRe
         continue;
       }
       const info = armErrorInfo(err);
+      // @azure/core-lro reports a failed operation as a plain Error (no status, no code) whose only
+      // mark is this text ("The long-running operation has failed. <code>. <message>").
       if (info.status === undefined && /long-running operation has failed/i.test(info.message)) {
         throw new UserError(`The update of the AKS cluster '${ref.name}' failed.`, {
           code: 'ClusterUpdateFailed',

@@ -3,6 +3,7 @@
  * The SDKs throw RestError with `statusCode`, `code` and the service's message; both the wrapped
  * `{"error":{...}}` and AKS's unwrapped form end up in `code`.
  */
+import { retryAfterMs } from '../http/retry';
 import { UserError } from '../report/errors';
 
 export interface ArmErrorInfo {
@@ -18,19 +19,17 @@ interface RestErrorLike {
   message?: string;
   statusCode?: number;
   code?: string;
-  response?: { headers?: { get?(name: string): string | undefined } };
 }
 
 /** Reads status/code/message from a RestError (duck-typed: both SDK generations throw one). */
 export function armErrorInfo(err: unknown): ArmErrorInfo {
   const e = (err ?? {}) as RestErrorLike;
-  const after = e.response?.headers?.get?.('retry-after');
-  const seconds = after !== undefined && /^\d+$/.test(after) ? Number(after) : undefined;
   return {
     status: typeof e.statusCode === 'number' ? e.statusCode : undefined,
     code: typeof e.code === 'string' ? e.code : undefined,
     message: typeof e.message === 'string' ? e.message : String(err),
-    retryAfterMs: seconds === undefined ? undefined : seconds * 1000,
+    // The one Retry-After reader (seconds, HTTP date, x-ms-retry-after-ms), as the retry policy uses it.
+    retryAfterMs: retryAfterMs(err),
   };
 }
 

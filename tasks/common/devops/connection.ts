@@ -8,10 +8,13 @@
 import { WebApi } from 'azure-devops-node-api';
 import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import type { RestClient } from 'typed-rest-client/RestClient';
+import type { AccessToken } from '@azure/identity';
+import type { AzureConnection } from '../auth/types';
 import { retryingRestClient, retryingWebApi } from '../http/devops';
 import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
-import { describeDevOpsError } from './errors';
+import { UserError } from '../report/errors';
+import { describeDevOpsError, serviceConnectionHolder, type TokenHolder } from './errors';
 
 /** Resource area ids (the location service's ids, the same in every organization). */
 export const ResourceAreaIds = {
@@ -45,6 +48,8 @@ export interface DevOpsConnection {
   setToken(token: string): void;
   /** Who the token belongs to (connectionData.authenticatedUser). */
   caller: DevOpsCaller;
+  /** Who the token belongs to, as error texts name it (set by connectDevOps). */
+  holder?: TokenHolder;
   log: Logger;
   retry: RetryPolicy;
 }
@@ -55,8 +60,25 @@ export interface ConnectOptions {
   token: string;
   log: Logger;
   retry: RetryPolicy;
-  /** Who the token is for, for error texts ("the service connection's principal (…)"). */
+  /** Who the token is for, for error texts ("the service connection's principal (…)"); used when `holder` is not given. */
   principal?: string;
+  /** Who holds the token (JOB_TOKEN_HOLDER for the job access token); default: a service connection's principal. */
+  holder?: TokenHolder;
+}
+
+/**
+ * An Entra token for Azure DevOps from an AzureRM service connection, registered as a secret before
+ * anything can print it.
+ */
+export async function devopsTokenFor(conn: Pick<AzureConnection, 'credential' | 'devopsScope'>, log: Logger): Promise<AccessToken> {
+  const t = await conn.credential.getToken(conn.devopsScope);
+  if (!t?.token) {
+    throw new UserError('Entra ID returned no token for Azure DevOps.', {
+      code: 'DevOpsTokenMissing', fix: 'check the service connection (Project settings > Service connections > Verify) and re-run',
+    });
+  }
+  log.secret(t.token);
+  return t;
 }
 
 function trim(url: string): string {
@@ -69,6 +91,7 @@ function trim(url: string): string {
  */
 export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnection> {
   const orgUrl = trim(opts.orgUrl);
+  const holder = opts.holder ?? serviceConnectionHolder(opts.principal);
   // keepAlive: Node 19+ closes idle sockets after 5 s by default; long runs reuse connections.
   const requestOptions = { keepAlive: true };
   let token = opts.token;
@@ -85,14 +108,14 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
       ...(user?.subjectDescriptor ? { descriptor: user.subjectDescriptor } : {}),
     };
   } catch (err) {
-    throw describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, principal: opts.principal });
+    throw describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, holder });
   }
   let areas: { id?: string; locationUrl?: string }[] = [];
   try {
     const locations = await web.getLocationsApi();
     areas = (await locations.getResourceAreas()) ?? [];
   } catch (err) {
-    throw describeDevOpsError(err, { action: `read the resource areas of ${orgUrl}`, principal: opts.principal });
+    throw describeDevOpsError(err, { action: `read the resource areas of ${orgUrl}`, holder });
   }
   // An empty list is what Azure DevOps Server answers: every area lives on the collection URL.
   const find = (id: string): string | undefined => {
@@ -126,7 +149,7 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
     token = fresh;
     for (const h of handlers) h.token = fresh;
   };
-  return { orgUrl, web, rest, setToken, areas: resolved, caller, log: opts.log, retry: opts.retry };
+  return { orgUrl, web, rest, setToken, areas: resolved, caller, holder, log: opts.log, retry: opts.retry };
 }
 
 /** Joins a base URL, a path and query parameters (values encoded; undefined ones dropped). */

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../report/errors';
 import { apiUrl, type DevOpsConnection } from './connection';
-import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import { describeDevOpsError, devopsErrorInfo, DevOpsRights, serviceConnectionHolder, type TokenHolder } from './errors';
 
 const API_VERSION = '7.1-preview.1';
 
@@ -73,15 +73,17 @@ function succeeded(body: OperationResultBody | null | undefined): boolean {
  * The documented "Access Denied: <who> needs the following permission(s) on the resource Users to
  * perform this action: Add Users" comes back inside a 200 (isSuccess false), not as a 403.
  */
-function deniedError(reason: string, action: string, principal: string | undefined, right: string): UserError | undefined {
+function deniedError(reason: string, action: string, holder: TokenHolder, right: string): UserError | undefined {
   if (!/access denied|needs the following permission/i.test(reason)) return undefined;
-  const who = principal ? `the service connection's principal (${principal})` : "the service connection's principal";
   return new UserError(`Could not ${action}: access denied.`, {
     code: 'DevOpsAccessDenied',
-    cause: `${who} lacks the right to add users to the organization. Azure DevOps said: ${reason}`,
-    fix: `Give ${who} ${right}, or name a service connection whose principal has it in devopsConnection, then re-run.`,
+    cause: `${holder.who} lacks the right to add users to the organization. Azure DevOps said: ${reason}`,
+    fix: `Give ${holder.who} ${right}${holder.alternative ? `, or ${holder.alternative}` : ''}, then re-run.`,
   });
 }
+
+/** Who is calling, for error texts: the connection's holder, else a service connection's principal. */
+const holderOf = (c: DevOpsConnection, principal: string | undefined): TokenHolder => c.holder ?? serviceConnectionHolder(principal);
 
 /** The entitlement of a service principal already in the organization (by its organization id), or undefined. */
 export async function getServicePrincipalEntitlement(c: DevOpsConnection, id: string, principal?: string): Promise<Entitlement | undefined> {
@@ -92,7 +94,7 @@ export async function getServicePrincipalEntitlement(c: DevOpsConnection, id: st
     return toEntitlement(res.result, id);
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: 'read the service principal entitlement', principal, right: DevOpsRights.addUsers });
+    throw describeDevOpsError(err, { action: 'read the service principal entitlement', principal, right: DevOpsRights.addUsers, holder: c.holder });
   }
 }
 
@@ -116,12 +118,12 @@ export async function addServicePrincipalEntitlement(c: DevOpsConnection, sp: Ad
   try {
     res = await c.rest('entitlements').create<OperationResultBody>(url, body);
   } catch (err) {
-    throw describeDevOpsError(err, { action: `add the managed identity '${sp.displayName}' to the organization`, principal, right: DevOpsRights.addUsers });
+    throw describeDevOpsError(err, { action: `add the managed identity '${sp.displayName}' to the organization`, principal, right: DevOpsRights.addUsers, holder: c.holder });
   }
   const result = res.result;
   if (!succeeded(result)) {
     const reason = result ? errorsOf(result) : 'empty body';
-    const denied = deniedError(reason, `add the managed identity '${sp.displayName}' to the organization`, principal, DevOpsRights.addUsers);
+    const denied = deniedError(reason, `add the managed identity '${sp.displayName}' to the organization`, holderOf(c, principal), DevOpsRights.addUsers);
     if (denied) throw denied;
     if (/Failed to create service principal with object ID/i.test(reason)) {
       throw new UserError(`Azure DevOps did not add the managed identity '${sp.displayName}': it does not know the object id ${sp.objectId}.`, {
@@ -155,10 +157,10 @@ export async function setServicePrincipalLicence(c: DevOpsConnection, id: string
   try {
     res = await c.rest('entitlements').update<OperationResultBody>(url, patch, { additionalHeaders: { 'Content-Type': 'application/json-patch+json' } });
   } catch (err) {
-    throw describeDevOpsError(err, { action: `change the access level of '${displayName}'`, principal, right: DevOpsRights.addUsers });
+    throw describeDevOpsError(err, { action: `change the access level of '${displayName}'`, principal, right: DevOpsRights.addUsers, holder: c.holder });
   }
   if (!succeeded(res.result)) {
-    const denied = deniedError(res.result ? errorsOf(res.result) : '', `change the access level of '${displayName}'`, principal, DevOpsRights.addUsers);
+    const denied = deniedError(res.result ? errorsOf(res.result) : '', `change the access level of '${displayName}'`, holderOf(c, principal), DevOpsRights.addUsers);
     if (denied) throw denied;
     throw new UserError(`Azure DevOps did not change the access level of '${displayName}' to ${licenceName(accountLicenseType)}.`, {
       code: 'EntitlementUpdateFailed',

@@ -12,7 +12,7 @@ import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import { GitVersionType, ItemContentType, PullRequestStatus, VersionControlChangeType, type GitPullRequest } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import type { Logger } from '../log';
 import { UserError } from '../report/errors';
-import { devopsErrorInfo } from './errors';
+import { describeDevOpsError, devopsErrorInfo, type TokenHolder } from './errors';
 
 export const ZERO_OBJECT_ID = '0000000000000000000000000000000000000000';
 
@@ -44,32 +44,28 @@ export function branchRef(branch: string): string {
   return branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
 }
 
+/** A holder for a bare "who" text: its 401 says to make it a user of the organization. */
+function holderFor(who: string | TokenHolder): TokenHolder {
+  if (typeof who !== 'string') return who;
+  return {
+    who,
+    unauthorized: { cause: `${who} is not a user of the organization or its token is not valid there`, fix: `make ${who} a user of the Azure DevOps organization (Basic access)` },
+  };
+}
+
 /**
  * A UserError for an Azure DevOps refusal the user can fix (401/403/404), naming who was refused
  * and what to grant; anything else is returned unchanged.
  */
-export function gitAccessError(err: unknown, action: string, who: string, right: string): unknown {
+export function gitAccessError(err: unknown, action: string, who: string | TokenHolder, right: string): unknown {
   const info = devopsErrorInfo(err);
-  if (info.status === 401) {
-    return new UserError(`Could not ${action}: Azure DevOps did not accept the token (HTTP 401).`, {
-      code: 'DevOpsUnauthorized', inner: err,
-      cause: `${who} is not a user of the organization or its token is not valid there. Azure DevOps said: ${info.message}`,
-      fix: `make ${who} a user of the Azure DevOps organization (Basic access) with ${right}`,
-    });
-  }
-  if (info.status === 403) {
-    return new UserError(`Could not ${action}: access denied (HTTP 403).`, {
-      code: 'DevOpsAccessDenied', inner: err, cause: `${who} lacks ${right}. Azure DevOps said: ${info.message}`,
-      fix: `grant ${who} ${right} (Project settings > Repositories > the repository > Security), then re-run`,
-    });
-  }
   if (info.status === 404) {
     return new UserError(`Could not ${action}: not found (HTTP 404).`, {
       code: 'DevOpsNotFound', inner: err, cause: `Azure DevOps said: ${info.message}`,
-      fix: `check the organization, project and repository, and that ${who} can read the repository`,
+      fix: `check the organization, project and repository, and that ${typeof who === 'string' ? who : who.who} can read the repository`,
     });
   }
-  return err;
+  return describeDevOpsError(err, { action, holder: holderFor(who), right: `${right} (Project settings > Repositories > the repository > Security)` });
 }
 
 export function isStalePush(err: unknown): boolean {
@@ -81,18 +77,25 @@ export function isStalePush(err: unknown): boolean {
 export class GitRepository {
   private info: RepoInfo | undefined;
 
+  /** The identity behind the token, as error texts name it. */
+  readonly who: string;
+  private readonly holder: string | TokenHolder;
+
   /**
-   * @param who the identity behind the token, for error texts ("the project's build service
-   *   identity (job access token)", "the service connection's principal (<client id>)").
+   * @param who the identity behind the token, for error texts: a TokenHolder (JOB_TOKEN_HOLDER, or
+   *   DevOpsConnection.holder), or just its name ("the service connection's principal (<client id>)").
    */
-  constructor(private readonly git: IGitApi, readonly ref: RepoRef, private readonly log: Logger, readonly who = 'the identity') {}
+  constructor(private readonly git: IGitApi, readonly ref: RepoRef, private readonly log: Logger, who: string | TokenHolder = 'the identity') {
+    this.holder = who;
+    this.who = typeof who === 'string' ? who : who.who;
+  }
 
   /** Runs a call, turning 401/403/404 into errors that say who lacks what. */
   private async call<T>(action: string, right: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw gitAccessError(err, action, this.who, right);
+      throw gitAccessError(err, action, this.holder, right);
     }
   }
 
@@ -130,7 +133,7 @@ export class GitRepository {
       return item.content ?? '';
     } catch (err) {
       if (devopsErrorInfo(err).status === 404) return undefined;
-      throw gitAccessError(err, `read ${path}`, this.who, "the 'Read' Git permission on the repository");
+      throw gitAccessError(err, `read ${path}`, this.holder, "the 'Read' Git permission on the repository");
     }
   }
 
@@ -180,6 +183,9 @@ export class GitRepository {
   }
 
   get logger(): Logger { return this.log; }
+
+  /** Who holds the token, for error texts. */
+  get tokenHolder(): string | TokenHolder { return this.holder; }
 }
 
 export interface CommitRequest {
@@ -228,7 +234,7 @@ export async function commitFiles(repo: GitRepository, req: CommitRequest): Prom
       return { commitId, baseCommit: base, attempts: attempt, files };
     } catch (err) {
       if (!isStalePush(err)) {
-        throw gitAccessError(err, `push to ${ref}`, repo.who, tip ? "the 'Contribute' Git permission on the repository" : "the 'Create branch' and 'Contribute' Git permissions on the repository");
+        throw gitAccessError(err, `push to ${ref}`, repo.tokenHolder, tip ? "the 'Contribute' Git permission on the repository" : "the 'Create branch' and 'Contribute' Git permissions on the repository");
       }
       if (attempt >= max) {
         throw new UserError(`Pushing to ${ref} lost the race against other pushes ${attempt} times in a row.`, {

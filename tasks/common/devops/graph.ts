@@ -16,7 +16,7 @@ export async function subjectDescriptor(c: DevOpsConnection, storageKey: string)
     return res.statusCode === 404 ? undefined : res.result?.value || undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the Graph descriptor of ${storageKey}` });
+    throw describeDevOpsError(err, { action: `read the Graph descriptor of ${storageKey}`, holder: c.holder });
   }
 }
 
@@ -28,7 +28,7 @@ export async function isMember(c: DevOpsConnection, member: string, container: s
     return res.statusCode !== 404 && res.result !== null;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return false;
-    throw describeDevOpsError(err, { action: 'read a group membership' });
+    throw describeDevOpsError(err, { action: 'read a group membership', holder: c.holder });
   }
 }
 
@@ -38,6 +38,6 @@ export async function addMember(c: DevOpsConnection, member: string, container: 
   try {
     await c.rest('graph').replace<unknown>(url, undefined);
   } catch (err) {
-    throw describeDevOpsError(err, { action: `add ${what}`, principal, right: DevOpsRights.manageTeam });
+    throw describeDevOpsError(err, { action: `add ${what}`, principal, right: DevOpsRights.manageTeam, holder: c.holder });
   }
 }

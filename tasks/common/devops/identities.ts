@@ -54,7 +54,7 @@ async function read(c: DevOpsConnection, query: Record<string, string>, what: st
     const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
     return list.map(toIdentity);
   } catch (err) {
-    throw describeDevOpsError(err, { action: `read ${what} from the identity service` });
+    throw describeDevOpsError(err, { action: `read ${what} from the identity service`, holder: c.holder });
   }
 }
 

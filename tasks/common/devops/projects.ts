@@ -23,7 +23,7 @@ export async function findProject(c: DevOpsConnection, nameOrId: string, princip
     return p?.id ? { id: p.id, name: p.name ?? nameOrId } : undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the project '${nameOrId}'`, principal, right: DevOpsRights.read });
+    throw describeDevOpsError(err, { action: `read the project '${nameOrId}'`, principal, right: DevOpsRights.read, holder: c.holder });
   }
 }
 
@@ -34,6 +34,6 @@ export async function findRepository(c: DevOpsConnection, projectId: string, nam
     return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the repository '${nameOrId}'`, principal, right: DevOpsRights.read });
+    throw describeDevOpsError(err, { action: `read the repository '${nameOrId}'`, principal, right: DevOpsRights.read, holder: c.holder });
   }
 }

@@ -31,7 +31,7 @@ export async function readAces(c: DevOpsConnection, namespaceId: string, token: 
     const res = await c.rest('core').get<{ value?: AclBody[] } | AclBody[]>(url);
     lists = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
   } catch (err) {
-    throw describeDevOpsError(err, { action: `read the permissions on ${token}`, right: DevOpsRights.read });
+    throw describeDevOpsError(err, { action: `read the permissions on ${token}`, right: DevOpsRights.read, holder: c.holder });
   }
   const out: Ace[] = [];
   for (const acl of lists) {
@@ -58,6 +58,6 @@ export async function mergeAllow(c: DevOpsConnection, namespaceId: string, token
     const ace = res.result?.value?.[0];
     return ace ? { descriptor: ace.descriptor ?? descriptor, allow: ace.allow ?? 0, deny: ace.deny ?? 0 } : undefined;
   } catch (err) {
-    throw describeDevOpsError(err, { action: `grant permissions on ${token}`, principal, right: DevOpsRights.managePermissions });
+    throw describeDevOpsError(err, { action: `grant permissions on ${token}`, principal, right: DevOpsRights.managePermissions, holder: c.holder });
   }
 }

@@ -19,7 +19,7 @@ export async function findTeam(c: DevOpsConnection, projectId: string, name: str
     return undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the team '${name}'`, principal, right: DevOpsRights.read });
+    throw describeDevOpsError(err, { action: `read the team '${name}'`, principal, right: DevOpsRights.read, holder: c.holder });
   }
 }
 
@@ -29,6 +29,6 @@ export async function createTeam(c: DevOpsConnection, projectId: string, name: s
     const t = await core.createTeam({ name, description }, projectId);
     return { id: t.id ?? '', name: t.name ?? name };
   } catch (err) {
-    throw describeDevOpsError(err, { action: `create the team '${name}'`, principal, right: DevOpsRights.createTeam });
+    throw describeDevOpsError(err, { action: `create the team '${name}'`, principal, right: DevOpsRights.createTeam, holder: c.holder });
   }
 }

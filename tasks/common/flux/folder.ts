@@ -69,10 +69,11 @@ export interface FolderResult {
 
 /**
  * gotk-components.yaml is too old or lacks a requested controller. `installArgs` are the `flux`
- * arguments that regenerate it (the caller runs them when regenerateComponents is set).
+ * arguments that regenerate it (the caller runs them when regenerateComponents is set); `problem`
+ * is what is wrong without the advice on how to fix it (the caller that regenerates says that).
  */
 export class ComponentsError extends ManifestError {
-  constructor(message: string, file: string, readonly reason: 'version' | 'missingController', readonly installArgs: string[]) {
+  constructor(message: string, file: string, readonly reason: 'version' | 'missingController', readonly installArgs: string[], readonly problem: string = message) {
     super(message, file);
   }
 }
@@ -147,7 +148,7 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     const why = version.version
       ? `is Flux ${versionText}; ${formatSemVer(opts.minimumFluxVersion)} or later is required (GitRepository provider: azure arrived in Flux 2.4)`
       : 'does not say which Flux version it is (no "# Flux Version:" header, no tagged source-controller image)';
-    throw new ComponentsError(`${componentsFile} ${why}. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs);
+    throw new ComponentsError(`${componentsFile} ${why}. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs, `${componentsFile} ${why}`);
   }
   notes.push(`${componentsFile}: Flux ${versionText}.`);
 
@@ -159,7 +160,8 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     if (!sa) {
       const found = serviceAccountsAll.map((o) => meta(o).name).join(', ') || version.headerComponents.join(', ');
       if (EXTRA_COMPONENTS.includes(name)) {
-        throw new ComponentsError(`${componentsFile} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${regenerateHint}.`, componentsFile, 'missingController', installArgs);
+        throw new ComponentsError(`${componentsFile} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${regenerateHint}.`,
+          componentsFile, 'missingController', installArgs, `${componentsFile} has no ${name} (installed: ${found})`);
       }
       throw new ManifestError(`${componentsFile} has no ServiceAccount "${name}" (found: ${found}). Check the serviceAccounts input.`, componentsFile);
     }
@@ -171,7 +173,8 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     if (name === 'image-automation-controller' && version.source !== 'header') {
       const iac = parseSemVer(tags[meta(dep).name as string] ?? '');
       if (!iac || compareSemVer(iac, IAC_MINIMUM) < 0) {
-        throw new ComponentsError(`${componentsFile} runs image-automation-controller ${tags[meta(dep).name as string] ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs);
+        const problem = `${componentsFile} runs image-automation-controller ${tags[meta(dep).name as string] ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure`;
+        throw new ComponentsError(`${problem}. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs, problem);
       }
     }
   }

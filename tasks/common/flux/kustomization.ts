@@ -13,7 +13,7 @@
 import { isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ManifestError } from './errors';
 import type { Selector } from './kustomize-sim';
-import { documentValue, isRecord } from './manifests';
+import { documentValue, isRecord, MAX_ALIAS_COUNT } from './manifests';
 import { isOurs, roleOfKind, type OurPatch, type PatchRole } from './patches';
 
 export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
@@ -176,7 +176,7 @@ function parseOrUndefined(text: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) return undefined;
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@
  * records warnings into the report.
  */
 import type { Logger } from '../log';
-import type { ReportBuilder } from '../report/builder';
+import { maskSecrets, type ReportBuilder } from '../report/builder';
 import type { Platform } from './platform';
 
 export class PlatformLogger implements Logger {
@@ -34,11 +34,9 @@ export class PlatformLogger implements Logger {
     }
   }
 
-  /** Replaces registered secrets, longest first. */
+  /** Replaces registered secrets. */
   mask(text: string): string {
-    let out = text;
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-    return out;
+    return maskSecrets(text, this.secrets);
   }
 
   info(message: string): void { this.platform.info(this.mask(message)); }

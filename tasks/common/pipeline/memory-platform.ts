@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProxyConfig, ServiceEndpoint } from '../auth/types';
+import { maskSecrets } from '../report/builder';
 import type { Platform, PlatformResult } from './platform';
 
 export interface MemoryEndpoint {
@@ -92,9 +93,7 @@ export class MemoryPlatform implements Platform {
   proxy(): ProxyConfig | undefined { return this.proxyConfig; }
 
   private print(line: string): void {
-    let masked = line;
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) masked = masked.split(s).join('***');
-    this.lines.push(masked);
+    this.lines.push(maskSecrets(line, this.secrets));
   }
 
   setOutput(name: string, value: string, secret: boolean): void {

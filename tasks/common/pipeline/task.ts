@@ -16,7 +16,7 @@ import type { AzureConnection } from '../auth/types';
 import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
 import { UserError } from '../report/errors';
-import { renderMarkdown } from '../report/markdown';
+import { renderMarkdown, toJson } from '../report/markdown';
 import { REPORT_ATTACHMENT_TYPE, type TaskResultKind } from '../report/model';
 import { describeError } from './errors';
 import { readConnection, readMode, type TaskMode } from './inputs';
@@ -167,7 +167,7 @@ function writeReport(p: Platform, taskName: string, report: ReportBuilder): void
   const jsonPath = path.join(dir, `${taskName}.report.json`);
   const mdPath = path.join(dir, `${taskName}.md`);
   const built = report.build();
-  fs.writeFileSync(jsonPath, JSON.stringify(built, null, 2) + '\n');
+  fs.writeFileSync(jsonPath, toJson(built));
   fs.writeFileSync(mdPath, renderMarkdown(built));
   p.addAttachment(REPORT_ATTACHMENT_TYPE, taskName, jsonPath);
   p.uploadSummary(mdPath);

@@ -1,8 +1,19 @@
+import { toJson } from './markdown';
 import {
   REPORT_SCHEMA, type FieldChange, type Mode, type Report, type ReportCheck, type ReportResource, type TaskResultKind,
 } from './model';
 
 const REDACTED = '***';
+
+/**
+ * `text` with every secret replaced by `***`, longest first (so a secret that contains another
+ * cannot leave a tail). The one masking rule of the product: log lines, the report, test platforms.
+ */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length)) out = out.split(s).join(REDACTED);
+  return out;
+}
 
 /**
  * Collects a run's report. Every string that goes in is redacted against the registered secrets
@@ -69,14 +80,12 @@ export class ReportBuilder {
   }
 
   toJson(): string {
-    return JSON.stringify(this.build(), null, 2) + '\n';
+    return toJson(this.build());
   }
 
-  /** Replaces every registered secret in a string (longest first, so a secret's substring cannot leave a tail). */
+  /** Replaces every registered secret in a string. */
   redactText(text: string): string {
-    let out = text;
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join(REDACTED);
-    return out;
+    return maskSecrets(text, this.secrets);
   }
 
   private redact<T>(value: T): T {
