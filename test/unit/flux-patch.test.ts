@@ -318,6 +318,10 @@ describe('regenerating gotk-components.yaml', () => {
   });
 });
 
+test('kubectl is on PATH: the render checks below need it (hosted agents and the build machine have it)', () => {
+  assert.ok(kubectlAvailable(), 'kubectl was not found on PATH: install it (apt-get install -y kubectl) so that the rendered manifests are checked');
+});
+
 describe('rendering', { skip: !hasKubectl && 'kubectl is not on PATH' }, () => {
   test('a folder that references ../ bases renders from a sibling copy in apply mode, which is removed afterwards', async () => {
     const s = makeFolder({ kustomization: KUSTOMIZATION.replace('- gotk-sync.yaml\n', '- gotk-sync.yaml\n- ../base\n') });

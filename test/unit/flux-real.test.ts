@@ -50,6 +50,10 @@ function fixtureInfo(fixture: string): { version?: string; images: boolean } {
 
 const belowMinimum = (v: string | undefined) => v !== undefined && (Number(v.split('.')[0]) < 2 || (Number(v.split('.')[0]) === 2 && Number(v.split('.')[1]) < 4));
 
+test('kubectl is on PATH: the render checks below need it (hosted agents and the build machine have it)', () => {
+  assert.ok(kubectlAvailable(), 'kubectl was not found on PATH: install it (apt-get install -y kubectl) so that the rendered manifests are checked');
+});
+
 describe('real flux-system folders', { skip: !kubectlAvailable() && 'kubectl is not on PATH' }, () => {
   for (const fixture of FIXTURES) {
     const info = fixtureInfo(fixture);
