@@ -2,16 +2,15 @@
  * FluxOidcVerify: wires the service connections to the verifier in common/verify, then turns its
  * checks into the report, the log, the output variables and the result.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { AzureConnection } from '../common/auth/types';
 import { createArmClients } from '../common/azure/clients';
-import { connectDevOps } from '../common/devops/connection';
+import { clusterKubeconfig } from '../common/azure/kubeconfig';
+import { connectDevOps, devopsTokenFor } from '../common/devops/connection';
+import { serviceConnectionHolder } from '../common/devops/errors';
 import { KubeClient } from '../common/kube/client';
 import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../common/kube/connection';
 import type { TaskContext } from '../common/pipeline/task';
 import { UserError } from '../common/report/errors';
-import { clusterKubeconfig } from '../common/verify/azure-reads';
 import type { CheckResult } from '../common/verify/model';
 import { runVerify, type VerifyOutcome } from '../common/verify/verify';
 import type { VerifyInputs } from './inputs';
@@ -40,10 +39,10 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
 
   const devops = async () => {
     const conn = inputs.devopsConnectionInput === 'azureSubscription' ? azure : await ctx.azureConnection(inputs.devopsConnectionInput);
-    const t = await conn.credential.getToken(conn.devopsScope);
-    if (!t?.token) throw new UserError('Entra ID returned no token for Azure DevOps.', { code: 'DevOpsTokenMissing', fix: 'check the service connection and re-run' });
-    ctx.log.secret(t.token);
-    return connectDevOps({ orgUrl: target.organizationUrl, token: t.token, log: ctx.log, retry: ctx.retry, principal: principalOf(conn) });
+    const t = await devopsTokenFor(conn, ctx.log);
+    // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
+    const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
+    return connectDevOps({ orgUrl: target.organizationUrl, token: t.token, log: ctx.log, retry: ctx.retry, holder });
   };
 
   const kube = async () => {
@@ -75,13 +74,10 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
     ctx.report.check({ id: c.id, title: c.title, status: c.status, evidence: c.evidence.join('\n'), ...(c.cause ? { cause: c.cause } : {}), ...(c.fix ? { fix: c.fix } : {}) });
   }
 
-  // The verification result as a file of its own, so later steps can read it (reportPath).
-  const dir = fs.mkdtempSync(path.join(ctx.tempDir, 'FluxOidcVerify-'));
-  const reportPath = path.join(dir, 'FluxOidcVerify.checks.json');
-  fs.writeFileSync(reportPath, JSON.stringify({ verified: outcome.verified, failedChecks: outcome.failedChecks, mode: ctx.mode, failOn: inputs.failOn, checks: outcome.checks }, null, 2) + '\n');
   ctx.setOutput('verified', String(outcome.verified));
   ctx.setOutput('failedChecks', outcome.failedChecks.join(','));
-  ctx.setOutput('reportPath', reportPath);
+  // The run report (the fluxoidc-report attachment), written by runTask once the run ends.
+  ctx.setOutput('reportPath', ctx.reportPath);
 
   const warned = outcome.checks.filter((c) => c.status === 'warn');
   if (!outcome.verified && inputs.failOn === 'warning' && outcome.checks.every((c) => c.status !== 'fail')) {

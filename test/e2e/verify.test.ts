@@ -300,9 +300,12 @@ describe('FluxOidcVerify on the converged setup', () => {
     // Tokens are masked and never stored: no JWT in the report, the summary or the log.
     assert.ok(o.run.secrets.length > 0);
     for (const text of [JSON.stringify(o.checks), o.summary, o.run.log]) assert.doesNotMatch(text, /eyJ[\w-]{10,}\.eyJ/);
-    // reportPath points at the checks file.
-    const file = JSON.parse(fs.readFileSync(o.run.outputs.reportPath!, 'utf8')) as { verified: boolean; checks: unknown[] };
-    assert.equal(file.verified, true);
+    // reportPath is the run report: the file attached as fluxoidc-report, with every check and the outputs.
+    const attached = o.run.attachments.find((a) => a.type === 'fluxoidc-report')!;
+    assert.equal(o.run.outputs.reportPath, attached.path);
+    const file = JSON.parse(fs.readFileSync(o.run.outputs.reportPath!, 'utf8')) as { result: string; outputs: Record<string, string>; checks: unknown[] };
+    assert.equal(file.result, 'Succeeded');
+    assert.equal(file.outputs.verified, 'true');
     assert.equal(file.checks.length, o.checks.length);
   });
 

@@ -57,6 +57,29 @@ test('success: outputs set, report attached as JSON + markdown summary, exactly 
   assert.equal(p.lines.at(-1), '##vso[task.complete result=Succeeded]done', 'the result is the last thing printed');
 });
 
+test('ctx.reportPath is known during run() and is the attached report file, also when the run fails', async () => {
+  for (const fail of [false, true]) {
+    const p = platform({ clusterName: 'aks-prod', mode: 'apply' });
+    let seen = '';
+    await runTask({
+      name: 'FluxOidcVerify', readInputs,
+      async run(ctx) {
+        seen = ctx.reportPath;
+        assert.ok(path.isAbsolute(seen) && seen.startsWith(p.tempDir()), `${seen} is in the temp dir`);
+        assert.ok(fs.existsSync(path.dirname(seen)), 'its directory exists during the run');
+        ctx.setOutput('reportPath', ctx.reportPath);
+        if (fail) throw new UserError('boom.', { code: 'Boom', fix: 'none' });
+      },
+    }, p);
+    assert.equal(p.attachments.length, 1);
+    assert.equal(p.attachments[0].path, seen, 'the attachment is the file ctx.reportPath named');
+    assert.equal(p.outputs.reportPath?.value, seen);
+    const json = JSON.parse(fs.readFileSync(seen, 'utf8')) as Report;
+    assert.equal(json.result, fail ? 'Failed' : 'Succeeded');
+    assert.equal(json.outputs.reportPath, seen);
+  }
+});
+
 test('a bad input fails with the InputError text before run() is called; the report is still written', async () => {
   const p = platform({ clusterName: 'AKS Prod' });
   let ran = false;

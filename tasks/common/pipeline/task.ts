@@ -6,7 +6,8 @@
  *
  * runTask reads the inputs (a bad one fails the run with the InputError text, before any network
  * call), runs the task, maps any thrown error to a message a platform engineer can act on, always
- * writes the report (JSON attachment + markdown summary) and calls setResult exactly once.
+ * writes the report (JSON attachment + markdown summary) and calls setResult exactly once. The
+ * report's path is chosen before run() (ctx.reportPath), so a task can name it in an output.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -42,6 +43,11 @@ export interface TaskContext {
   section(title: string): void;
   /** A scratch directory (Agent.TempDirectory). Never write secrets there. */
   tempDir: string;
+  /**
+   * Where the run's JSON report (the `fluxoidc-report` attachment) is written when the run ends,
+   * failed or not. The file does not exist during run(); a task may name the path in an output.
+   */
+  reportPath: string;
 }
 
 export interface TaskDefinition<I> {
@@ -76,12 +82,14 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   const log = new PlatformLogger(p, report);
   const retry = new RetryPolicy({ ...def.retry, log });
   let failure: string | undefined;
+  let files: ReportFiles | undefined;
 
   try {
     const inputs = def.readInputs(p);
     const mode = def.mode ? def.mode(inputs, p) : readMode(p);
     report.setMode(mode);
-    const ctx = createContext(p, log, report, retry, mode);
+    files = reportFiles(p, def.name);
+    const ctx = createContext(p, log, report, retry, mode, files.json);
     await def.run(ctx, inputs);
   } catch (err) {
     const d = describeError(err);
@@ -100,7 +108,7 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   report.finish(result, log.mask(summary));
 
   try {
-    writeReport(p, def.name, report);
+    writeReport(p, def.name, report, files ?? reportFiles(p, def.name));
   } catch (err) {
     // The report is a by-product: failing to write it must not hide the run's own result.
     p.warning(`could not write the run report: ${err instanceof Error ? err.message : String(err)}`);
@@ -109,7 +117,7 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   p.setResult(result, log.mask(summary));
 }
 
-function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, retry: RetryPolicy, mode: TaskMode): TaskContext {
+function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, retry: RetryPolicy, mode: TaskMode, reportPath: string): TaskContext {
   const systemAccessToken = (): string => {
     const token = p.endpoint('SYSTEMVSSCONNECTION')?.auth('AccessToken') ?? p.variable('System.AccessToken');
     if (!token) {
@@ -126,6 +134,7 @@ function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, 
   return {
     log, platform: p, mode, report, retry,
     tempDir: p.tempDir(),
+    reportPath,
     systemAccessToken,
     async azureConnection(inputName: string): Promise<AzureConnection> {
       let c = connections.get(inputName);
@@ -161,14 +170,24 @@ function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, 
   };
 }
 
-/** Writes report.json and summary.md to the temp dir and attaches them. */
-function writeReport(p: Platform, taskName: string, report: ReportBuilder): void {
+interface ReportFiles {
+  /** <task>.report.json: the fluxoidc-report attachment. */
+  json: string;
+  /** <task>.md: the build summary. */
+  md: string;
+}
+
+/** A fresh directory in the temp dir for this run's report files (several runs of a task share the temp dir). */
+function reportFiles(p: Platform, taskName: string): ReportFiles {
   const dir = fs.mkdtempSync(path.join(p.tempDir(), `${taskName}-report-`));
-  const jsonPath = path.join(dir, `${taskName}.report.json`);
-  const mdPath = path.join(dir, `${taskName}.md`);
+  return { json: path.join(dir, `${taskName}.report.json`), md: path.join(dir, `${taskName}.md`) };
+}
+
+/** Writes the report JSON and the markdown summary and attaches them. */
+function writeReport(p: Platform, taskName: string, report: ReportBuilder, files: ReportFiles): void {
   const built = report.build();
-  fs.writeFileSync(jsonPath, toJson(built));
-  fs.writeFileSync(mdPath, renderMarkdown(built));
-  p.addAttachment(REPORT_ATTACHMENT_TYPE, taskName, jsonPath);
-  p.uploadSummary(mdPath);
+  fs.writeFileSync(files.json, toJson(built));
+  fs.writeFileSync(files.md, renderMarkdown(built));
+  p.addAttachment(REPORT_ATTACHMENT_TYPE, taskName, files.json);
+  p.uploadSummary(files.md);
 }

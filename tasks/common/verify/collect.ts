@@ -8,6 +8,7 @@ import type { ArmClients } from '../azure/clients';
 import { readCluster } from '../azure/cluster';
 import { listCredentials } from '../azure/federated';
 import { readIdentity } from '../azure/identity';
+import { findIdentityByClientId } from '../azure/identity-lookup';
 import { getServicePrincipalEntitlement } from '../devops/entitlements';
 import { isMember, subjectDescriptor } from '../devops/graph';
 import { findServicePrincipal } from '../devops/identities';
@@ -16,11 +17,12 @@ import { readAces } from '../devops/security';
 import { findTeam } from '../devops/teams';
 import type { DevOpsConnection } from '../devops/connection';
 import { GIT_REPOSITORIES_NAMESPACE, repoToken } from '../devops/acl';
+import { readAcls } from '../devops/acls';
+import { allGroupsOf, identitiesBySubjects } from '../devops/memberships';
+import { organizationTenant } from '../devops/raw';
 import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { UserError } from '../report/errors';
-import { findIdentityByClientId } from './azure-reads';
-import { allGroupsOf, identitiesBySubjects, organizationTenant, readAcls } from './devops-reads';
 import type {
   AzureFacts, ClusterFacts, ContainerFacts, ControllerFacts, DeploymentFacts, DevOpsFacts, GitRepositoryFacts, IdentityFacts, PodFacts, VerifyTarget,
 } from './model';

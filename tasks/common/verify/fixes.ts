@@ -2,21 +2,12 @@
  * The concrete commands a failed check points to. Kept in one place so that a check and the
  * cause mapping of a Flux condition message give the same advice for the same problem.
  */
-import { TOKEN_AUDIENCE } from './model';
+import { TOKEN_AUDIENCE, type VerifyTarget } from './model';
 
-export interface FixContext {
-  resourceGroup: string;
-  clusterName: string;
-  identityName?: string;
-  identityResourceGroup: string;
-  clientId?: string;
-  fluxNamespace: string;
-  gitRepositoryName: string;
-  organizationUrl: string;
-  project: string;
-  repository: string;
-  teamName: string;
-}
+/** The target names a fix mentions. */
+export type FixContext = Pick<VerifyTarget,
+  'resourceGroup' | 'clusterName' | 'identityName' | 'identityResourceGroup' | 'clientId' | 'fluxNamespace' | 'gitRepositoryName'
+  | 'organizationUrl' | 'project' | 'repository' | 'teamName'>;
 
 /** Quotes a value for a POSIX shell only when it needs it. */
 export function sh(value: string): string {

@@ -3,6 +3,7 @@
  * ARM, Azure DevOps and the cluster; the check functions turn facts into CheckResults without any
  * I/O, so every conclusion (and its cause and fix) is unit-testable from plain objects.
  */
+import { MAX_CREDENTIALS_PER_IDENTITY, TOKEN_EXCHANGE_AUDIENCE } from '../azure/federated';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -44,8 +45,9 @@ export interface VerifyTarget {
 
 export const IMAGE_AUTOMATION_SA = 'image-automation-controller';
 export const SOURCE_SA = 'source-controller';
-export const TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
-export const FIC_LIMIT = 20;
+// One source for the audience and the limit, shared with what Provision writes.
+export const TOKEN_AUDIENCE = TOKEN_EXCHANGE_AUDIENCE;
+export const FIC_LIMIT = MAX_CREDENTIALS_PER_IDENTITY;
 
 /** Does this run need Contribute (image automation pushes)? */
 export function needsContribute(target: Pick<VerifyTarget, 'serviceAccounts'>): boolean {

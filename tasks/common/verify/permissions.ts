@@ -6,14 +6,15 @@
  * devops/acl.ts so that Provision and Verify agree on what "too much" is.
  */
 import { excessBits, GitPermission, repoToken } from '../devops/acl';
+import type { AccessControlList } from '../devops/acls';
 
 /** The tokens whose ACLs apply to a repository, most specific first. */
 export function tokenChain(projectId: string, repoId: string): string[] {
   return [repoToken(projectId, repoId), `repoV2/${projectId}`, 'repoV2'];
 }
 
-export interface AceFacts { descriptor: string; allow: number; deny: number }
-export interface AclFacts { token: string; inheritPermissions: boolean; aces: AceFacts[] }
+/** The ACLs as devops/acls.ts reads them. */
+export type AclFacts = AccessControlList;
 
 /**
  * Effective allow/deny for the union of `descriptors` (identity + all its groups): per bit, the

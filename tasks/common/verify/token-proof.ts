@@ -11,7 +11,7 @@ import { DEVOPS_SCOPE } from '../auth/types';
 import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/acl';
 import { KubeError, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
-import { evaluateAs, readRefsAs } from './devops-reads';
+import { evaluateAs, readRefsAs } from '../devops/raw';
 import type { IdentityFacts, TokenProofFacts } from './model';
 import { IMAGE_AUTOMATION_SA, TOKEN_AUDIENCE } from './model';
 

@@ -1,17 +1,12 @@
 /**
- * Azure DevOps reads Verify needs that tasks/common/devops/ does not have (that module serves
- * Provision's writes): the organization's tenant, the identity's groups (Graph memberships,
- * upwards), identities by subject descriptor, whole ACLs along a token chain, and the calls made
- * with the managed identity's own token (refs read, permission evaluation) where the raw status
- * and VSS message matter more than an SDK's null-on-404.
+ * Raw Azure DevOps calls where the status and the VSS message matter more than an SDK's
+ * null-on-404, made with a token other than the connection's: anonymous (the organization's
+ * tenant, named in the X-VSS-ResourceTenant header) or a managed identity's own token (reading
+ * the repository's refs and evaluating a permission as that identity would).
  */
 import { WebApi, getBearerHandler } from 'azure-devops-node-api';
 import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
-import { apiUrl, type DevOpsConnection } from '../devops/connection';
-import { describeDevOpsError } from '../devops/errors';
-import type { AclFacts } from './permissions';
-
-const GRAPH_VERSION = '7.1-preview.1';
+import { apiUrl } from './connection';
 
 /** No authentication at all (the tenant probe must be anonymous). */
 const anonymous: IRequestHandler = {
@@ -59,80 +54,6 @@ export async function organizationTenant(orgUrl: string): Promise<string | undef
     if (v && /^[0-9a-f-]{36}$/i.test(v) && !/^0{8}-/.test(v)) return v.toLowerCase();
   }
   return undefined;
-}
-
-/** Subject descriptors of the groups `subject` is a direct member of. */
-export async function groupsOf(c: DevOpsConnection, subject: string): Promise<string[]> {
-  const url = apiUrl(c.areas.graph, `_apis/graph/Memberships/${encodeURIComponent(subject)}`, { direction: 'up', 'api-version': GRAPH_VERSION });
-  try {
-    const res = await c.rest('graph').get<{ value?: { containerDescriptor?: string }[] } | { containerDescriptor?: string }[]>(url);
-    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
-    return list.map((m) => m.containerDescriptor).filter((d): d is string => !!d);
-  } catch (err) {
-    throw describeDevOpsError(err, { action: `read the group memberships of ${subject}` });
-  }
-}
-
-/** Every group `subject` belongs to, directly or through other groups (bounded walk). */
-export async function allGroupsOf(c: DevOpsConnection, subject: string, limit = 50): Promise<string[]> {
-  const seen = new Set<string>();
-  let frontier = [subject];
-  while (frontier.length > 0 && seen.size < limit) {
-    const next: string[] = [];
-    for (const s of frontier) {
-      for (const g of await groupsOf(c, s)) {
-        if (!seen.has(g)) {
-          seen.add(g);
-          next.push(g);
-        }
-      }
-    }
-    frontier = next;
-  }
-  return [...seen];
-}
-
-export interface SubjectIdentity { subjectDescriptor: string; descriptor: string; displayName?: string }
-
-/** Legacy descriptors (what ACEs use) of Graph subject descriptors. */
-export async function identitiesBySubjects(c: DevOpsConnection, subjects: string[]): Promise<SubjectIdentity[]> {
-  if (subjects.length === 0) return [];
-  const url = apiUrl(c.areas.identities, '_apis/identities', { subjectDescriptors: subjects.join(','), queryMembership: 'None', 'api-version': '7.1' });
-  type Ims = { descriptor?: string | { identityType?: string; identifier?: string }; subjectDescriptor?: string; providerDisplayName?: string; customDisplayName?: string };
-  try {
-    const res = await c.rest('identities').get<{ value?: (Ims | null)[] } | (Ims | null)[]>(url);
-    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
-    return list.filter((i): i is Ims => !!i && !!i.subjectDescriptor).map((i) => ({
-      subjectDescriptor: i.subjectDescriptor!,
-      descriptor: typeof i.descriptor === 'string' ? i.descriptor : i.descriptor ? `${i.descriptor.identityType};${i.descriptor.identifier}` : '',
-      ...(i.customDisplayName ?? i.providerDisplayName ? { displayName: i.customDisplayName ?? i.providerDisplayName } : {}),
-    }));
-  } catch (err) {
-    throw describeDevOpsError(err, { action: 'read identities by subject descriptor' });
-  }
-}
-
-/** All ACEs of each token (no descriptor filter), with their inheritance flag. */
-export async function readAcls(c: DevOpsConnection, namespaceId: string, tokens: string[]): Promise<AclFacts[]> {
-  const out: AclFacts[] = [];
-  for (const token of tokens) {
-    const url = apiUrl(c.areas.core, `_apis/accesscontrollists/${namespaceId}`, { token, includeExtendedInfo: false, recurse: false, 'api-version': '7.1' });
-    type Acl = { token?: string; inheritPermissions?: boolean; acesDictionary?: Record<string, { descriptor?: string; allow?: number; deny?: number }> };
-    try {
-      const res = await c.rest('core').get<{ value?: Acl[] } | Acl[]>(url);
-      const lists = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
-      for (const acl of lists) {
-        if (acl.token !== undefined && acl.token.toLowerCase() !== token.toLowerCase()) continue;
-        out.push({
-          token, inheritPermissions: acl.inheritPermissions !== false,
-          aces: Object.entries(acl.acesDictionary ?? {}).map(([k, a]) => ({ descriptor: a.descriptor ?? k, allow: a.allow ?? 0, deny: a.deny ?? 0 })),
-        });
-      }
-    } catch (err) {
-      throw describeDevOpsError(err, { action: `read the permissions on ${token}` });
-    }
-  }
-  return out;
 }
 
 export type RepoReadResult =
