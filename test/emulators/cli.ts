@@ -41,16 +41,6 @@ function parseArgs(argv: string[]): { opts: StartCloudOptions; dump?: string } {
 async function main(): Promise<void> {
   const { opts, dump } = parseArgs(process.argv.slice(2));
   const cloud = await startCloud(opts);
-  const connections = cloud.serviceConnections;
-  process.stdout.write(`${JSON.stringify({
-    urls: cloud.ctx.urls,
-    caFile: cloud.ctx.ca.caCertPath,
-    serviceConnectionId: Object.values(connections)[0] ?? null,
-    serviceConnections: connections,
-    env: cloud.env,
-  })}\n`);
-  process.stderr.write(`emulated cloud running (${opts.stateFile ?? opts.scenario ?? 'fresh'}); stop with Ctrl+C\n`);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -68,8 +58,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // Handlers first: whoever reads the first line may stop the cloud right away.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  const connections = cloud.serviceConnections;
+  process.stdout.write(`${JSON.stringify({
+    urls: cloud.ctx.urls,
+    caFile: cloud.ctx.ca.caCertPath,
+    serviceConnectionId: Object.values(connections)[0] ?? null,
+    serviceConnections: connections,
+    env: cloud.env,
+  })}\n`);
+  process.stderr.write(`emulated cloud running (${opts.stateFile ?? opts.scenario ?? 'fresh'}); stop with Ctrl+C\n`);
 }
 
 main().catch((e: unknown) => {

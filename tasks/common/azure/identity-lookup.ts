@@ -4,14 +4,14 @@
  */
 import type { ArmClients } from './clients';
 import { describeArmError } from './errors';
-import type { IdentityState } from './identity';
+import { identityState, type IdentityState } from './identity';
 
 /** The user-assigned identity in `resourceGroup` whose clientId is `clientId`, if any. */
 export async function findIdentityByClientId(clients: ArmClients, resourceGroup: string, clientId: string): Promise<IdentityState | undefined> {
   try {
     for await (const i of clients.msi.userAssignedIdentities.listByResourceGroup(resourceGroup)) {
       if (i.clientId?.toLowerCase() === clientId.toLowerCase()) {
-        return { id: i.id ?? '', name: i.name ?? '', location: i.location, clientId: i.clientId, principalId: i.principalId ?? '', tenantId: i.tenantId ?? '' };
+        return identityState(i);
       }
     }
   } catch (err) {

@@ -30,7 +30,8 @@ export interface IdentityCallContext {
   principal?: string;
 }
 
-function toState(i: Identity): IdentityState {
+/** The fields the tasks use of an ARM identity resource. */
+export function identityState(i: Identity): IdentityState {
   return {
     id: i.id ?? '',
     name: i.name ?? '',
@@ -54,7 +55,7 @@ function errorContext(ref: IdentityRef, verb: string, ctx: IdentityCallContext) 
 /** The identity, or undefined when it does not exist (its resource group must). */
 export async function readIdentity(clients: ArmClients, ref: IdentityRef, ctx: IdentityCallContext): Promise<IdentityState | undefined> {
   try {
-    return toState(await clients.msi.userAssignedIdentities.get(ref.resourceGroup, ref.name));
+    return identityState(await clients.msi.userAssignedIdentities.get(ref.resourceGroup, ref.name));
   } catch (err) {
     if (isArmNotFound(err) && armErrorInfo(err).code !== 'ResourceGroupNotFound') return undefined;
     throw describeArmError(err, errorContext(ref, 'read', ctx));
@@ -74,7 +75,7 @@ export interface CreateIdentityOptions extends IdentityCallContext {
 export async function createIdentity(clients: ArmClients, ref: IdentityRef, opts: CreateIdentityOptions): Promise<IdentityState> {
   let created: IdentityState;
   try {
-    created = toState(await clients.msi.userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, {
+    created = identityState(await clients.msi.userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, {
       location: opts.location,
       ...(opts.tags ? { tags: opts.tags } : {}),
     }));

@@ -64,6 +64,13 @@ export async function identitiesByDescriptors(c: DevOpsConnection, descriptors: 
   return descriptors.map((d) => found.find((f) => f && f.descriptor.toLowerCase() === d.toLowerCase()));
 }
 
+/** Identities by Graph subject descriptor (aadsp.…, vssgp.…), in order; undefined where none. */
+export async function identitiesBySubjectDescriptors(c: DevOpsConnection, subjects: string[]): Promise<(DevOpsIdentity | undefined)[]> {
+  if (subjects.length === 0) return [];
+  const found = await read(c, { subjectDescriptors: subjects.join(',') }, 'identities by subject descriptor');
+  return subjects.map((s) => found.find((f) => f?.subjectDescriptor?.toLowerCase() === s.toLowerCase()));
+}
+
 /** Identities by id (storage key), in order; undefined where none. */
 export async function identitiesByIds(c: DevOpsConnection, ids: string[]): Promise<(DevOpsIdentity | undefined)[]> {
   const found = await read(c, { identityIds: ids.join(',') }, 'identities');

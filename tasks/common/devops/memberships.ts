@@ -5,6 +5,7 @@
  */
 import { apiUrl, type DevOpsConnection } from './connection';
 import { describeDevOpsError, DevOpsRights } from './errors';
+import { identitiesBySubjectDescriptors } from './identities';
 
 const GRAPH_VERSION = '7.1-preview.1';
 
@@ -43,18 +44,8 @@ export interface SubjectIdentity { subjectDescriptor: string; descriptor: string
 
 /** Legacy descriptors (what ACEs use) of Graph subject descriptors. */
 export async function identitiesBySubjects(c: DevOpsConnection, subjects: string[]): Promise<SubjectIdentity[]> {
-  if (subjects.length === 0) return [];
-  const url = apiUrl(c.areas.identities, '_apis/identities', { subjectDescriptors: subjects.join(','), queryMembership: 'None', 'api-version': '7.1' });
-  type Ims = { descriptor?: string | { identityType?: string; identifier?: string }; subjectDescriptor?: string; providerDisplayName?: string; customDisplayName?: string };
-  try {
-    const res = await c.rest('identities').get<{ value?: (Ims | null)[] } | (Ims | null)[]>(url);
-    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
-    return list.filter((i): i is Ims => !!i && !!i.subjectDescriptor).map((i) => ({
-      subjectDescriptor: i.subjectDescriptor!,
-      descriptor: typeof i.descriptor === 'string' ? i.descriptor : i.descriptor ? `${i.descriptor.identityType};${i.descriptor.identifier}` : '',
-      ...(i.customDisplayName ?? i.providerDisplayName ? { displayName: i.customDisplayName ?? i.providerDisplayName } : {}),
-    }));
-  } catch (err) {
-    throw describeDevOpsError(err, { action: 'read identities by subject descriptor', right: DevOpsRights.read, holder: c.holder });
-  }
+  const found = await identitiesBySubjectDescriptors(c, subjects);
+  return found.flatMap((i) => (i?.subjectDescriptor
+    ? [{ subjectDescriptor: i.subjectDescriptor, descriptor: i.descriptor, ...(i.displayName ? { displayName: i.displayName } : {}) }]
+    : []));
 }
