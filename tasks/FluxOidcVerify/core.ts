@@ -2,6 +2,7 @@
  * FluxOidcVerify: wires the service connections to the verifier in common/verify, then turns its
  * checks into the report, the log, the output variables and the result.
  */
+import { proxySettingsFor } from '../common/auth/proxy';
 import type { AzureConnection } from '../common/auth/types';
 import { createArmClients } from '../common/azure/clients';
 import { clusterKubeconfig } from '../common/azure/kubeconfig';
@@ -60,11 +61,13 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
   };
 
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
+  const proxyOptions = proxySettingsFor(ctx.platform.proxy(), azure.cloud.authorityHost);
   const outcome = await runVerify({
     target, groups: inputs.groups, reconcile: inputs.reconcile, plan, timeoutSeconds: inputs.timeoutSeconds,
     failOn: inputs.failOn, retireStaticCredentials: inputs.retireStaticCredentials,
   }, {
     log: ctx.log, arm, devops, kube, authorityHost: azure.cloud.authorityHost, connectionTenantId: azure.tenantId,
+    ...(proxyOptions ? { proxyOptions } : {}),
     group: (title, fn) => ctx.group(title, fn),
   });
 

@@ -7,6 +7,7 @@
  * Every token is registered as a secret the moment it exists and is dropped afterwards.
  */
 import { ClientAssertionCredential } from '@azure/identity';
+import type { ProxySettings } from '@azure/core-rest-pipeline';
 import { DEVOPS_SCOPE } from '../auth/types';
 import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/acl';
 import { KubeError, type KubeClient } from '../kube/client';
@@ -21,6 +22,8 @@ export interface ProofContext {
   identity: Pick<IdentityFacts, 'clientId' | 'tenantId'> | null;
   /** Entra authority host of the AzureRM connection's cloud (https://login.microsoftonline.com). */
   authorityHost: string;
+  /** The agent's proxy for the Entra exchange, when one is configured and not bypassed. */
+  proxyOptions?: ProxySettings;
   organizationUrl: string;
   project: string;
   repository: string;
@@ -56,8 +59,8 @@ export function entraErrorText(err: unknown): string {
   return aad ? aad[0] : text.split(/\r?\n/)[0];
 }
 
-async function defaultExchange(authorityHost: string, tenantId: string, clientId: string, assertion: string): Promise<{ token: string; expiresOnTimestamp?: number }> {
-  const cred = new ClientAssertionCredential(tenantId, clientId, async () => assertion, { authorityHost, disableInstanceDiscovery: true });
+async function defaultExchange(authorityHost: string, proxyOptions: ProxySettings | undefined, tenantId: string, clientId: string, assertion: string): Promise<{ token: string; expiresOnTimestamp?: number }> {
+  const cred = new ClientAssertionCredential(tenantId, clientId, async () => assertion, { authorityHost, disableInstanceDiscovery: true, ...(proxyOptions ? { proxyOptions } : {}) });
   const t = await cred.getToken(DEVOPS_SCOPE);
   if (!t?.token) throw new Error('Entra returned no access token');
   return t;
@@ -83,7 +86,7 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
   if (!ctx.identity) return facts;
 
   let devopsToken: string | undefined;
-  const exchange = ctx.exchange ?? ((tenant, client, assertion) => defaultExchange(ctx.authorityHost, tenant, client, assertion));
+  const exchange = ctx.exchange ?? ((tenant, client, assertion) => defaultExchange(ctx.authorityHost, ctx.proxyOptions, tenant, client, assertion));
   const now = ctx.now ?? Date.now;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();

@@ -45,6 +45,8 @@ export interface VerifyServices {
   connectionTenantId?: string;
   /** Entra authority host for the token exchange (the connection's cloud). */
   authorityHost: string;
+  /** The agent's proxy for that exchange, when configured. */
+  proxyOptions?: ProofContext['proxyOptions'];
   /** Runs a block inside a collapsible log group. */
   group?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
   now?: () => number;
@@ -151,6 +153,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
         const ficOk = checks.some((c) => c.id === `azure.federated-credential:${sa}` && c.status === 'pass');
         proofs.push(await proveServiceAccount(sa, {
           kube: k, namespace: t.fluxNamespace, identity: azure.identity, authorityHost: s.authorityHost,
+          ...(s.proxyOptions ? { proxyOptions: s.proxyOptions } : {}),
           organizationUrl: t.organizationUrl, project: t.project, repository: t.repository, log,
           propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
           ...(s.exchange ? { exchange: s.exchange } : {}), ...(s.sleep ? { sleep: s.sleep } : {}), ...(s.now ? { now: s.now } : {}),
