@@ -285,6 +285,18 @@ const CONVERGE: ConvergeCase[] = [
     log: [/does not see the managed identity 'flux-aks-prod' in Entra ID yet \(replication\); trying again/],
   },
   {
+    name: 'a concurrent writer on the identity: the federated credential write answers 409 and is retried',
+    fromFresh: true,
+    mutate: () => {},
+    faults: [{
+      service: 'arm', method: 'PUT', path: 'federatedIdentityCredentials', kind: 'status', status: 409, count: 1,
+      code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity',
+      message: 'Too many Federated Identity Credentials are written concurrently for the managed identity. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.',
+    }],
+    writes: [/arm PUT .*federatedIdentityCredentials\/flux-source-controller-aks-prod$/, /arm PUT .*federatedIdentityCredentials\/flux-image-automation-controller-aks-prod$/],
+    log: [/Federated credential 'flux-source-controller-aks-prod': another write on the same identity is in progress \(409\); retrying/],
+  },
+  {
     name: 'throttling and server errors on every service',
     fromFresh: true,
     mutate: () => {},

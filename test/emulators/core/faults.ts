@@ -4,7 +4,7 @@
  * Service-specific faults (busy cluster, slow or failing LROs, expired tokens) live in the state
  * of the service that owns them.
  */
-export type FaultKind = '429' | '500' | '502' | '503' | 'reset' | 'slow';
+export type FaultKind = '429' | '500' | '502' | '503' | 'reset' | 'slow' | 'status';
 
 export interface FaultRule {
   /** Service name as in the journal (e.g. "arm", "entra", "devops", "kube"), or "*". */
@@ -17,6 +17,13 @@ export interface FaultRule {
   retryAfter?: number;
   /** Milliseconds, for "slow". */
   delayMs?: number;
+  /**
+   * For "status": answer with this HTTP status and an error body carrying `code` and `message`
+   * (e.g. the 409 a concurrent writer causes on another client's federated credential write).
+   */
+  status?: number;
+  code?: string;
+  message?: string;
   /** Fire for the first `count` matching requests (default: unlimited when probability is set, else 1). */
   count?: number;
   /** Fire with this probability per matching request (seeded). */

@@ -135,10 +135,13 @@ export async function startHost(o: HostOptions): Promise<Host> {
       if (fault.kind === 'reset') { record(0, defaultWrite, 'reset'); raw.socket.destroy(); return; }
       if (fault.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
       else {
-        const status = Number(fault.kind);
+        const status = fault.kind === 'status' ? fault.status ?? 500 : Number(fault.kind);
+        const code = fault.code ?? (status === 429 ? 'TooManyRequests' : 'InternalServerError');
+        const message = fault.message ?? `Injected fault ${status}.`;
         const headers: Record<string, string> = {};
         if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-        send(res, { status, headers, body: { error: { code: status === 429 ? 'TooManyRequests' : 'InternalServerError', message: `Injected fault ${status}.` }, message: `Injected fault ${status}.` } });
+        // ARM reads error.code/message; Azure DevOps clients read the top-level message.
+        send(res, { status, headers, body: { error: { code, message }, message } });
         record(status, defaultWrite, fault.kind);
         return;
       }
