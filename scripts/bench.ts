@@ -14,10 +14,15 @@ const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const tasksDir = path.join(dist, 'tasks');
 const taskDirs = fs.existsSync(tasksDir)
-  ? fs.readdirSync(tasksDir).map((d) => path.join(tasksDir, d)).filter((d) => fs.existsSync(path.join(d, 'task.json'))).sort()
+  ? fs
+      .readdirSync(tasksDir)
+      .map((d) => path.join(tasksDir, d))
+      .filter((d) => fs.existsSync(path.join(d, 'task.json')))
+      .sort()
   : [];
 const runs = Number(process.env.BENCH_RUNS ?? 7);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
+if (!Number.isInteger(runs) || runs < 1)
+  throw new Error(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
 const only = process.argv.slice(2);
 
 const ctx: BenchContext = { root, dist, taskDirs, runs, log: (m) => process.stderr.write(`  ${m}\n`) };
@@ -29,27 +34,40 @@ function human(row: BenchRow): string {
 }
 
 async function main(): Promise<number> {
-const rows: BenchRow[] = [];
-let failed = false;
-for (const b of benchmarks) {
-  if (only.length && !only.some((o) => b.name.includes(o))) continue;
-  process.stderr.write(`${b.name}...\n`);
-  try {
-    rows.push(...(await b.run(ctx)));
-  } catch (e) {
-    failed = true;
-    rows.push({ metric: b.name, value: NaN, unit: 'ms', detail: `FAILED: ${(e as Error).message}` });
+  const rows: BenchRow[] = [];
+  let failed = false;
+  for (const b of benchmarks) {
+    if (only.length && !only.some((o) => b.name.includes(o))) continue;
+    process.stderr.write(`${b.name}...\n`);
+    try {
+      rows.push(...(await b.run(ctx)));
+    } catch (e) {
+      failed = true;
+      rows.push({ metric: b.name, value: NaN, unit: 'ms', detail: `FAILED: ${(e as Error).message}` });
+    }
   }
+
+  const table = [
+    ['metric', 'value', 'detail'],
+    ...rows.map((r) => [r.metric, Number.isNaN(r.value) ? '-' : human(r), r.detail ?? '']),
+  ];
+  const widths = [0, 1].map((i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r: string[]): string => `| ${r[0].padEnd(widths[0])} | ${r[1].padStart(widths[1])} | ${r[2]} |`;
+  console.log(
+    `\nBenchmark (node ${process.version}, ${os.cpus().length} CPU, ${os.platform()}; ${runs} runs per timing)\n`,
+  );
+  console.log(line(table[0]));
+  console.log(`|${'-'.repeat(widths[0] + 2)}|${'-'.repeat(widths[1] + 1)}:|---|`);
+  for (const r of table.slice(1)) console.log(line(r));
+  return failed ? 1 : 0;
 }
 
-const table = [['metric', 'value', 'detail'], ...rows.map((r) => [r.metric, Number.isNaN(r.value) ? '-' : human(r), r.detail ?? ''])];
-const widths = [0, 1].map((i) => Math.max(...table.map((r) => r[i].length)));
-const line = (r: string[]): string => `| ${r[0].padEnd(widths[0])} | ${r[1].padStart(widths[1])} | ${r[2]} |`;
-console.log(`\nBenchmark (node ${process.version}, ${os.cpus().length} CPU, ${os.platform()}; ${runs} runs per timing)\n`);
-console.log(line(table[0]));
-console.log(`|${'-'.repeat(widths[0] + 2)}|${'-'.repeat(widths[1] + 1)}:|---|`);
-for (const r of table.slice(1)) console.log(line(r));
-return failed ? 1 : 0;
-}
-
-main().then((code) => { process.exitCode = code; }, (e: unknown) => { console.error(e); process.exitCode = 1; });
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

@@ -32,10 +32,17 @@ const noFetchPolyfill = {
 function typecheckWeb() {
   return new Promise((resolve) => {
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const child = spawn(process.execPath, [tsc, '-p', path.join(webSrc, 'tsconfig.json'), '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [tsc, '-p', path.join(webSrc, 'tsconfig.json'), '--pretty', 'false'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { out += c; });
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      out += c;
+    });
     child.on('close', (code) => resolve({ ok: code === 0, out: out.trim() }));
   });
 }
@@ -54,7 +61,12 @@ function notices(metafile) {
     const { version, license } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     const file = fs.readdirSync(dir).find((f) => /^licen[cs]e(\.|$)/i.test(f));
     if (!file) throw new Error(`build-web: ${name} is bundled into web/main.js but has no LICENSE file to ship`);
-    const text = fs.readFileSync(path.join(dir, file), 'utf8').split('\n').map((l) => l.replace(/^ {4}/, '').trimEnd()).join('\n').trim();
+    const text = fs
+      .readFileSync(path.join(dir, file), 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/^ {4}/, '').trimEnd())
+      .join('\n')
+      .trim();
     return `${name} ${version} (${license})\n\n${text}\n`;
   });
   return `The Flux OIDC results tab (main.js) includes these packages:\n\n${parts.join(`\n${'-'.repeat(72)}\n\n`)}`;
@@ -89,7 +101,9 @@ export async function buildWeb({ outdir = path.join(root, 'dist', 'web'), typech
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     await check;
-    const errors = e.errors?.map((x) => `${x.text}${x.location ? ` (${x.location.file}:${x.location.line})` : ''}`) ?? [String(e)];
+    const errors = e.errors?.map((x) => `${x.text}${x.location ? ` (${x.location.file}:${x.location.line})` : ''}`) ?? [
+      String(e),
+    ];
     throw new Error(`build-web: esbuild failed:\n${errors.join('\n')}`, { cause: e });
   }
   fs.copyFileSync(path.join(webSrc, 'index.html'), path.join(staging, 'index.html'));
@@ -107,7 +121,9 @@ export async function buildWeb({ outdir = path.join(root, 'dist', 'web'), typech
   const main = fs.readFileSync(path.join(staging, 'main.js'));
   if (main.length > MAIN_JS_BUDGET) {
     fs.rmSync(staging, { recursive: true, force: true });
-    throw new Error(`build-web: main.js is ${kb(main.length)}, over its ${kb(MAIN_JS_BUDGET)} budget (did an import pull in a whole API area?)`);
+    throw new Error(
+      `build-web: main.js is ${kb(main.length)}, over its ${kb(MAIN_JS_BUDGET)} budget (did an import pull in a whole API area?)`,
+    );
   }
   const old = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, old);
@@ -115,7 +131,9 @@ export async function buildWeb({ outdir = path.join(root, 'dist', 'web'), typech
   fs.rmSync(old, { recursive: true, force: true });
 
   const files = fs.readdirSync(outdir).sort();
-  log(`web${' '.repeat(17)} main.js ${kb(main.length).padStart(9)}  (gzip ${kb(zlib.gzipSync(main, { level: 9 }).length)}); ${files.join(', ')}${typecheck ? '; typecheck passed' : ''}`);
+  log(
+    `web${' '.repeat(17)} main.js ${kb(main.length).padStart(9)}  (gzip ${kb(zlib.gzipSync(main, { level: 9 }).length)}); ${files.join(', ')}${typecheck ? '; typecheck passed' : ''}`,
+  );
   return { outdir, files };
 }
 
@@ -123,6 +141,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--outdir');
   const outdir = at >= 0 ? path.resolve(args[at + 1] ?? '') : undefined;
-  buildWeb({ ...(outdir ? { outdir } : {}), typecheck: !args.includes('--no-typecheck') })
-    .catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+  buildWeb({ ...(outdir ? { outdir } : {}), typecheck: !args.includes('--no-typecheck') }).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
 }

@@ -20,17 +20,25 @@ const typecheck = !process.argv.includes('--no-typecheck');
 function typecheckAsync() {
   return new Promise((resolve) => {
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const child = spawn(process.execPath, [tsc, '-p', root, '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [tsc, '-p', root, '--pretty', 'false'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { out += c; });
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      out += c;
+    });
     child.on('close', (code) => resolve({ ok: code === 0, out: out.trim() }));
   });
 }
 
 /** Task folders: tasks/<Name>/task.json (tasks/common is the shared core, not a task). */
 function taskFolders() {
-  return fs.readdirSync(tasksSrc, { withFileTypes: true })
+  return fs
+    .readdirSync(tasksSrc, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(tasksSrc, d.name, 'task.json')))
     .map((d) => d.name)
     .sort();
@@ -39,15 +47,20 @@ function taskFolders() {
 function targetOf(name) {
   const task = JSON.parse(fs.readFileSync(path.join(tasksSrc, name, 'task.json'), 'utf8'));
   const targets = new Set(Object.values(task.execution ?? {}).map((h) => h.target));
-  if (targets.size !== 1) throw new Error(`tasks/${name}/task.json: every execution handler must name the same target (found ${[...targets].join(', ') || 'none'})`);
+  if (targets.size !== 1)
+    throw new Error(
+      `tasks/${name}/task.json: every execution handler must name the same target (found ${[...targets].join(', ') || 'none'})`,
+    );
   const [target] = targets;
-  if (!target.endsWith('.js') || target.includes('/')) throw new Error(`tasks/${name}/task.json: the target must be a .js file next to task.json, got ${target}`);
+  if (!target.endsWith('.js') || target.includes('/'))
+    throw new Error(`tasks/${name}/task.json: the target must be a .js file next to task.json, got ${target}`);
   return target;
 }
 
 function assertNoNodeModules(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules') throw new Error(`${path.join(dir, entry.name)}: node_modules must not be shipped; bundle instead`);
+    if (entry.name === 'node_modules')
+      throw new Error(`${path.join(dir, entry.name)}: node_modules must not be shipped; bundle instead`);
     if (entry.isDirectory()) assertNoNodeModules(path.join(dir, entry.name));
   }
 }
@@ -64,7 +77,9 @@ function writeBuildInputs(metafile, names) {
   for (const [out, meta] of Object.entries(metafile?.outputs ?? {})) {
     const name = names.find((n) => out.split(/[\\/]/).includes(n));
     if (!name || !meta.entryPoint) continue;
-    inputs[name] = Object.keys(meta.inputs).filter((f) => !f.includes('node_modules')).sort();
+    inputs[name] = Object.keys(meta.inputs)
+      .filter((f) => !f.includes('node_modules'))
+      .sort();
   }
   const file = path.join(root, 'dist', 'build-inputs.json');
   fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(inputs, null, 2) + '\n');
@@ -85,25 +100,33 @@ async function main() {
   fs.mkdirSync(staging, { recursive: true });
 
   // One esbuild call for all tasks: shared parsing work, one process.
-  const entryPoints = Object.fromEntries(bundled.map((n) => [`${n}/${targetOf(n).replace(/\.js$/, '')}`, path.join(tasksSrc, n, 'main.ts')]));
-  const result = bundled.length ? await esbuild.build({
-    absWorkingDir: root,
-    entryPoints,
-    outdir: staging,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    sourcemap: false,
-    // Third-party licence comments go to <target>.LEGAL.txt next to the bundle, shipped with it.
-    legalComments: 'external',
-    logLevel: 'silent',
-    metafile: true,
-  }).catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] })) : { errors: [], warnings: [] };
-  for (const w of result.warnings) console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+  const entryPoints = Object.fromEntries(
+    bundled.map((n) => [`${n}/${targetOf(n).replace(/\.js$/, '')}`, path.join(tasksSrc, n, 'main.ts')]),
+  );
+  const result = bundled.length
+    ? await esbuild
+        .build({
+          absWorkingDir: root,
+          entryPoints,
+          outdir: staging,
+          bundle: true,
+          platform: 'node',
+          target: 'node20',
+          format: 'cjs',
+          minify: true,
+          sourcemap: false,
+          // Third-party licence comments go to <target>.LEGAL.txt next to the bundle, shipped with it.
+          legalComments: 'external',
+          logLevel: 'silent',
+          metafile: true,
+        })
+        .catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] }))
+    : { errors: [], warnings: [] };
+  for (const w of result.warnings)
+    console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   if (result.errors.length) {
-    for (const e of result.errors) console.error(`esbuild error: ${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ''}`);
+    for (const e of result.errors)
+      console.error(`esbuild error: ${e.text}${e.location ? ` (${e.location.file}:${e.location.line})` : ''}`);
     fs.rmSync(staging, { recursive: true, force: true });
     await check;
     process.exit(1);
@@ -116,7 +139,9 @@ async function main() {
     if (!fs.existsSync(icon)) throw new Error(`tasks/${n}/icon.png is missing (node scripts/make-icon.mjs)`);
     fs.copyFileSync(icon, path.join(out, 'icon.png'));
     const bundle = fs.readFileSync(path.join(out, targetOf(n)));
-    console.log(`${n.padEnd(20)} ${targetOf(n)} ${kb(bundle.length).padStart(8)}  (gzip ${kb(zlib.gzipSync(bundle, { level: 9 }).length)})`);
+    console.log(
+      `${n.padEnd(20)} ${targetOf(n)} ${kb(bundle.length).padStart(8)}  (gzip ${kb(zlib.gzipSync(bundle, { level: 9 }).length)})`,
+    );
   }
   for (const n of missing) console.log(`${n.padEnd(20)} not bundled: tasks/${n}/main.ts does not exist yet`);
   assertNoNodeModules(staging);
@@ -141,7 +166,12 @@ async function main() {
     console.error(`\ntsc -p . failed:\n${out}`);
     process.exit(1);
   }
-  console.log(`build: ${bundled.length} task(s) bundled${typecheck ? ', typecheck passed' : ', typecheck skipped'} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `build: ${bundled.length} task(s) bundled${typecheck ? ', typecheck passed' : ', typecheck skipped'} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
-main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -12,7 +12,8 @@ const WHITE = [0xff, 0xff, 0xff];
 
 // --- geometry: each shape answers "is this point inside?" ------------------------------------
 const distToSegment = (px, py, ax, ay, bx, by) => {
-  const dx = bx - ax, dy = by - ay;
+  const dx = bx - ax,
+    dy = by - ay;
   const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)));
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
 };
@@ -28,13 +29,17 @@ const roundedSquare = (x0, y0, x1, y1, r) => (x, y) => {
 const curve = (p0, p1, p2, width) => {
   const pts = [];
   for (let i = 0; i <= 24; i++) {
-    const t = i / 24, u = 1 - t;
+    const t = i / 24,
+      u = 1 - t;
     pts.push([u * u * p0[0] + 2 * u * t * p1[0] + t * t * p2[0], u * u * p0[1] + 2 * u * t * p1[1] + t * t * p2[1]]);
   }
   const parts = pts.slice(1).map((p, i) => stroke(pts[i][0], pts[i][1], p[0], p[1], width));
   return (x, y) => parts.some((inside) => inside(x, y));
 };
-const union = (...shapes) => (x, y) => shapes.some((inside) => inside(x, y));
+const union =
+  (...shapes) =>
+  (x, y) =>
+    shapes.some((inside) => inside(x, y));
 const minus = (a, b) => (x, y) => a(x, y) && !b(x, y);
 
 const W = 9; // stroke width of the mark
@@ -58,11 +63,16 @@ const rgba = Buffer.alloc(SIZE * SIZE * 4);
 const n = SUPERSAMPLE * SUPERSAMPLE;
 for (let py = 0; py < SIZE; py++) {
   for (let px = 0; px < SIZE; px++) {
-    let bg = 0, fg = 0;
+    let bg = 0,
+      fg = 0;
     for (let sy = 0; sy < SUPERSAMPLE; sy++) {
       for (let sx = 0; sx < SUPERSAMPLE; sx++) {
-        const x = px + (sx + 0.5) / SUPERSAMPLE, y = py + (sy + 0.5) / SUPERSAMPLE;
-        if (background(x, y)) { bg++; if (mark(x, y)) fg++; }
+        const x = px + (sx + 0.5) / SUPERSAMPLE,
+          y = py + (sy + 0.5) / SUPERSAMPLE;
+        if (background(x, y)) {
+          bg++;
+          if (mark(x, y)) fg++;
+        }
       }
     }
     const o = (py * SIZE + px) * 4;
@@ -84,14 +94,18 @@ const crc32 = (buf) => {
   return (c ^ 0xffffffff) >>> 0;
 };
 const chunk = (type, data) => {
-  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
   return Buffer.concat([len, body, crc]);
 };
 const ihdr = Buffer.alloc(13);
-ihdr.writeUInt32BE(SIZE, 0); ihdr.writeUInt32BE(SIZE, 4);
-ihdr[8] = 8; ihdr[9] = 6; // 8-bit RGBA
+ihdr.writeUInt32BE(SIZE, 0);
+ihdr.writeUInt32BE(SIZE, 4);
+ihdr[8] = 8;
+ihdr[9] = 6; // 8-bit RGBA
 const raw = Buffer.alloc(SIZE * (SIZE * 4 + 1));
 for (let y = 0; y < SIZE; y++) rgba.copy(raw, y * (SIZE * 4 + 1) + 1, y * SIZE * 4, (y + 1) * SIZE * 4);
 const png = Buffer.concat([
@@ -102,7 +116,10 @@ const png = Buffer.concat([
 ]);
 
 const root = path.resolve(import.meta.dirname, '..');
-const targets = ['images/icon.png', ...['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'].map((t) => `tasks/${t}/icon.png`)];
+const targets = [
+  'images/icon.png',
+  ...['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'].map((t) => `tasks/${t}/icon.png`),
+];
 for (const rel of targets) {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   fs.writeFileSync(path.join(root, rel), png);

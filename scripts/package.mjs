@@ -26,11 +26,15 @@ const taskNames = manifest.contributions
 const shipped = new Map();
 for (const name of taskNames) {
   const dir = path.join(dist, name);
-  if (!fs.existsSync(path.join(dir, 'task.json'))) fail(`${path.relative(root, dir)}/task.json is missing: run npm run build (does tasks/${path.basename(name)}/main.ts exist?)`);
+  if (!fs.existsSync(path.join(dir, 'task.json')))
+    fail(
+      `${path.relative(root, dir)}/task.json is missing: run npm run build (does tasks/${path.basename(name)}/main.ts exist?)`,
+    );
   const task = JSON.parse(fs.readFileSync(path.join(dir, 'task.json'), 'utf8'));
   const targets = new Set();
   for (const [handler, { target }] of Object.entries(task.execution)) {
-    if (!fs.existsSync(path.join(dir, target))) fail(`${path.relative(root, dir)}/${target} (execution.${handler}.target) is missing: run npm run build`);
+    if (!fs.existsSync(path.join(dir, target)))
+      fail(`${path.relative(root, dir)}/${target} (execution.${handler}.target) is missing: run npm run build`);
     targets.add(target);
   }
   shipped.set(name, ['task.json', 'icon.png', ...targets]);
@@ -44,14 +48,33 @@ fs.copyFileSync(path.join(root, 'images', 'icon.png'), path.join(dist, 'images',
 for (const old of fs.readdirSync(dist).filter((f) => f.endsWith('.vsix'))) fs.rmSync(path.join(dist, old));
 
 const tfx = path.join(root, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
-const res = spawnSync(process.execPath, [tfx, 'extension', 'create', '--root', dist, '--manifest-globs', 'vss-extension.json',
-  '--output-path', dist, '--no-prompt', '--no-color', '--json'], { cwd: root, encoding: 'utf8', env: { ...process.env, TFX_TRACE: '' } });
+const res = spawnSync(
+  process.execPath,
+  [
+    tfx,
+    'extension',
+    'create',
+    '--root',
+    dist,
+    '--manifest-globs',
+    'vss-extension.json',
+    '--output-path',
+    dist,
+    '--no-prompt',
+    '--no-color',
+    '--json',
+  ],
+  { cwd: root, encoding: 'utf8', env: { ...process.env, TFX_TRACE: '' } },
+);
 const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
 const warnings = output.split('\n').filter((l) => /warn/i.test(l));
 if (res.status !== 0) fail(`tfx failed (exit ${res.status}):\n${output}`);
 if (warnings.length) fail(`tfx reported warnings (treated as errors):\n${warnings.join('\n')}`);
 
-const vsix = fs.readdirSync(dist).filter((f) => f.endsWith('.vsix')).map((f) => path.join(dist, f))[0];
+const vsix = fs
+  .readdirSync(dist)
+  .filter((f) => f.endsWith('.vsix'))
+  .map((f) => path.join(dist, f))[0];
 if (!vsix) fail(`tfx wrote no .vsix:\n${output}`);
 
 // What is inside: the three tasks, no node_modules, nothing from the sources.
@@ -69,4 +92,6 @@ for (const f of ['web/index.html', 'web/main.js', 'web/style.css', 'web/THIRD-PA
 }
 const size = fs.statSync(vsix).size;
 const unpacked = entries.reduce((n, e) => n + e.size, 0);
-console.log(`${path.relative(root, vsix)}  ${(size / 1024).toFixed(0)} KB (${size} bytes; ${entries.length} files, ${(unpacked / 1024).toFixed(0)} KB unpacked)`);
+console.log(
+  `${path.relative(root, vsix)}  ${(size / 1024).toFixed(0)} KB (${size} bytes; ${entries.length} files, ${(unpacked / 1024).toFixed(0)} KB unpacked)`,
+);

@@ -30,7 +30,9 @@ function findTests(dir) {
   });
 }
 
-const all = findTests(path.join(root, 'test')).map((f) => path.relative(root, f)).sort();
+const all = findTests(path.join(root, 'test'))
+  .map((f) => path.relative(root, f))
+  .sort();
 const files = filters.length
   ? all.filter((f) => filters.some((flt) => f.startsWith(`test/${flt.replace(/^test\//, '')}`)))
   : all;
@@ -50,10 +52,14 @@ const { loadOrCreateTestCa } = await tsImport('../test/emulators/core/tls.ts', i
 loadOrCreateTestCa(caDir);
 
 console.log(`node --test: ${files.length} file(s)${filters.length ? ` under ${filters.join(', ')}` : ''}`);
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...passthrough, ...extra, ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, NODE_EXTRA_CA_CERTS: caCert, FLUX_OIDC_TEST_CA_DIR: caDir },
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', ...passthrough, ...extra, ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCert, FLUX_OIDC_TEST_CA_DIR: caDir },
+  },
+);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -35,11 +35,17 @@ function agentEnv(base: string): Record<string, string> {
     BUILD_SOURCEBRANCH: `refs/heads/${FRESH.branch}`,
     BUILD_SOURCEBRANCHNAME: FRESH.branch,
     ENDPOINT_URL_SYSTEMVSSCONNECTION: collection,
-    ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: 'bench-access-token' } }),
+    ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({
+      scheme: 'OAuth',
+      parameters: { AccessToken: 'bench-access-token' },
+    }),
     ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION: 'OAuth',
     ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: 'bench-access-token',
     [`ENDPOINT_URL_${id}`]: `${base}/`,
-    [`ENDPOINT_AUTH_${id}`]: JSON.stringify({ scheme: 'WorkloadIdentityFederation', parameters: { serviceprincipalid: FRESH.serviceConnectionAppId, tenantid: FRESH.tenantId } }),
+    [`ENDPOINT_AUTH_${id}`]: JSON.stringify({
+      scheme: 'WorkloadIdentityFederation',
+      parameters: { serviceprincipalid: FRESH.serviceConnectionAppId, tenantid: FRESH.tenantId },
+    }),
     [`ENDPOINT_AUTH_SCHEME_${id}`]: 'WorkloadIdentityFederation',
     [`ENDPOINT_AUTH_PARAMETER_${id}_SERVICEPRINCIPALID`]: FRESH.serviceConnectionAppId,
     [`ENDPOINT_AUTH_PARAMETER_${id}_TENANTID`]: FRESH.tenantId,
@@ -57,9 +63,21 @@ function agentEnv(base: string): Record<string, string> {
  * lines: when a task's inputs change, keep its entry valid.
  */
 const INPUTS: Record<string, Record<string, string>> = {
-  FluxOidcProvision: { azureSubscription: CONNECTION_ID, resourceGroup: FRESH.resourceGroup, clusterName: FRESH.clusterName },
-  FluxManifestPatch: { fluxSystemPath: 'clusters/prod/flux-system', clientId: '00000000-0000-4000-8000-000000000001', commitMode: 'push' },
-  FluxOidcVerify: { azureSubscription: CONNECTION_ID, resourceGroup: FRESH.resourceGroup, clusterName: FRESH.clusterName },
+  FluxOidcProvision: {
+    azureSubscription: CONNECTION_ID,
+    resourceGroup: FRESH.resourceGroup,
+    clusterName: FRESH.clusterName,
+  },
+  FluxManifestPatch: {
+    fluxSystemPath: 'clusters/prod/flux-system',
+    clientId: '00000000-0000-4000-8000-000000000001',
+    commitMode: 'push',
+  },
+  FluxOidcVerify: {
+    azureSubscription: CONNECTION_ID,
+    resourceGroup: FRESH.resourceGroup,
+    clusterName: FRESH.clusterName,
+  },
 };
 
 /**
@@ -77,12 +95,17 @@ function workDir(root: string): string {
   const dst = path.join(dir, 'clusters', 'prod', 'flux-system');
   fs.mkdirSync(dst, { recursive: true });
   for (const f of fs.readdirSync(src)) {
-    if (fs.statSync(path.join(src, f)).isFile()) fs.copyFileSync(path.join(src, f), path.join(dst, f.replace('.first30', '')));
+    if (fs.statSync(path.join(src, f)).isFile())
+      fs.copyFileSync(path.join(src, f), path.join(dst, f.replace('.first30', '')));
   }
   return dir;
 }
 
-interface Sample { ms: number; event: 'first request' | 'exited' | 'timeout'; why?: string }
+interface Sample {
+  ms: number;
+  event: 'first request' | 'exited' | 'timeout';
+  why?: string;
+}
 
 async function once(taskDir: string, inputs: Record<string, string>, cwd: string): Promise<Sample> {
   const server = net.createServer();
@@ -91,11 +114,20 @@ async function once(taskDir: string, inputs: Record<string, string>, cwd: string
   const port = (server.address() as net.AddressInfo).port;
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-temp-'));
   const task = readTaskJson(taskDir);
-  const env: Record<string, string> = { ...agentBaseEnv({ workDir: cwd, tempDir: temp }), ...agentEnv(`https://127.0.0.1:${port}`) };
-  for (const [k, v] of Object.entries(resolveInputs(task, inputs).inputs)) env[inputEnvName(k)] = expandEnvMacros(v, env);
+  const env: Record<string, string> = {
+    ...agentBaseEnv({ workDir: cwd, tempDir: temp }),
+    ...agentEnv(`https://127.0.0.1:${port}`),
+  };
+  for (const [k, v] of Object.entries(resolveInputs(task, inputs).inputs))
+    env[inputEnvName(k)] = expandEnvMacros(v, env);
 
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(taskDir, task.execution!.Node20_1!.target)], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const child = spawn(process.execPath, [path.join(taskDir, task.execution!.Node20_1!.target)], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
   // When a task ends without any request, its last error says why (shown in the table).
   let why: string | undefined;
   let pending = '';
@@ -107,7 +139,13 @@ async function once(taskDir: string, inputs: Record<string, string>, cwd: string
       if (cmd?.kind === 'logissue' && cmd.type === 'error') why = cmd.message;
     }
   });
-  const killChild = (): void => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+  const killChild = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   const sample = await new Promise<Sample>((resolve) => {
     server.on('connection', (socket) => {
@@ -119,10 +157,16 @@ async function once(taskDir: string, inputs: Record<string, string>, cwd: string
       socket.destroy();
     });
     child.on('close', () => resolve({ ms: performance.now() - started, event: 'exited', why }));
-    timer = setTimeout(() => { killChild(); resolve({ ms: performance.now() - started, event: 'timeout' }); }, 30_000);
+    timer = setTimeout(() => {
+      killChild();
+      resolve({ ms: performance.now() - started, event: 'timeout' });
+    }, 30_000);
   });
   clearTimeout(timer);
-  await new Promise<void>((resolve) => { if (child.exitCode !== null || child.signalCode !== null) resolve(); else child.on('exit', () => resolve()); });
+  await new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.on('exit', () => resolve());
+  });
   server.close();
   fs.rmSync(temp, { recursive: true, force: true });
   return sample;
@@ -143,7 +187,9 @@ export const coldStart: BenchEntry = {
         const ms = samples.map((s) => s.ms);
         ctx.log(`${name}: ${ms.map((m) => m.toFixed(0)).join(', ')} ms (${events.join('/')})`);
         rows.push({
-          metric: `${name} cold start`, value: median(ms), unit: 'ms' as const,
+          metric: `${name} cold start`,
+          value: median(ms),
+          unit: 'ms' as const,
           detail: `to ${events.join('/')}; median of ${ctx.runs}, min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)}`,
         });
       } finally {
@@ -154,10 +200,17 @@ export const coldStart: BenchEntry = {
     const node: number[] = [];
     for (let i = 0; i < ctx.runs; i++) {
       const t = performance.now();
-      await new Promise<void>((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', () => resolve()));
+      await new Promise<void>((resolve) =>
+        spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', () => resolve()),
+      );
       node.push(performance.now() - t);
     }
-    rows.push({ metric: 'node -e 0 (baseline)', value: median(node), unit: 'ms' as const, detail: `median of ${ctx.runs}` });
+    rows.push({
+      metric: 'node -e 0 (baseline)',
+      value: median(node),
+      unit: 'ms' as const,
+      detail: `median of ${ctx.runs}`,
+    });
     return rows;
   },
 };

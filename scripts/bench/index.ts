@@ -7,9 +7,4 @@ import { manifestPatch } from './manifest-patch';
 import { bundleSizes, vsixSize } from './sizes';
 import type { BenchEntry } from './types';
 
-export const benchmarks: BenchEntry[] = [
-  vsixSize,
-  bundleSizes,
-  coldStart,
-  manifestPatch,
-];
+export const benchmarks: BenchEntry[] = [vsixSize, bundleSizes, coldStart, manifestPatch];

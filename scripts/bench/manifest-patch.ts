@@ -32,18 +32,29 @@ function makeFleet(root: string, dir: string, count: number): void {
     const folder = path.join(dir, 'clusters', `aks-${String(i).padStart(4, '0')}`, 'flux-system');
     fs.mkdirSync(folder, { recursive: true });
     for (const [name, text] of files) {
-      fs.writeFileSync(path.join(folder, name), name === 'gotk-sync.yaml' ? text.replace('./clusters/prod', `./clusters/aks-${i}`) : text);
+      fs.writeFileSync(
+        path.join(folder, name),
+        name === 'gotk-sync.yaml' ? text.replace('./clusters/prod', `./clusters/aks-${i}`) : text,
+      );
     }
   }
 }
 
-const withoutKubectl: Tools = { which: (name) => (name === 'kubectl' ? undefined : systemTools.which(name)), exec: systemTools.exec };
+const withoutKubectl: Tools = {
+  which: (name) => (name === 'kubectl' ? undefined : systemTools.which(name)),
+  exec: systemTools.exec,
+};
 
 function inputs(dir: string): ManifestPatchInputs {
   return {
-    workingDirectory: dir, fluxSystemPath: 'clusters/*/flux-system', clientId: '9a7d1c3e-2b4f-4e6a-8c1d-5f3b2a9e7c40',
-    serviceAccounts: ['source-controller', 'image-automation-controller'], gitRepositoryName: 'flux-system',
-    minimumFluxVersion: { major: 2, minor: 4, patch: 0 }, regenerateComponents: false, commitMode: 'none',
+    workingDirectory: dir,
+    fluxSystemPath: 'clusters/*/flux-system',
+    clientId: '9a7d1c3e-2b4f-4e6a-8c1d-5f3b2a9e7c40',
+    serviceAccounts: ['source-controller', 'image-automation-controller'],
+    gitRepositoryName: 'flux-system',
+    minimumFluxVersion: { major: 2, minor: 4, patch: 0 },
+    regenerateComponents: false,
+    commitMode: 'none',
   };
 }
 
@@ -67,23 +78,46 @@ export const manifestPatch: BenchEntry = {
         makeFleet(ctx.root, dir, FOLDERS);
         const core = { mode: 'apply' as const, log: silentLogger, tools: withoutKubectl, tempDir };
         let changed = 0;
-        apply.push(await timed(async () => { changed = (await patchManifests(inputs(dir), core)).changedFiles.length; }));
+        apply.push(
+          await timed(async () => {
+            changed = (await patchManifests(inputs(dir), core)).changedFiles.length;
+          }),
+        );
         if (changed !== FOLDERS) throw new Error(`patched ${changed} of ${FOLDERS} folders`);
-        rerun.push(await timed(async () => {
-          if ((await patchManifests(inputs(dir), core)).changed) throw new Error('the re-run changed files');
-        }));
+        rerun.push(
+          await timed(async () => {
+            if ((await patchManifests(inputs(dir), core)).changed) throw new Error('the re-run changed files');
+          }),
+        );
         fs.rmSync(dir, { recursive: true, force: true });
         ctx.log(`run ${r + 1}/${ctx.runs}: ${apply[r].toFixed(0)} ms, re-run ${rerun[r].toFixed(0)} ms`);
       }
       const rows: BenchRow[] = [
-        { metric: `manifest patch: ${FOLDERS} cluster folders (apply)`, value: median(apply), unit: 'ms', detail: `one run, glob clusters/*/flux-system, no kubectl; min ${Math.min(...apply).toFixed(0)}, max ${Math.max(...apply).toFixed(0)}` },
-        { metric: `manifest patch: ${FOLDERS} folders re-run (no-op)`, value: median(rerun), unit: 'ms', detail: 'already patched: nothing written' },
+        {
+          metric: `manifest patch: ${FOLDERS} cluster folders (apply)`,
+          value: median(apply),
+          unit: 'ms',
+          detail: `one run, glob clusters/*/flux-system, no kubectl; min ${Math.min(...apply).toFixed(0)}, max ${Math.max(...apply).toFixed(0)}`,
+        },
+        {
+          metric: `manifest patch: ${FOLDERS} folders re-run (no-op)`,
+          value: median(rerun),
+          unit: 'ms',
+          detail: 'already patched: nothing written',
+        },
       ];
       if (systemTools.which('kubectl')) {
         const dir = path.join(base, 'rendered');
         makeFleet(ctx.root, dir, RENDERED_FOLDERS);
-        const t = await timed(() => patchManifests(inputs(dir), { mode: 'plan', log: silentLogger, tools: systemTools, tempDir }));
-        rows.push({ metric: 'manifest patch: kubectl kustomize check, per folder', value: t / RENDERED_FOLDERS, unit: 'ms', detail: `${RENDERED_FOLDERS} folders in one plan run (one render per core, at most 4); add this per folder when kubectl is on PATH` });
+        const t = await timed(() =>
+          patchManifests(inputs(dir), { mode: 'plan', log: silentLogger, tools: systemTools, tempDir }),
+        );
+        rows.push({
+          metric: 'manifest patch: kubectl kustomize check, per folder',
+          value: t / RENDERED_FOLDERS,
+          unit: 'ms',
+          detail: `${RENDERED_FOLDERS} folders in one plan run (one render per core, at most 4); add this per folder when kubectl is on PATH`,
+        });
       }
       return rows;
     } finally {

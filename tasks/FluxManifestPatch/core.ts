@@ -14,7 +14,13 @@ import { branchRef, commitFiles, type GitRepository, type RepoFile } from '../co
 import { checkObjects } from '../common/flux/checks';
 import { unifiedDiff } from '../common/flux/diff';
 import { ManifestError } from '../common/flux/errors';
-import { ComponentsError, patchFolder, type FolderOptions, type FolderReader, type FolderResult } from '../common/flux/folder';
+import {
+  ComponentsError,
+  patchFolder,
+  type FolderOptions,
+  type FolderReader,
+  type FolderResult,
+} from '../common/flux/folder';
 import { globDirs, isGlob, segments } from '../common/flux/glob';
 import { parseKinds } from '../common/flux/manifests';
 import { formatSemVer, type SemVer } from '../common/flux/version';
@@ -88,20 +94,27 @@ const posix = (p: string) => p.split(path.sep).join('/');
 export function resolveFolders(workingDirectory: string, pattern: string): Folder[] {
   const wd = path.resolve(workingDirectory);
   if (!fs.existsSync(wd) || !fs.statSync(wd).isDirectory()) {
-    throw new UserError(`The working directory ${wd} does not exist.`, { code: 'MissingFolder', fix: 'set workingDirectory to the checkout (Build.SourcesDirectory by default) and check out the repository first (steps: - checkout: self)' });
+    throw new UserError(`The working directory ${wd} does not exist.`, {
+      code: 'MissingFolder',
+      fix: 'set workingDirectory to the checkout (Build.SourcesDirectory by default) and check out the repository first (steps: - checkout: self)',
+    });
   }
   if (!isGlob(pattern)) {
     const abs = path.resolve(wd, pattern);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
       throw new UserError(`fluxSystemPath ${pattern} does not exist under ${wd}.`, {
-        code: 'MissingFolder', fix: 'set fluxSystemPath to the folder `flux bootstrap` created (e.g. clusters/<cluster>/flux-system), relative to the working directory, and check the checkout step ran',
+        code: 'MissingFolder',
+        fix: 'set fluxSystemPath to the folder `flux bootstrap` created (e.g. clusters/<cluster>/flux-system), relative to the working directory, and check the checkout step ran',
       });
     }
     return [{ abs, rel: posix(path.relative(wd, abs)) || '.' }];
   }
   const listDirs = (relDir: string): string[] => {
     try {
-      return fs.readdirSync(path.join(wd, relDir), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      return fs
+        .readdirSync(path.join(wd, relDir), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return [];
     }
@@ -109,7 +122,8 @@ export function resolveFolders(workingDirectory: string, pattern: string): Folde
   const matches = globDirs(segments(pattern).join('/'), listDirs);
   if (matches.length === 0) {
     throw new UserError(`fluxSystemPath ${pattern} matches no folder under ${wd}.`, {
-      code: 'MissingFolder', fix: 'check the pattern (`*` matches one folder name, `**` any depth), e.g. clusters/*/flux-system',
+      code: 'MissingFolder',
+      fix: 'check the pattern (`*` matches one folder name, `**` any depth), e.g. clusters/*/flux-system',
     });
   }
   return matches.map((m) => ({ abs: path.join(wd, m), rel: m }));
@@ -120,7 +134,8 @@ async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await fs.promises.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR')
+      return undefined;
     throw err;
   }
 }
@@ -131,14 +146,25 @@ function localReader(folderAbs: string): FolderReader {
 
 /** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
 export function writeFileAtomic(file: string, content: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flux-oidc-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.flux-oidc-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   let mode: number | undefined;
-  try { mode = fs.statSync(file).mode; } catch { /* new file */ }
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    /* new file */
+  }
   try {
     fs.writeFileSync(tmp, content, mode === undefined ? {} : { mode });
     fs.renameSync(tmp, file);
   } catch (err) {
-    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* best effort */
+    }
     throw err;
   }
 }
@@ -158,7 +184,7 @@ function findRepositoryRoot(start: string): string | undefined {
 function misplacedCopy(root: string, folderAbs: string, syncPath: string): string | undefined {
   const expected = path.posix.normalize(syncPath.replace(/^\.?\//, '')).replace(/\/$/, '');
   const actual = posix(path.relative(root, path.dirname(folderAbs)));
-  if (expected === actual || expected === '.' && actual === '') return undefined;
+  if (expected === actual || (expected === '.' && actual === '')) return undefined;
   return `its Flux Kustomization syncs ./${expected}, but the folder is under ./${actual || '.'}; if it is a stray copy, Flux does not read it and patching it changes nothing on the cluster (check fluxSystemPath).`;
 }
 
@@ -176,7 +202,12 @@ function countLines(text: string | undefined): number {
 export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreContext): Promise<ManifestPatchOutputs> {
   const { log } = ctx;
   const folders = resolveFolders(inputs.workingDirectory, inputs.fluxSystemPath);
-  log.info(`${folders.length} flux-system folder${folders.length === 1 ? '' : 's'}: ${folders.slice(0, 10).map((f) => f.rel).join(', ')}${folders.length > 10 ? ', ...' : ''}`);
+  log.info(
+    `${folders.length} flux-system folder${folders.length === 1 ? '' : 's'}: ${folders
+      .slice(0, 10)
+      .map((f) => f.rel)
+      .join(', ')}${folders.length > 10 ? ', ...' : ''}`,
+  );
 
   // 1. Plan every folder (no writes). Collect every folder's problem, then fail before writing.
   const regenerated = new Map<string, Promise<string>>();
@@ -193,14 +224,18 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
   if (problems.length > 0) {
     const shown = problems.slice(0, 20);
     const more = problems.length > shown.length ? `\n- ... and ${problems.length - shown.length} more` : '';
-    throw new UserError(`${problems.length} of ${folders.length} flux-system folders cannot be patched; nothing was changed:\n- ${shown.join('\n- ')}${more}`, { code: 'ManifestError' });
+    throw new UserError(
+      `${problems.length} of ${folders.length} flux-system folders cannot be patched; nothing was changed:\n- ${shown.join('\n- ')}${more}`,
+      { code: 'ManifestError' },
+    );
   }
 
   // 2. Show what changes.
   for (const f of planned) {
     log.info(`${f.rel}: Flux ${f.result.fluxVersion}, namespace ${f.result.namespace}`);
     const root = ctx.repositoryRoot ?? findRepositoryRoot(f.abs);
-    const misplaced = root && f.result.syncPath !== undefined ? misplacedCopy(root, f.abs, f.result.syncPath) : undefined;
+    const misplaced =
+      root && f.result.syncPath !== undefined ? misplacedCopy(root, f.abs, f.result.syncPath) : undefined;
     if (misplaced) log.warn(`${f.rel}: ${misplaced}`);
     for (const n of f.result.notes) log.info(`  ${n}`);
     for (const w of f.result.warnings) log.warn(`${f.rel}: ${w}`);
@@ -209,7 +244,13 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
   }
 
   // 3. Steps: one per changed file, then the commit.
-  const outputs: ManifestPatchOutputs = { changed: false, changedFiles: [], commitId: '', pullRequestId: '', pullRequestUrl: '' };
+  const outputs: ManifestPatchOutputs = {
+    changed: false,
+    changedFiles: [],
+    commitId: '',
+    pullRequestId: '',
+    pullRequestUrl: '',
+  };
   const steps: Step<unknown>[] = [];
   for (const f of planned) {
     for (const c of f.result.changes) {
@@ -222,33 +263,56 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
   outputs.changed = outputs.changedFiles.length > 0;
   if (inputs.commitMode !== 'none') steps.push(...commitSteps(planned, inputs, ctx, outputs));
 
-  await runSteps(steps, { mode: ctx.mode, log, ...(ctx.report ? { report: ctx.report } : {}), preflight: [renderPreflight(planned, ctx)] });
+  await runSteps(steps, {
+    mode: ctx.mode,
+    log,
+    ...(ctx.report ? { report: ctx.report } : {}),
+    preflight: [renderPreflight(planned, ctx)],
+  });
   return outputs;
 }
 
-async function planFolder(folder: Folder, inputs: ManifestPatchInputs, ctx: CoreContext, regenerated: Map<string, Promise<string>>): Promise<PlannedFolder> {
+async function planFolder(
+  folder: Folder,
+  inputs: ManifestPatchInputs,
+  ctx: CoreContext,
+  regenerated: Map<string, Promise<string>>,
+): Promise<PlannedFolder> {
   const options: FolderOptions = {
-    folder: folder.rel, clientId: inputs.clientId, serviceAccounts: inputs.serviceAccounts, gitRepositoryName: inputs.gitRepositoryName,
-    minimumFluxVersion: inputs.minimumFluxVersion, ...(inputs.tenantId ? { tenantId: inputs.tenantId } : {}),
+    folder: folder.rel,
+    clientId: inputs.clientId,
+    serviceAccounts: inputs.serviceAccounts,
+    gitRepositoryName: inputs.gitRepositoryName,
+    minimumFluxVersion: inputs.minimumFluxVersion,
+    ...(inputs.tenantId ? { tenantId: inputs.tenantId } : {}),
   };
   const reader = localReader(folder.abs);
   try {
     return { ...folder, options, result: await patchFolder(reader, options) };
   } catch (err) {
     if (!(err instanceof ComponentsError) || !inputs.regenerateComponents) throw err;
-    ctx.log.info(`${folder.rel}: ${err.problem}; regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`);
+    ctx.log.info(
+      `${folder.rel}: ${err.problem}; regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`,
+    );
     const key = err.installArgs.join(' ');
     let pending = regenerated.get(key);
-    if (!pending) { pending = runFluxInstall(err.installArgs, folder.abs, ctx); regenerated.set(key, pending); }
+    if (!pending) {
+      pending = runFluxInstall(err.installArgs, folder.abs, ctx);
+      regenerated.set(key, pending);
+    }
     const components = await pending;
     try {
       const result = await patchFolder(reader, { ...options, components });
       return { ...folder, options: { ...options, components }, components, result };
     } catch (again) {
       if (again instanceof ComponentsError) {
-        throw new UserError(`The flux CLI on PATH generated a gotk-components.yaml that still does not qualify: ${again.problem}.`, {
-          code: 'FluxCliTooOld', fix: `install a flux CLI >= ${formatSemVer(inputs.minimumFluxVersion)} on the agent before this task`,
-        });
+        throw new UserError(
+          `The flux CLI on PATH generated a gotk-components.yaml that still does not qualify: ${again.problem}.`,
+          {
+            code: 'FluxCliTooOld',
+            fix: `install a flux CLI >= ${formatSemVer(inputs.minimumFluxVersion)} on the agent before this task`,
+          },
+        );
       }
       throw again;
     }
@@ -266,14 +330,24 @@ async function runFluxInstall(args: string[], cwd: string, ctx: CoreContext): Pr
   ctx.log.info(`Running ${flux} ${args.join(' ')}`);
   const r = await ctx.tools.exec(flux, args, { cwd, timeoutMs: TOOL_TIMEOUT_MS });
   if (r.code !== 0 || !/^kind:/m.test(r.stdout)) {
-    throw new UserError(`\`flux ${args.join(' ')}\` failed (exit code ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' ')}`, {
-      code: 'FluxInstallFailed', fix: 'check the flux CLI on the agent (run the same command in a script step to see its output)',
-    });
+    throw new UserError(
+      `\`flux ${args.join(' ')}\` failed (exit code ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' ')}`,
+      {
+        code: 'FluxInstallFailed',
+        fix: 'check the flux CLI on the agent (run the same command in a script step to see its output)',
+      },
+    );
   }
   return r.stdout;
 }
 
-function fileStep(abs: string, rel: string, before: string | undefined, after: string, notes: string[]): Step<string | undefined> {
+function fileStep(
+  abs: string,
+  rel: string,
+  before: string | undefined,
+  after: string,
+  notes: string[],
+): Step<string | undefined> {
   return {
     id: `file:${rel}`,
     kind: 'File',
@@ -311,7 +385,10 @@ function renderPreflight(planned: PlannedFolder[], ctx: CoreContext): Preflight 
       if (changed.length === 0) return { status: 'skip', evidence: 'nothing to change' };
       const kubectl = ctx.tools.which('kubectl');
       if (!kubectl) {
-        return { status: 'skip', evidence: 'kubectl is not on PATH; the patches were checked against a simulation of kustomize instead' };
+        return {
+          status: 'skip',
+          evidence: 'kubectl is not on PATH; the patches were checked against a simulation of kustomize instead',
+        };
       }
       const failures: string[] = [];
       const skipped: string[] = [];
@@ -325,18 +402,25 @@ function renderPreflight(planned: PlannedFolder[], ctx: CoreContext): Preflight 
         }
       };
       // kubectl is CPU-bound: one render per core (at most 4).
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(4, os.availableParallelism(), changed.length)) }, worker));
+      await Promise.all(
+        Array.from({ length: Math.max(1, Math.min(4, os.availableParallelism(), changed.length)) }, worker),
+      );
       if (failures.length > 0) {
         return {
-          status: 'fail', evidence: failures.join('\n'), cause: failures.slice(0, 5).join(' | '),
+          status: 'fail',
+          evidence: failures.join('\n'),
+          cause: failures.slice(0, 5).join(' | '),
           fix: 'fix the folder so that `kubectl kustomize <folder>` succeeds, then re-run; nothing was written',
         };
       }
       const rendered = changed.length - skipped.length;
       return {
         status: 'pass',
-        evidence: `${rendered} folder${rendered === 1 ? '' : 's'} rendered; the ServiceAccounts, Deployments and GitRepository carry the workload identity fields`
-          + (skipped.length ? `; not rendered in plan mode (they reference files outside the folder): ${skipped.join(', ')}` : ''),
+        evidence:
+          `${rendered} folder${rendered === 1 ? '' : 's'} rendered; the ServiceAccounts, Deployments and GitRepository carry the workload identity fields` +
+          (skipped.length
+            ? `; not rendered in plan mode (they reference files outside the folder): ${skipped.join(', ')}`
+            : ''),
       };
     },
   };
@@ -361,11 +445,24 @@ async function renderFolder(kubectl: string, f: PlannedFolder, ctx: CoreContext)
     for (const c of f.result.changes) fs.writeFileSync(path.join(dir, c.path), c.after);
     const r = await ctx.tools.exec(kubectl, ['kustomize', dir], { timeoutMs: TOOL_TIMEOUT_MS });
     if (r.code !== 0) {
-      const err = (r.stderr || r.stdout).trim().split('\n').filter((l) => !/^#?\s*Warning:/.test(l)).slice(-3).join(' ').split(dir).join(f.rel);
+      const err = (r.stderr || r.stdout)
+        .trim()
+        .split('\n')
+        .filter((l) => !/^#?\s*Warning:/.test(l))
+        .slice(-3)
+        .join(' ')
+        .split(dir)
+        .join(f.rel);
       const original = await ctx.tools.exec(kubectl, ['kustomize', f.abs], { timeoutMs: TOOL_TIMEOUT_MS });
-      return [`kubectl kustomize failed: ${err}${original.code !== 0 ? ' (it fails without the patches too: fix the folder first)' : ''}`];
+      return [
+        `kubectl kustomize failed: ${err}${original.code !== 0 ? ' (it fails without the patches too: fix the folder first)' : ''}`,
+      ];
     }
-    const objects = parseKinds(r.stdout, `kubectl kustomize ${f.rel}`, ['ServiceAccount', 'Deployment', 'GitRepository']);
+    const objects = parseKinds(r.stdout, `kubectl kustomize ${f.rel}`, [
+      'ServiceAccount',
+      'Deployment',
+      'GitRepository',
+    ]);
     return checkObjects(objects, f.result.expectations);
   } catch (err) {
     if (err instanceof ManifestError) return [err.message];
@@ -383,7 +480,12 @@ function clusterName(folderRel: string): string {
 }
 
 function safeBranch(name: string): string {
-  return name.replace(/[^A-Za-z0-9._/-]+/g, '-').replace(/\/{2,}/g, '/').replace(/^[-/.]+|[-/.]+$/g, '') || 'flux-oidc';
+  return (
+    name
+      .replace(/[^A-Za-z0-9._/-]+/g, '-')
+      .replace(/\/{2,}/g, '/')
+      .replace(/^[-/.]+|[-/.]+$/g, '') || 'flux-oidc'
+  );
 }
 
 interface CommitObservation {
@@ -394,14 +496,25 @@ interface CommitObservation {
   pullRequest?: { id: number; title?: string; description?: string };
 }
 
-function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx: CoreContext, outputs: ManifestPatchOutputs): Step<unknown>[] {
+function commitSteps(
+  planned: PlannedFolder[],
+  inputs: ManifestPatchInputs,
+  ctx: CoreContext,
+  outputs: ManifestPatchOutputs,
+): Step<unknown>[] {
   if (!ctx.openRepository) throw new Error('commit modes need a repository');
   // The checkout the folders are in (with several repositories checked out, the one holding them).
-  const root = ctx.repositoryRoot ?? findRepositoryRoot(planned[0]?.abs ?? inputs.workingDirectory) ?? path.resolve(inputs.workingDirectory);
+  const root =
+    ctx.repositoryRoot ??
+    findRepositoryRoot(planned[0]?.abs ?? inputs.workingDirectory) ??
+    path.resolve(inputs.workingDirectory);
   const repoPaths = planned.map((f) => {
     const rel = posix(path.relative(root, f.abs));
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new UserError(`${f.rel} is outside the repository checkout (${root}).`, { code: 'OutsideRepository', fix: 'commit modes patch folders of the build repository: point workingDirectory/fluxSystemPath into its checkout' });
+      throw new UserError(`${f.rel} is outside the repository checkout (${root}).`, {
+        code: 'OutsideRepository',
+        fix: 'commit modes patch folders of the build repository: point workingDirectory/fluxSystemPath into its checkout',
+      });
     }
     return rel;
   });
@@ -409,13 +522,19 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
   if (!inputs.targetBranch) throw new Error('commit modes need targetBranch');
   const target = branchRef(inputs.targetBranch);
   const clusters = [...new Set(planned.map((f) => clusterName(f.rel)))];
-  const message = inputs.commitMessage || `Flux: authenticate to Azure DevOps with workload identity (${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`})`;
+  const message =
+    inputs.commitMessage ||
+    `Flux: authenticate to Azure DevOps with workload identity (${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`})`;
 
   let repoPromise: Promise<GitRepository> | undefined;
   const repo = () => (repoPromise ??= ctx.openRepository!());
   const tipOfTarget = async (): Promise<string> => {
     const tip = await (await repo()).tip(target);
-    if (!tip) throw new UserError(`The branch ${target} does not exist in the repository.`, { code: 'BranchNotFound', fix: 'set targetBranch to an existing branch' });
+    if (!tip)
+      throw new UserError(`The branch ${target} does not exist in the repository.`, {
+        code: 'BranchNotFound',
+        fix: 'set targetBranch to an existing branch',
+      });
     return tip;
   };
 
@@ -423,7 +542,10 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
   const computed = new Map<string, Promise<RepoFile[]>>();
   const compute = (commitId: string): Promise<RepoFile[]> => {
     let p = computed.get(commitId);
-    if (!p) { p = computeAt(commitId); computed.set(commitId, p); }
+    if (!p) {
+      p = computeAt(commitId);
+      computed.set(commitId, p);
+    }
     return p;
   };
   const computeAt = async (commitId: string): Promise<RepoFile[]> => {
@@ -443,51 +565,76 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
       } catch (err) {
         if (err instanceof UserError) {
           throw new UserError(`In the repository at ${commitId.slice(0, 8)}: ${err.message}`, {
-            code: err.code, fix: 'commit modes patch what is in the repository: make sure the folder is committed to the branch (the checkout may differ from the branch tip)', inner: err,
+            code: err.code,
+            fix: 'commit modes patch what is in the repository: make sure the folder is committed to the branch (the checkout may differ from the branch tip)',
+            inner: err,
           });
         }
         throw err;
       }
-      for (const c of result.changes) files.push({ path: `/${path.posix.join(base, c.path)}`, content: c.after, exists: c.before !== undefined });
+      for (const c of result.changes)
+        files.push({ path: `/${path.posix.join(base, c.path)}`, content: c.after, exists: c.before !== undefined });
     }
     return files;
   };
-  const fileChanges = (files: RepoFile[]) => files.map((f) => ({ field: f.path, from: f.exists ? 'current' : undefined, to: 'patched' }));
+  const fileChanges = (files: RepoFile[]) =>
+    files.map((f) => ({ field: f.path, from: f.exists ? 'current' : undefined, to: 'patched' }));
 
   if (inputs.commitMode === 'push') {
     const step: Step<CommitObservation> = {
-      id: 'commit', kind: 'GitPush', name: target,
+      id: 'commit',
+      kind: 'GitPush',
+      name: target,
       async observe() {
         const tip = await tipOfTarget();
         return { targetTip: tip, targetFiles: await compute(tip) };
       },
       plan(o) {
-        if (o.targetFiles.length === 0) return { action: 'unchanged', changes: [], note: `${target} already has the patches: nothing to commit` };
-        return { action: 'create', changes: fileChanges(o.targetFiles), note: `one commit on ${target} (on top of ${o.targetTip.slice(0, 8)})` };
+        if (o.targetFiles.length === 0)
+          return { action: 'unchanged', changes: [], note: `${target} already has the patches: nothing to commit` };
+        return {
+          action: 'create',
+          changes: fileChanges(o.targetFiles),
+          note: `one commit on ${target} (on top of ${o.targetTip.slice(0, 8)})`,
+        };
       },
       async apply() {
         const result = await commitFiles(await repo(), { branch: target, message, compute });
         if (result.commitId) outputs.commitId = result.commitId;
-        return { note: result.commitId ? `commit ${result.commitId}${result.attempts > 1 ? ` (after ${result.attempts - 1} lost race${result.attempts > 2 ? 's' : ''})` : ''}` : 'nothing to commit on the new tip' };
+        return {
+          note: result.commitId
+            ? `commit ${result.commitId}${result.attempts > 1 ? ` (after ${result.attempts - 1} lost race${result.attempts > 2 ? 's' : ''})` : ''}`
+            : 'nothing to commit on the new tip',
+        };
       },
     };
     return [step as Step<unknown>];
   }
 
   // pullRequest
-  const prBranch = branchRef(safeBranch(inputs.pullRequestBranch || `flux-oidc/${clusters.length === 1 ? clusters[0] : 'fleet'}`));
-  const title = inputs.pullRequestTitle || `Flux OIDC: authenticate ${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`} to Azure DevOps with workload identity`;
-  const describe = (files: RepoFile[]) => [
-    'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
-    '', `- client id: ${inputs.clientId}`, ...files.map((f) => `- ${f.path}`),
-    '', 'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
-  ].join('\n');
+  const prBranch = branchRef(
+    safeBranch(inputs.pullRequestBranch || `flux-oidc/${clusters.length === 1 ? clusters[0] : 'fleet'}`),
+  );
+  const title =
+    inputs.pullRequestTitle ||
+    `Flux OIDC: authenticate ${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`} to Azure DevOps with workload identity`;
+  const describe = (files: RepoFile[]) =>
+    [
+      'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
+      '',
+      `- client id: ${inputs.clientId}`,
+      ...files.map((f) => `- ${f.path}`),
+      '',
+      'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
+    ].join('\n');
   const setPr = async (id: number) => {
     outputs.pullRequestId = String(id);
     outputs.pullRequestUrl = await (await repo()).pullRequestUrl(id);
   };
   const step: Step<CommitObservation> = {
-    id: 'pullRequest', kind: 'PullRequest', name: `${prBranch} -> ${target}`,
+    id: 'pullRequest',
+    kind: 'PullRequest',
+    name: `${prBranch} -> ${target}`,
     async observe() {
       const r = await repo();
       const targetTip = await tipOfTarget();
@@ -498,16 +645,25 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
       const pr = await r.activePullRequest(prBranch, target);
       const o: CommitObservation = { targetTip, targetFiles, branchFiles, ...(branchTip ? { branchTip } : {}) };
       if (pr?.pullRequestId) {
-        o.pullRequest = { id: pr.pullRequestId, ...(pr.title ? { title: pr.title } : {}), ...(pr.description ? { description: pr.description } : {}) };
+        o.pullRequest = {
+          id: pr.pullRequestId,
+          ...(pr.title ? { title: pr.title } : {}),
+          ...(pr.description ? { description: pr.description } : {}),
+        };
         await setPr(pr.pullRequestId);
       }
       return o;
     },
     plan(o) {
-      if (o.targetFiles.length === 0) return { action: 'unchanged', changes: [], note: `${target} already has the patches: no pull request needed` };
+      if (o.targetFiles.length === 0)
+        return { action: 'unchanged', changes: [], note: `${target} already has the patches: no pull request needed` };
       const branchChanges = o.branchFiles ?? [];
       if (o.pullRequest && branchChanges.length === 0 && o.pullRequest.title === title) {
-        return { action: 'unchanged', changes: [], note: `pull request ${o.pullRequest.id} already carries the patches` };
+        return {
+          action: 'unchanged',
+          changes: [],
+          note: `pull request ${o.pullRequest.id} already carries the patches`,
+        };
       }
       return {
         action: o.pullRequest ? 'update' : 'create',
@@ -524,7 +680,8 @@ function commitSteps(planned: PlannedFolder[], inputs: ManifestPatchInputs, ctx:
       let id: number;
       if (existing?.pullRequestId) {
         id = existing.pullRequestId;
-        if (existing.title !== title || existing.description !== description) await r.updatePullRequest(id, title, description);
+        if (existing.title !== title || existing.description !== description)
+          await r.updatePullRequest(id, title, description);
       } else {
         const created = await r.createPullRequest(prBranch, target, title, description);
         if (!created.pullRequestId) throw new Error('Azure DevOps created the pull request but returned no id');

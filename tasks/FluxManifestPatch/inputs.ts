@@ -4,7 +4,14 @@
  */
 import { compareSemVer, parseSemVer } from '../common/flux/version';
 import {
-  InputError, PipelineVariables, readBool, readConnection, readEnum, readGuid, readList, readString,
+  InputError,
+  PipelineVariables,
+  readBool,
+  readConnection,
+  readEnum,
+  readGuid,
+  readList,
+  readString,
 } from '../common/pipeline/inputs';
 import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
@@ -28,52 +35,113 @@ export interface ManifestPatchTaskInputs extends ManifestPatchInputs {
 }
 
 export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
-  const workingDirectory = readString(p, {
-    name: 'workingDirectory', label: 'Working directory', defaultFromVariable: PipelineVariables.sourcesDirectory,
-  }) ?? process.cwd();
+  const workingDirectory =
+    readString(p, {
+      name: 'workingDirectory',
+      label: 'Working directory',
+      defaultFromVariable: PipelineVariables.sourcesDirectory,
+    }) ?? process.cwd();
   const fluxSystemPath = readString(p, {
-    name: 'fluxSystemPath', label: 'flux-system folder', required: true,
-    patternHint: 'the folder `flux bootstrap` created, relative to the working directory, e.g. clusters/prod/flux-system or clusters/*/flux-system',
+    name: 'fluxSystemPath',
+    label: 'flux-system folder',
+    required: true,
+    patternHint:
+      'the folder `flux bootstrap` created, relative to the working directory, e.g. clusters/prod/flux-system or clusters/*/flux-system',
   });
-  const clientId = readGuid(p, { name: 'clientId', label: 'Managed identity client id', required: true, what: "the managed identity's client id (usually $(provision.clientId))" });
+  const clientId = readGuid(p, {
+    name: 'clientId',
+    label: 'Managed identity client id',
+    required: true,
+    what: "the managed identity's client id (usually $(provision.clientId))",
+  });
   const tenantId = readGuid(p, { name: 'tenantId', label: 'Tenant id', what: 'the Entra ID tenant id' });
   const serviceAccounts = readList(p, {
-    name: 'serviceAccounts', label: 'Flux service accounts', default: DEFAULT_SERVICE_ACCOUNTS, maxItems: 20, ...SERVICE_ACCOUNT_ITEMS,
+    name: 'serviceAccounts',
+    label: 'Flux service accounts',
+    default: DEFAULT_SERVICE_ACCOUNTS,
+    maxItems: 20,
+    ...SERVICE_ACCOUNT_ITEMS,
   });
   if (serviceAccounts.length === 0) {
-    throw new InputError('serviceAccounts', 'Flux service accounts', 'lists no service account', 'list at least source-controller');
+    throw new InputError(
+      'serviceAccounts',
+      'Flux service accounts',
+      'lists no service account',
+      'list at least source-controller',
+    );
   }
   const gitRepositoryName = readString(p, {
-    name: 'gitRepositoryName', label: 'GitRepository name', default: 'flux-system', pattern: NAME_RULES.kubernetesObject.pattern,
-    patternHint: "the name of the GitRepository in gotk-sync.yaml (a Kubernetes name, e.g. flux-system)",
+    name: 'gitRepositoryName',
+    label: 'GitRepository name',
+    default: 'flux-system',
+    pattern: NAME_RULES.kubernetesObject.pattern,
+    patternHint: 'the name of the GitRepository in gotk-sync.yaml (a Kubernetes name, e.g. flux-system)',
   });
   const minRaw = readString(p, { name: 'minimumFluxVersion', label: 'Minimum Flux version', default: '2.4.0' });
   const minimumFluxVersion = parseSemVer(minRaw);
   if (!minimumFluxVersion) {
-    throw new InputError('minimumFluxVersion', 'Minimum Flux version', `${JSON.stringify(minRaw)} is not a version`, 'use a version such as 2.4.0');
+    throw new InputError(
+      'minimumFluxVersion',
+      'Minimum Flux version',
+      `${JSON.stringify(minRaw)} is not a version`,
+      'use a version such as 2.4.0',
+    );
   }
   if (compareSemVer(minimumFluxVersion, LOWEST_MINIMUM) < 0) {
-    throw new InputError('minimumFluxVersion', 'Minimum Flux version', `${minRaw} is below 2.4.0, the first Flux with GitRepository provider: azure`, 'use 2.4.0 or later');
+    throw new InputError(
+      'minimumFluxVersion',
+      'Minimum Flux version',
+      `${minRaw} is below 2.4.0, the first Flux with GitRepository provider: azure`,
+      'use 2.4.0 or later',
+    );
   }
-  const regenerateComponents = readBool(p, { name: 'regenerateComponents', label: 'Regenerate gotk-components.yaml', default: false });
-  const commitMode: CommitMode = readEnum(p, { name: 'commitMode', label: 'Commit', values: COMMIT_MODES, default: 'none' });
-  const gitAuth = readEnum(p, { name: 'gitAuth', label: 'Git authentication', values: GIT_AUTH, default: 'systemAccessToken' });
-  const azureSubscription = commitMode !== 'none' && gitAuth === 'serviceConnection'
-    ? readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true })
-    : undefined;
+  const regenerateComponents = readBool(p, {
+    name: 'regenerateComponents',
+    label: 'Regenerate gotk-components.yaml',
+    default: false,
+  });
+  const commitMode: CommitMode = readEnum(p, {
+    name: 'commitMode',
+    label: 'Commit',
+    values: COMMIT_MODES,
+    default: 'none',
+  });
+  const gitAuth = readEnum(p, {
+    name: 'gitAuth',
+    label: 'Git authentication',
+    values: GIT_AUTH,
+    default: 'systemAccessToken',
+  });
+  const azureSubscription =
+    commitMode !== 'none' && gitAuth === 'serviceConnection'
+      ? readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true })
+      : undefined;
   const targetBranch = readString(p, {
-    name: 'targetBranch', label: 'Target branch', defaultFromVariable: PipelineVariables.sourceBranch,
-    pattern: BRANCH, patternHint: 'a branch name such as main or refs/heads/main',
+    name: 'targetBranch',
+    label: 'Target branch',
+    defaultFromVariable: PipelineVariables.sourceBranch,
+    pattern: BRANCH,
+    patternHint: 'a branch name such as main or refs/heads/main',
   });
   const pullRequestBranch = readString(p, {
-    name: 'pullRequestBranch', label: 'Pull request branch', pattern: BRANCH, patternHint: 'a branch name such as flux-oidc/prod',
+    name: 'pullRequestBranch',
+    label: 'Pull request branch',
+    pattern: BRANCH,
+    patternHint: 'a branch name such as flux-oidc/prod',
   });
   const commitMessage = readString(p, { name: 'commitMessage', label: 'Commit message', maxLength: 4000 });
   const pullRequestTitle = readString(p, { name: 'pullRequestTitle', label: 'Pull request title', maxLength: 400 });
 
   const inputs: ManifestPatchTaskInputs = {
-    workingDirectory, fluxSystemPath, clientId, serviceAccounts, gitRepositoryName, minimumFluxVersion, regenerateComponents,
-    commitMode, gitAuth,
+    workingDirectory,
+    fluxSystemPath,
+    clientId,
+    serviceAccounts,
+    gitRepositoryName,
+    minimumFluxVersion,
+    regenerateComponents,
+    commitMode,
+    gitAuth,
     ...(tenantId ? { tenantId } : {}),
     ...(azureSubscription ? { azureSubscription } : {}),
     ...(targetBranch ? { targetBranch } : {}),
@@ -84,22 +152,42 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
   if (commitMode !== 'none') {
     const fix = 'set targetBranch to the branch Flux syncs from, e.g. main';
     if (!targetBranch) {
-      throw new InputError('targetBranch', 'Target branch', `no branch was given and the pipeline variable ${PipelineVariables.sourceBranch} is not set`, fix);
+      throw new InputError(
+        'targetBranch',
+        'Target branch',
+        `no branch was given and the pipeline variable ${PipelineVariables.sourceBranch} is not set`,
+        fix,
+      );
     }
     // A pull request or tag build sets Build.SourceBranch to refs/pull/… or refs/tags/….
     if (targetBranch.startsWith('refs/') && !targetBranch.startsWith('refs/heads/')) {
-      throw new InputError('targetBranch', 'Target branch', `${targetBranch} is not a branch to commit to (a pull request or tag build sets Build.SourceBranch to it)`, fix);
+      throw new InputError(
+        'targetBranch',
+        'Target branch',
+        `${targetBranch} is not a branch to commit to (a pull request or tag build sets Build.SourceBranch to it)`,
+        fix,
+      );
     }
     // The build's own repository, as the agent describes it.
     const provider = p.variable('Build.Repository.Provider');
     if (provider && provider !== 'TfsGit') {
-      throw new InputError('commitMode', 'Commit', `the build repository is a ${provider} repository, not an Azure Repos Git one`, 'use commitMode: none and commit the files with your own steps');
+      throw new InputError(
+        'commitMode',
+        'Commit',
+        `the build repository is a ${provider} repository, not an Azure Repos Git one`,
+        'use commitMode: none and commit the files with your own steps',
+      );
     }
     inputs.organizationUrl = p.variable(PipelineVariables.collectionUri)?.replace(/\/+$/, '');
     inputs.project = p.variable(PipelineVariables.teamProjectId) ?? p.variable(PipelineVariables.teamProject);
     inputs.repository = p.variable('Build.Repository.ID') ?? p.variable(PipelineVariables.repositoryName);
     if (!inputs.organizationUrl || !inputs.project || !inputs.repository) {
-      throw new InputError('commitMode', 'Commit', 'the build repository is unknown (System.CollectionUri, System.TeamProject or Build.Repository.ID is not set)', 'run the task in a pipeline whose repository is an Azure Repos Git repository, or use commitMode: none');
+      throw new InputError(
+        'commitMode',
+        'Commit',
+        'the build repository is unknown (System.CollectionUri, System.TeamProject or Build.Repository.ID is not set)',
+        'run the task in a pipeline whose repository is an Azure Repos Git repository, or use commitMode: none',
+      );
     }
   }
   return inputs;

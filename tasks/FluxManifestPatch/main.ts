@@ -17,12 +17,19 @@ const version = versionOf(taskJson);
  * A bearer token for Azure DevOps and who holds it: the job's token, or an Entra token of the
  * AzureRM connection. Error texts offer the other gitAuth as the way out.
  */
-async function devopsToken(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<{ token: string; holder: TokenHolder }> {
+async function devopsToken(
+  ctx: TaskContext,
+  inputs: ManifestPatchTaskInputs,
+): Promise<{ token: string; holder: TokenHolder }> {
   if (inputs.gitAuth === 'systemAccessToken') {
     const job = JOB_TOKEN_HOLDER;
     return {
       token: ctx.systemAccessToken(),
-      holder: { ...job, unauthorized: { ...job.unauthorized, fix: `${job.unauthorized.fix}, or use gitAuth: serviceConnection` }, alternative: 'use gitAuth: serviceConnection with a service connection whose principal has it' },
+      holder: {
+        ...job,
+        unauthorized: { ...job.unauthorized, fix: `${job.unauthorized.fix}, or use gitAuth: serviceConnection` },
+        alternative: 'use gitAuth: serviceConnection with a service connection whose principal has it',
+      },
     };
   }
   const connection = await ctx.azureConnection('azureSubscription');
@@ -38,14 +45,27 @@ async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<v
     report: ctx.report,
     tools: systemTools,
     tempDir: ctx.tempDir,
-    ...(inputs.commitMode !== 'none' ? {
-      openRepository: async () => {
-        const { token, holder } = await devopsToken(ctx, inputs);
-        const connection = await connectDevOps({ orgUrl: inputs.organizationUrl!, token, log: ctx.log, retry: ctx.retry, holder });
-        const git = await connection.web.getGitApi();
-        return new GitRepository(git, { project: inputs.project!, repository: inputs.repository! }, ctx.log, holder);
-      },
-    } : {}),
+    ...(inputs.commitMode !== 'none'
+      ? {
+          openRepository: async () => {
+            const { token, holder } = await devopsToken(ctx, inputs);
+            const connection = await connectDevOps({
+              orgUrl: inputs.organizationUrl!,
+              token,
+              log: ctx.log,
+              retry: ctx.retry,
+              holder,
+            });
+            const git = await connection.web.getGitApi();
+            return new GitRepository(
+              git,
+              { project: inputs.project!, repository: inputs.repository! },
+              ctx.log,
+              holder,
+            );
+          },
+        }
+      : {}),
   });
   ctx.setOutput('changed', String(outputs.changed));
   ctx.setOutput('changedFiles', outputs.changedFiles.join(','));

@@ -7,7 +7,11 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export interface ExecResult { code: number; stdout: string; stderr: string }
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface Tools {
   /** The absolute path of an executable on PATH, or undefined. */
@@ -34,11 +38,20 @@ export function which(name: string, env: NodeJS.ProcessEnv = process.env): strin
 
 export const systemTools: Tools = {
   which: (name) => which(name),
-  exec: (file, args, opts) => new Promise((resolve) => {
-    execFile(file, [...args], { cwd: opts.cwd, timeout: opts.timeoutMs, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8', windowsHide: true },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr: stderr || (err && code !== 0 && !stderr ? err.message : '') });
-      });
-  }),
+  exec: (file, args, opts) =>
+    new Promise((resolve) => {
+      execFile(
+        file,
+        [...args],
+        { cwd: opts.cwd, timeout: opts.timeoutMs, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8', windowsHide: true },
+        (err, stdout, stderr) => {
+          const code = err
+            ? typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 1
+            : 0;
+          resolve({ code, stdout, stderr: stderr || (err && code !== 0 && !stderr ? err.message : '') });
+        },
+      );
+    }),
 };

@@ -13,18 +13,35 @@
 import type { AzureConnection } from '../common/auth/types';
 import { createArmClients, type ArmClients } from '../common/azure/clients';
 import {
-  enableWorkloadIdentity, isClusterBusy, needsWorkloadIdentityUpdate, readCluster, requireIssuer, type ClusterRef, type ClusterState,
+  enableWorkloadIdentity,
+  isClusterBusy,
+  needsWorkloadIdentityUpdate,
+  readCluster,
+  requireIssuer,
+  type ClusterRef,
+  type ClusterState,
 } from '../common/azure/cluster';
 import {
-  checkCredentialBudget, desiredCredentials, listCredentials, MAX_CREDENTIALS_PER_IDENTITY, planCredentials,
-  TOKEN_EXCHANGE_AUDIENCE, writeCredential, type Credential, type CredentialPlan,
+  checkCredentialBudget,
+  desiredCredentials,
+  listCredentials,
+  MAX_CREDENTIALS_PER_IDENTITY,
+  planCredentials,
+  TOKEN_EXCHANGE_AUDIENCE,
+  writeCredential,
+  type Credential,
+  type CredentialPlan,
 } from '../common/azure/federated';
 import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../common/azure/identity';
 import { type Sleep, realSleep } from '../common/azure/wait';
 import { excessBits, GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../common/devops/acl';
 import { connectDevOps, devopsTokenFor, type DevOpsConnection } from '../common/devops/connection';
 import {
-  addServicePrincipalEntitlement, getServicePrincipalEntitlement, licenceName, licenceSatisfies, setServicePrincipalLicence,
+  addServicePrincipalEntitlement,
+  getServicePrincipalEntitlement,
+  licenceName,
+  licenceSatisfies,
+  setServicePrincipalLicence,
   type Entitlement,
 } from '../common/devops/entitlements';
 import { addMember, isMember, subjectDescriptor } from '../common/devops/graph';
@@ -55,7 +72,8 @@ export interface ProvisionOptions {
   random?: () => number;
 }
 
-export const TEAM_DESCRIPTION = 'Managed identities of AKS clusters that Flux uses to read this project\'s repositories (workload identity). Managed by FluxOidcProvision.';
+export const TEAM_DESCRIPTION =
+  "Managed identities of AKS clusters that Flux uses to read this project's repositories (workload identity). Managed by FluxOidcProvision.";
 
 /** Values learnt while observing and applying, shared by later steps. */
 interface Facts {
@@ -111,13 +129,19 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
     if (!p) {
       p = fn();
       // A failed attempt is not cached: the error surfaces once, and a later call may retry.
-      p.catch(() => { p = undefined; });
+      p.catch(() => {
+        p = undefined;
+      });
     }
     return p;
   };
 }
 
-export async function provision(ctx: ProvisionContext, inputs: ProvisionInputs, options: ProvisionOptions = {}): Promise<void> {
+export async function provision(
+  ctx: ProvisionContext,
+  inputs: ProvisionInputs,
+  options: ProvisionOptions = {},
+): Promise<void> {
   const { log } = ctx;
   const sleep = options.sleep ?? realSleep;
   const azure = await ctx.azureConnection('azureSubscription');
@@ -130,7 +154,12 @@ export async function provision(ctx: ProvisionContext, inputs: ProvisionInputs, 
   const steps: Step<unknown>[] = [
     clusterStep(clients, clusterRef, inputs, facts, { log, principal: armPrincipal, sleep }),
     identityStep(clients, identityRef, inputs, facts, { log, principal: armPrincipal, sleep }),
-    ...credentialSteps(clients, identityRef, inputs, facts, { log, principal: armPrincipal, sleep, random: options.random }),
+    ...credentialSteps(clients, identityRef, inputs, facts, {
+      log,
+      principal: armPrincipal,
+      sleep,
+      random: options.random,
+    }),
   ] as Step<unknown>[];
   const preflight: Preflight[] = [clusterFeaturesCheck(inputs), credentialBudgetCheck(inputs)];
 
@@ -169,7 +198,13 @@ interface AzureStepContext {
   random?: () => number;
 }
 
-function clusterStep(clients: ArmClients, ref: ClusterRef, inputs: ProvisionInputs, facts: Facts, c: AzureStepContext): Step<ClusterState> {
+function clusterStep(
+  clients: ArmClients,
+  ref: ClusterRef,
+  inputs: ProvisionInputs,
+  facts: Facts,
+  c: AzureStepContext,
+): Step<ClusterState> {
   return {
     id: 'cluster',
     kind: 'ManagedCluster',
@@ -181,33 +216,52 @@ function clusterStep(clients: ArmClients, ref: ClusterRef, inputs: ProvisionInpu
     },
     plan(s) {
       if (!needsWorkloadIdentityUpdate(s)) {
-        return { action: 'unchanged', changes: [], note: `OIDC issuer and workload identity are on; issuer ${s.issuerUrl ?? '(none reported)'}` };
+        return {
+          action: 'unchanged',
+          changes: [],
+          note: `OIDC issuer and workload identity are on; issuer ${s.issuerUrl ?? '(none reported)'}`,
+        };
       }
       const changes: Change[] = [];
       if (!s.oidcIssuerEnabled) {
         changes.push({ field: 'oidcIssuerProfile.enabled', from: false, to: true });
         changes.push({ field: 'oidcIssuerProfile.issuerURL', from: s.issuerUrl, to: KNOWN_AFTER_APPLY });
       }
-      if (!s.workloadIdentityEnabled) changes.push({ field: 'securityProfile.workloadIdentity.enabled', from: false, to: true });
+      if (!s.workloadIdentityEnabled)
+        changes.push({ field: 'securityProfile.workloadIdentity.enabled', from: false, to: true });
       if (!inputs.enableClusterFeatures) {
-        return { action: 'skip', changes, note: 'enableClusterFeatures is false: the task does not change the cluster' };
+        return {
+          action: 'skip',
+          changes,
+          note: 'enableClusterFeatures is false: the task does not change the cluster',
+        };
       }
       const busy = isClusterBusy(s) ? `; the cluster is ${s.provisioningState}, apply waits for it` : '';
       return {
-        action: 'update', changes,
+        action: 'update',
+        changes,
         note: `read-modify-write PUT of the cluster (long-running; enabling the OIDC issuer restarts the API server)${busy}`,
       };
     },
     async apply() {
       facts.cluster = await enableWorkloadIdentity(clients, ref, {
-        log: c.log, principal: c.principal, sleep: c.sleep, timeoutMs: inputs.clusterUpdateTimeoutMinutes * 60_000,
+        log: c.log,
+        principal: c.principal,
+        sleep: c.sleep,
+        timeoutMs: inputs.clusterUpdateTimeoutMinutes * 60_000,
       });
       return { note: `issuer ${facts.cluster.issuerUrl}` };
     },
   };
 }
 
-function identityStep(clients: ArmClients, ref: IdentityRef, inputs: ProvisionInputs, facts: Facts, c: AzureStepContext): Step<IdentityState | undefined> {
+function identityStep(
+  clients: ArmClients,
+  ref: IdentityRef,
+  inputs: ProvisionInputs,
+  facts: Facts,
+  c: AzureStepContext,
+): Step<IdentityState | undefined> {
   const location = () => inputs.identityLocation ?? facts.cluster?.location;
   return {
     id: 'identity',
@@ -220,9 +274,15 @@ function identityStep(clients: ArmClients, ref: IdentityRef, inputs: ProvisionIn
     },
     plan(found) {
       if (found) {
-        const moved = inputs.identityLocation && found.location.toLowerCase() !== inputs.identityLocation.toLowerCase()
-          ? `; it is in ${found.location}, not ${inputs.identityLocation} (an identity cannot move; kept)` : '';
-        return { action: 'unchanged', changes: [], note: `client id ${found.clientId}, principal id ${found.principalId}${moved}` };
+        const moved =
+          inputs.identityLocation && found.location.toLowerCase() !== inputs.identityLocation.toLowerCase()
+            ? `; it is in ${found.location}, not ${inputs.identityLocation} (an identity cannot move; kept)`
+            : '';
+        return {
+          action: 'unchanged',
+          changes: [],
+          note: `client id ${found.clientId}, principal id ${found.principalId}${moved}`,
+        };
       }
       return {
         action: 'create',
@@ -237,7 +297,10 @@ function identityStep(clients: ArmClients, ref: IdentityRef, inputs: ProvisionIn
       const loc = location();
       if (!loc) throw new Error('the cluster location is unknown (the cluster step did not run)');
       facts.identity = await createIdentity(clients, ref, {
-        log: c.log, principal: c.principal, sleep: c.sleep, location: loc,
+        log: c.log,
+        principal: c.principal,
+        sleep: c.sleep,
+        location: loc,
         tags: { 'managed-by': 'FluxOidcProvision', 'flux-cluster': inputs.clusterName },
       });
       return { note: `client id ${facts.identity.clientId}, principal id ${facts.identity.principalId}` };
@@ -245,7 +308,13 @@ function identityStep(clients: ArmClients, ref: IdentityRef, inputs: ProvisionIn
   };
 }
 
-function credentialSteps(clients: ArmClients, identity: IdentityRef, inputs: ProvisionInputs, facts: Facts, c: AzureStepContext): Step<CredentialObservation>[] {
+function credentialSteps(
+  clients: ArmClients,
+  identity: IdentityRef,
+  inputs: ProvisionInputs,
+  facts: Facts,
+  c: AzureStepContext,
+): Step<CredentialObservation>[] {
   // One list per observation round, shared by the credential steps (they observe back to back).
   let cache: { identityId: string; issuer: string | undefined; list: Promise<Credential[]> } | undefined;
   const existing = (): Promise<Credential[]> => {
@@ -257,12 +326,19 @@ function credentialSteps(clients: ArmClients, identity: IdentityRef, inputs: Pro
     return cache.list;
   };
   const desiredFor = (sa: string, issuer: string | undefined) => {
-    const r = desiredCredentials({ pattern: inputs.federatedCredentialName, serviceAccounts: [sa], clusterName: inputs.clusterName, namespace: inputs.fluxNamespace, issuer });
+    const r = desiredCredentials({
+      pattern: inputs.federatedCredentialName,
+      serviceAccounts: [sa],
+      clusterName: inputs.clusterName,
+      namespace: inputs.fluxNamespace,
+      issuer,
+    });
     // The pattern was validated with the inputs; an error here is a bug.
     if ('error' in r) throw new Error(r.error);
     return r.credentials[0];
   };
-  const planOne = (sa: string, o: CredentialObservation): CredentialPlan => planCredentials(o.existing, [desiredFor(sa, o.issuer)])[0];
+  const planOne = (sa: string, o: CredentialObservation): CredentialPlan =>
+    planCredentials(o.existing, [desiredFor(sa, o.issuer)])[0];
 
   return inputs.serviceAccounts.map((sa): Step<CredentialObservation> => ({
     id: `credential:${sa}`,
@@ -272,7 +348,11 @@ function credentialSteps(clients: ArmClients, identity: IdentityRef, inputs: Pro
     async observe() {
       const list = await existing();
       const cl = facts.cluster;
-      return { existing: list, issuer: cl?.oidcIssuerEnabled ? cl.issuerUrl : undefined, identityExists: !!facts.identity };
+      return {
+        existing: list,
+        issuer: cl?.oidcIssuerEnabled ? cl.issuerUrl : undefined,
+        identityExists: !!facts.identity,
+      };
     },
     plan(o) {
       const p = planOne(sa, o);
@@ -281,16 +361,28 @@ function credentialSteps(clients: ArmClients, identity: IdentityRef, inputs: Pro
     },
     async apply(o) {
       const cl = facts.cluster;
-      if (!cl || !facts.identity) throw new Error('the cluster or the identity is unknown (an earlier step did not run)');
+      if (!cl || !facts.identity)
+        throw new Error('the cluster or the identity is unknown (an earlier step did not run)');
       const issuer = requireIssuer(cl, { resourceGroup: inputs.resourceGroup, name: inputs.clusterName }).issuerUrl!;
       const p = planOne(sa, { ...o, issuer });
       if (p.action === 'unchanged') return { note: 'already present' };
-      await writeCredential(clients, identity, { name: p.name, issuer, subject: p.desired.subject, audiences: [TOKEN_EXCHANGE_AUDIENCE] }, {
-        log: c.log, principal: c.principal, sleep: c.sleep, ...(c.random ? { random: c.random } : {}),
-      });
+      await writeCredential(
+        clients,
+        identity,
+        { name: p.name, issuer, subject: p.desired.subject, audiences: [TOKEN_EXCHANGE_AUDIENCE] },
+        {
+          log: c.log,
+          principal: c.principal,
+          sleep: c.sleep,
+          ...(c.random ? { random: c.random } : {}),
+        },
+      );
       cache = undefined;
       facts.credentialNames.set(sa, p.name);
-      return { note: p.action === 'update' ? `updated in place: ${p.changes.map((x) => x.field).join(', ')} corrected` : undefined };
+      return {
+        note:
+          p.action === 'update' ? `updated in place: ${p.changes.map((x) => x.field).join(', ')} corrected` : undefined,
+      };
     },
   }));
 }
@@ -305,7 +397,9 @@ function clusterFeaturesCheck(inputs: ProvisionInputs): Preflight {
       if (!s) return { status: 'skip' };
       if (!needsWorkloadIdentityUpdate(s)) return { status: 'pass', evidence: `issuer ${s.issuerUrl ?? '(none)'}` };
       if (inputs.enableClusterFeatures) return { status: 'pass', evidence: 'off; this run enables them' };
-      const off = [!s.oidcIssuerEnabled ? 'the OIDC issuer' : '', !s.workloadIdentityEnabled ? 'workload identity' : ''].filter(Boolean).join(' and ');
+      const off = [!s.oidcIssuerEnabled ? 'the OIDC issuer' : '', !s.workloadIdentityEnabled ? 'workload identity' : '']
+        .filter(Boolean)
+        .join(' and ');
       return {
         status: 'fail',
         evidence: `oidcIssuerProfile.enabled=${s.oidcIssuerEnabled}, securityProfile.workloadIdentity.enabled=${s.workloadIdentityEnabled}`,
@@ -344,14 +438,20 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
     expiresOn = t.expiresOnTimestamp;
     return t.token;
   };
-  const c = await connectDevOps({ orgUrl: inputs.organizationUrl!, token: await getToken(), log: ctx.log, retry: ctx.retry, principal });
+  const c = await connectDevOps({
+    orgUrl: inputs.organizationUrl!,
+    token: await getToken(),
+    log: ctx.log,
+    retry: ctx.retry,
+    principal,
+  });
   ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
   const project = await findProject(c, inputs.project!);
   if (!project) {
     throw new UserError(`The project '${inputs.project}' was not found in ${c.orgUrl}.`, {
       code: 'ProjectNotFound',
       cause: `Azure DevOps has no project with that name or id visible to the service connection's principal (${principal}).`,
-      fix: 'Check the project input (default: the pipeline\'s project) and that the service connection\'s principal is a member of the project.',
+      fix: "Check the project input (default: the pipeline's project) and that the service connection's principal is a member of the project.",
     });
   }
   const repo = await findRepository(c, project.id, inputs.repository!);
@@ -359,7 +459,7 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
     throw new UserError(`The repository '${inputs.repository}' was not found in the project '${project.name}'.`, {
       code: 'RepositoryNotFound',
       cause: `TF401019: the project has no Git repository with that name or id readable by the service connection's principal (${principal}).`,
-      fix: 'Check the repository input (default: the pipeline\'s repository) and that the service connection\'s principal can read it.',
+      fix: "Check the repository input (default: the pipeline's repository) and that the service connection's principal can read it.",
     });
   }
   // A long cluster update can outlive the token: fetch a new one when it expires within 5 minutes.
@@ -369,10 +469,17 @@ async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promi
   return { c, project, repo, refresh };
 }
 
-function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInputs, facts: Facts, log: Logger, sleep: Sleep): Step<unknown>[] {
+function devopsSteps(
+  session: () => Promise<DevOpsSession>,
+  inputs: ProvisionInputs,
+  facts: Facts,
+  log: Logger,
+  sleep: Sleep,
+): Step<unknown>[] {
   const wantedLicence = inputs.licenseType;
   const wanted = inputs.permissionBits;
-  const findSp = async (d: DevOpsSession) => (facts.identity ? findServicePrincipal(d.c, facts.identity.tenantId, facts.identity.principalId) : undefined);
+  const findSp = async (d: DevOpsSession) =>
+    facts.identity ? findServicePrincipal(d.c, facts.identity.tenantId, facts.identity.principalId) : undefined;
 
   const user: Step<UserObservation> = {
     id: 'devops-user',
@@ -419,11 +526,17 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       // the add answers "Failed to create service principal with object ID". Wait for it, bounded.
       for (let attempt = 1, wait = 2000; ; attempt++, wait = Math.min(wait * 2, 30_000)) {
         try {
-          await addServicePrincipalEntitlement(d.c, { objectId: id.principalId, accountLicenseType: wantedLicence, displayName: inputs.identityName });
+          await addServicePrincipalEntitlement(d.c, {
+            objectId: id.principalId,
+            accountLicenseType: wantedLicence,
+            displayName: inputs.identityName,
+          });
           return;
         } catch (err) {
           if (!(err instanceof UserError) || err.code !== 'EntitlementWrongObjectId' || attempt >= 6) throw err;
-          log.info(`Azure DevOps does not see the managed identity '${inputs.identityName}' in Entra ID yet (replication); trying again in ${wait / 1000} s.`);
+          log.info(
+            `Azure DevOps does not see the managed identity '${inputs.identityName}' in Entra ID yet (replication); trying again in ${wait / 1000} s.`,
+          );
           await sleep(wait);
         }
       }
@@ -472,17 +585,25 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       // A service principal just added can take a moment to appear in the identity service.
       for (let i = 0; (!spSubject || !teamSubject) && i < 5; i++) {
         if (i > 0) await sleep(1000 * i);
-        const team = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName);
+        const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
         ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
       }
       if (!spSubject || !teamSubject) {
-        throw new UserError(`Could not find the ${!spSubject ? `managed identity '${inputs.identityName}'` : `team '${inputs.teamName}'`} in Azure DevOps to add it to the team.`, {
-          code: 'DevOpsIdentityNotVisible',
-          cause: 'It was just added and Azure DevOps does not list it yet.',
-          fix: 'Re-run the task in a minute; it continues where it stopped.',
-        });
+        throw new UserError(
+          `Could not find the ${!spSubject ? `managed identity '${inputs.identityName}'` : `team '${inputs.teamName}'`} in Azure DevOps to add it to the team.`,
+          {
+            code: 'DevOpsIdentityNotVisible',
+            cause: 'It was just added and Azure DevOps does not list it yet.',
+            fix: 'Re-run the task in a minute; it continues where it stopped.',
+          },
+        );
       }
-      await addMember(d.c, spSubject, teamSubject, `the managed identity '${inputs.identityName}' to the team '${inputs.teamName}'`);
+      await addMember(
+        d.c,
+        spSubject,
+        teamSubject,
+        `the managed identity '${inputs.identityName}' to the team '${inputs.teamName}'`,
+      );
     },
   };
 
@@ -498,14 +619,28 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       const sp = await findSp(d);
       const [teamIdentity] = t ? await identitiesByIds(d.c, [t.id]) : [undefined];
       const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((x): x is string => !!x);
-      const aces = descriptors.length > 0 ? await readAces(d.c, GIT_REPOSITORIES_NAMESPACE, repoToken(d.project.id, d.repo.id), descriptors) : [];
-      const of = (desc: string | undefined) => (desc ? aces.find((a) => a.descriptor.toLowerCase() === desc.toLowerCase()) : undefined);
-      return { teamDescriptor: teamIdentity?.descriptor, spDescriptor: sp?.descriptor, teamAce: of(teamIdentity?.descriptor), spAce: of(sp?.descriptor) };
+      const aces =
+        descriptors.length > 0
+          ? await readAces(d.c, GIT_REPOSITORIES_NAMESPACE, repoToken(d.project.id, d.repo.id), descriptors)
+          : [];
+      const of = (desc: string | undefined) =>
+        desc ? aces.find((a) => a.descriptor.toLowerCase() === desc.toLowerCase()) : undefined;
+      return {
+        teamDescriptor: teamIdentity?.descriptor,
+        spDescriptor: sp?.descriptor,
+        teamAce: of(teamIdentity?.descriptor),
+        spAce: of(sp?.descriptor),
+      };
     },
     plan(o) {
       const p = planAce(o.teamAce, wanted);
       const token = `repository ${inputs.repository}`;
-      if (p.missing === 0) return { action: 'unchanged', changes: [], note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}` };
+      if (p.missing === 0)
+        return {
+          action: 'unchanged',
+          changes: [],
+          note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
+        };
       const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
       const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
       return {
@@ -520,20 +655,25 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
       let teamDescriptor = o.teamDescriptor;
       for (let i = 0; !teamDescriptor && i < 5; i++) {
         if (i > 0) await sleep(1000 * i);
-        const t = facts.team ?? await findTeam(d.c, d.project.id, inputs.teamName);
+        const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
         teamDescriptor = t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
       }
       if (!teamDescriptor) {
-        throw new UserError(`Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`, {
-          code: 'DevOpsIdentityNotVisible',
-          cause: 'The team was just created and Azure DevOps does not list its group yet.',
-          fix: 'Re-run the task in a minute; it continues where it stopped.',
-        });
+        throw new UserError(
+          `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
+          {
+            code: 'DevOpsIdentityNotVisible',
+            cause: 'The team was just created and Azure DevOps does not list its group yet.',
+            fix: 'Re-run the task in a minute; it continues where it stopped.',
+          },
+        );
       }
       const token = repoToken(d.project.id, d.repo.id);
       const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted);
       if (merged && (merged.allow & wanted) !== wanted) {
-        log.warn(`Azure DevOps answered the permission update with allow ${permissionNames(merged.allow).join(', ') || '(none)'} for the team; expected ${permissionNames(wanted).join(', ')}.`);
+        log.warn(
+          `Azure DevOps answered the permission update with allow ${permissionNames(merged.allow).join(', ') || '(none)'} for the team; expected ${permissionNames(wanted).join(', ')}.`,
+        );
       }
     },
   };
@@ -542,9 +682,13 @@ function devopsSteps(session: () => Promise<DevOpsSession>, inputs: ProvisionInp
 }
 
 /** `team`: as the team step observed or created it (that step always runs first). */
-async function observeMembership(d: DevOpsSession, t: Team | undefined, findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>): Promise<MembershipObservation> {
+async function observeMembership(
+  d: DevOpsSession,
+  t: Team | undefined,
+  findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>,
+): Promise<MembershipObservation> {
   const sp = await findSp(d);
-  const spSubject = sp ? sp.subjectDescriptor ?? await subjectDescriptor(d.c, sp.id) : undefined;
+  const spSubject = sp ? (sp.subjectDescriptor ?? (await subjectDescriptor(d.c, sp.id))) : undefined;
   const teamSubject = t ? await subjectDescriptor(d.c, t.id) : undefined;
   const member = spSubject && teamSubject ? await isMember(d.c, spSubject, teamSubject) : false;
   return { member, spSubject, teamSubject };
@@ -565,7 +709,8 @@ function denyCheck(inputs: ProvisionInputs): Preflight {
       const teamDeny = planAce(o.teamAce, inputs.permissionBits).denied;
       if (teamDeny) problems.push(`the team '${inputs.teamName}' is denied ${permissionNames(teamDeny).join(', ')}`);
       const spDeny = (o.spAce?.deny ?? 0) & inputs.permissionBits;
-      if (spDeny) problems.push(`the identity '${inputs.identityName}' is denied ${permissionNames(spDeny).join(', ')}`);
+      if (spDeny)
+        problems.push(`the identity '${inputs.identityName}' is denied ${permissionNames(spDeny).join(', ')}`);
       if (problems.length === 0) return { status: 'pass' };
       return {
         status: 'fail',
@@ -590,7 +735,8 @@ function leastPrivilegeCheck(inputs: ProvisionInputs): Preflight {
       const spHeld = (o.spAce?.allow ?? 0) | (o.spAce?.effectiveAllow ?? 0);
       const spExtra = excessBits(spHeld, inputs.permissionBits);
       if (spExtra) found.push(`the identity '${inputs.identityName}' holds ${permissionNames(spExtra).join(', ')}`);
-      if (found.length === 0) return { status: 'pass', evidence: `requested ${permissionNames(inputs.permissionBits).join(', ')}` };
+      if (found.length === 0)
+        return { status: 'pass', evidence: `requested ${permissionNames(inputs.permissionBits).join(', ')}` };
       return {
         status: 'warn',
         evidence: found.join('; '),
@@ -600,4 +746,3 @@ function leastPrivilegeCheck(inputs: ProvisionInputs): Preflight {
     },
   };
 }
-

@@ -32,14 +32,21 @@ function logCheck(ctx: TaskContext, c: CheckResult): void {
   if (c.fix) ctx.log.info(`       fix: ${c.fix}`);
 }
 
-export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options: VerifyTaskOptions): Promise<VerifyOutcome> {
+export async function verifyTask(
+  ctx: TaskContext,
+  inputs: VerifyInputs,
+  options: VerifyTaskOptions,
+): Promise<VerifyOutcome> {
   const plan = ctx.mode === 'plan';
   const azure = await ctx.azureConnection('azureSubscription');
   const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
   const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent });
 
   const devops = async () => {
-    const conn = inputs.devopsConnectionInput === 'azureSubscription' ? azure : await ctx.azureConnection(inputs.devopsConnectionInput);
+    const conn =
+      inputs.devopsConnectionInput === 'azureSubscription'
+        ? azure
+        : await ctx.azureConnection(inputs.devopsConnectionInput);
     const t = await devopsTokenFor(conn, ctx.log);
     // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
     const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
@@ -50,11 +57,24 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
     let source: KubeSource;
     if (inputs.kubernetesServiceConnection) {
       const ep = ctx.platform.endpoint(inputs.kubernetesServiceConnection);
-      if (!ep) throw new UserError('The Kubernetes service connection is not available to this job.', { code: 'KubeEndpoint', fix: 'authorize the pipeline to use it' });
+      if (!ep)
+        throw new UserError('The Kubernetes service connection is not available to this job.', {
+          code: 'KubeEndpoint',
+          fix: 'authorize the pipeline to use it',
+        });
       source = kubeSourceFromEndpoint(ep);
     } else {
-      const kubeconfig = await clusterKubeconfig(arm, target.resourceGroup, target.clusterName, inputs.clusterCredentials);
-      source = { kind: 'kubeconfig', kubeconfig, origin: `AKS ${inputs.clusterCredentials} credentials of ${target.clusterName}` };
+      const kubeconfig = await clusterKubeconfig(
+        arm,
+        target.resourceGroup,
+        target.clusterName,
+        inputs.clusterCredentials,
+      );
+      source = {
+        kind: 'kubeconfig',
+        kubeconfig,
+        origin: `AKS ${inputs.clusterCredentials} credentials of ${target.clusterName}`,
+      };
     }
     const built = await buildKubeConfig(source, { log: ctx.log, credential: azure.credential });
     return { client: new KubeClient(built.kc, ctx.retry), description: `${built.server} with ${built.auth}` };
@@ -62,19 +82,39 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
 
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
   const proxyOptions = proxySettingsFor(ctx.platform.proxy(), azure.cloud.authorityHost);
-  const outcome = await runVerify({
-    target, groups: inputs.groups, reconcile: inputs.reconcile, plan, timeoutSeconds: inputs.timeoutSeconds,
-    failOn: inputs.failOn, retireStaticCredentials: inputs.retireStaticCredentials,
-  }, {
-    log: ctx.log, arm, devops, kube, authorityHost: azure.cloud.authorityHost, connectionTenantId: azure.tenantId,
-    ...(proxyOptions ? { proxyOptions } : {}),
-    group: (title, fn) => ctx.group(title, fn),
-  });
+  const outcome = await runVerify(
+    {
+      target,
+      groups: inputs.groups,
+      reconcile: inputs.reconcile,
+      plan,
+      timeoutSeconds: inputs.timeoutSeconds,
+      failOn: inputs.failOn,
+      retireStaticCredentials: inputs.retireStaticCredentials,
+    },
+    {
+      log: ctx.log,
+      arm,
+      devops,
+      kube,
+      authorityHost: azure.cloud.authorityHost,
+      connectionTenantId: azure.tenantId,
+      ...(proxyOptions ? { proxyOptions } : {}),
+      group: (title, fn) => ctx.group(title, fn),
+    },
+  );
 
   ctx.section('Verification results');
   for (const c of outcome.checks) {
     logCheck(ctx, c);
-    ctx.report.check({ id: c.id, title: c.title, status: c.status, evidence: c.evidence.join('\n'), ...(c.cause ? { cause: c.cause } : {}), ...(c.fix ? { fix: c.fix } : {}) });
+    ctx.report.check({
+      id: c.id,
+      title: c.title,
+      status: c.status,
+      evidence: c.evidence.join('\n'),
+      ...(c.cause ? { cause: c.cause } : {}),
+      ...(c.fix ? { fix: c.fix } : {}),
+    });
   }
 
   ctx.setOutput('verified', String(outcome.verified));
@@ -84,9 +124,13 @@ export async function verifyTask(ctx: TaskContext, inputs: VerifyInputs, options
 
   const warned = outcome.checks.filter((c) => c.status === 'warn');
   if (!outcome.verified && inputs.failOn === 'warning' && outcome.checks.every((c) => c.status !== 'fail')) {
-    throw new UserError(`${warned.length} check${warned.length === 1 ? '' : 's'} warned and failOn is warning: ${warned.map((c) => c.title).join('; ')}.`, {
-      code: 'VerifyWarnings', fix: 'fix the warnings (see the report), or set failOn: error',
-    });
+    throw new UserError(
+      `${warned.length} check${warned.length === 1 ? '' : 's'} warned and failOn is warning: ${warned.map((c) => c.title).join('; ')}.`,
+      {
+        code: 'VerifyWarnings',
+        fix: 'fix the warnings (see the report), or set failOn: error',
+      },
+    );
   }
   return outcome;
 }

@@ -12,5 +12,7 @@ void runTask({
   name: 'FluxOidcVerify',
   version,
   readInputs: readVerifyInputs,
-  run: async (ctx, inputs) => { await verifyTask(ctx, inputs, { userAgent: `FluxOidcVerify/${version}` }); },
+  run: async (ctx, inputs) => {
+    await verifyTask(ctx, inputs, { userAgent: `FluxOidcVerify/${version}` });
+  },
 });

@@ -17,14 +17,30 @@ export interface Logger {
 export class MemoryLogger implements Logger {
   readonly lines: { level: 'info' | 'warn' | 'debug' | 'progress'; message: string; percent?: number }[] = [];
   readonly secrets = new Set<string>();
-  info(message: string): void { this.lines.push({ level: 'info', message }); }
-  warn(message: string): void { this.lines.push({ level: 'warn', message }); }
-  debug(message: string): void { this.lines.push({ level: 'debug', message }); }
-  progress(message: string, percent?: number): void { this.lines.push({ level: 'progress', message, percent }); }
-  secret(value: string): void { if (value) this.secrets.add(value); }
-  text(): string { return this.lines.map((l) => l.message).join('\n'); }
+  info(message: string): void {
+    this.lines.push({ level: 'info', message });
+  }
+  warn(message: string): void {
+    this.lines.push({ level: 'warn', message });
+  }
+  debug(message: string): void {
+    this.lines.push({ level: 'debug', message });
+  }
+  progress(message: string, percent?: number): void {
+    this.lines.push({ level: 'progress', message, percent });
+  }
+  secret(value: string): void {
+    if (value) this.secrets.add(value);
+  }
+  text(): string {
+    return this.lines.map((l) => l.message).join('\n');
+  }
 }
 
 export const silentLogger: Logger = {
-  info() {}, warn() {}, debug() {}, progress() {}, secret() {},
+  info() {},
+  warn() {},
+  debug() {},
+  progress() {},
+  secret() {},
 };

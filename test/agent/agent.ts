@@ -10,8 +10,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  mergeResults, parseLine, renderLogLine, SecretMasker, secretsFromEnvironment,
-  type TaskResult, type VsoCommand,
+  mergeResults,
+  parseLine,
+  renderLogLine,
+  SecretMasker,
+  secretsFromEnvironment,
+  type TaskResult,
+  type VsoCommand,
 } from './vso';
 
 export interface TaskRunOptions {
@@ -89,13 +94,21 @@ export function staleBuild(taskDir: string, root: string = REPO_ROOT): string | 
   const bundle = path.join(taskDir, target);
   if (!fs.existsSync(bundle)) return undefined; // runBundledTask says it is missing
   const inputsFile = path.join(root, 'dist', 'build-inputs.json');
-  const sources = fs.existsSync(inputsFile) ? (JSON.parse(fs.readFileSync(inputsFile, 'utf8')) as Record<string, string[]>)[name] : undefined;
+  const sources = fs.existsSync(inputsFile)
+    ? (JSON.parse(fs.readFileSync(inputsFile, 'utf8')) as Record<string, string[]>)[name]
+    : undefined;
   if (!sources) return `dist/build-inputs.json does not list ${name} (it was built by an older build script)`;
   const builtAt = fs.statSync(bundle).mtimeMs;
   const changed = sources.filter((f) => {
-    try { return fs.statSync(path.join(root, f)).mtimeMs > builtAt; } catch { return true; }
+    try {
+      return fs.statSync(path.join(root, f)).mtimeMs > builtAt;
+    } catch {
+      return true;
+    }
   });
-  return changed.length ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed after dist/tasks/${name}/${target} was built` : undefined;
+  return changed.length
+    ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed after dist/tasks/${name}/${target} was built`
+    : undefined;
 }
 
 function readTaskJsonFile(taskDir: string): TaskJson {
@@ -110,7 +123,10 @@ export function readTaskJson(taskDir: string): TaskJson {
   const key = path.resolve(taskDir);
   if (!checkedBuilds.has(key)) {
     const stale = staleBuild(taskDir);
-    if (stale) throw new Error(`The build is out of date: ${stale}. Rebuild first: npm run build (npm test builds before it tests).`);
+    if (stale)
+      throw new Error(
+        `The build is out of date: ${stale}. Rebuild first: npm run build (npm test builds before it tests).`,
+      );
     checkedBuilds.add(key);
   }
   return task;
@@ -131,7 +147,10 @@ export function variableEnvName(name: string): string {
  * `defaulted` lists the inputs that took their default: the agent expands `$(variable)` macros in
  * those at run time (e.g. a default of `$(Build.SourcesDirectory)`).
  */
-export function resolveInputs(task: TaskJson, given: Record<string, string>): { inputs: Record<string, string>; explicit: Record<string, string>; defaulted: string[]; unknown: string[] } {
+export function resolveInputs(
+  task: TaskJson,
+  given: Record<string, string>,
+): { inputs: Record<string, string>; explicit: Record<string, string>; defaulted: string[]; unknown: string[] } {
   const byName = new Map<string, string>();
   for (const input of task.inputs ?? []) {
     byName.set(input.name.toLowerCase(), input.name);
@@ -157,12 +176,30 @@ export function resolveInputs(task: TaskJson, given: Record<string, string>): { 
 
 /** `$(Build.SourcesDirectory)` -> env BUILD_SOURCESDIRECTORY (variables are the environment); unknown macros stay. */
 export function expandEnvMacros(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\(([A-Za-z0-9_.\- ]+)\)/g, (whole, name: string) => env[variableEnvName(name.trim())] ?? whole);
+  return text.replace(
+    /\$\(([A-Za-z0-9_.\- ]+)\)/g,
+    (whole, name: string) => env[variableEnvName(name.trim())] ?? whole,
+  );
 }
 
 /** The environment the agent gives every step, before the job's variables. */
-export function agentBaseEnv(opts: { workDir: string; tempDir: string; debug?: boolean; displayName?: string }): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS', 'FLUX_OIDC_TEST_CA_DIR'];
+export function agentBaseEnv(opts: {
+  workDir: string;
+  tempDir: string;
+  debug?: boolean;
+  displayName?: string;
+}): Record<string, string> {
+  const keep = [
+    'PATH',
+    'HOME',
+    'USER',
+    'LANG',
+    'LC_ALL',
+    'TZ',
+    'TMPDIR',
+    'NODE_EXTRA_CA_CERTS',
+    'FLUX_OIDC_TEST_CA_DIR',
+  ];
   const env: Record<string, string> = {};
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
   Object.assign(env, {
@@ -194,7 +231,8 @@ export async function runBundledTask(opts: TaskRunOptions): Promise<TaskRun> {
   const target = task.execution?.Node20_1?.target ?? task.execution?.Node24?.target;
   if (!target) throw new Error(`${taskDir}/task.json has no execution.Node20_1.target`);
   const targetPath = path.join(taskDir, target);
-  if (!fs.existsSync(targetPath)) throw new Error(`${targetPath} does not exist: build the tasks first (npm run build)`);
+  if (!fs.existsSync(targetPath))
+    throw new Error(`${targetPath} does not exist: build the tasks first (npm run build)`);
 
   const { inputs, defaulted } = resolveInputs(task, opts.inputs ?? {});
   const inputEnv: Record<string, string> = {};
@@ -240,7 +278,10 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   const tempDir = opts.tempDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'agent-temp-'));
   const ownCwd = !opts.cwd;
   const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'agent-work-'));
-  const env = { ...agentBaseEnv({ workDir: cwd, tempDir, debug: opts.debug, displayName: opts.displayName }), ...opts.env };
+  const env = {
+    ...agentBaseEnv({ workDir: cwd, tempDir, debug: opts.debug, displayName: opts.displayName }),
+    ...opts.env,
+  };
   for (const key of opts.expandMacrosIn ?? []) if (env[key] !== undefined) env[key] = expandEnvMacros(env[key], env);
 
   const masker = new SecretMasker();
@@ -248,7 +289,10 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
 
   const commands: VsoCommand[] = [];
   const logLines: string[] = [];
-  const pushLog = (line: string): void => { logLines.push(line); opts.onLogLine?.(line); };
+  const pushLog = (line: string): void => {
+    logLines.push(line);
+    opts.onLogLine?.(line);
+  };
   const onLine = (line: string): void => {
     const command = parseLine(line);
     if (command) {
@@ -266,39 +310,58 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   let stderr = '';
   let timedOut = false;
   let spawnError: Error | undefined;
-  const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    const child = spawn(opts.command, opts.args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    // stdout and stderr go into one log in arrival order, line by line, as the agent does.
-    const splitter = (append: (s: string) => void) => {
-      let pending = '';
-      return {
-        push(chunk: Buffer) {
-          const text = chunk.toString('utf8');
-          append(text);
-          pending += text;
-          const lines = pending.split('\n');
-          pending = lines.pop() ?? '';
-          for (const l of lines) onLine(l.replace(/\r$/, ''));
-        },
-        flush() { if (pending) onLine(pending.replace(/\r$/, '')); pending = ''; },
+  const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>(
+    (resolve) => {
+      const child = spawn(opts.command, opts.args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // stdout and stderr go into one log in arrival order, line by line, as the agent does.
+      const splitter = (append: (s: string) => void) => {
+        let pending = '';
+        return {
+          push(chunk: Buffer) {
+            const text = chunk.toString('utf8');
+            append(text);
+            pending += text;
+            const lines = pending.split('\n');
+            pending = lines.pop() ?? '';
+            for (const l of lines) onLine(l.replace(/\r$/, ''));
+          },
+          flush() {
+            if (pending) onLine(pending.replace(/\r$/, ''));
+            pending = '';
+          },
+        };
       };
-    };
-    const out = splitter((s) => { stdout += s; });
-    const err = splitter((s) => { stderr += s; });
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = opts.timeoutMs ? setTimeout(() => {
-      timedOut = true;
-      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
-    }, opts.timeoutMs) : undefined;
-    child.on('error', (e) => { spawnError = e; if (timer) clearTimeout(timer); resolve({ exitCode: null, signal: null }); });
-    child.on('close', (code, sig) => {
-      if (timer) clearTimeout(timer);
-      out.flush();
-      err.flush();
-      resolve({ exitCode: code, signal: sig });
-    });
-  });
+      const out = splitter((s) => {
+        stdout += s;
+      });
+      const err = splitter((s) => {
+        stderr += s;
+      });
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            try {
+              if (child.pid) process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              /* already gone */
+            }
+          }, opts.timeoutMs)
+        : undefined;
+      child.on('error', (e) => {
+        spawnError = e;
+        if (timer) clearTimeout(timer);
+        resolve({ exitCode: null, signal: null });
+      });
+      child.on('close', (code, sig) => {
+        if (timer) clearTimeout(timer);
+        out.flush();
+        err.flush();
+        resolve({ exitCode: code, signal: sig });
+      });
+    },
+  );
   const durationMs = performance.now() - started;
 
   // Outcome, as the agent decides it.
@@ -317,9 +380,10 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   } else if (opts.judge === 'task.complete') {
     if (!last) {
       result = 'Failed';
-      harnessError = exitCode === 0
-        ? 'the task exited (code 0) without printing ##vso[task.complete]: a task must end through setResult (the real agent would have reported this run as Succeeded and hidden the problem)'
-        : `the task exited with code ${exitCode}${signal ? ` (signal ${signal})` : ''} without printing ##vso[task.complete]: it crashed before setResult`;
+      harnessError =
+        exitCode === 0
+          ? 'the task exited (code 0) without printing ##vso[task.complete]: a task must end through setResult (the real agent would have reported this run as Succeeded and hidden the problem)'
+          : `the task exited with code ${exitCode}${signal ? ` (signal ${signal})` : ''} without printing ##vso[task.complete]: it crashed before setResult`;
     } else {
       result = mergeResults(last.result, exitResult);
       if (exitCode !== 0 && last.result !== 'Failed') message = `${message} (exit code ${exitCode})`.trim();
@@ -346,26 +410,53 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   const summaries: ProcessRun['summaries'] = [];
   const readIfThere = (p: string): string | undefined => {
     const abs = path.resolve(cwd, p);
-    try { return fs.readFileSync(abs, 'utf8'); } catch { return undefined; }
+    try {
+      return fs.readFileSync(abs, 'utf8');
+    } catch {
+      return undefined;
+    }
   };
   for (const c of commands) {
     if (c.kind === 'setvariable' && c.name) {
       variables[c.name] = { value: c.value, isOutput: c.isOutput, isSecret: c.isSecret };
       if (c.isOutput) outputs[c.name] = c.value;
     } else if (c.kind === 'logissue') issues.push({ type: c.type, message: c.message });
-    else if (c.kind === 'addattachment') attachments.push({ type: c.type, name: c.name, path: c.path, content: readIfThere(c.path) });
+    else if (c.kind === 'addattachment')
+      attachments.push({ type: c.type, name: c.name, path: c.path, content: readIfThere(c.path) });
     else if (c.kind === 'uploadsummary') summaries.push({ path: c.path, content: readIfThere(c.path) });
   }
-  const secrets = [...new Set([
-    ...secretsFromEnvironment(env), ...(opts.secrets ?? []),
-    ...commands.flatMap((c) => (c.kind === 'setsecret' ? [c.value] : c.kind === 'setvariable' && c.isSecret ? [c.value] : [])),
-  ].filter(Boolean))];
+  const secrets = [
+    ...new Set(
+      [
+        ...secretsFromEnvironment(env),
+        ...(opts.secrets ?? []),
+        ...commands.flatMap((c) =>
+          c.kind === 'setsecret' ? [c.value] : c.kind === 'setvariable' && c.isSecret ? [c.value] : [],
+        ),
+      ].filter(Boolean),
+    ),
+  ];
 
   if (ownTemp) fs.rmSync(tempDir, { recursive: true, force: true });
   if (ownCwd) fs.rmSync(cwd, { recursive: true, force: true });
 
   return {
-    result, message, harnessError, exitCode, signal, timedOut, durationMs, stdout, stderr, commands,
-    log: logLines.join('\n'), outputs, variables, issues, secrets, attachments, summaries,
+    result,
+    message,
+    harnessError,
+    exitCode,
+    signal,
+    timedOut,
+    durationMs,
+    stdout,
+    stderr,
+    commands,
+    log: logLines.join('\n'),
+    outputs,
+    variables,
+    issues,
+    secrets,
+    attachments,
+    summaries,
   };
 }

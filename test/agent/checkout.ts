@@ -19,12 +19,21 @@ export interface CheckoutOptions {
   persistCredentials: boolean;
 }
 
-export interface CheckoutResult { ok: boolean; log: string; commit?: string; error?: string }
+export interface CheckoutResult {
+  ok: boolean;
+  log: string;
+  commit?: string;
+  error?: string;
+}
 
 function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, out: `${stdout}${stderr}`.trimEnd() });
     });
   });
@@ -36,7 +45,10 @@ export async function checkoutSelf(opts: CheckoutOptions): Promise<CheckoutResul
   const lines: string[] = [];
   const header = `AUTHORIZATION: bearer ${opts.accessToken}`;
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH, HOME: process.env.HOME, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1',
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
     ...(opts.caFile ? { GIT_SSL_CAINFO: opts.caFile } : {}),
   };
   fs.mkdirSync(opts.dir, { recursive: true });
@@ -45,8 +57,18 @@ export async function checkoutSelf(opts: CheckoutOptions): Promise<CheckoutResul
   const steps: string[][] = [
     ['init', '--quiet'],
     ['remote', 'add', 'origin', opts.repositoryUrl],
-    ['-c', `http.extraheader=${header}`, 'fetch', '--force', '--tags', '--prune', '--no-recurse-submodules', ...depth, 'origin',
-      `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
+    [
+      '-c',
+      `http.extraheader=${header}`,
+      'fetch',
+      '--force',
+      '--tags',
+      '--prune',
+      '--no-recurse-submodules',
+      ...depth,
+      'origin',
+      `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+    ],
     ['checkout', '--quiet', '--force', `refs/remotes/origin/${branch}`],
   ];
   if (opts.persistCredentials) steps.push(['config', 'http.extraheader', header]);

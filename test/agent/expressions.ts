@@ -35,14 +35,21 @@ function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i];
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     if (c === "'") {
       let s = '';
       let j = i + 1;
       for (;;) {
         if (j >= src.length) throw new ExpressionError(`unterminated string starting at ${i}`);
         if (src[j] === "'") {
-          if (src[j + 1] === "'") { s += "'"; j += 2; continue; }
+          if (src[j + 1] === "'") {
+            s += "'";
+            j += 2;
+            continue;
+          }
           break;
         }
         s += src[j++];
@@ -91,7 +98,10 @@ function parse(src: string): Node {
         if (!(peek()?.t === 'punct' && peek()?.v === ')')) {
           for (;;) {
             args.push(expr());
-            if (peek()?.t === 'punct' && peek()?.v === ',') { p++; continue; }
+            if (peek()?.t === 'punct' && peek()?.v === ',') {
+              p++;
+              continue;
+            }
             break;
           }
         }
@@ -130,7 +140,11 @@ function parse(src: string): Node {
 // ---------- evaluation ----------
 const STATUS = new Set(['succeeded', 'failed', 'succeededorfailed', 'always', 'canceled']);
 const STATUS_NAMES: Record<string, 'succeeded' | 'failed' | 'succeededOrFailed' | 'always' | 'canceled'> = {
-  succeeded: 'succeeded', failed: 'failed', succeededorfailed: 'succeededOrFailed', always: 'always', canceled: 'canceled',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  succeededorfailed: 'succeededOrFailed',
+  always: 'always',
+  canceled: 'canceled',
 };
 
 export function truthy(v: Value): boolean {
@@ -151,14 +165,16 @@ function str(v: Value): string {
 function equal(a: Value, b: Value): boolean {
   if (typeof a === 'number' && typeof b === 'number') return a === b;
   if (typeof a === 'number' || typeof b === 'number') {
-    const na = Number(a), nb = Number(b);
+    const na = Number(a),
+      nb = Number(b);
     if (!Number.isNaN(na) && !Number.isNaN(nb) && str(a) !== '' && str(b) !== '') return na === nb;
   }
   return str(a).toLowerCase() === str(b).toLowerCase();
 }
 
 function compare(a: Value, b: Value): number {
-  const na = Number(a), nb = Number(b);
+  const na = Number(a),
+    nb = Number(b);
   if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
   return str(a).toLowerCase().localeCompare(str(b).toLowerCase());
 }
@@ -178,13 +194,16 @@ function evaluate(node: Node, ctx: ExpressionContext): Value {
       if (lower === 'variables') return { __variables: true };
       const root = ctx.roots && Object.keys(ctx.roots).find((k) => k.toLowerCase() === lower);
       if (root !== undefined) return ctx.roots![root];
-      throw new ExpressionError(`'${node.name}' is not available here (supported: variables${ctx.roots ? `, ${Object.keys(ctx.roots).join(', ')}` : ''})`);
+      throw new ExpressionError(
+        `'${node.name}' is not available here (supported: variables${ctx.roots ? `, ${Object.keys(ctx.roots).join(', ')}` : ''})`,
+      );
     }
     case 'member':
     case 'index': {
       const object = evaluate(node.object, ctx);
       const key = node.type === 'member' ? node.key : str(evaluate(node.index, ctx));
-      if (object !== null && typeof object === 'object' && object.__variables === true) return ctx.variable(key) ?? null;
+      if (object !== null && typeof object === 'object' && object.__variables === true)
+        return ctx.variable(key) ?? null;
       return lookup(object, key);
     }
     case 'call':
@@ -196,40 +215,96 @@ function call(node: Extract<Node, { type: 'call' }>, ctx: ExpressionContext): Va
   const name = node.name.toLowerCase();
   const arity = (min: number, max = min): void => {
     if (node.args.length < min || node.args.length > max) {
-      throw new ExpressionError(`${node.name}() takes ${min === max ? min : `${min} to ${max === Infinity ? 'any number of' : max}`} argument(s), got ${node.args.length}`);
+      throw new ExpressionError(
+        `${node.name}() takes ${min === max ? min : `${min} to ${max === Infinity ? 'any number of' : max}`} argument(s), got ${node.args.length}`,
+      );
     }
   };
   const arg = (i: number): Value => evaluate(node.args[i], ctx);
   if (STATUS.has(name)) {
     if (name === 'always' || name === 'canceled') arity(0);
-    return ctx.status(STATUS_NAMES[name], node.args.map((_, i) => str(arg(i))));
+    return ctx.status(
+      STATUS_NAMES[name],
+      node.args.map((_, i) => str(arg(i))),
+    );
   }
   switch (name) {
-    case 'and': arity(2, Infinity); return node.args.every((_, i) => truthy(arg(i)));
-    case 'or': arity(2, Infinity); return node.args.some((_, i) => truthy(arg(i)));
-    case 'not': arity(1); return !truthy(arg(0));
-    case 'xor': arity(2); return truthy(arg(0)) !== truthy(arg(1));
-    case 'eq': arity(2); return equal(arg(0), arg(1));
-    case 'ne': arity(2); return !equal(arg(0), arg(1));
-    case 'gt': arity(2); return compare(arg(0), arg(1)) > 0;
-    case 'ge': arity(2); return compare(arg(0), arg(1)) >= 0;
-    case 'lt': arity(2); return compare(arg(0), arg(1)) < 0;
-    case 'le': arity(2); return compare(arg(0), arg(1)) <= 0;
-    case 'in': { arity(2, Infinity); const v = arg(0); return node.args.slice(1).some((_, i) => equal(v, arg(i + 1))); }
-    case 'notin': { arity(2, Infinity); const v = arg(0); return !node.args.slice(1).some((_, i) => equal(v, arg(i + 1))); }
-    case 'contains': arity(2); return str(arg(0)).toLowerCase().includes(str(arg(1)).toLowerCase());
-    case 'startswith': arity(2); return str(arg(0)).toLowerCase().startsWith(str(arg(1)).toLowerCase());
-    case 'endswith': arity(2); return str(arg(0)).toLowerCase().endsWith(str(arg(1)).toLowerCase());
-    case 'lower': arity(1); return str(arg(0)).toLowerCase();
-    case 'upper': arity(1); return str(arg(0)).toUpperCase();
-    case 'length': arity(1); return str(arg(0)).length;
+    case 'and':
+      arity(2, Infinity);
+      return node.args.every((_, i) => truthy(arg(i)));
+    case 'or':
+      arity(2, Infinity);
+      return node.args.some((_, i) => truthy(arg(i)));
+    case 'not':
+      arity(1);
+      return !truthy(arg(0));
+    case 'xor':
+      arity(2);
+      return truthy(arg(0)) !== truthy(arg(1));
+    case 'eq':
+      arity(2);
+      return equal(arg(0), arg(1));
+    case 'ne':
+      arity(2);
+      return !equal(arg(0), arg(1));
+    case 'gt':
+      arity(2);
+      return compare(arg(0), arg(1)) > 0;
+    case 'ge':
+      arity(2);
+      return compare(arg(0), arg(1)) >= 0;
+    case 'lt':
+      arity(2);
+      return compare(arg(0), arg(1)) < 0;
+    case 'le':
+      arity(2);
+      return compare(arg(0), arg(1)) <= 0;
+    case 'in': {
+      arity(2, Infinity);
+      const v = arg(0);
+      return node.args.slice(1).some((_, i) => equal(v, arg(i + 1)));
+    }
+    case 'notin': {
+      arity(2, Infinity);
+      const v = arg(0);
+      return !node.args.slice(1).some((_, i) => equal(v, arg(i + 1)));
+    }
+    case 'contains':
+      arity(2);
+      return str(arg(0))
+        .toLowerCase()
+        .includes(str(arg(1)).toLowerCase());
+    case 'startswith':
+      arity(2);
+      return str(arg(0))
+        .toLowerCase()
+        .startsWith(str(arg(1)).toLowerCase());
+    case 'endswith':
+      arity(2);
+      return str(arg(0))
+        .toLowerCase()
+        .endsWith(str(arg(1)).toLowerCase());
+    case 'lower':
+      arity(1);
+      return str(arg(0)).toLowerCase();
+    case 'upper':
+      arity(1);
+      return str(arg(0)).toUpperCase();
+    case 'length':
+      arity(1);
+      return str(arg(0)).length;
     case 'coalesce': {
       arity(1, Infinity);
-      for (let i = 0; i < node.args.length; i++) { const v = arg(i); if (v !== null && v !== '') return v; }
+      for (let i = 0; i < node.args.length; i++) {
+        const v = arg(i);
+        if (v !== null && v !== '') return v;
+      }
       return null;
     }
     default:
-      throw new ExpressionError(`function ${node.name}() is not supported by the local runner (supported: succeeded, failed, succeededOrFailed, always, canceled, and, or, not, xor, eq, ne, gt, ge, lt, le, in, notIn, contains, startsWith, endsWith, lower, upper, length, coalesce)`);
+      throw new ExpressionError(
+        `function ${node.name}() is not supported by the local runner (supported: succeeded, failed, succeededOrFailed, always, canceled, and, or, not, xor, eq, ne, gt, ge, lt, le, in, notIn, contains, startsWith, endsWith, lower, upper, length, coalesce)`,
+      );
   }
 }
 

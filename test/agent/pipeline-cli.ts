@@ -11,15 +11,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipelineError, runPipeline, type CloudLike } from './pipeline';
 
-interface StartedCloud extends CloudLike { stop(): Promise<void>; dump(): string }
+interface StartedCloud extends CloudLike {
+  stop(): Promise<void>;
+  dump(): string;
+}
 type StartCloud = (opts: { scenario?: string; stateFile?: string; caDir?: string }) => Promise<StartedCloud>;
 
 const USAGE = `usage: npm run pipeline -- <azure-pipelines.yml> [--scenario <name> | --state <cloud-state.yaml> | --no-cloud]
                             [--repo <dir>] [--var name=value]... [--debug] [--keep] [--dump-state <file>]`;
 
 function parseArgs(argv: string[]) {
-  const out = { file: '', scenario: undefined as string | undefined, state: undefined as string | undefined, noCloud: false,
-    repo: undefined as string | undefined, vars: {} as Record<string, string>, debug: false, keep: false, dumpState: undefined as string | undefined };
+  const out = {
+    file: '',
+    scenario: undefined as string | undefined,
+    state: undefined as string | undefined,
+    noCloud: false,
+    repo: undefined as string | undefined,
+    vars: {} as Record<string, string>,
+    debug: false,
+    keep: false,
+    dumpState: undefined as string | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -39,15 +51,19 @@ function parseArgs(argv: string[]) {
       out.vars[v.slice(0, eq)] = v.slice(eq + 1);
     } else if (a === '--debug') out.debug = true;
     else if (a === '--keep') out.keep = true;
-    else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
-    else if (a.startsWith('--')) throw new PipelineError(`unknown option ${a}\n${USAGE}`);
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a.startsWith('--')) throw new PipelineError(`unknown option ${a}\n${USAGE}`);
     else if (!out.file) out.file = a;
     else throw new PipelineError(`unexpected argument ${a}\n${USAGE}`);
   }
   if (!out.file) throw new PipelineError(USAGE);
-  if ([out.scenario, out.state, out.noCloud || undefined].filter(Boolean).length > 1) throw new PipelineError(`use one of --scenario, --state, --no-cloud\n${USAGE}`);
+  if ([out.scenario, out.state, out.noCloud || undefined].filter(Boolean).length > 1)
+    throw new PipelineError(`use one of --scenario, --state, --no-cloud\n${USAGE}`);
   if (!fs.existsSync(out.file)) throw new PipelineError(`${out.file} does not exist`);
-  if (out.repo && !fs.statSync(out.repo, { throwIfNoEntry: false })?.isDirectory()) throw new PipelineError(`--repo ${out.repo} is not a directory`);
+  if (out.repo && !fs.statSync(out.repo, { throwIfNoEntry: false })?.isDirectory())
+    throw new PipelineError(`--repo ${out.repo} is not a directory`);
   if (out.state && !fs.existsSync(out.state)) throw new PipelineError(`--state ${out.state} does not exist`);
   return out;
 }
@@ -63,13 +79,22 @@ async function main(): Promise<number> {
   let cloud: StartedCloud | undefined;
   if (!args.noCloud) {
     const startCloud = await loadStartCloud();
-    const scenario = args.state ? undefined : args.scenario ?? 'fresh';
+    const scenario = args.state ? undefined : (args.scenario ?? 'fresh');
     console.log(`Starting the emulated cloud (${args.state ? `state ${args.state}` : `scenario ${scenario}`})...`);
-    cloud = await startCloud({ scenario, stateFile: args.state ? path.resolve(args.state) : undefined, caDir: process.env.FLUX_OIDC_TEST_CA_DIR });
+    cloud = await startCloud({
+      scenario,
+      stateFile: args.state ? path.resolve(args.state) : undefined,
+      caDir: process.env.FLUX_OIDC_TEST_CA_DIR,
+    });
   }
   try {
     const run = await runPipeline({
-      file: args.file, cloud, repoDir: args.repo, debug: args.debug, variables: args.vars, keepWorkDir: args.keep,
+      file: args.file,
+      cloud,
+      repoDir: args.repo,
+      debug: args.debug,
+      variables: args.vars,
+      keepWorkDir: args.keep,
       print: (t) => process.stdout.write(t),
     });
     if (run.workDir) console.log(`\nAgent work folder kept at ${run.workDir}`);
@@ -83,12 +108,17 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  if (e instanceof PipelineError) {
-    console.error(`\n##[error]${e.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(e);
-    process.exitCode = 1;
-  }
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof PipelineError) {
+      console.error(`\n##[error]${e.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(e);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -22,9 +22,26 @@ export interface StepBase {
   timeoutInMinutes?: number;
   retryCountOnTaskFailure: number;
 }
-export interface TaskStep extends StepBase { kind: 'task'; task: string; taskName: string; major: number; inputs: Record<string, string> }
-export interface ScriptStep extends StepBase { kind: 'script'; script: string; workingDirectory?: string; failOnStderr: boolean; shortcut: 'script' | 'bash' }
-export interface CheckoutStep extends StepBase { kind: 'checkout'; repository: 'self' | 'none'; persistCredentials: boolean; fetchDepth?: number }
+export interface TaskStep extends StepBase {
+  kind: 'task';
+  task: string;
+  taskName: string;
+  major: number;
+  inputs: Record<string, string>;
+}
+export interface ScriptStep extends StepBase {
+  kind: 'script';
+  script: string;
+  workingDirectory?: string;
+  failOnStderr: boolean;
+  shortcut: 'script' | 'bash';
+}
+export interface CheckoutStep extends StepBase {
+  kind: 'checkout';
+  repository: 'self' | 'none';
+  persistCredentials: boolean;
+  fetchDepth?: number;
+}
 export type Step = TaskStep | ScriptStep | CheckoutStep;
 
 export interface Job {
@@ -70,17 +87,22 @@ function fail(path: string, message: string): never {
 function checkKeys(obj: Obj, path: string, supported: string[], ignored: string[] = []): void {
   for (const key of Object.keys(obj)) {
     if (supported.includes(key) || ignored.includes(key)) continue;
-    fail(`${path}.${key}`, `'${key}' is not supported by the local pipeline runner (supported here: ${supported.join(', ')}${ignored.length ? `; accepted and ignored: ${ignored.join(', ')}` : ''})`);
+    fail(
+      `${path}.${key}`,
+      `'${key}' is not supported by the local pipeline runner (supported here: ${supported.join(', ')}${ignored.length ? `; accepted and ignored: ${ignored.join(', ')}` : ''})`,
+    );
   }
 }
 
 /** Template expressions are expanded at compile time by the server; the local runner has no compiler. */
 function rejectTemplateExpressions(value: unknown, path: string): void {
-  if (typeof value === 'string' && value.includes('${{')) fail(path, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
+  if (typeof value === 'string' && value.includes('${{'))
+    fail(path, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
   if (Array.isArray(value)) value.forEach((v, i) => rejectTemplateExpressions(v, `${path}[${i}]`));
   else if (isObj(value)) {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes('${{')) fail(`${path}.${k}`, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
+      if (k.includes('${{'))
+        fail(`${path}.${k}`, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
       rejectTemplateExpressions(v, `${path}.${k}`);
     }
   }
@@ -113,7 +135,8 @@ function optString(v: unknown, path: string): string | undefined {
 
 function name(v: unknown, path: string): string {
   const s = scalar(v, path);
-  if (!NAME_RE.test(s)) fail(path, `'${s}' is not a valid name: use letters, digits and '_', not starting with a digit`);
+  if (!NAME_RE.test(s))
+    fail(path, `'${s}' is not a valid name: use letters, digits and '_', not starting with a digit`);
   return s;
 }
 
@@ -134,20 +157,38 @@ function stringMap(v: unknown, path: string): Record<string, string> {
 
 function variables(v: unknown, path: string): VariableDecl[] {
   if (v === undefined || v === null) return [];
-  if (isObj(v)) return Object.entries(v).map(([k, x]) => ({ name: k, value: scalar(x, `${path}.${k}`), readonly: false }));
+  if (isObj(v))
+    return Object.entries(v).map(([k, x]) => ({ name: k, value: scalar(x, `${path}.${k}`), readonly: false }));
   if (!Array.isArray(v)) fail(path, 'expected a mapping or a list of {name, value}');
   return v.map((item, i) => {
     const p = `${path}[${i}]`;
     if (!isObj(item)) fail(p, 'expected {name, value}');
-    if ('group' in item) fail(`${p}.group`, 'variable groups are not supported by the local pipeline runner: declare the variables inline');
+    if ('group' in item)
+      fail(
+        `${p}.group`,
+        'variable groups are not supported by the local pipeline runner: declare the variables inline',
+      );
     if ('template' in item) fail(`${p}.template`, 'variable templates are not supported by the local pipeline runner');
     checkKeys(item, p, ['name', 'value', 'readonly']);
     if (item.name === undefined) fail(p, 'a variable needs a name');
-    return { name: scalar(item.name, `${p}.name`), value: scalar(item.value, `${p}.value`), readonly: bool(item.readonly, `${p}.readonly`, false) };
+    return {
+      name: scalar(item.name, `${p}.name`),
+      value: scalar(item.value, `${p}.value`),
+      readonly: bool(item.readonly, `${p}.readonly`, false),
+    };
   });
 }
 
-const COMMON_STEP_KEYS = ['name', 'displayName', 'condition', 'continueOnError', 'enabled', 'env', 'timeoutInMinutes', 'retryCountOnTaskFailure'];
+const COMMON_STEP_KEYS = [
+  'name',
+  'displayName',
+  'condition',
+  'continueOnError',
+  'enabled',
+  'env',
+  'timeoutInMinutes',
+  'retryCountOnTaskFailure',
+];
 
 function step(raw: unknown, path: string): Step {
   if (!isObj(raw)) fail(path, 'expected a step mapping');
@@ -166,29 +207,75 @@ function step(raw: unknown, path: string): Step {
     checkKeys(raw, path, ['task', 'inputs', ...COMMON_STEP_KEYS]);
     const ref = scalar(raw.task, `${path}.task`);
     const m = /^(?:[\w-]+\.)*([A-Za-z][\w-]*)@(\d+)$/.exec(ref);
-    if (!m) fail(`${path}.task`, `'${ref}' is not a task reference: write <TaskName>@<major>, e.g. FluxOidcProvision@1`);
-    return { ...base(), kind: 'task', task: ref, taskName: m[1], major: Number(m[2]), inputs: stringMap(raw.inputs, `${path}.inputs`) };
+    if (!m)
+      fail(`${path}.task`, `'${ref}' is not a task reference: write <TaskName>@<major>, e.g. FluxOidcProvision@1`);
+    return {
+      ...base(),
+      kind: 'task',
+      task: ref,
+      taskName: m[1],
+      major: Number(m[2]),
+      inputs: stringMap(raw.inputs, `${path}.inputs`),
+    };
   }
   for (const shortcut of ['script', 'bash'] as const) {
     if (shortcut in raw) {
       checkKeys(raw, path, [shortcut, 'workingDirectory', 'failOnStderr', ...COMMON_STEP_KEYS]);
       return {
-        ...base(), kind: 'script', shortcut, script: scalar(raw[shortcut], `${path}.${shortcut}`),
+        ...base(),
+        kind: 'script',
+        shortcut,
+        script: scalar(raw[shortcut], `${path}.${shortcut}`),
         workingDirectory: optString(raw.workingDirectory, `${path}.workingDirectory`),
         failOnStderr: bool(raw.failOnStderr, `${path}.failOnStderr`, false),
       };
     }
   }
   if ('checkout' in raw) {
-    checkKeys(raw, path, ['checkout', 'clean', 'fetchDepth', 'fetchTags', 'persistCredentials', 'displayName', 'condition', 'name']);
+    checkKeys(raw, path, [
+      'checkout',
+      'clean',
+      'fetchDepth',
+      'fetchTags',
+      'persistCredentials',
+      'displayName',
+      'condition',
+      'name',
+    ]);
     const repo = scalar(raw.checkout, `${path}.checkout`);
-    if (repo !== 'self' && repo !== 'none') fail(`${path}.checkout`, `'${repo}': only 'self' and 'none' are supported by the local pipeline runner (it has one repository)`);
-    return { ...base(), kind: 'checkout', repository: repo, persistCredentials: bool(raw.persistCredentials, `${path}.persistCredentials`, false), fetchDepth: int(raw.fetchDepth, `${path}.fetchDepth`) };
+    if (repo !== 'self' && repo !== 'none')
+      fail(
+        `${path}.checkout`,
+        `'${repo}': only 'self' and 'none' are supported by the local pipeline runner (it has one repository)`,
+      );
+    return {
+      ...base(),
+      kind: 'checkout',
+      repository: repo,
+      persistCredentials: bool(raw.persistCredentials, `${path}.persistCredentials`, false),
+      fetchDepth: int(raw.fetchDepth, `${path}.fetchDepth`),
+    };
   }
-  const kind = Object.keys(raw).find((k) => ['pwsh', 'powershell', 'download', 'downloadBuild', 'publish', 'getPackage', 'template', 'reviewApp', 'restoreCache', 'saveCache'].includes(k));
-  fail(kind ? `${path}.${kind}` : path, kind
-    ? `'${kind}' steps are not supported by the local pipeline runner (supported: task, script, bash, checkout)`
-    : 'not a step: expected one of task, script, bash, checkout');
+  const kind = Object.keys(raw).find((k) =>
+    [
+      'pwsh',
+      'powershell',
+      'download',
+      'downloadBuild',
+      'publish',
+      'getPackage',
+      'template',
+      'reviewApp',
+      'restoreCache',
+      'saveCache',
+    ].includes(k),
+  );
+  fail(
+    kind ? `${path}.${kind}` : path,
+    kind
+      ? `'${kind}' steps are not supported by the local pipeline runner (supported: task, script, bash, checkout)`
+      : 'not a step: expected one of task, script, bash, checkout',
+  );
 }
 
 function steps(v: unknown, path: string): Step[] {
@@ -209,7 +296,8 @@ function job(raw: unknown, path: string, index: number): Job {
   if (!isObj(raw)) fail(path, 'expected a job mapping');
   if ('template' in raw) fail(`${path}.template`, 'job templates are not supported by the local pipeline runner');
   for (const k of ['strategy', 'container', 'services']) {
-    if (k in raw && !('deployment' in raw && k === 'strategy')) fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
+    if (k in raw && !('deployment' in raw && k === 'strategy'))
+      fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
   }
   const common = {
     path,
@@ -221,20 +309,54 @@ function job(raw: unknown, path: string, index: number): Job {
     timeoutInMinutes: int(raw.timeoutInMinutes, `${path}.timeoutInMinutes`),
   };
   if ('deployment' in raw) {
-    checkKeys(raw, path, ['deployment', 'displayName', 'dependsOn', 'condition', 'continueOnError', 'variables', 'environment', 'strategy', 'timeoutInMinutes'], IGNORED_JOB_KEYS);
+    checkKeys(
+      raw,
+      path,
+      [
+        'deployment',
+        'displayName',
+        'dependsOn',
+        'condition',
+        'continueOnError',
+        'variables',
+        'environment',
+        'strategy',
+        'timeoutInMinutes',
+      ],
+      IGNORED_JOB_KEYS,
+    );
     const strategy = raw.strategy;
-    if (!isObj(strategy) || !isObj(strategy.runOnce)) fail(`${path}.strategy`, 'only strategy.runOnce is supported by the local pipeline runner');
+    if (!isObj(strategy) || !isObj(strategy.runOnce))
+      fail(`${path}.strategy`, 'only strategy.runOnce is supported by the local pipeline runner');
     checkKeys(strategy, `${path}.strategy`, ['runOnce']);
     checkKeys(strategy.runOnce, `${path}.strategy.runOnce`, ['deploy']);
     const deploy = strategy.runOnce.deploy;
     if (!isObj(deploy)) fail(`${path}.strategy.runOnce.deploy`, 'expected {steps}');
     checkKeys(deploy, `${path}.strategy.runOnce.deploy`, ['steps'], ['pool']);
     const env = raw.environment;
-    const environment = isObj(env) ? scalar(env.name, `${path}.environment.name`) : optString(env, `${path}.environment`);
-    return { ...common, name: name(raw.deployment, `${path}.deployment`), deployment: true, environment, steps: steps(deploy.steps, `${path}.strategy.runOnce.deploy.steps`) };
+    const environment = isObj(env)
+      ? scalar(env.name, `${path}.environment.name`)
+      : optString(env, `${path}.environment`);
+    return {
+      ...common,
+      name: name(raw.deployment, `${path}.deployment`),
+      deployment: true,
+      environment,
+      steps: steps(deploy.steps, `${path}.strategy.runOnce.deploy.steps`),
+    };
   }
-  checkKeys(raw, path, ['job', 'displayName', 'dependsOn', 'condition', 'continueOnError', 'variables', 'steps', 'timeoutInMinutes'], IGNORED_JOB_KEYS);
-  return { ...common, name: raw.job === undefined ? `Job${index === 0 ? '' : index + 1}` : name(raw.job, `${path}.job`), deployment: false, steps: steps(raw.steps, `${path}.steps`) };
+  checkKeys(
+    raw,
+    path,
+    ['job', 'displayName', 'dependsOn', 'condition', 'continueOnError', 'variables', 'steps', 'timeoutInMinutes'],
+    IGNORED_JOB_KEYS,
+  );
+  return {
+    ...common,
+    name: raw.job === undefined ? `Job${index === 0 ? '' : index + 1}` : name(raw.job, `${path}.job`),
+    deployment: false,
+    steps: steps(raw.steps, `${path}.steps`),
+  };
 }
 
 function jobs(v: unknown, path: string): Job[] {
@@ -254,7 +376,8 @@ function checkGraph(nodes: { name: string; dependsOn: string[]; path: string }[]
   for (const n of nodes) {
     n.dependsOn = n.dependsOn.map((d) => {
       const real = names.get(d.toLowerCase());
-      if (!real) fail(`${n.path}.dependsOn`, `'${d}' is not a ${what} here (${what}s: ${[...names.values()].join(', ')})`);
+      if (!real)
+        fail(`${n.path}.dependsOn`, `'${d}' is not a ${what} here (${what}s: ${[...names.values()].join(', ')})`);
       return real;
     });
   }
@@ -262,19 +385,38 @@ function checkGraph(nodes: { name: string; dependsOn: string[]; path: string }[]
 }
 
 /** Topological order, stable in YAML order (the order the runner executes in). */
-export function orderByDependencies<T extends { name: string; dependsOn: string[] }>(nodes: T[], path = '', what = 'node'): T[] {
+export function orderByDependencies<T extends { name: string; dependsOn: string[] }>(
+  nodes: T[],
+  path = '',
+  what = 'node',
+): T[] {
   const done = new Set<string>();
   const out: T[] = [];
   while (out.length < nodes.length) {
     const next = nodes.find((n) => !done.has(n.name) && n.dependsOn.every((d) => done.has(d)));
-    if (!next) fail(path, `the ${what}s' dependsOn form a cycle: ${nodes.filter((n) => !done.has(n.name)).map((n) => n.name).join(', ')}`);
+    if (!next)
+      fail(
+        path,
+        `the ${what}s' dependsOn form a cycle: ${nodes
+          .filter((n) => !done.has(n.name))
+          .map((n) => n.name)
+          .join(', ')}`,
+      );
     done.add(next.name);
     out.push(next);
   }
   return out;
 }
 
-const IGNORED_ROOT_KEYS = ['trigger', 'pr', 'pool', 'name', 'schedules', 'appendCommitMessageToRunName', 'lockBehavior'];
+const IGNORED_ROOT_KEYS = [
+  'trigger',
+  'pr',
+  'pool',
+  'name',
+  'schedules',
+  'appendCommitMessageToRunName',
+  'lockBehavior',
+];
 
 export function parsePipeline(text: string, file = 'azure-pipelines.yml'): Pipeline {
   const docs = YAML.parseAllDocuments(text);
@@ -285,34 +427,80 @@ export function parsePipeline(text: string, file = 'azure-pipelines.yml'): Pipel
   if (!isObj(root)) fail(file, 'expected a mapping at the top level');
   rejectTemplateExpressions(root, file);
   for (const k of ['parameters', 'resources', 'extends', 'stages', 'jobs', 'steps']) {
-    if (k === 'parameters' && k in root) fail(`${file}.parameters`, 'runtime parameters are not supported by the local pipeline runner: use variables');
-    if (k === 'resources' && k in root) fail(`${file}.resources`, 'resources are not supported by the local pipeline runner (the repository is the cloud\'s, or --repo)');
-    if (k === 'extends' && k in root) fail(`${file}.extends`, 'extends templates are not supported by the local pipeline runner');
+    if (k === 'parameters' && k in root)
+      fail(`${file}.parameters`, 'runtime parameters are not supported by the local pipeline runner: use variables');
+    if (k === 'resources' && k in root)
+      fail(
+        `${file}.resources`,
+        "resources are not supported by the local pipeline runner (the repository is the cloud's, or --repo)",
+      );
+    if (k === 'extends' && k in root)
+      fail(`${file}.extends`, 'extends templates are not supported by the local pipeline runner');
   }
   const bodies = ['stages', 'jobs', 'steps'].filter((k) => k in root);
-  if (bodies.length !== 1) fail(file, `expected exactly one of stages, jobs, steps at the top level${bodies.length ? ` (found ${bodies.join(', ')})` : ''}`);
+  if (bodies.length !== 1)
+    fail(
+      file,
+      `expected exactly one of stages, jobs, steps at the top level${bodies.length ? ` (found ${bodies.join(', ')})` : ''}`,
+    );
   checkKeys(root, file, ['variables', bodies[0]], IGNORED_ROOT_KEYS);
   const pipelineVars = variables(root.variables, `${file}.variables`);
 
   let stages: Stage[];
   if ('steps' in root) {
-    stages = [{ path: file, name: '__default', dependsOn: [], variables: [], implicit: true, jobs: [{
-      path: file, name: 'Job', dependsOn: [], continueOnError: false, variables: [], deployment: false, steps: steps(root.steps, `${file}.steps`),
-    }] }];
+    stages = [
+      {
+        path: file,
+        name: '__default',
+        dependsOn: [],
+        variables: [],
+        implicit: true,
+        jobs: [
+          {
+            path: file,
+            name: 'Job',
+            dependsOn: [],
+            continueOnError: false,
+            variables: [],
+            deployment: false,
+            steps: steps(root.steps, `${file}.steps`),
+          },
+        ],
+      },
+    ];
   } else if ('jobs' in root) {
-    stages = [{ path: file, name: '__default', dependsOn: [], variables: [], implicit: true, jobs: jobs(root.jobs, `${file}.jobs`) }];
+    stages = [
+      {
+        path: file,
+        name: '__default',
+        dependsOn: [],
+        variables: [],
+        implicit: true,
+        jobs: jobs(root.jobs, `${file}.jobs`),
+      },
+    ];
   } else {
     if (!Array.isArray(root.stages)) fail(`${file}.stages`, 'expected a list of stages');
     stages = root.stages.map((raw, i) => {
       const path = `${file}.stages[${i}]`;
       if (!isObj(raw)) fail(path, 'expected a stage mapping');
       if ('template' in raw) fail(`${path}.template`, 'stage templates are not supported by the local pipeline runner');
-      checkKeys(raw, path, ['stage', 'displayName', 'dependsOn', 'condition', 'variables', 'jobs'], ['pool', 'lockBehavior', 'isSkippable', 'templateContext']);
+      checkKeys(
+        raw,
+        path,
+        ['stage', 'displayName', 'dependsOn', 'condition', 'variables', 'jobs'],
+        ['pool', 'lockBehavior', 'isSkippable', 'templateContext'],
+      );
       const stageName = name(raw.stage, `${path}.stage`);
       // A stage without dependsOn depends on the previous one (Azure Pipelines' default).
-      const prev = i > 0 && isObj((root.stages as unknown[])[i - 1]) ? scalar(((root.stages as Obj[])[i - 1]).stage, `${file}.stages[${i - 1}].stage`) : undefined;
+      const prev =
+        i > 0 && isObj((root.stages as unknown[])[i - 1])
+          ? scalar((root.stages as Obj[])[i - 1].stage, `${file}.stages[${i - 1}].stage`)
+          : undefined;
       return {
-        path, name: stageName, implicit: false,
+        path,
+        name: stageName,
+        implicit: false,
         displayName: optString(raw.displayName, `${path}.displayName`),
         dependsOn: 'dependsOn' in raw ? stringList(raw.dependsOn, `${path}.dependsOn`) : prev ? [prev] : [],
         condition: optString(raw.condition, `${path}.condition`),

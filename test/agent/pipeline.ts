@@ -13,7 +13,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readTaskJson, resolveInputs, runBundledTask, runStepProcess, type ProcessRun } from './agent';
 import { checkoutSelf } from './checkout';
-import { evaluateCondition, evaluateExpression, ExpressionError, type ExpressionContext, type ExpressionValue } from './expressions';
+import {
+  evaluateCondition,
+  evaluateExpression,
+  ExpressionError,
+  type ExpressionContext,
+  type ExpressionValue,
+} from './expressions';
 import { parsePipeline, PipelineError, type Job, type Stage, type Step, type VariableDecl } from './pipeline-model';
 import { VariableStore } from './variables';
 import { mergeResults, SecretMasker, type TaskResult } from './vso';
@@ -69,8 +75,22 @@ export interface StepRecord {
   durationMs: number;
 }
 
-export interface JobRecord { stage: string; name: string; displayName: string; result: TaskResult; skipped?: string; steps: StepRecord[]; outputs: Record<string, string> }
-export interface StageRecord { name: string; displayName: string; result: TaskResult; skipped?: string; jobs: JobRecord[] }
+export interface JobRecord {
+  stage: string;
+  name: string;
+  displayName: string;
+  result: TaskResult;
+  skipped?: string;
+  steps: StepRecord[];
+  outputs: Record<string, string>;
+}
+export interface StageRecord {
+  name: string;
+  displayName: string;
+  result: TaskResult;
+  skipped?: string;
+  jobs: JobRecord[];
+}
 
 export interface PipelineRun {
   result: 'Succeeded' | 'SucceededWithIssues' | 'Failed';
@@ -84,7 +104,8 @@ export interface PipelineRun {
 const OK: TaskResult[] = ['Succeeded', 'SucceededWithIssues'];
 
 /** Cloud environment entries that are agent environment, not pipeline variables. */
-const isProcessOnly = (k: string): boolean => k.startsWith('ENDPOINT_') || k.startsWith('NODE_') || k.startsWith('FLUX_OIDC_') || k.startsWith('SECURE');
+const isProcessOnly = (k: string): boolean =>
+  k.startsWith('ENDPOINT_') || k.startsWith('NODE_') || k.startsWith('FLUX_OIDC_') || k.startsWith('SECURE');
 
 function accessTokenOf(env: Record<string, string>): string | undefined {
   if (env.SYSTEM_ACCESSTOKEN) return env.SYSTEM_ACCESSTOKEN;
@@ -96,7 +117,9 @@ function accessTokenOf(env: Record<string, string>): string | undefined {
   }
 }
 
-function fmtMs(ms: number): string { return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`; }
+function fmtMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
 
 export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun> {
   const file = opts.file ?? 'azure-pipelines.yml';
@@ -105,13 +128,20 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
   const print = opts.print ?? (() => {});
   const tasksDir = opts.tasksDir ?? path.join(REPO_ROOT, 'dist', 'tasks');
   const cloudEnv = opts.cloud?.env ?? {};
-  const processEnv: Record<string, string> = Object.fromEntries(Object.entries(cloudEnv).filter(([k]) => isProcessOnly(k)));
-  const taskOnlyEnv = Object.fromEntries(Object.entries(processEnv).filter(([k]) => k.startsWith('ENDPOINT_') || k.startsWith('SECURE')));
+  const processEnv: Record<string, string> = Object.fromEntries(
+    Object.entries(cloudEnv).filter(([k]) => isProcessOnly(k)),
+  );
+  const taskOnlyEnv = Object.fromEntries(
+    Object.entries(processEnv).filter(([k]) => k.startsWith('ENDPOINT_') || k.startsWith('SECURE')),
+  );
   const sharedEnv = Object.fromEntries(Object.entries(processEnv).filter(([k]) => !(k in taskOnlyEnv)));
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-'));
   const warnings: string[] = [];
   let jobCounter = 0;
-  const warn = (message: string): void => { warnings.push(message); print(`##[warning]${message}\n`); };
+  const warn = (message: string): void => {
+    warnings.push(message);
+    print(`##[warning]${message}\n`);
+  };
 
   // Pipeline-level variables: predefined (from the cloud's agent environment) then the YAML's.
   const root = new VariableStore();
@@ -121,7 +151,8 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
   root.set('System.Debug', opts.debug ? 'true' : 'false');
   if (!root.get('Build.BuildId')) root.set('Build.BuildId', '1');
   if (!root.get('Build.BuildNumber')) root.set('Build.BuildNumber', '1');
-  if (!root.get('System.TeamFoundationCollectionUri') && root.get('System.CollectionUri')) root.set('System.TeamFoundationCollectionUri', root.get('System.CollectionUri')!.value);
+  if (!root.get('System.TeamFoundationCollectionUri') && root.get('System.CollectionUri'))
+    root.set('System.TeamFoundationCollectionUri', root.get('System.CollectionUri')!.value);
 
   const stages: StageRecord[] = [];
   const allSteps: StepRecord[] = [];
@@ -131,19 +162,33 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     throw e;
   };
 
-  const applyDecls = (store: VariableStore, decls: VariableDecl[], ctx: () => ExpressionContext, where: string): void => {
+  const applyDecls = (
+    store: VariableStore,
+    decls: VariableDecl[],
+    ctx: () => ExpressionContext,
+    where: string,
+  ): void => {
     for (const d of decls) {
       const m = /^\$\[(.*)\]$/s.exec(d.value.trim());
       let value = d.value;
       if (m) {
-        try { value = evaluateExpression(m[1], ctx()); } catch (e) { failWith(e, `${where}.${d.name}`); }
+        try {
+          value = evaluateExpression(m[1], ctx());
+        } catch (e) {
+          failWith(e, `${where}.${d.name}`);
+        }
       }
       store.set(d.name, value, { readonly: d.readonly });
     }
   };
 
   try {
-    applyDecls(root, pipeline.variables, () => ({ variable: (n) => root.get(n)?.value, status: () => true }), `${path.basename(file)}.variables`);
+    applyDecls(
+      root,
+      pipeline.variables,
+      () => ({ variable: (n) => root.get(n)?.value, status: () => true }),
+      `${path.basename(file)}.variables`,
+    );
     for (const [k, v] of Object.entries(opts.variables ?? {})) root.set(k, v);
 
     for (const stage of pipeline.stages) {
@@ -156,7 +201,8 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
 
   const ran = stages.filter((s) => s.result !== 'Skipped');
   const overall = ran.reduce<TaskResult>((acc, s) => mergeResults(acc, s.result), 'Succeeded');
-  const result: PipelineRun['result'] = overall === 'Succeeded' || overall === 'SucceededWithIssues' ? overall : 'Failed';
+  const result: PipelineRun['result'] =
+    overall === 'Succeeded' || overall === 'SucceededWithIssues' ? overall : 'Failed';
   printSummary(result);
   return { result, stages, steps: allSteps, summaries, warnings, workDir: opts.keepWorkDir ? workRoot : undefined };
 
@@ -165,14 +211,25 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
   function statusOver(results: Map<string, TaskResult>, deps: string[], where: string) {
     return (fn: string, args: string[]): boolean => {
       const names = args.length ? args : deps;
-      for (const a of args) if (!deps.some((d) => d.toLowerCase() === a.toLowerCase())) throw new ExpressionError(`${fn}('${a}'): '${a}' is not a dependency of ${where} (dependsOn: ${deps.join(', ') || 'none'})`);
-      const rs = names.map((n) => results.get([...results.keys()].find((k) => k.toLowerCase() === n.toLowerCase()) ?? n) ?? 'Skipped');
+      for (const a of args)
+        if (!deps.some((d) => d.toLowerCase() === a.toLowerCase()))
+          throw new ExpressionError(
+            `${fn}('${a}'): '${a}' is not a dependency of ${where} (dependsOn: ${deps.join(', ') || 'none'})`,
+          );
+      const rs = names.map(
+        (n) => results.get([...results.keys()].find((k) => k.toLowerCase() === n.toLowerCase()) ?? n) ?? 'Skipped',
+      );
       switch (fn) {
-        case 'succeeded': return rs.every((r) => OK.includes(r));
-        case 'failed': return rs.some((r) => r === 'Failed');
-        case 'succeededOrFailed': return true;
-        case 'always': return true;
-        default: return false; // canceled(): the local runner is never canceled
+        case 'succeeded':
+          return rs.every((r) => OK.includes(r));
+        case 'failed':
+          return rs.some((r) => r === 'Failed');
+        case 'succeededOrFailed':
+          return true;
+        case 'always':
+          return true;
+        default:
+          return false; // canceled(): the local runner is never canceled
       }
     };
   }
@@ -196,7 +253,9 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
         status: statusOver(stageResults, stage.dependsOn, `stage ${stage.name}`) as ExpressionContext['status'],
         roots: { dependencies: stageDeps },
       });
-    } catch (e) { failWith(e, `${stage.path}.condition`); }
+    } catch (e) {
+      failWith(e, `${stage.path}.condition`);
+    }
     if (!run) {
       const why = `condition is false: ${condition}`;
       print(`Skipping stage ${display}: ${why}\n`);
@@ -205,12 +264,19 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     const stageStore = new VariableStore(root);
     stageStore.set('System.StageName', stage.implicit ? '__default' : stage.name);
     stageStore.set('System.StageDisplayName', display);
-    applyDecls(stageStore, stage.variables, () => ({ variable: (n) => stageStore.get(n)?.value, status: () => true }), `${stage.path}.variables`);
+    applyDecls(
+      stageStore,
+      stage.variables,
+      () => ({ variable: (n) => stageStore.get(n)?.value, status: () => true }),
+      `${stage.path}.variables`,
+    );
 
     const jobs: JobRecord[] = [];
     for (const job of stage.jobs) jobs.push(await runJob(stage, job, stageStore, jobs));
     const ranJobs = jobs.filter((j) => j.result !== 'Skipped');
-    const result = ranJobs.length ? ranJobs.reduce<TaskResult>((acc, j) => mergeResults(acc, j.result), 'Succeeded') : 'Skipped';
+    const result = ranJobs.length
+      ? ranJobs.reduce<TaskResult>((acc, j) => mergeResults(acc, j.result), 'Succeeded')
+      : 'Skipped';
     return { name: stage.name, displayName: display, result, jobs };
   }
 
@@ -229,7 +295,11 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     }
     return {
       variable: (n) => store.get(n) && store.expand(store.get(n)!.value),
-      status: statusOver(new Map(done.map((j) => [j.name, j.result])), job.dependsOn, `job ${job.name}`) as ExpressionContext['status'],
+      status: statusOver(
+        new Map(done.map((j) => [j.name, j.result])),
+        job.dependsOn,
+        `job ${job.name}`,
+      ) as ExpressionContext['status'],
       roots: { dependencies: deps, stageDependencies: stageDeps },
     };
   }
@@ -238,28 +308,52 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     const display = job.displayName ?? job.name;
     const stageName = stage.implicit ? '' : stage.name;
     const condition = job.condition ?? 'succeeded()';
-    if (!(stage.implicit && stage.jobs.length === 1 && job.name === 'Job')) print(`\n──── Job: ${display}${job.environment ? ` (environment ${job.environment})` : ''} ────\n`);
+    if (!(stage.implicit && stage.jobs.length === 1 && job.name === 'Job'))
+      print(`\n──── Job: ${display}${job.environment ? ` (environment ${job.environment})` : ''} ────\n`);
     let run = true;
-    try { run = evaluateCondition(condition, jobContext(stage, job, stageStore, done)); } catch (e) { failWith(e, `${job.path}.condition`); }
+    try {
+      run = evaluateCondition(condition, jobContext(stage, job, stageStore, done));
+    } catch (e) {
+      failWith(e, `${job.path}.condition`);
+    }
     if (!run) {
       const why = `condition is false: ${condition}`;
       print(`Skipping job ${display}: ${why}\n`);
-      return { stage: stageName, name: job.name, displayName: display, result: 'Skipped', skipped: why, steps: [], outputs: {} };
+      return {
+        stage: stageName,
+        name: job.name,
+        displayName: display,
+        result: 'Skipped',
+        skipped: why,
+        steps: [],
+        outputs: {},
+      };
     }
 
     // The agent's folders for this job: s (sources), a (artifact staging), b (binaries), _temp.
     const jobRoot = path.join(workRoot, String(++jobCounter));
     const sources = opts.repoDir ? path.resolve(opts.repoDir) : path.join(jobRoot, 's');
     const tempDir = path.join(jobRoot, '_temp');
-    for (const d of [sources, tempDir, path.join(jobRoot, 'a'), path.join(jobRoot, 'b')]) fs.mkdirSync(d, { recursive: true });
+    for (const d of [sources, tempDir, path.join(jobRoot, 'a'), path.join(jobRoot, 'b')])
+      fs.mkdirSync(d, { recursive: true });
 
     const store = new VariableStore(stageStore);
     const predefined: Record<string, string> = {
-      'Build.SourcesDirectory': sources, 'Build.Repository.LocalPath': sources, 'System.DefaultWorkingDirectory': sources,
-      'Build.ArtifactStagingDirectory': path.join(jobRoot, 'a'), 'Build.StagingDirectory': path.join(jobRoot, 'a'),
-      'Build.BinariesDirectory': path.join(jobRoot, 'b'), 'Agent.BuildDirectory': jobRoot, 'Pipeline.Workspace': jobRoot,
-      'Agent.TempDirectory': tempDir, 'Agent.WorkFolder': workRoot, 'System.JobName': job.name, 'System.JobDisplayName': display,
-      'System.PhaseName': job.name, 'Agent.JobName': display, 'Agent.JobStatus': 'Succeeded',
+      'Build.SourcesDirectory': sources,
+      'Build.Repository.LocalPath': sources,
+      'System.DefaultWorkingDirectory': sources,
+      'Build.ArtifactStagingDirectory': path.join(jobRoot, 'a'),
+      'Build.StagingDirectory': path.join(jobRoot, 'a'),
+      'Build.BinariesDirectory': path.join(jobRoot, 'b'),
+      'Agent.BuildDirectory': jobRoot,
+      'Pipeline.Workspace': jobRoot,
+      'Agent.TempDirectory': tempDir,
+      'Agent.WorkFolder': workRoot,
+      'System.JobName': job.name,
+      'System.JobDisplayName': display,
+      'System.PhaseName': job.name,
+      'Agent.JobName': display,
+      'Agent.JobStatus': 'Succeeded',
     };
     for (const [k, v] of Object.entries(predefined)) store.set(k, v);
     applyDecls(store, job.variables, () => jobContext(stage, job, store, done), `${job.path}.variables`);
@@ -267,7 +361,16 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     // `checkout: none` only suppresses the implicit checkout; the agent shows no step for it.
     const steps: Step[] = job.steps.filter((s) => !(s.kind === 'checkout' && s.repository === 'none'));
     if (!job.deployment && !job.steps.some((s) => s.kind === 'checkout')) {
-      steps.unshift({ kind: 'checkout', repository: 'self', persistCredentials: false, path: `${job.path}.steps(implicit checkout)`, continueOnError: false, enabled: true, env: {}, retryCountOnTaskFailure: 0 });
+      steps.unshift({
+        kind: 'checkout',
+        repository: 'self',
+        persistCredentials: false,
+        path: `${job.path}.steps(implicit checkout)`,
+        continueOnError: false,
+        enabled: true,
+        env: {},
+        retryCountOnTaskFailure: 0,
+      });
     }
 
     let status: TaskResult = 'Succeeded';
@@ -276,7 +379,16 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     const outputs: Record<string, string> = {};
     for (const step of steps) {
       store.set('Agent.JobStatus', status);
-      const rec = await runStep(step, { stageName, job, store, sources, tempDir, status: () => status, outputs, deadline });
+      const rec = await runStep(step, {
+        stageName,
+        job,
+        store,
+        sources,
+        tempDir,
+        status: () => status,
+        outputs,
+        deadline,
+      });
       records.push(rec);
       allSteps.push(rec);
       if (rec.result !== 'Skipped') status = mergeResults(status, rec.result);
@@ -302,7 +414,14 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     const { store, job } = scope;
     const unknown = new Set<string>();
     const expand = (s: string): string => store.expand(s, (n) => unknown.add(n));
-    const base = { stage: scope.stageName, job: job.name, name: step.name, kind: step.kind, path: step.path, outputs: {} as Record<string, string> };
+    const base = {
+      stage: scope.stageName,
+      job: job.name,
+      name: step.name,
+      kind: step.kind,
+      path: step.path,
+      outputs: {} as Record<string, string>,
+    };
     let display: string;
     let taskDir: string | undefined;
     let inputs: Record<string, string> = {};
@@ -311,14 +430,24 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     if (step.kind === 'task') {
       taskDir = path.join(tasksDir, step.taskName);
       if (!fs.existsSync(path.join(taskDir, 'task.json'))) {
-        const known = fs.existsSync(tasksDir) ? fs.readdirSync(tasksDir).filter((d) => fs.existsSync(path.join(tasksDir, d, 'task.json'))) : [];
-        throw new PipelineError(`${step.path}.task: ${step.task} is not a built task of this extension (${tasksDir} has ${known.join(', ') || 'none: run npm run build'}); the local runner runs these tasks and script/bash steps only`);
+        const known = fs.existsSync(tasksDir)
+          ? fs.readdirSync(tasksDir).filter((d) => fs.existsSync(path.join(tasksDir, d, 'task.json')))
+          : [];
+        throw new PipelineError(
+          `${step.path}.task: ${step.task} is not a built task of this extension (${tasksDir} has ${known.join(', ') || 'none: run npm run build'}); the local runner runs these tasks and script/bash steps only`,
+        );
       }
       const tj = readTaskJson(taskDir);
-      if (tj.version.Major !== step.major) throw new PipelineError(`${step.path}.task: ${step.task} asks for major version ${step.major}, the built task is ${tj.version.Major}.${tj.version.Minor}.${tj.version.Patch}`);
+      if (tj.version.Major !== step.major)
+        throw new PipelineError(
+          `${step.path}.task: ${step.task} asks for major version ${step.major}, the built task is ${tj.version.Major}.${tj.version.Minor}.${tj.version.Patch}`,
+        );
       for (const [k, v] of Object.entries(step.inputs)) inputs[k] = expand(v);
       const resolved = resolveInputs(tj, inputs);
-      for (const u of resolved.unknown) warn(`${step.path}.inputs.${u}: ${step.taskName}@${step.major} has no input '${u}' (Azure Pipelines ignores it)`);
+      for (const u of resolved.unknown)
+        warn(
+          `${step.path}.inputs.${u}: ${step.taskName}@${step.major} has no input '${u}' (Azure Pipelines ignores it)`,
+        );
       // Explicit inputs only: the agent emulation fills the defaults and expands their macros.
       inputs = resolved.explicit;
       for (const input of tj.inputs ?? []) {
@@ -328,12 +457,16 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
         const byName = Object.keys(conns).find((n) => n.toLowerCase() === value.toLowerCase());
         if (byName) inputs[input.name] = conns[byName];
         else if (!Object.values(conns).includes(value)) {
-          throw new PipelineError(`${step.path}.inputs.${input.name}: service connection '${value}' does not exist (the emulated project has ${Object.keys(conns).join(', ') || 'none'})`);
+          throw new PipelineError(
+            `${step.path}.inputs.${input.name}: service connection '${value}' does not exist (the emulated project has ${Object.keys(conns).join(', ') || 'none'})`,
+          );
         }
       }
       const format = (tj as { instanceNameFormat?: string }).instanceNameFormat ?? step.taskName;
       const withDefaults = resolveInputs(tj, inputs).inputs;
-      display = step.displayName ? expand(step.displayName) : format.replace(/\$\(([^)]+)\)/g, (w, n: string) => withDefaults[n] ?? w);
+      display = step.displayName
+        ? expand(step.displayName)
+        : format.replace(/\$\(([^)]+)\)/g, (w, n: string) => withDefaults[n] ?? w);
     } else if (step.kind === 'script') {
       display = step.displayName ? expand(step.displayName) : step.shortcut === 'bash' ? 'Bash' : 'Script';
       // The server expands macros in the script text before the agent runs it.
@@ -342,7 +475,11 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     } else {
       const repo = store.get('Build.Repository.Name')?.value ?? 'self';
       const branch = (store.get('Build.SourceBranch')?.value ?? 'refs/heads/main').replace(/^refs\/heads\//, '');
-      display = step.displayName ? expand(step.displayName) : step.repository === 'none' ? 'Checkout: none' : `Checkout ${repo}@${branch} to s`;
+      display = step.displayName
+        ? expand(step.displayName)
+        : step.repository === 'none'
+          ? 'Checkout: none'
+          : `Checkout ${repo}@${branch} to s`;
     }
 
     const stepEnv: Record<string, string> = {};
@@ -365,7 +502,9 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
             return fn === 'succeeded' ? OK.includes(s) : fn === 'failed' ? s === 'Failed' : fn !== 'canceled';
           },
         });
-      } catch (e) { failWith(e, `${step.path}.condition`); }
+      } catch (e) {
+        failWith(e, `${step.path}.condition`);
+      }
       if (!run) skipped = `condition is false: ${condition}`;
     }
     if (!run) {
@@ -373,14 +512,17 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
       return { ...base, displayName: display, result: 'Skipped', skipped, log: '', durationMs: 0 };
     }
     for (const n of unknown) {
-      const hint = n.split('.').length >= 3
-        ? ' Outputs of other jobs and stages are not macros: map them with variables: { x: $[ dependencies.<job>.outputs[\'<step>.<var>\'] ] } or stageDependencies.<stage>.<job>.outputs[...]'
-        : n.includes('.') ? ` If it is an output variable, the step that sets it must have name: ${n.split('.')[0]} and run earlier in this job.` : '';
+      const hint =
+        n.split('.').length >= 3
+          ? " Outputs of other jobs and stages are not macros: map them with variables: { x: $[ dependencies.<job>.outputs['<step>.<var>'] ] } or stageDependencies.<stage>.<job>.outputs[...]"
+          : n.includes('.')
+            ? ` If it is an output variable, the step that sets it must have name: ${n.split('.')[0]} and run earlier in this job.`
+            : '';
       warn(`${step.path}: $(${n}) is not defined, left as is (as Azure Pipelines does).${hint}`);
     }
 
     const started = performance.now();
-    let timeoutMs = step.timeoutInMinutes ? step.timeoutInMinutes * 60_000 : opts.stepTimeoutMs ?? 600_000;
+    let timeoutMs = step.timeoutInMinutes ? step.timeoutInMinutes * 60_000 : (opts.stepTimeoutMs ?? 600_000);
     if (scope.deadline !== undefined) timeoutMs = Math.max(1, Math.min(timeoutMs, scope.deadline - performance.now()));
 
     let runRecord: ProcessRun | undefined;
@@ -392,11 +534,20 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
       for (let attempt = 0; ; attempt++) {
         if (step.kind === 'task') {
           const tj = readTaskJson(taskDir!);
-          print(`${'='.repeat(79)}\nTask         : ${(tj as { friendlyName?: string }).friendlyName ?? tj.name}\nVersion      : ${tj.version.Major}.${tj.version.Minor}.${tj.version.Patch}\n${'='.repeat(79)}\n`);
+          print(
+            `${'='.repeat(79)}\nTask         : ${(tj as { friendlyName?: string }).friendlyName ?? tj.name}\nVersion      : ${tj.version.Major}.${tj.version.Minor}.${tj.version.Patch}\n${'='.repeat(79)}\n`,
+          );
           runRecord = await runBundledTask({
-            taskDir: taskDir!, inputs, cwd: scope.sources, tempDir: scope.tempDir, timeoutMs, debug: opts.debug, displayName: display,
+            taskDir: taskDir!,
+            inputs,
+            cwd: scope.sources,
+            tempDir: scope.tempDir,
+            timeoutMs,
+            debug: opts.debug,
+            displayName: display,
             env: { ...sharedEnv, ...taskOnlyEnv, ...store.env({ secretsAsSecretEnv: true }), ...stepEnv },
-            secrets: store.secrets(), onLogLine: (l) => print(`${l}\n`),
+            secrets: store.secrets(),
+            onLogLine: (l) => print(`${l}\n`),
           });
         } else {
           const scriptFile = path.join(scope.tempDir, `${crypto.randomUUID()}.sh`);
@@ -404,9 +555,17 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
           const cwd = workingDirectory;
           print(`##[command]/usr/bin/bash --noprofile --norc ${scriptFile}\n`);
           runRecord = await runStepProcess({
-            command: 'bash', args: ['--noprofile', '--norc', scriptFile], cwd, tempDir: scope.tempDir, timeoutMs, debug: opts.debug,
+            command: 'bash',
+            args: ['--noprofile', '--norc', scriptFile],
+            cwd,
+            tempDir: scope.tempDir,
+            timeoutMs,
+            debug: opts.debug,
             env: { ...sharedEnv, ...store.env({ secretsAsSecretEnv: false }), ...stepEnv },
-            secrets: store.secrets(), judge: 'exit-code', failOnStderr: step.failOnStderr, displayName: display,
+            secrets: store.secrets(),
+            judge: 'exit-code',
+            failOnStderr: step.failOnStderr,
+            displayName: display,
             onLogLine: (l) => print(`${l}\n`),
           });
           fs.rmSync(scriptFile, { force: true });
@@ -417,7 +576,8 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
       result = runRecord.result;
       log = runRecord.log;
       collectVariables(step, runRecord, scope);
-      for (const s of runRecord.summaries) summaries.push({ step: display, path: s.path, content: s.content ?? `(summary file ${s.path} was not found)` });
+      for (const s of runRecord.summaries)
+        summaries.push({ step: display, path: s.path, content: s.content ?? `(summary file ${s.path} was not found)` });
     }
     if (result === 'Failed' && step.continueOnError) result = 'SucceededWithIssues';
 
@@ -425,10 +585,22 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     for (const [k, v] of Object.entries(runRecord?.outputs ?? {})) if (step.name) outputs[`${step.name}.${k}`] = v;
     const allMasker = new SecretMasker();
     for (const s of [...store.secrets(), ...(runRecord?.secrets ?? [])]) allMasker.add(s);
-    const outText = Object.entries(outputs).map(([k, v]) => `${k}=${v}`).join(', ');
-    print(`##[section]Finishing: ${allMasker.mask(display)} — ${result}${runRecord?.message && result !== 'Succeeded' ? `: ${allMasker.mask(runRecord.message)}` : ''} (${fmtMs(performance.now() - started)})\n`);
+    const outText = Object.entries(outputs)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    print(
+      `##[section]Finishing: ${allMasker.mask(display)} — ${result}${runRecord?.message && result !== 'Succeeded' ? `: ${allMasker.mask(runRecord.message)}` : ''} (${fmtMs(performance.now() - started)})\n`,
+    );
     if (outText) print(`  outputs: ${allMasker.mask(outText)}\n`);
-    return { ...base, displayName: display, result, run: runRecord, log, outputs, durationMs: performance.now() - started };
+    return {
+      ...base,
+      displayName: display,
+      result,
+      run: runRecord,
+      log,
+      outputs,
+      durationMs: performance.now() - started,
+    };
   }
 
   /** setvariable from a step: outputs become `<step>.<var>` for later steps and `dependencies` for later jobs. */
@@ -437,7 +609,12 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
       if (c.kind !== 'setvariable' || !c.name) continue;
       try {
         if (c.isOutput) {
-          if (!step.name) { warn(`${step.path}: output variable '${c.name}' was set by a step without name: add name: to the step to use it`); continue; }
+          if (!step.name) {
+            warn(
+              `${step.path}: output variable '${c.name}' was set by a step without name: add name: to the step to use it`,
+            );
+            continue;
+          }
           scope.store.set(`${step.name}.${c.name}`, c.value, { secret: c.isSecret });
           const key = scope.job.deployment ? `${scope.job.name}.${step.name}.${c.name}` : `${step.name}.${c.name}`;
           scope.outputs[key] = c.value;
@@ -450,7 +627,10 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     }
   }
 
-  async function checkout(step: Extract<Step, { kind: 'checkout' }>, scope: StepScope): Promise<{ result: TaskResult; log: string }> {
+  async function checkout(
+    step: Extract<Step, { kind: 'checkout' }>,
+    scope: StepScope,
+  ): Promise<{ result: TaskResult; log: string }> {
     if (step.repository === 'none') return { result: 'Succeeded', log: 'checkout: none' };
     if (opts.repoDir) {
       const log = `Using the local repository ${scope.sources} as Build.SourcesDirectory (--repo): nothing to check out`;
@@ -460,15 +640,22 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     const env = cloudEnv;
     const collection = env.SYSTEM_COLLECTIONURI;
     if (!opts.cloud || !collection || !env.BUILD_REPOSITORY_NAME) {
-      const log = 'No emulated cloud repository (run with --scenario, --state or --repo): Build.SourcesDirectory is empty';
+      const log =
+        'No emulated cloud repository (run with --scenario, --state or --repo): Build.SourcesDirectory is empty';
       print(`${log}\n`);
       return { result: 'Succeeded', log };
     }
-    const url = env.BUILD_REPOSITORY_URI
-      ?? `${collection.replace(/\/?$/, '/')}${encodeURIComponent(env.SYSTEM_TEAMPROJECT ?? '')}/_git/${encodeURIComponent(env.BUILD_REPOSITORY_NAME)}`;
+    const url =
+      env.BUILD_REPOSITORY_URI ??
+      `${collection.replace(/\/?$/, '/')}${encodeURIComponent(env.SYSTEM_TEAMPROJECT ?? '')}/_git/${encodeURIComponent(env.BUILD_REPOSITORY_NAME)}`;
     const res = await checkoutSelf({
-      repositoryUrl: url, sourceBranch: env.BUILD_SOURCEBRANCH ?? 'refs/heads/main', accessToken: token ?? '', dir: scope.sources,
-      caFile: opts.cloud.ctx?.ca?.caCertPath ?? env.NODE_EXTRA_CA_CERTS, fetchDepth: step.fetchDepth, persistCredentials: step.persistCredentials,
+      repositoryUrl: url,
+      sourceBranch: env.BUILD_SOURCEBRANCH ?? 'refs/heads/main',
+      accessToken: token ?? '',
+      dir: scope.sources,
+      caFile: opts.cloud.ctx?.ca?.caCertPath ?? env.NODE_EXTRA_CA_CERTS,
+      fetchDepth: step.fetchDepth,
+      persistCredentials: step.persistCredentials,
     });
     print(`${res.log}\n`);
     if (res.commit) scope.store.set('Build.SourceVersion', res.commit);
@@ -476,11 +663,23 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
   }
 
   function printSummary(result: string): void {
-    const rows = allSteps.map((s) => [[s.stage, s.job].filter((x) => x && x !== 'Job').join('/') || '-', s.displayName, s.result + (s.skipped ? ` (${s.skipped})` : ''), s.result === 'Skipped' ? '' : fmtMs(s.durationMs)]);
+    const rows = allSteps.map((s) => [
+      [s.stage, s.job].filter((x) => x && x !== 'Job').join('/') || '-',
+      s.displayName,
+      s.result + (s.skipped ? ` (${s.skipped})` : ''),
+      s.result === 'Skipped' ? '' : fmtMs(s.durationMs),
+    ]);
     const head = ['stage/job', 'step', 'result', 'time'];
     const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
-    const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-    print(`\n════ Run summary ════\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n\nResult: ${result}\n`);
-    for (const s of summaries) print(`\n════ Summary: ${s.step} (${path.basename(s.path)}) ════\n${s.content.trimEnd()}\n`);
+    const line = (r: string[]): string =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
+    print(
+      `\n════ Run summary ════\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n\nResult: ${result}\n`,
+    );
+    for (const s of summaries)
+      print(`\n════ Summary: ${s.step} (${path.basename(s.path)}) ════\n${s.content.trimEnd()}\n`);
   }
 }

@@ -29,8 +29,12 @@ export type FormatType = 'group' | 'endgroup' | 'section' | 'warning' | 'error' 
 const PREFIX = '##vso[';
 const FORMAT_RE = /^##\[(group|endgroup|section|warning|error|command|debug)\](.*)$/i;
 const RESULTS: Record<string, TaskResult> = {
-  succeeded: 'Succeeded', succeededwithissues: 'SucceededWithIssues', failed: 'Failed',
-  canceled: 'Canceled', cancelled: 'Canceled', skipped: 'Skipped',
+  succeeded: 'Succeeded',
+  succeededwithissues: 'SucceededWithIssues',
+  failed: 'Failed',
+  canceled: 'Canceled',
+  cancelled: 'Canceled',
+  skipped: 'Skipped',
 };
 
 /** The agent's unescaping, in the agent's order (the escape mappings first, then the percent sign). */
@@ -69,7 +73,12 @@ export function parseRawVso(line: string): RawVsoCommand | undefined {
       properties[part.slice(0, eq).toLowerCase()] = unescapeVso(part.slice(eq + 1));
     }
   }
-  return { area: areaEvent[0].toLowerCase(), event: areaEvent[1].toLowerCase(), properties, data: unescapeVso(line.slice(close + 1)) };
+  return {
+    area: areaEvent[0].toLowerCase(),
+    event: areaEvent[1].toLowerCase(),
+    properties,
+    data: unescapeVso(line.slice(close + 1)),
+  };
 }
 
 const isTrue = (v: string | undefined): boolean => (v ?? '').toLowerCase() === 'true';
@@ -80,7 +89,14 @@ export function typeVso(raw: RawVsoCommand): VsoCommand {
   const key = `${raw.area}.${raw.event}`;
   switch (key) {
     case 'task.setvariable':
-      return { kind: 'setvariable', name: p.variable ?? '', value: raw.data, isOutput: isTrue(p.isoutput), isSecret: isTrue(p.issecret), isReadOnly: isTrue(p.isreadonly) };
+      return {
+        kind: 'setvariable',
+        name: p.variable ?? '',
+        value: raw.data,
+        isOutput: isTrue(p.isoutput),
+        isSecret: isTrue(p.issecret),
+        isReadOnly: isTrue(p.isreadonly),
+      };
     case 'task.setsecret':
       return { kind: 'setsecret', value: raw.data };
     case 'task.complete': {
@@ -92,7 +108,8 @@ export function typeVso(raw: RawVsoCommand): VsoCommand {
     case 'task.logissue':
     case 'task.issue': {
       const type = (p.type ?? '').toLowerCase();
-      if (type !== 'error' && type !== 'warning') return { kind: 'other', area: raw.area, event: raw.event, properties: p, data: raw.data };
+      if (type !== 'error' && type !== 'warning')
+        return { kind: 'other', area: raw.area, event: raw.event, properties: p, data: raw.data };
       return { kind: 'logissue', type, message: raw.data, properties: p };
     }
     case 'task.addattachment':
@@ -133,7 +150,9 @@ export class SecretMasker {
     for (const part of value.split(/\r?\n/)) if (part.trim()) this.values.add(part);
   }
 
-  has(value: string): boolean { return this.values.has(value); }
+  has(value: string): boolean {
+    return this.values.has(value);
+  }
 
   mask(text: string): string {
     let out = text;
@@ -144,9 +163,23 @@ export class SecretMasker {
 
 /** Endpoint authorization parameters the agent does not mask (MaskingUtil.IsEndpointAuthorizationParametersSecret). */
 const NON_SECRET_AUTH_PARAMETERS = new Set([
-  'idtoken', 'role', 'scope', 'tenantid', 'issuedat', 'expiresat', 'expiresin', 'audience', 'authenticationtype',
-  'authorizationtype', 'accesstokentype', 'accesstokenfetchingmethod', 'usewindowssecurity', 'unsecured',
-  'oauthaccesstokenissupplied', 'completecallbackpayload', 'acceptuntrustedcertificates',
+  'idtoken',
+  'role',
+  'scope',
+  'tenantid',
+  'issuedat',
+  'expiresat',
+  'expiresin',
+  'audience',
+  'authenticationtype',
+  'authorizationtype',
+  'accesstokentype',
+  'accesstokenfetchingmethod',
+  'usewindowssecurity',
+  'unsecured',
+  'oauthaccesstokenissupplied',
+  'completecallbackpayload',
+  'acceptuntrustedcertificates',
 ]);
 
 /** What the agent masks from the start of a step: endpoint secrets and secret variables. */
@@ -177,7 +210,12 @@ export function secretsFromEnvironment(env: Record<string, string | undefined>):
  * (issues become `##[error]`/`##[warning]`, debug becomes `##[debug]` only with System.Debug),
  * everything else is printed, masked.
  */
-export function renderLogLine(line: string, command: VsoCommand | undefined, masker: SecretMasker, debug: boolean): string | undefined {
+export function renderLogLine(
+  line: string,
+  command: VsoCommand | undefined,
+  masker: SecretMasker,
+  debug: boolean,
+): string | undefined {
   if (!command || command.kind === 'format') return masker.mask(line);
   if (command.kind === 'logissue') return masker.mask(`##[${command.type}]${command.message}`);
   if (command.kind === 'debug') return debug ? masker.mask(`##[debug]${command.message}`) : undefined;

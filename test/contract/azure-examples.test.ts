@@ -41,13 +41,18 @@ function shapeDiff(expected: unknown, actual: unknown, ignore: string[] = [], at
   }
   if (kind(expected) === 'object') {
     return Object.entries(expected as Record<string, unknown>).flatMap(([k, v]) =>
-      shapeDiff(v, (actual as Record<string, unknown>)[k], ignore, at ? `${at}.${k}` : k));
+      shapeDiff(v, (actual as Record<string, unknown>)[k], ignore, at ? `${at}.${k}` : k),
+    );
   }
   return [];
 }
 
 function assertShape(expected: unknown, res: HttpsResult, ignore: string[] = []): void {
-  assert.deepEqual(shapeDiff(expected, res.json(), ignore), [], `response shape differs from the example:\n${res.body.toString('utf8').slice(0, 2000)}`);
+  assert.deepEqual(
+    shapeDiff(expected, res.json(), ignore),
+    [],
+    `response shape differs from the example:\n${res.body.toString('utf8').slice(0, 2000)}`,
+  );
 }
 
 let cloud: Cloud;
@@ -58,7 +63,10 @@ let issuer: TestIssuer;
 async function arm(method: string, p: string, query: Record<string, string>, body?: unknown): Promise<HttpsResult> {
   const url = new URL(`${cloud.ctx.urls.arm}${p}`);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const init: { method: string; headers: Record<string, string>; body?: string } = { method, headers: { authorization: `Bearer ${token}` } };
+  const init: { method: string; headers: Record<string, string>; body?: string } = {
+    method,
+    headers: { authorization: `Bearer ${token}` },
+  };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['content-type'] = 'application/json';
@@ -74,13 +82,30 @@ before(async () => {
   cloud = await startCloud({ scenario: 'fresh', services: ['azure'] });
   const azure = cloud.ctx.state.azure;
   azure.subscriptions.push(
-    { id: SUBID, displayName: 'examples (subid)', resourceGroups: [{ name: 'rgName', location: 'eastus', identities: [], clusters: [] }] },
-    { id: 'c267c0e7-0a73-4789-9e17-d26aeb0904e5', displayName: 'examples (fic)', resourceGroups: [{ name: 'rgName', location: 'eastus', identities: [], clusters: [] }] },
-    { id: '00000000-0000-0000-0000-000000000000', displayName: 'examples (aks)', resourceGroups: [{ name: 'rg1', location: 'location1', identities: [], clusters: [] }] },
+    {
+      id: SUBID,
+      displayName: 'examples (subid)',
+      resourceGroups: [{ name: 'rgName', location: 'eastus', identities: [], clusters: [] }],
+    },
+    {
+      id: 'c267c0e7-0a73-4789-9e17-d26aeb0904e5',
+      displayName: 'examples (fic)',
+      resourceGroups: [{ name: 'rgName', location: 'eastus', identities: [], clusters: [] }],
+    },
+    {
+      id: '00000000-0000-0000-0000-000000000000',
+      displayName: 'examples (aks)',
+      resourceGroups: [{ name: 'rg1', location: 'location1', identities: [], clusters: [] }],
+    },
   );
   app = addApp(cloud, { name: 'contract', role: 'Owner', scope: '/subscriptions/' + FRESH.subscriptionId });
-  for (const s of azure.subscriptions.slice(1)) azure.roleAssignments.push({ principalId: app.objectId, role: 'Owner', scope: `/subscriptions/${s.id}` });
-  token = (await new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud)).getToken('https://management.azure.com/.default')).token;
+  for (const s of azure.subscriptions.slice(1))
+    azure.roleAssignments.push({ principalId: app.objectId, role: 'Owner', scope: `/subscriptions/${s.id}` });
+  token = (
+    await new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud)).getToken(
+      'https://management.azure.com/.default',
+    )
+  ).token;
   issuer = await startTestIssuer(cloud);
 });
 after(async () => {
@@ -135,7 +160,13 @@ describe('arm-msi examples', () => {
     const lp = list.parameters;
     const listPath = `${idPath(lp)}/federatedIdentityCredentials`;
     // The example's page ends with a nextLink: give the identity one more credential than $top allows on a page.
-    await arm('PUT', `${listPath}/second-fic`, q, { properties: { issuer: 'https://oidc.prod-aks.azure.com/TenantGUID/IssuerGUID', subject: 'system:serviceaccount:ns:other', audiences: ['api://AzureADTokenExchange'] } });
+    await arm('PUT', `${listPath}/second-fic`, q, {
+      properties: {
+        issuer: 'https://oidc.prod-aks.azure.com/TenantGUID/IssuerGUID',
+        subject: 'system:serviceaccount:ns:other',
+        audiences: ['api://AzureADTokenExchange'],
+      },
+    });
     const listed = await arm('GET', listPath, { 'api-version': lp['api-version'], $top: '1' });
     assert.equal(listed.status, 200);
     assertShape(list.responses['200']!.body, listed);
@@ -144,13 +175,22 @@ describe('arm-msi examples', () => {
   });
 
   test('FederatedIdentityCredentialDelete and IdentityDelete: 200, then 204', async () => {
-    for (const file of ['arm-msi/FederatedIdentityCredentialDelete.2024-11-30.json', 'arm-msi/IdentityDelete.2024-11-30.json']) {
+    for (const file of [
+      'arm-msi/FederatedIdentityCredentialDelete.2024-11-30.json',
+      'arm-msi/IdentityDelete.2024-11-30.json',
+    ]) {
       const ex = example(file);
       const p = ex.parameters;
-      const target = p.federatedIdentityCredentialResourceName ? `${idPath(p)}/federatedIdentityCredentials/${String(p.federatedIdentityCredentialResourceName)}` : idPath(p);
+      const target = p.federatedIdentityCredentialResourceName
+        ? `${idPath(p)}/federatedIdentityCredentials/${String(p.federatedIdentityCredentialResourceName)}`
+        : idPath(p);
       const q = { 'api-version': p['api-version'] };
       if (!p.federatedIdentityCredentialResourceName) await arm('PUT', target, q, { location: 'eastus' });
-      assert.deepEqual([(await arm('DELETE', target, q)).status, (await arm('DELETE', target, q)).status], [200, 204], file);
+      assert.deepEqual(
+        [(await arm('DELETE', target, q)).status, (await arm('DELETE', target, q)).status],
+        [200, 204],
+        file,
+      );
       assert.ok(ex.responses['200'] && ex.responses['204']);
     }
   });
@@ -161,8 +201,11 @@ describe('arm-aks examples', () => {
     `/subscriptions/${sub(p)}/resourceGroups/${String(p.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${String(p.resourceName)}`;
   /** Options the example cluster was created with and the emulator does not model. */
   const NOT_MODELLED = [
-    'properties.diskEncryptionSetID', 'properties.upgradeSettings', 'properties.windowsProfile',
-    'properties.networkProfile.loadBalancerProfile.outboundIPs', 'properties.securityProfile.defender',
+    'properties.diskEncryptionSetID',
+    'properties.upgradeSettings',
+    'properties.windowsProfile',
+    'properties.networkProfile.loadBalancerProfile.outboundIPs',
+    'properties.securityProfile.defender',
   ];
 
   test('ManagedClustersCreate_SecurityProfile: 201 Creating with Azure-AsyncOperation; once done, the same PUT is 200', async () => {
@@ -171,7 +214,10 @@ describe('arm-aks examples', () => {
     const created = await arm('PUT', clusterPath(ex.parameters), q, ex.parameters.parameters);
     assert.equal(created.status, 201);
     assertShape(ex.responses['201']!.body, created, NOT_MODELLED);
-    assert.equal((created.json() as { properties: { provisioningState: string } }).properties.provisioningState, 'Creating');
+    assert.equal(
+      (created.json() as { properties: { provisioningState: string } }).properties.provisioningState,
+      'Creating',
+    );
     const op = String(created.headers['azure-asyncoperation']);
     assert.ok(op.startsWith(`${cloud.ctx.urls.arm}/subscriptions/`), op);
     assert.ok(created.headers['retry-after']);
@@ -196,7 +242,9 @@ describe('arm-aks examples', () => {
       ['arm-aks/ManagedClustersListClusterAdminCredentials.2026-08-01.json', 'listClusterAdminCredential'],
     ] as const) {
       const ex = example(file);
-      const res = await arm('POST', `${clusterPath(ex.parameters)}/${action}`, { 'api-version': ex.parameters['api-version'] });
+      const res = await arm('POST', `${clusterPath(ex.parameters)}/${action}`, {
+        'api-version': ex.parameters['api-version'],
+      });
       assert.equal(res.status, 200, file);
       assertShape(ex.responses['200']!.body, res);
       const value = (res.json() as { kubeconfigs: { value: string }[] }).kubeconfigs[0]!.value;
@@ -207,14 +255,24 @@ describe('arm-aks examples', () => {
 
 describe('entra examples', () => {
   const tokenUrl = () => `${cloud.ctx.urls.entra}/${FRESH.tenantId}/oauth2/v2.0/token`;
-  const post = (form: Record<string, string>) => httpsRequest(cloud.ctx.ca, tokenUrl(), {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(),
-  });
+  const post = (form: Record<string, string>) =>
+    httpsRequest(cloud.ctx.ca, tokenUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
 
   /** The example request's form fields (the .http file's body, line breaks removed). */
   function federatedRequest(): Record<string, string> {
-    const text = fs.readFileSync(path.join(EXAMPLES, 'entra/token-v2-client-credentials.federated-request.http'), 'utf8');
-    const body = text.split(/\r?\n\r?\n/)[1]!.split(/\r?\n/).map((l) => l.trim()).join('');
+    const text = fs.readFileSync(
+      path.join(EXAMPLES, 'entra/token-v2-client-credentials.federated-request.http'),
+      'utf8',
+    );
+    const body = text
+      .split(/\r?\n\r?\n/)[1]!
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .join('');
     return Object.fromEntries(new URLSearchParams(body));
   }
 
@@ -222,14 +280,23 @@ describe('entra examples', () => {
     const form = federatedRequest();
     const sc = 'system:serviceaccount:ns:workload';
     cloud.ctx.state.azure.tenant.applications.push({
-      displayName: 'example-client', appId: form.client_id!, servicePrincipalObjectId: '0d6f1f44-1b9b-4c55-9a38-4e1c7a0b9f11',
-      federatedIdentityCredentials: [{ name: 'example', issuer: issuer.issuer, subject: sc, audiences: ['api://AzureADTokenExchange'] }],
+      displayName: 'example-client',
+      appId: form.client_id!,
+      servicePrincipalObjectId: '0d6f1f44-1b9b-4c55-9a38-4e1c7a0b9f11',
+      federatedIdentityCredentials: [
+        { name: 'example', issuer: issuer.issuer, subject: sc, audiences: ['api://AzureADTokenExchange'] },
+      ],
     });
     // The example's assertion is elided ("{a lot of characters here}"): a real one from the test issuer takes its place.
     form.client_assertion = issuer.sign({ sub: sc });
     const res = await post(form);
     assert.equal(res.status, 200, res.body.toString('utf8'));
-    assertShape(JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'entra/token-v2-client-credentials.success-response.json'), 'utf8')), res);
+    assertShape(
+      JSON.parse(
+        fs.readFileSync(path.join(EXAMPLES, 'entra/token-v2-client-credentials.success-response.json'), 'utf8'),
+      ),
+      res,
+    );
   });
 
   test('an invalid scope -> the error response examples (AADSTS70011)', async () => {
@@ -237,8 +304,16 @@ describe('entra examples', () => {
       ['entra/token-v2-client-credentials.error-response.json', 'https://foo.microsoft.com/.default'],
       ['entra/aadsts-error-response.sample.json', 'https://example.contoso.com/activity.read'],
     ] as const) {
-      const expected = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as { error: string; error_codes: number[] };
-      const res = await post({ client_id: app.appId, client_secret: app.secret, grant_type: 'client_credentials', scope });
+      const expected = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as {
+        error: string;
+        error_codes: number[];
+      };
+      const res = await post({
+        client_id: app.appId,
+        client_secret: app.secret,
+        grant_type: 'client_credentials',
+        scope,
+      });
       assert.equal(res.status, 400, file);
       assertShape(expected, res);
       const body = res.json() as { error: string; error_codes: number[]; error_description: string };
@@ -249,7 +324,12 @@ describe('entra examples', () => {
   });
 
   test('no matching federated credential -> the AADSTS70021 example', async () => {
-    const expected = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'entra/aadsts70021-no-matching-federated-identity.error-response.json'), 'utf8')) as { error: string; error_codes: number[] };
+    const expected = JSON.parse(
+      fs.readFileSync(
+        path.join(EXAMPLES, 'entra/aadsts70021-no-matching-federated-identity.error-response.json'),
+        'utf8',
+      ),
+    ) as { error: string; error_codes: number[] };
     cloud.ctx.state.azure.tenant.federationErrors = 'generic';
     try {
       const form = federatedRequest();
@@ -260,7 +340,10 @@ describe('entra examples', () => {
       const body = res.json() as { error: string; error_codes: number[]; error_description: string };
       assert.equal(body.error, expected.error);
       assert.deepEqual(body.error_codes, expected.error_codes);
-      assert.match(body.error_description, /Assertion Subject: 'system:serviceaccount:default:workload-identity-sa'\. Assertion Audience: 'api:\/\/AzureADTokenExchange'/);
+      assert.match(
+        body.error_description,
+        /Assertion Subject: 'system:serviceaccount:default:workload-identity-sa'\. Assertion Audience: 'api:\/\/AzureADTokenExchange'/,
+      );
     } finally {
       cloud.ctx.state.azure.tenant.federationErrors = 'detailed';
     }

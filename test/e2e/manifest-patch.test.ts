@@ -34,15 +34,20 @@ let cloud: Cloud;
 let work: string;
 
 function accessToken(c: Cloud): string {
-  return (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } }).parameters.AccessToken;
+  return (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } }).parameters
+    .AccessToken;
 }
 
 /** A fresh `checkout: self` of a branch of the emulated repository. */
 async function checkout(c: Cloud, branch = `refs/heads/${FRESH.branch}`): Promise<string> {
   const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
   const r = await checkoutSelf({
-    repositoryUrl: c.env.BUILD_REPOSITORY_URI!, sourceBranch: branch, accessToken: accessToken(c), dir,
-    caFile: c.env.NODE_EXTRA_CA_CERTS!, persistCredentials: false,
+    repositoryUrl: c.env.BUILD_REPOSITORY_URI!,
+    sourceBranch: branch,
+    accessToken: accessToken(c),
+    dir,
+    caFile: c.env.NODE_EXTRA_CA_CERTS!,
+    persistCredentials: false,
   });
   assert.ok(r.ok, `checkout of ${branch}: ${r.error}\n${r.log}`);
   return dir;
@@ -52,11 +57,18 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
 }
 
-async function patch(c: Cloud, inputs: Record<string, string>, dir?: string): Promise<{ run: TaskRun; dir: string; mark: number }> {
-  const cwd = dir ?? await checkout(c);
+async function patch(
+  c: Cloud,
+  inputs: Record<string, string>,
+  dir?: string,
+): Promise<{ run: TaskRun; dir: string; mark: number }> {
+  const cwd = dir ?? (await checkout(c));
   const mark = c.ctx.journal.mark();
   const run = await runBundledTask({
-    taskDir: TASK_DIR, cwd, env: c.env, timeoutMs: 120_000,
+    taskDir: TASK_DIR,
+    cwd,
+    env: c.env,
+    timeoutMs: 120_000,
     inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId: CLIENT_A, tenantId: FRESH.tenantId, ...inputs },
   });
   return { run, dir: cwd, mark };
@@ -92,7 +104,10 @@ describe('push mode on the fresh scenario', () => {
     assert.match(run.log, /^\+\+\+ b\/clusters\/prod\/flux-system\/kustomization\.yaml$/m);
     assert.match(run.log, /create GitPush refs\/heads\/main/);
     assert.equal(fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8'), before);
-    assert.deepEqual(cloud.ctx.journal.writes({ since: mark }).filter((e) => e.service === 'devops' && !e.path.endsWith('/oidctoken')), []);
+    assert.deepEqual(
+      cloud.ctx.journal.writes({ since: mark }).filter((e) => e.service === 'devops' && !e.path.endsWith('/oidctoken')),
+      [],
+    );
   });
 
   test('apply: one real commit on main with the patches; the checkout is patched too', async () => {
@@ -105,13 +120,23 @@ describe('push mode on the fresh scenario', () => {
 
     const clone = await checkout(cloud);
     assert.equal(git(clone, 'rev-parse', 'HEAD'), run.outputs.commitId);
-    assert.equal(git(clone, 'rev-parse', 'HEAD^'), git(dir, 'rev-parse', 'HEAD'), 'the commit sits on the tip the checkout had');
+    assert.equal(
+      git(clone, 'rev-parse', 'HEAD^'),
+      git(dir, 'rev-parse', 'HEAD'),
+      'the commit sits on the tip the checkout had',
+    );
     assert.deepEqual(git(clone, 'show', '--name-only', '--format=', 'HEAD').split('\n'), [KUSTOMIZATION]);
     const committed = fs.readFileSync(path.join(clone, KUSTOMIZATION), 'utf8');
     assert.equal(committed, local, 'the same bytes as written to the checkout');
     assert.match(committed, new RegExp(`azure\\.workload\\.identity/client-id: ${CLIENT_A}`));
-    assert.match(committed, /provider: azure\n\s+secretRef: null\n\s+url: https:\/\/dev\.azure\.com\/contoso\/platform\/_git\/fleet/);
-    assert.match(git(clone, 'log', '-1', '--format=%s'), /Flux: authenticate to Azure DevOps with workload identity \(prod\)/);
+    assert.match(
+      committed,
+      /provider: azure\n\s+secretRef: null\n\s+url: https:\/\/dev\.azure\.com\/contoso\/platform\/_git\/fleet/,
+    );
+    assert.match(
+      git(clone, 'log', '-1', '--format=%s'),
+      /Flux: authenticate to Azure DevOps with workload identity \(prod\)/,
+    );
   });
 
   test('a second run changes nothing and pushes nothing', async () => {
@@ -123,7 +148,7 @@ describe('push mode on the fresh scenario', () => {
     assert.match(run.log, /already has the patches: nothing to commit/);
   });
 
-  test('a colleague pushes between the task\'s read and its push: the task re-applies on the new tip', async () => {
+  test("a colleague pushes between the task's read and its push: the task re-applies on the new tip", async () => {
     const dir = await checkout(cloud);
     const repoDir = path.join(cloud.ctx.workDir, 'devops-git', `${FRESH.repositoryId.toLowerCase()}.git`);
     const colleague = () => {
@@ -131,11 +156,23 @@ describe('push mode on the fresh scenario', () => {
       // exactly before the task's push is handled): it edits the same kustomization.yaml.
       const tip = git(repoDir, 'rev-parse', 'refs/heads/main');
       const index = path.join(work, `index-${Date.now()}`);
-      const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: 'Colleague', GIT_AUTHOR_EMAIL: 'c@contoso.com', GIT_COMMITTER_NAME: 'Colleague', GIT_COMMITTER_EMAIL: 'c@contoso.com' };
+      const env = {
+        ...process.env,
+        GIT_INDEX_FILE: index,
+        GIT_AUTHOR_NAME: 'Colleague',
+        GIT_AUTHOR_EMAIL: 'c@contoso.com',
+        GIT_COMMITTER_NAME: 'Colleague',
+        GIT_COMMITTER_EMAIL: 'c@contoso.com',
+      };
       const run = (...args: string[]) => execFileSync('git', args, { cwd: repoDir, env, encoding: 'utf8' }).trim();
       run('read-tree', tip);
       const current = run('cat-file', '-p', `${tip}:${KUSTOMIZATION}`);
-      const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repoDir, env, input: `# Owned by the platform team\n${current}\n`, encoding: 'utf8' }).trim();
+      const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+        cwd: repoDir,
+        env,
+        input: `# Owned by the platform team\n${current}\n`,
+        encoding: 'utf8',
+      }).trim();
       run('update-index', '--add', '--cacheinfo', `100644,${blob},${KUSTOMIZATION}`);
       const commit = run('commit-tree', run('write-tree'), '-p', tip, '-m', 'A colleague documents the owner');
       run('update-ref', 'refs/heads/main', commit, tip);
@@ -146,7 +183,8 @@ describe('push mode on the fresh scenario', () => {
     const match = faults.match.bind(faults);
     let colleagueCommit: string | undefined;
     faults.match = (service, method, p) => {
-      if (!colleagueCommit && service === 'devops' && method === 'POST' && p.endsWith('/pushes')) colleagueCommit = colleague();
+      if (!colleagueCommit && service === 'devops' && method === 'POST' && p.endsWith('/pushes'))
+        colleagueCommit = colleague();
       return match(service, method, p);
     };
     let result;
@@ -158,14 +196,18 @@ describe('push mode on the fresh scenario', () => {
     const { run, mark } = result;
     succeeded(run);
     assert.ok(colleagueCommit, 'the colleague pushed');
-    assert.deepEqual(pushes(cloud, mark).map((e) => e.status), [409, 201], 'one lost race (TF401028), then the push');
+    assert.deepEqual(
+      pushes(cloud, mark).map((e) => e.status),
+      [409, 201],
+      'one lost race (TF401028), then the push',
+    );
     assert.match(run.log, /moved while pushing \(TF401028\); re-reading the tip and re-applying/);
 
     const clone = await checkout(cloud);
     assert.equal(git(clone, 'rev-parse', 'HEAD'), run.outputs.commitId);
-    assert.equal(git(clone, 'rev-parse', 'HEAD^'), colleagueCommit, 'our commit is on top of the colleague\'s');
+    assert.equal(git(clone, 'rev-parse', 'HEAD^'), colleagueCommit, "our commit is on top of the colleague's");
     const text = fs.readFileSync(path.join(clone, KUSTOMIZATION), 'utf8');
-    assert.ok(text.startsWith('# Owned by the platform team\n'), 'the colleague\'s change is kept');
+    assert.ok(text.startsWith('# Owned by the platform team\n'), "the colleague's change is kept");
     assert.match(text, new RegExp(`client-id: ${CLIENT_B}`));
     assert.doesNotMatch(text, new RegExp(CLIENT_A), 'the old client id is replaced in place');
     assert.equal(text.match(/# Managed by the FluxManifestPatch task/g)?.length, 3, 'no duplicate patches');
@@ -178,20 +220,32 @@ describe('refusals', () => {
     const before = fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8');
     const mark = cloud.ctx.journal.mark();
     const run = await runBundledTask({
-      taskDir: TASK_DIR, cwd: dir, timeoutMs: 120_000,
+      taskDir: TASK_DIR,
+      cwd: dir,
+      timeoutMs: 120_000,
       env: {
         ...cloud.env,
-        ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: 'a-stale-job-token' } }),
+        ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({
+          scheme: 'OAuth',
+          parameters: { AccessToken: 'a-stale-job-token' },
+        }),
         ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: 'a-stale-job-token',
       },
       inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId: CLIENT_A, commitMode: 'push' },
     });
     assert.equal(run.result, 'Failed', run.log.slice(-3000));
-    assert.match(run.message, /Could not connect to the Azure DevOps organization \S+: Azure DevOps did not accept the token \(HTTP 401\)/);
+    assert.match(
+      run.message,
+      /Could not connect to the Azure DevOps organization \S+: Azure DevOps did not accept the token \(HTTP 401\)/,
+    );
     assert.match(run.message, /Cause: the job access token was not accepted: it expired/);
     assert.match(run.message, /Fix: re-run the job; .* or use gitAuth: serviceConnection/);
     assert.doesNotMatch(run.message, /devopsConnection|service connection's principal/);
-    assert.equal(fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8'), before, 'nothing written before the commit could be made');
+    assert.equal(
+      fs.readFileSync(path.join(dir, KUSTOMIZATION), 'utf8'),
+      before,
+      'nothing written before the commit could be made',
+    );
     assert.deepEqual(pushes(cloud, mark), []);
     assert.ok(!run.log.includes('a-stale-job-token'), 'the token is masked');
   });
@@ -205,7 +259,10 @@ describe('pull request mode', () => {
     const { run } = await patch(cloud, { commitMode: 'pullRequest', clientId: CLIENT_C });
     succeeded(run);
     assert.match(run.outputs.pullRequestId!, /^\d+$/);
-    assert.match(run.outputs.pullRequestUrl!, new RegExp(`/_git/${FRESH.repository}/pullrequest/${run.outputs.pullRequestId}$`));
+    assert.match(
+      run.outputs.pullRequestUrl!,
+      new RegExp(`/_git/${FRESH.repository}/pullrequest/${run.outputs.pullRequestId}$`),
+    );
     assert.equal(git(await checkout(cloud), 'rev-parse', 'HEAD'), mainBefore, 'main does not move');
 
     const branch = await checkout(cloud, 'refs/heads/flux-oidc/prod');
@@ -232,7 +289,11 @@ describe('pull request mode', () => {
 
   test('another client id: a new commit on the same branch, the pull request is updated, not duplicated', async () => {
     const id = String(prs()[0]!.pullRequestId);
-    const { run } = await patch(cloud, { commitMode: 'pullRequest', clientId: CLIENT_D, pullRequestTitle: 'Flux OIDC for prod (rotated identity)' });
+    const { run } = await patch(cloud, {
+      commitMode: 'pullRequest',
+      clientId: CLIENT_D,
+      pullRequestTitle: 'Flux OIDC for prod (rotated identity)',
+    });
     succeeded(run);
     assert.equal(run.outputs.pullRequestId, id);
     const branch = await checkout(cloud, 'refs/heads/flux-oidc/prod');
@@ -246,20 +307,33 @@ describe('pull request mode', () => {
     assert.match(active[0]!.description, new RegExp(CLIENT_D));
   });
 
-  test('the service connection\'s identity can push instead of the job token', async () => {
+  test("the service connection's identity can push instead of the job token", async () => {
     const { run, mark } = await patch(cloud, {
-      commitMode: 'push', clientId: CLIENT_D, gitAuth: 'serviceConnection', azureSubscription: cloud.serviceConnections[FRESH.serviceConnectionName]!,
+      commitMode: 'push',
+      clientId: CLIENT_D,
+      gitAuth: 'serviceConnection',
+      azureSubscription: cloud.serviceConnections[FRESH.serviceConnectionName]!,
     });
     succeeded(run);
-    assert.deepEqual(pushes(cloud, mark).map((e) => e.status), [201]);
-    assert.match(fs.readFileSync(path.join(await checkout(cloud), KUSTOMIZATION), 'utf8'), new RegExp(`client-id: ${CLIENT_D}`));
+    assert.deepEqual(
+      pushes(cloud, mark).map((e) => e.status),
+      [201],
+    );
+    assert.match(
+      fs.readFileSync(path.join(await checkout(cloud), KUSTOMIZATION), 'utf8'),
+      new RegExp(`client-id: ${CLIENT_D}`),
+    );
   });
 });
 
 describe('the converged scenario', () => {
   let converged: Cloud;
-  before(async () => { converged = await startCloud({ scenario: 'converged' }); });
-  after(async () => { await converged?.stop(); });
+  before(async () => {
+    converged = await startCloud({ scenario: 'converged' });
+  });
+  after(async () => {
+    await converged?.stop();
+  });
 
   test('hand-written equivalent patches (JSON 6902 on the GitRepository) are recognised: nothing to change, nothing pushed', async () => {
     const dir = await checkout(converged);
@@ -267,7 +341,10 @@ describe('the converged scenario', () => {
     const clientId = /client-id: (\S+)/.exec(text)![1]!;
     const mark = converged.ctx.journal.mark();
     const run = await runBundledTask({
-      taskDir: TASK_DIR, cwd: dir, env: converged.env, timeoutMs: 120_000,
+      taskDir: TASK_DIR,
+      cwd: dir,
+      env: converged.env,
+      timeoutMs: 120_000,
       inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId, tenantId: FRESH.tenantId, commitMode: 'pullRequest' },
     });
     succeeded(run);

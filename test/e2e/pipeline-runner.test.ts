@@ -25,7 +25,11 @@ before(async () => {
   await createFakeTask(tasksDir, {
     name: 'EchoTask',
     instanceNameFormat: 'Echo $(message)',
-    inputs: [{ name: 'message', required: true }, { name: 'fail', defaultValue: 'false' }, { name: 'connection', type: 'connectedService:AzureRM' }],
+    inputs: [
+      { name: 'message', required: true },
+      { name: 'fail', defaultValue: 'false' },
+      { name: 'connection', type: 'connectedService:AzureRM' },
+    ],
     body: `
       const message = tl.getInput('message', true)!;
       const connection = tl.getInput('connection');
@@ -43,9 +47,20 @@ before(async () => {
 
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-async function run(yaml: string, cloud?: Parameters<typeof runPipeline>[0]['cloud']): Promise<PipelineRun & { printed: string }> {
+async function run(
+  yaml: string,
+  cloud?: Parameters<typeof runPipeline>[0]['cloud'],
+): Promise<PipelineRun & { printed: string }> {
   let printed = '';
-  const r = await runPipeline({ yaml, file: 'test.yml', tasksDir, cloud, print: (t) => { printed += t; } });
+  const r = await runPipeline({
+    yaml,
+    file: 'test.yml',
+    tasksDir,
+    cloud,
+    print: (t) => {
+      printed += t;
+    },
+  });
   return { ...r, printed };
 }
 
@@ -94,13 +109,24 @@ steps:
   assert.deepEqual(step(r, 'Echo hello blue').outputs, { 'echo.echoed': 'HELLO BLUE' });
   const check = step(r, 'Check');
   assert.equal(check.result, 'Succeeded');
-  assert.match(check.log, /echoed=HELLO BLUE env=HELLO BLUE secret-env=\[\] macro=\*\*\*/, 'secrets are not in the environment of scripts, and are masked');
-  assert.match(step(r, 'Echo hello blue').log, /task got hello blue and secret \*\*\*/, 'a secret variable reaches the task (SECRET_MYSECRET) and is masked');
+  assert.match(
+    check.log,
+    /echoed=HELLO BLUE env=HELLO BLUE secret-env=\[\] macro=\*\*\*/,
+    'secrets are not in the environment of scripts, and are masked',
+  );
+  assert.match(
+    step(r, 'Echo hello blue').log,
+    /task got hello blue and secret \*\*\*/,
+    'a secret variable reaches the task (SECRET_MYSECRET) and is masked',
+  );
   assert.equal(step(r, 'Fails but continues').result, 'SucceededWithIssues');
   assert.match(step(r, 'After').log, /job status SucceededWithIssues/);
   assert.equal(step(r, 'Only on failure').result, 'Skipped');
   assert.equal(step(r, 'Always').result, 'Succeeded');
-  assert.deepEqual(r.summaries.map((s) => s.content), ['## Echo\nhello blue']);
+  assert.deepEqual(
+    r.summaries.map((s) => s.content),
+    ['## Echo\nhello blue'],
+  );
   assert.ok(!r.printed.includes('p4ss-w0rd'), 'the secret value never reaches the printed log');
   assert.match(r.printed, /════ Run summary ════[\s\S]*Result: SucceededWithIssues/);
 });
@@ -164,17 +190,30 @@ stages:
   assert.equal(r.result, 'Succeeded');
   assert.equal(step(r, 'Same stage').result, 'Succeeded');
   assert.equal(step(r, 'Next stage').result, 'Succeeded');
-  assert.deepEqual(r.stages.map((s) => [s.name, s.result]), [['Verify', 'Succeeded'], ['Deploy', 'Succeeded'], ['NotReached', 'Skipped']]);
+  assert.deepEqual(
+    r.stages.map((s) => [s.name, s.result]),
+    [
+      ['Verify', 'Succeeded'],
+      ['Deploy', 'Succeeded'],
+      ['NotReached', 'Skipped'],
+    ],
+  );
 });
 
 test('what the runner does not implement is an error naming the YAML path', async () => {
   const cases: [string, RegExp][] = [
     ['steps:\n- bash: echo\n- pwsh: Write-Host hi\n', /test\.yml\.steps\[1\]\.pwsh: 'pwsh' steps are not supported/],
     ['steps:\n- bash: echo ${{ parameters.x }}\n', /test\.yml\.steps\[0\]\.bash: template expressions/],
-    ['steps:\n- task: AzureCLI@2\n  inputs: {}\n', /test\.yml\.steps\[0\]\.task: AzureCLI@2 is not a built task of this extension/],
+    [
+      'steps:\n- task: AzureCLI@2\n  inputs: {}\n',
+      /test\.yml\.steps\[0\]\.task: AzureCLI@2 is not a built task of this extension/,
+    ],
     ['steps:\n- task: EchoTask@2\n', /asks for major version 2, the built task is 1\.0\.0/],
     ['jobs:\n- job: A\n  strategy:\n    matrix: {}\n  steps: []\n', /jobs\[0\]\.strategy: 'strategy' is not supported/],
-    ['steps:\n- bash: echo\n  condition: matches(variables.x)\n', /steps\[0\]\.condition: function matches\(\) is not supported/],
+    [
+      'steps:\n- bash: echo\n  condition: matches(variables.x)\n',
+      /steps\[0\]\.condition: function matches\(\) is not supported/,
+    ],
     ['stages:\n- stage: A\n  dependsOn: B\n  jobs: []\n', /stages\[0\]\.dependsOn: 'B' is not a stage/],
     ['variables:\n- group: my-group\nsteps: []\n', /variables\[0\]\.group: variable groups are not supported/],
   ];
@@ -187,11 +226,17 @@ test('the CLI exits non-zero when the run fails, and 2 on an unusable YAML', () 
   const file = path.join(work, 'fail.yml');
   fs.writeFileSync(file, 'steps:\n- checkout: none\n- bash: echo boom; exit 4\n  displayName: Boom\n');
   const cli = path.join(root, 'test', 'agent', 'pipeline-cli.ts');
-  const res = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud'], { cwd: root, encoding: 'utf8' });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   assert.equal(res.status, 1, res.stdout + res.stderr);
   assert.match(res.stdout, /Boom\s+Failed/);
   fs.writeFileSync(file, 'steps:\n- powershell: x\n');
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud'], { cwd: root, encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /steps\[0\]\.powershell/);
 });
@@ -201,7 +246,8 @@ test('against the emulated cloud: checkout of the repository, service connection
   try {
     const token = cloud.env.ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN;
     assert.ok(token, 'the cloud hands out a System.AccessToken');
-    const r = await run(`
+    const r = await run(
+      `
 steps:
 - bash: |
     set -e
@@ -215,7 +261,9 @@ steps:
   inputs:
     message: hi
     connection: ${FRESH.serviceConnectionName}
-`, cloud);
+`,
+      cloud,
+    );
     assert.equal(r.result, 'Succeeded', r.printed);
     assert.equal(r.steps[0].displayName, `Checkout ${FRESH.repository}@${FRESH.branch} to s`);
     const inspect = step(r, 'Inspect checkout');
@@ -224,9 +272,17 @@ steps:
     assert.match(inspect.log, /no credentials persisted/);
     const connectionId = cloud.serviceConnections[FRESH.serviceConnectionName];
     assert.equal(connectionId, FRESH.serviceConnectionId);
-    assert.ok(step(r, 'Echo hi').log.includes(`connection=${connectionId} url=${cloud.env[`ENDPOINT_URL_${connectionId}`]} scheme=WorkloadIdentityFederation`), step(r, 'Echo hi').log);
+    assert.ok(
+      step(r, 'Echo hi').log.includes(
+        `connection=${connectionId} url=${cloud.env[`ENDPOINT_URL_${connectionId}`]} scheme=WorkloadIdentityFederation`,
+      ),
+      step(r, 'Echo hi').log,
+    );
     assert.ok(!r.printed.includes(token), 'the access token never reaches the printed log');
-    await assert.rejects(run('steps:\n- task: EchoTask@1\n  inputs: { message: m, connection: nope }\n', cloud), /inputs\.connection: service connection 'nope' does not exist/);
+    await assert.rejects(
+      run('steps:\n- task: EchoTask@1\n  inputs: { message: m, connection: nope }\n', cloud),
+      /inputs\.connection: service connection 'nope' does not exist/,
+    );
   } finally {
     await cloud.stop();
   }

@@ -57,7 +57,17 @@ interface Outcome {
   writes: JournalEntry[];
   /** Every call the run made, for failure messages. */
   journal: string;
-  report: { resources: { kind: string; name: string; action: string; status: string; note?: string; changes: { field: string; from?: string; to?: string }[] }[]; checks: { id: string; status: string; cause?: string; fix?: string }[] };
+  report: {
+    resources: {
+      kind: string;
+      name: string;
+      action: string;
+      status: string;
+      note?: string;
+      changes: { field: string; from?: string; to?: string }[];
+    }[];
+    checks: { id: string; status: string; cause?: string; fix?: string }[];
+  };
   summary: string;
 }
 
@@ -83,7 +93,7 @@ async function provision(inputs: Record<string, string> = {}, faults: FaultRule[
     run,
     writes: cloud.ctx.journal.writes({ since: mark }).filter((e) => !isTokenCall(e)),
     journal: cloud.ctx.journal.format({ since: mark }),
-    report: attachment?.content ? JSON.parse(attachment.content) as Outcome['report'] : { resources: [], checks: [] },
+    report: attachment?.content ? (JSON.parse(attachment.content) as Outcome['report']) : { resources: [], checks: [] },
     summary: run.summaries[0]?.content ?? '',
   };
 }
@@ -108,7 +118,12 @@ const issuer = () => aksIssuerUrl(cloud.ctx.urls['aks-issuer'], FRESH.tenantId, 
 const devops = () => cloud.ctx.state.devops;
 const team = () => devops().groups.find((g) => g.kind === 'team' && g.displayName === FRESH.teamName);
 const principalOf = (objectId: string) => devops().principals.find((p) => p.originId === objectId);
-const repoAcl = () => devops().acls.find((a) => a.namespaceId === GIT_SECURITY_NAMESPACE && a.token.toLowerCase() === `repov2/${FRESH.projectId}/${FRESH.repositoryId}`);
+const repoAcl = () =>
+  devops().acls.find(
+    (a) =>
+      a.namespaceId === GIT_SECURITY_NAMESPACE &&
+      a.token.toLowerCase() === `repov2/${FRESH.projectId}/${FRESH.repositoryId}`,
+  );
 const teamDescriptor = () => `Microsoft.TeamFoundation.Identity;${team()!.sid}`;
 const teamAce = () => repoAcl()?.aces.find((a) => a.descriptor.toLowerCase() === teamDescriptor().toLowerCase());
 
@@ -119,8 +134,13 @@ function assertArticleState(): void {
   assert.equal(c.workloadIdentity, true, 'workload identity on');
   const id = identity();
   assert.ok(id, 'the managed identity exists');
-  const fics = id.federatedIdentityCredentials.filter((f) => f.subject.startsWith('system:serviceaccount:flux-system:'));
-  assert.deepEqual(fics.map((f) => f.subject).sort(), SAS.map((sa) => `system:serviceaccount:flux-system:${sa}`).sort());
+  const fics = id.federatedIdentityCredentials.filter((f) =>
+    f.subject.startsWith('system:serviceaccount:flux-system:'),
+  );
+  assert.deepEqual(
+    fics.map((f) => f.subject).sort(),
+    SAS.map((sa) => `system:serviceaccount:flux-system:${sa}`).sort(),
+  );
   for (const f of fics) {
     assert.equal(f.issuer, issuer(), `${f.name}: issuer byte-identical to the cluster's`);
     assert.deepEqual(f.audiences, [TOKEN_EXCHANGE_AUDIENCE]);
@@ -157,17 +177,21 @@ describe('FluxOidcProvision on the emulated cloud', () => {
       `+ create Team ${FRESH.teamName}`,
       `+ create TeamMembership flux-aks-prod in ${FRESH.teamName}`,
       `+ create RepositoryPermission ${FRESH.teamName} on ${FRESH.repository}`,
-    ]) assert.ok(o.run.log.includes(line), `plan line missing: ${line}${why(o)}`);
-    assert.deepEqual(o.report.resources.map((r) => [r.kind, r.action, r.status]), [
-      ['ManagedCluster', 'update', 'planned'],
-      ['UserAssignedIdentity', 'create', 'planned'],
-      ['FederatedIdentityCredential', 'create', 'planned'],
-      ['FederatedIdentityCredential', 'create', 'planned'],
-      ['OrganizationUser', 'create', 'planned'],
-      ['Team', 'create', 'planned'],
-      ['TeamMembership', 'create', 'planned'],
-      ['RepositoryPermission', 'create', 'planned'],
-    ]);
+    ])
+      assert.ok(o.run.log.includes(line), `plan line missing: ${line}${why(o)}`);
+    assert.deepEqual(
+      o.report.resources.map((r) => [r.kind, r.action, r.status]),
+      [
+        ['ManagedCluster', 'update', 'planned'],
+        ['UserAssignedIdentity', 'create', 'planned'],
+        ['FederatedIdentityCredential', 'create', 'planned'],
+        ['FederatedIdentityCredential', 'create', 'planned'],
+        ['OrganizationUser', 'create', 'planned'],
+        ['Team', 'create', 'planned'],
+        ['TeamMembership', 'create', 'planned'],
+        ['RepositoryPermission', 'create', 'planned'],
+      ],
+    );
     assert.match(o.summary, /\| ➕ \| create \| UserAssignedIdentity \| rg-fleet\/flux-aks-prod \|/);
   });
 
@@ -190,13 +214,23 @@ describe('FluxOidcProvision on the emulated cloud', () => {
     const lines = writeLines(o);
     assert.equal(lines.filter((l) => /PUT .*managedClusters\/aks-prod$/.test(l)).length, 1, why(o));
     assert.equal(lines.filter((l) => /federatedIdentityCredentials\//.test(l)).length, 2, why(o));
-    assert.ok(o.report.resources.every((r) => r.status === 'applied'), JSON.stringify(o.report.resources));
+    assert.ok(
+      o.report.resources.every((r) => r.status === 'applied'),
+      JSON.stringify(o.report.resources),
+    );
     // No token reaches the log the user sees.
     assert.ok(!/eyJ[\w-]{10,}\.[\w-]{10,}\./.test(o.run.log), 'a JWT is in the log');
     assert.ok(o.run.secrets.length > 0, 'the Azure DevOps token was registered as a secret');
     // The summary lists every resource with its action.
     assert.match(o.summary, /\| ✏️ \| update \| ManagedCluster \|/);
-    for (const kind of ['UserAssignedIdentity', 'FederatedIdentityCredential', 'OrganizationUser', 'Team', 'TeamMembership', 'RepositoryPermission']) {
+    for (const kind of [
+      'UserAssignedIdentity',
+      'FederatedIdentityCredential',
+      'OrganizationUser',
+      'Team',
+      'TeamMembership',
+      'RepositoryPermission',
+    ]) {
       assert.match(o.summary, new RegExp(`\\| ➕ \\| create \\| ${kind} \\|.*\\| applied \\|`), kind);
     }
     converged = structuredClone(cloud.ctx.state);
@@ -208,7 +242,10 @@ describe('FluxOidcProvision on the emulated cloud', () => {
     const o = await provision();
     assert.equal(o.run.result, 'Succeeded', why(o));
     assert.deepEqual(writeLines(o), [], why(o));
-    assert.ok(o.report.resources.length === 8 && o.report.resources.every((r) => r.action === 'unchanged'), JSON.stringify(o.report.resources));
+    assert.ok(
+      o.report.resources.length === 8 && o.report.resources.every((r) => r.action === 'unchanged'),
+      JSON.stringify(o.report.resources),
+    );
   });
 });
 
@@ -225,7 +262,8 @@ interface ConvergeCase {
   log?: RegExp[];
 }
 
-const idIn = (s: CloudState) => s.azure.subscriptions[0]!.resourceGroups[0]!.identities.find((i) => i.name === FRESH.identityName)!;
+const idIn = (s: CloudState) =>
+  s.azure.subscriptions[0]!.resourceGroups[0]!.identities.find((i) => i.name === FRESH.identityName)!;
 const teamIn = (s: CloudState) => s.devops.groups.find((g) => g.kind === 'team' && g.displayName === FRESH.teamName)!;
 
 const CONVERGE: ConvergeCase[] = [
@@ -234,25 +272,41 @@ const CONVERGE: ConvergeCase[] = [
     fromFresh: true,
     mutate: (s) => {
       s.azure.subscriptions[0]!.resourceGroups[0]!.identities.push({
-        name: FRESH.identityName, location: FRESH.location, clientId: '0c7f3b2a-1d4e-4f5a-9b6c-7d8e9f0a1b2c',
-        principalId: '5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b', federatedIdentityCredentials: [],
+        name: FRESH.identityName,
+        location: FRESH.location,
+        clientId: '0c7f3b2a-1d4e-4f5a-9b6c-7d8e9f0a1b2c',
+        principalId: '5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b',
+        federatedIdentityCredentials: [],
       });
     },
-    writes: [/arm PUT .*managedClusters\/aks-prod$/, /federatedIdentityCredentials\/flux-source-controller-aks-prod$/, /vsaex POST .*serviceprincipalentitlements$/],
+    writes: [
+      /arm PUT .*managedClusters\/aks-prod$/,
+      /federatedIdentityCredentials\/flux-source-controller-aks-prod$/,
+      /vsaex POST .*serviceprincipalentitlements$/,
+    ],
     log: [/= unchanged UserAssignedIdentity rg-fleet\/flux-aks-prod/],
   },
   {
     name: 'one federated credential is missing',
-    mutate: (s) => { idIn(s).federatedIdentityCredentials = idIn(s).federatedIdentityCredentials.filter((f) => f.name !== FIC_NAMES[1]); },
+    mutate: (s) => {
+      idIn(s).federatedIdentityCredentials = idIn(s).federatedIdentityCredentials.filter(
+        (f) => f.name !== FIC_NAMES[1],
+      );
+    },
     writes: [/arm PUT .*federatedIdentityCredentials\/flux-image-automation-controller-aks-prod$/],
     only: true,
   },
   {
     name: 'a federated credential has the wrong issuer',
-    mutate: (s) => { idIn(s).federatedIdentityCredentials.find((f) => f.name === FIC_NAMES[0])!.issuer = 'https://westeurope.oic.prod-aks.azure.com/old/'; },
+    mutate: (s) => {
+      idIn(s).federatedIdentityCredentials.find((f) => f.name === FIC_NAMES[0])!.issuer =
+        'https://westeurope.oic.prod-aks.azure.com/old/';
+    },
     writes: [/arm PUT .*federatedIdentityCredentials\/flux-source-controller-aks-prod$/],
     only: true,
-    log: [/~ update FederatedIdentityCredential flux-source-controller-aks-prod \(exists with the wrong issuer; it will be updated in place\)/],
+    log: [
+      /~ update FederatedIdentityCredential flux-source-controller-aks-prod \(exists with the wrong issuer; it will be updated in place\)/,
+    ],
   },
   {
     name: 'the team exists without its permission on the repository',
@@ -265,7 +319,9 @@ const CONVERGE: ConvergeCase[] = [
   },
   {
     name: 'the identity has a Stakeholder licence',
-    mutate: (s) => { s.devops.principals.find((p) => p.originId === idIn(s).principalId)!.license = 'stakeholder'; },
+    mutate: (s) => {
+      s.devops.principals.find((p) => p.originId === idIn(s).principalId)!.license = 'stakeholder';
+    },
     writes: [/vsaex PATCH .*serviceprincipalentitlements\//],
     only: true,
     log: [/Stakeholder access cannot read Git repositories; raised to Basic/],
@@ -273,14 +329,18 @@ const CONVERGE: ConvergeCase[] = [
   {
     name: 'the cluster is busy with another operation',
     fromFresh: true,
-    mutate: (s) => { s.azure.subscriptions[0]!.resourceGroups[0]!.clusters[0]!.busy = { operation: 'Upgrading', rejections: 2 }; },
+    mutate: (s) => {
+      s.azure.subscriptions[0]!.resourceGroups[0]!.clusters[0]!.busy = { operation: 'Upgrading', rejections: 2 };
+    },
     writes: [/arm PUT .*managedClusters\/aks-prod$/],
     log: [/is busy \(OperationNotAllowed\); waiting/],
   },
   {
     name: 'a new identity Azure DevOps does not see yet (directory replication)',
     fromFresh: true,
-    mutate: (s) => { s.azure.tenant.replicationDelayMs = 1200; },
+    mutate: (s) => {
+      s.azure.tenant.replicationDelayMs = 1200;
+    },
     writes: [/vsaex POST .*serviceprincipalentitlements$/],
     log: [/does not see the managed identity 'flux-aks-prod' in Entra ID yet \(replication\); trying again/],
   },
@@ -288,13 +348,26 @@ const CONVERGE: ConvergeCase[] = [
     name: 'a concurrent writer on the identity: the federated credential write answers 409 and is retried',
     fromFresh: true,
     mutate: () => {},
-    faults: [{
-      service: 'arm', method: 'PUT', path: 'federatedIdentityCredentials', kind: 'status', status: 409, count: 1,
-      code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity',
-      message: 'Too many Federated Identity Credentials are written concurrently for the managed identity. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.',
-    }],
-    writes: [/arm PUT .*federatedIdentityCredentials\/flux-source-controller-aks-prod$/, /arm PUT .*federatedIdentityCredentials\/flux-image-automation-controller-aks-prod$/],
-    log: [/Federated credential 'flux-source-controller-aks-prod': another write on the same identity is in progress \(409\); retrying/],
+    faults: [
+      {
+        service: 'arm',
+        method: 'PUT',
+        path: 'federatedIdentityCredentials',
+        kind: 'status',
+        status: 409,
+        count: 1,
+        code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity',
+        message:
+          'Too many Federated Identity Credentials are written concurrently for the managed identity. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.',
+      },
+    ],
+    writes: [
+      /arm PUT .*federatedIdentityCredentials\/flux-source-controller-aks-prod$/,
+      /arm PUT .*federatedIdentityCredentials\/flux-image-automation-controller-aks-prod$/,
+    ],
+    log: [
+      /Federated credential 'flux-source-controller-aks-prod': another write on the same identity is in progress \(409\); retrying/,
+    ],
   },
   {
     name: 'throttling and server errors on every service',
@@ -321,7 +394,11 @@ describe('partial and failing states converge', () => {
       assert.equal(o.run.result, 'Succeeded', why(o));
       assertArticleState();
       const lines = writeLines(o);
-      for (const w of c.writes) assert.ok(lines.some((l) => w.test(l)), `no write matches ${w}${why(o)}`);
+      for (const w of c.writes)
+        assert.ok(
+          lines.some((l) => w.test(l)),
+          `no write matches ${w}${why(o)}`,
+        );
       if (c.only) assert.equal(lines.length, c.writes.length, `unexpected writes: ${lines.join(', ')}${why(o)}`);
       for (const l of c.log ?? []) assert.match(o.run.log, l, why(o));
     });
@@ -334,13 +411,18 @@ describe('refusals', () => {
     load(converged, (s) => {
       const id = idIn(s);
       id.federatedIdentityCredentials = Array.from({ length: 19 }, (_, i) => ({
-        name: `other-cluster-${i}`, issuer: `https://westeurope.oic.prod-aks.azure.com/${FRESH.tenantId}/0000000${i}/`,
-        subject: 'system:serviceaccount:flux-system:source-controller', audiences: [TOKEN_EXCHANGE_AUDIENCE],
+        name: `other-cluster-${i}`,
+        issuer: `https://westeurope.oic.prod-aks.azure.com/${FRESH.tenantId}/0000000${i}/`,
+        subject: 'system:serviceaccount:flux-system:source-controller',
+        audiences: [TOKEN_EXCHANGE_AUDIENCE],
       }));
     });
     const o = await provision();
     assert.equal(o.run.result, 'Failed', why(o));
-    assert.match(o.run.message, /'flux-aks-prod' has 19 federated credentials and this setup needs 2 more \(flux-source-controller-aks-prod, flux-image-automation-controller-aks-prod\), but an identity can have at most 20/);
+    assert.match(
+      o.run.message,
+      /'flux-aks-prod' has 19 federated credentials and this setup needs 2 more \(flux-source-controller-aks-prod, flux-image-automation-controller-aks-prod\), but an identity can have at most 20/,
+    );
     assert.match(o.run.message, /identityName/);
     assert.deepEqual(writeLines(o), [], why(o));
   });
@@ -351,7 +433,9 @@ describe('refusals', () => {
       const pca = s.devops.groups.find((g) => g.kind === 'collectionAdministrators')!;
       const sc = s.devops.principals.find((p) => p.originId === FRESH.serviceConnectionObjectId)!;
       pca.members = pca.members.filter((m) => m !== sc.id);
-      s.devops.groups.find((g) => g.kind === 'projectAdministrators' && g.projectId === FRESH.projectId)!.members.push(sc.id);
+      s.devops.groups
+        .find((g) => g.kind === 'projectAdministrators' && g.projectId === FRESH.projectId)!
+        .members.push(sc.id);
     });
     const o = await provision();
     assert.equal(o.run.result, 'Failed', why(o));
@@ -359,22 +443,35 @@ describe('refusals', () => {
     assert.match(o.run.message, /Project Collection Administrators/);
     assert.ok(o.run.message.includes(`client id ${FRESH.serviceConnectionAppId}`), o.run.message);
     // What was done stays; once the right is granted, the next run completes the rest (Azure DevOps only).
-    assert.ok(identity()?.federatedIdentityCredentials.length === 2, 'the Azure side was provisioned before the failure');
+    assert.ok(
+      identity()?.federatedIdentityCredentials.length === 2,
+      'the Azure side was provisioned before the failure',
+    );
     const sc = devops().principals.find((p) => p.originId === FRESH.serviceConnectionObjectId)!;
-    devops().groups.find((g) => g.kind === 'collectionAdministrators')!.members.push(sc.id);
+    devops()
+      .groups.find((g) => g.kind === 'collectionAdministrators')!
+      .members.push(sc.id);
     const next = await provision();
     assert.equal(next.run.result, 'Succeeded', why(next));
     assertArticleState();
     const lines = writeLines(next);
-    assert.ok(lines.length > 0 && lines.every((l) => !l.startsWith('arm ')), `only Azure DevOps writes: ${lines.join(', ')}`);
+    assert.ok(
+      lines.length > 0 && lines.every((l) => !l.startsWith('arm ')),
+      `only Azure DevOps writes: ${lines.join(', ')}`,
+    );
   });
 
   test('a service connection whose principal is not in the organization: clear error before any write', async () => {
-    load(fresh, (s) => { delete s.devops.principals.find((p) => p.originId === FRESH.serviceConnectionObjectId)!.license; });
+    load(fresh, (s) => {
+      delete s.devops.principals.find((p) => p.originId === FRESH.serviceConnectionObjectId)!.license;
+    });
     const o = await provision();
     assert.equal(o.run.result, 'Failed', why(o));
     assert.match(o.run.message, /Azure DevOps did not accept the token \(HTTP 401\)/);
-    assert.match(o.run.message, /Add the service connection's principal \(client id [0-9a-f-]+, service connection of input azureSubscription\) to the Azure DevOps organization/);
+    assert.match(
+      o.run.message,
+      /Add the service connection's principal \(client id [0-9a-f-]+, service connection of input azureSubscription\) to the Azure DevOps organization/,
+    );
     assert.deepEqual(writeLines(o), [], why(o));
   });
 
@@ -389,8 +486,14 @@ describe('refusals', () => {
     });
     const o = await provision();
     assert.equal(o.run.result, 'Failed', why(o));
-    assert.match(o.run.message, /the team 'AKS Managed Identities Team' is denied Contribute; a Deny wins over the Allow/);
-    assert.match(o.run.message, /Fix: remove the Deny \(Project settings > Repositories > fleet > Security\), then re-run/);
+    assert.match(
+      o.run.message,
+      /the team 'AKS Managed Identities Team' is denied Contribute; a Deny wins over the Allow/,
+    );
+    assert.match(
+      o.run.message,
+      /Fix: remove the Deny \(Project settings > Repositories > fleet > Security\), then re-run/,
+    );
     assert.deepEqual(writeLines(o), [], why(o));
   });
 
@@ -402,7 +505,10 @@ describe('refusals', () => {
     });
     const o = await provision();
     assert.equal(o.run.result, 'SucceededWithIssues', why(o));
-    assert.ok(o.run.issues.some((i) => i.type === 'warning' && /holds Force push, Manage permissions/.test(i.message)), why(o));
+    assert.ok(
+      o.run.issues.some((i) => i.type === 'warning' && /holds Force push, Manage permissions/.test(i.message)),
+      why(o),
+    );
     assert.deepEqual(writeLines(o), [], why(o));
     assert.equal(teamAce()!.allow & (8 | 8192), 8 | 8192, 'nothing was removed');
   });
@@ -411,7 +517,10 @@ describe('refusals', () => {
     load(fresh);
     const o = await provision({ clusterName: 'aks-missing' });
     assert.equal(o.run.result, 'Failed', why(o));
-    assert.match(o.run.message, /The AKS cluster 'aks-missing' was not found in resource group 'rg-fleet'.*Fix: Check the clusterName and resourceGroup inputs/);
+    assert.match(
+      o.run.message,
+      /The AKS cluster 'aks-missing' was not found in resource group 'rg-fleet'.*Fix: Check the clusterName and resourceGroup inputs/,
+    );
     assert.deepEqual(writeLines(o), [], why(o));
   });
 
@@ -419,13 +528,19 @@ describe('refusals', () => {
     load(fresh);
     const o = await provision({ enableClusterFeatures: 'false' });
     assert.equal(o.run.result, 'Failed', why(o));
-    assert.match(o.run.message, /the OIDC issuer and workload identity are off on the cluster 'aks-prod' and enableClusterFeatures is false. Fix: set enableClusterFeatures: true/);
+    assert.match(
+      o.run.message,
+      /the OIDC issuer and workload identity are off on the cluster 'aks-prod' and enableClusterFeatures is false. Fix: set enableClusterFeatures: true/,
+    );
     assert.deepEqual(writeLines(o), [], why(o));
     // The check carries its cause and its fix apart, as the summary's "How to fix" shows them.
     const check = o.report.checks.find((c) => c.id === 'cluster-features');
     assert.equal(check?.status, 'fail', JSON.stringify(o.report.checks));
     assert.doesNotMatch(check.cause ?? '', /Fix:/);
-    assert.match(check.fix ?? '', /^set enableClusterFeatures: true, or run az aks update -g rg-fleet -n aks-prod --enable-oidc-issuer --enable-workload-identity/);
+    assert.match(
+      check.fix ?? '',
+      /^set enableClusterFeatures: true, or run az aks update -g rg-fleet -n aks-prod --enable-oidc-issuer --enable-workload-identity/,
+    );
     assert.match(o.summary, /- Fix: set enableClusterFeatures: true/);
   });
 

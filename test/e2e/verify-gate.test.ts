@@ -22,7 +22,10 @@ const TASKS_DIR = process.env.VERIFY_TASKS_DIR ?? path.join(root, 'dist', 'tasks
 
 async function gate(mutate?: (s: CloudState) => void): Promise<{ run: PipelineRun; log: string }> {
   for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify']) {
-    assert.ok(fs.existsSync(path.join(TASKS_DIR, t, 'main.js')), `${TASKS_DIR}/${t}/main.js is missing: run npm run build first`);
+    assert.ok(
+      fs.existsSync(path.join(TASKS_DIR, t, 'main.js')),
+      `${TASKS_DIR}/${t}/main.js is missing: run npm run build first`,
+    );
   }
   const cloud = await startCloud({ scenario: 'fresh' });
   try {
@@ -31,7 +34,14 @@ async function gate(mutate?: (s: CloudState) => void): Promise<{ run: PipelineRu
     await rt.cluster(FRESH.clusterName)!.ensureBooted();
     await rt.settled();
     let log = '';
-    const run = await runPipeline({ file: SAMPLE, cloud, tasksDir: TASKS_DIR, print: (t) => { log += t; } });
+    const run = await runPipeline({
+      file: SAMPLE,
+      cloud,
+      tasksDir: TASKS_DIR,
+      print: (t) => {
+        log += t;
+      },
+    });
     if (process.env.E2E_SHOW) console.log(log);
     return { run, log };
   } finally {
@@ -57,7 +67,9 @@ test('the deploy stage runs when Verify passed', async () => {
 test('the deploy stage is skipped when Verify failed, and the gate says why', async () => {
   // Flux cannot pull the repository (its bootstrap deploy key was never registered), so the patch
   // FluxManifestPatch pushes never reaches the cluster.
-  const { run, log } = await gate((s) => { s.kube.clusters[FRESH.clusterName]!.bootstrap!.sshKeyRegistered = false; });
+  const { run, log } = await gate((s) => {
+    s.kube.clusters[FRESH.clusterName]!.bootstrap!.sshKeyRegistered = false;
+  });
   assert.equal(stage(run, 'Setup').result, 'Succeeded', log);
   assert.equal(stage(run, 'Gate').result, 'Failed', log);
   const v = verifyStep(run);

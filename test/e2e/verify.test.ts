@@ -56,7 +56,11 @@ after(async () => {
 // ------------------------------------------------------------------------------------------ helpers
 
 /** The converged state with `mutate` applied and `files` committed on top of the repository's seed. */
-function convergedWith(mutate?: (s: CloudState) => void, files?: Record<string, string>, message = 'test: the mistake'): CloudState {
+function convergedWith(
+  mutate?: (s: CloudState) => void,
+  files?: Record<string, string>,
+  message = 'test: the mistake',
+): CloudState {
   const s = structuredClone(converged);
   if (files) s.devops.projects[0]!.repositories[0]!.seed.push({ message, files });
   mutate?.(s);
@@ -92,17 +96,37 @@ async function ownCloud(state: CloudState, afterBoot?: (c: Cloud) => void): Prom
 }
 
 async function mainSha(c: Cloud): Promise<string> {
-  const token = (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } }).parameters.AccessToken;
+  const token = (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } })
+    .parameters.AccessToken;
   const url = `${c.env.SYSTEM_COLLECTIONURI!.replace(/\/+$/, '')}/${FRESH.project}/_apis/git/repositories/${FRESH.repository}/refs?filter=heads/main&api-version=7.1`;
-  const r = await httpsRequest(c.ctx.ca, url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const r = await httpsRequest(c.ctx.ca, url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+  });
   assert.equal(r.status, 200, r.body.toString('utf8'));
-  return r.json<{ value: { name: string; objectId: string }[] }>().value.find((x) => x.name === 'refs/heads/main')!.objectId;
+  return r.json<{ value: { name: string; objectId: string }[] }>().value.find((x) => x.name === 'refs/heads/main')!
+    .objectId;
 }
 
-interface Check { id: string; title: string; status: string; evidence?: string; cause?: string; fix?: string }
-interface Outcome { run: TaskRun; checks: Check[]; summary: string; journalMark: number }
+interface Check {
+  id: string;
+  title: string;
+  status: string;
+  evidence?: string;
+  cause?: string;
+  fix?: string;
+}
+interface Outcome {
+  run: TaskRun;
+  checks: Check[];
+  summary: string;
+  journalMark: number;
+}
 
-async function verify(inputs: Record<string, string> = {}, on: Cloud = cloud, env: Record<string, string> = {}): Promise<Outcome> {
+async function verify(
+  inputs: Record<string, string> = {},
+  on: Cloud = cloud,
+  env: Record<string, string> = {},
+): Promise<Outcome> {
   const mark = on.ctx.journal.mark();
   const run = await runBundledTask({
     taskDir: TASK_DIR,
@@ -120,7 +144,7 @@ async function verify(inputs: Record<string, string> = {}, on: Cloud = cloud, en
   });
   if (process.env.E2E_SHOW) console.log(`${run.log}\n=> ${run.result}: ${run.message}\n`);
   const attachment = run.attachments.find((a) => a.type === 'fluxoidc-report');
-  const report = attachment?.content ? JSON.parse(attachment.content) as { checks: Check[] } : { checks: [] };
+  const report = attachment?.content ? (JSON.parse(attachment.content) as { checks: Check[] }) : { checks: [] };
   return { run, checks: report.checks, summary: run.summaries[0]?.content ?? '', journalMark: mark };
 }
 
@@ -128,13 +152,26 @@ function why(o: Outcome): string {
   return `\n--- result ${o.run.result}: ${o.run.message}\n--- failedChecks ${o.run.outputs.failedChecks}\n--- log\n${o.run.log}`;
 }
 
-const identityOf = (s: CloudState) => s.azure.subscriptions[0]!.resourceGroups.find((g) => g.name === FRESH.resourceGroup)!.identities.find((i) => i.name === FRESH.identityName)!;
-const clusterOf = (s: CloudState) => s.azure.subscriptions[0]!.resourceGroups.find((g) => g.name === FRESH.resourceGroup)!.clusters.find((c) => c.name === FRESH.clusterName)!;
-const ficOf = (s: CloudState, sa: string) => identityOf(s).federatedIdentityCredentials.find((f) => f.subject.endsWith(`:${sa}`))!;
+const identityOf = (s: CloudState) =>
+  s.azure.subscriptions[0]!.resourceGroups.find((g) => g.name === FRESH.resourceGroup)!.identities.find(
+    (i) => i.name === FRESH.identityName,
+  )!;
+const clusterOf = (s: CloudState) =>
+  s.azure.subscriptions[0]!.resourceGroups.find((g) => g.name === FRESH.resourceGroup)!.clusters.find(
+    (c) => c.name === FRESH.clusterName,
+  )!;
+const ficOf = (s: CloudState, sa: string) =>
+  identityOf(s).federatedIdentityCredentials.find((f) => f.subject.endsWith(`:${sa}`))!;
 const principalOf = (s: CloudState) => s.devops.principals.find((p) => p.originId === identityOf(s).principalId)!;
 const teamOf = (s: CloudState) => s.devops.groups.find((g) => g.kind === 'team' && g.displayName === FRESH.teamName)!;
-const teamAceOf = (s: CloudState) => s.devops.acls.find((a) => a.namespaceId === GIT_SECURITY_NAMESPACE && a.token.toLowerCase() === `repov2/${FRESH.projectId}/${FRESH.repositoryId}`)!
-  .aces.find((a) => a.descriptor.toLowerCase().endsWith(teamOf(s).sid.toLowerCase()))!;
+const teamAceOf = (s: CloudState) =>
+  s.devops.acls
+    .find(
+      (a) =>
+        a.namespaceId === GIT_SECURITY_NAMESPACE &&
+        a.token.toLowerCase() === `repov2/${FRESH.projectId}/${FRESH.repositoryId}`,
+    )!
+    .aces.find((a) => a.descriptor.toLowerCase().endsWith(teamOf(s).sid.toLowerCase()))!;
 
 // ------------------------------------------------------------------------------------------ tests
 
@@ -154,15 +191,21 @@ const OTHER_CLIENT = '11111111-2222-4333-8444-555555555555';
 const serviceMistakes: Mistake[] = [
   {
     name: 'federated credential subject typo',
-    mutate: (s) => { ficOf(s, 'source-controller').subject = 'system:serviceaccount:flux-system:source-controler'; },
+    mutate: (s) => {
+      ficOf(s, 'source-controller').subject = 'system:serviceaccount:flux-system:source-controler';
+    },
     fails: {
-      'azure.federated-credential:source-controller': /subject mismatch: credential '[^']+' has subject 'system:serviceaccount:flux-system:source-controler'/,
-      'token.proof:source-controller': /no federated credential has subject 'system:serviceaccount:flux-system:source-controller'/,
+      'azure.federated-credential:source-controller':
+        /subject mismatch: credential '[^']+' has subject 'system:serviceaccount:flux-system:source-controler'/,
+      'token.proof:source-controller':
+        /no federated credential has subject 'system:serviceaccount:flux-system:source-controller'/,
     },
   },
   {
     name: 'issuer without the trailing slash',
-    mutate: (s) => { for (const f of identityOf(s).federatedIdentityCredentials) f.issuer = f.issuer.replace(/\/+$/, ''); },
+    mutate: (s) => {
+      for (const f of identityOf(s).federatedIdentityCredentials) f.issuer = f.issuer.replace(/\/+$/, '');
+    },
     fails: {
       'azure.federated-credential:source-controller': /lacks the trailing slash/,
       'token.proof:source-controller': /lacks the trailing slash/,
@@ -182,7 +225,9 @@ const serviceMistakes: Mistake[] = [
   },
   {
     name: 'Stakeholder licence',
-    mutate: (s) => { principalOf(s).license = 'stakeholder'; },
+    mutate: (s) => {
+      principalOf(s).license = 'stakeholder';
+    },
     fails: {
       'devops.licence': /Stakeholder does not include Azure Repos/,
       'token.proof:source-controller': /Stakeholder licence|no access to the organization/,
@@ -190,7 +235,9 @@ const serviceMistakes: Mistake[] = [
   },
   {
     name: 'missing Contribute for image automation',
-    mutate: (s) => { teamAceOf(s).allow = 2; },
+    mutate: (s) => {
+      teamAceOf(s).allow = 2;
+    },
     fails: {
       'devops.contribute': /needs Contribute.*TF401027/,
       'token.contribute:image-automation-controller': /lacks Contribute \(TF401027\)/,
@@ -202,7 +249,14 @@ const serviceMistakes: Mistake[] = [
 const clusterMistakes: Mistake[] = [
   {
     name: 'label only on the Deployment metadata',
-    own: { files: { [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replace(/spec:\n {6}template:\n {8}metadata:\n {10}labels:\n {12}azure\.workload\.identity\/use: "true"\n(?= {2}target:\n {4}kind: Deployment\n {4}name: source-controller)/, '  labels:\n        azure.workload.identity/use: "true"\n') } },
+    own: {
+      files: {
+        [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replace(
+          /spec:\n {6}template:\n {8}metadata:\n {10}labels:\n {12}azure\.workload\.identity\/use: "true"\n(?= {2}target:\n {4}kind: Deployment\n {4}name: source-controller)/,
+          '  labels:\n        azure.workload.identity/use: "true"\n',
+        ),
+      },
+    },
     fails: {
       'cluster.pod-template:source-controller': /only on the Deployment's metadata, not on its pod template/,
       'cluster.pods:source-controller': /not mutated by the workload identity webhook/,
@@ -212,18 +266,29 @@ const clusterMistakes: Mistake[] = [
   {
     name: 'secretRef kept on the GitRepository',
     own: {
-      files: { [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replace(/\n {4}- op: remove\n {6}path: \/spec\/secretRef/, '') },
+      files: {
+        [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replace(/\n {4}- op: remove\n {6}path: \/spec\/secretRef/, ''),
+      },
       // The bootstrap credential was a PAT (`flux bootstrap git --token-auth`): the kept secret is basic auth.
       afterBoot: (c) => {
         const b64 = (v: string) => Buffer.from(v).toString('base64');
-        kubeRuntime(c.ctx).cluster(FRESH.clusterName)!.putObject({
-          apiVersion: 'v1', kind: 'Secret', metadata: { name: 'flux-system', namespace: FRESH.fluxNamespace }, type: 'Opaque',
-          data: { username: b64('git'), password: b64('emulated-bootstrap-pat') },
-        }, 'flux');
+        kubeRuntime(c.ctx)
+          .cluster(FRESH.clusterName)!
+          .putObject(
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: 'flux-system', namespace: FRESH.fluxNamespace },
+              type: 'Opaque',
+              data: { username: b64('git'), password: b64('emulated-bootstrap-pat') },
+            },
+            'flux',
+          );
       },
     },
     fails: {
-      'cluster.git-repository': /spec\.secretRef \(flux-system\) is still set and holds a username\/password \(PAT\).*basic auth and bearer token cannot be set at the same time/,
+      'cluster.git-repository':
+        /spec\.secretRef \(flux-system\) is still set and holds a username\/password \(PAT\).*basic auth and bearer token cannot be set at the same time/,
       'reconcile.git-repository': /still has spec\.secretRef/,
     },
   },
@@ -231,14 +296,18 @@ const clusterMistakes: Mistake[] = [
     name: 'Flux 2.3',
     own: {
       files: { [COMPONENTS]: gotkComponentsYaml({ version: '2.3.0', components: FRESH_COMPONENTS }) },
-      mutate: (s) => { s.kube.clusters[FRESH.clusterName]!.bootstrap!.version = '2.3.0'; },
+      mutate: (s) => {
+        s.kube.clusters[FRESH.clusterName]!.bootstrap!.version = '2.3.0';
+      },
     },
     fails: { 'cluster.flux-version': /source-controller 1\.3\.\d+ has no GitRepository spec\.provider/ },
   },
   {
     name: 'pods not restarted after workload identity was enabled',
     own: {
-      mutate: (s) => { clusterOf(s).workloadIdentity = false; },
+      mutate: (s) => {
+        clusterOf(s).workloadIdentity = false;
+      },
       // Someone enables workload identity afterwards (az aks update), and nobody restarts Flux.
       afterBoot: (c) => {
         clusterOf(c.ctx.state).workloadIdentity = true;
@@ -252,7 +321,14 @@ const clusterMistakes: Mistake[] = [
   },
   {
     name: 'wrong clientId in the ServiceAccount annotation',
-    own: { files: { [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replaceAll(/azure\.workload\.identity\/client-id: \S+/g, `azure.workload.identity/client-id: ${OTHER_CLIENT}`) } },
+    own: {
+      files: {
+        [KUSTOMIZATION]: CONVERGED_KUSTOMIZATION.replaceAll(
+          /azure\.workload\.identity\/client-id: \S+/g,
+          `azure.workload.identity/client-id: ${OTHER_CLIENT}`,
+        ),
+      },
+    },
     fails: {
       'cluster.service-account:source-controller': new RegExp(`wrong client id: the annotation names ${OTHER_CLIENT}`),
       'reconcile.git-repository': /AADSTS/,
@@ -299,11 +375,16 @@ describe('FluxOidcVerify on the converged setup', () => {
     }
     // Tokens are masked and never stored: no JWT in the report, the summary or the log.
     assert.ok(o.run.secrets.length > 0);
-    for (const text of [JSON.stringify(o.checks), o.summary, o.run.log]) assert.doesNotMatch(text, /eyJ[\w-]{10,}\.eyJ/);
+    for (const text of [JSON.stringify(o.checks), o.summary, o.run.log])
+      assert.doesNotMatch(text, /eyJ[\w-]{10,}\.eyJ/);
     // reportPath is the run report: the file attached as fluxoidc-report, with every check and the outputs.
     const attached = o.run.attachments.find((a) => a.type === 'fluxoidc-report')!;
     assert.equal(o.run.outputs.reportPath, attached.path);
-    const file = JSON.parse(fs.readFileSync(o.run.outputs.reportPath!, 'utf8')) as { result: string; outputs: Record<string, string>; checks: unknown[] };
+    const file = JSON.parse(fs.readFileSync(o.run.outputs.reportPath!, 'utf8')) as {
+      result: string;
+      outputs: Record<string, string>;
+      checks: unknown[];
+    };
     assert.equal(file.result, 'Succeeded');
     assert.equal(file.outputs.verified, 'true');
     assert.equal(file.checks.length, o.checks.length);
@@ -313,17 +394,31 @@ describe('FluxOidcVerify on the converged setup', () => {
     load();
     const o = await verify({ mode: 'plan', retireStaticCredentials: 'true' });
     assert.equal(o.run.result, 'Succeeded', why(o));
-    const writes = cloud.ctx.journal.writes({ since: o.journalMark, service: 'kube' }).filter((e) => !/\/token$/.test(e.path));
-    assert.deepEqual(writes.map((e) => `${e.method} ${e.path}`), [], 'no write to the cluster besides TokenRequests');
-    assert.match(o.checks.find((c) => c.id === 'reconcile.git-repository')!.evidence!, /plan: apply would request a reconcile/);
-    assert.match(o.checks.find((c) => c.id === 'cleanup.retire-static-credentials')!.evidence!, /plan: apply would delete secret flux-system\/flux-system/);
+    const writes = cloud.ctx.journal
+      .writes({ since: o.journalMark, service: 'kube' })
+      .filter((e) => !/\/token$/.test(e.path));
+    assert.deepEqual(
+      writes.map((e) => `${e.method} ${e.path}`),
+      [],
+      'no write to the cluster besides TokenRequests',
+    );
+    assert.match(
+      o.checks.find((c) => c.id === 'reconcile.git-repository')!.evidence!,
+      /plan: apply would request a reconcile/,
+    );
+    assert.match(
+      o.checks.find((c) => c.id === 'cleanup.retire-static-credentials')!.evidence!,
+      /plan: apply would delete secret flux-system\/flux-system/,
+    );
   });
 });
 
 describe('FluxOidcVerify options', () => {
   test('failOn: warning fails the run on a warning that failOn: error only reports', async () => {
     // The team also holds Force push and Manage permissions: more than Flux needs.
-    load((s) => { teamAceOf(s).allow |= 8 | 8192; });
+    load((s) => {
+      teamAceOf(s).allow |= 8 | 8192;
+    });
     const lenient = await verify({ checks: 'devops', reconcile: 'false' });
     assert.equal(lenient.run.result, 'SucceededWithIssues', why(lenient));
     assert.equal(lenient.run.outputs.verified, 'true');
@@ -350,13 +445,17 @@ describe('FluxOidcVerify options', () => {
       [`ENDPOINT_DATA_${id}_AUTHORIZATIONTYPE`]: 'Kubeconfig',
     });
     assert.match(o.run.log, /Cluster access: .* with kubeconfig bearer token \(Kubernetes service connection/);
-    assert.equal(cloud.ctx.journal.entries({ since: mark, service: 'arm', path: /listCluster/ }).length, 0, 'no AKS credentials were read');
+    assert.equal(
+      cloud.ctx.journal.entries({ since: mark, service: 'arm', path: /listCluster/ }).length,
+      0,
+      'no AKS credentials were read',
+    );
     assert.equal(o.checks.find((c) => c.id === 'cluster.git-repository')?.status, 'pass', why(o));
     const proof = o.checks.find((c) => c.id === 'token.proof:source-controller')!;
     assert.equal(proof.status, 'fail');
     assert.match(proof.cause!, /RBAC create on serviceaccounts\/token/);
     assert.match(proof.fix!, /clusterCredentials: admin/);
-    assert.ok(!o.run.log.includes(SCENARIO_TOKENS.reader), 'the connection\'s token is masked');
+    assert.ok(!o.run.log.includes(SCENARIO_TOKENS.reader), "the connection's token is masked");
   });
 });
 
@@ -393,18 +492,27 @@ describe('FluxOidcVerify names the cause of each classic mistake', () => {
 
 describe('retireStaticCredentials', () => {
   test('keeps the secret while a check fails', async () => {
-    load((s) => { principalOf(s).license = 'stakeholder'; });
+    load((s) => {
+      principalOf(s).license = 'stakeholder';
+    });
     const o = await verify({ retireStaticCredentials: 'true' });
     assert.equal(o.run.result, 'Failed');
     const c = o.checks.find((x) => x.id === 'cleanup.retire-static-credentials')!;
     assert.equal(c.status, 'skip');
     assert.match(c.evidence!, /not retired: .*devops\.licence/);
-    assert.ok(cloud.ctx.state.kube.clusters[FRESH.clusterName]!.objects.some((x) => x.kind === 'Secret' && x.metadata.name === 'flux-system'));
+    assert.ok(
+      cloud.ctx.state.kube.clusters[FRESH.clusterName]!.objects.some(
+        (x) => x.kind === 'Secret' && x.metadata.name === 'flux-system',
+      ),
+    );
   });
 
   test('deletes the unused bootstrap secret once every check passed', async () => {
     load();
-    const secret = () => cloud.ctx.state.kube.clusters[FRESH.clusterName]!.objects.find((x) => x.kind === 'Secret' && x.metadata.name === 'flux-system' && !x.metadata.deletionTimestamp);
+    const secret = () =>
+      cloud.ctx.state.kube.clusters[FRESH.clusterName]!.objects.find(
+        (x) => x.kind === 'Secret' && x.metadata.name === 'flux-system' && !x.metadata.deletionTimestamp,
+      );
     assert.ok(secret(), 'the bootstrap secret exists before');
     const o = await verify({ retireStaticCredentials: 'true' });
     assert.equal(o.run.result, 'Succeeded', why(o));
@@ -413,5 +521,4 @@ describe('retireStaticCredentials', () => {
     assert.match(c.evidence!, /deleted secret flux-system\/flux-system/);
     assert.equal(secret(), undefined, 'the secret is gone');
   });
-
 });

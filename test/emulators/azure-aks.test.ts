@@ -20,7 +20,10 @@ let aks: ContainerServiceClient;
 
 function clientFor(app: TestApp): ContainerServiceClient {
   const cred = new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud));
-  return new ContainerServiceClient(cred, FRESH.subscriptionId, { endpoint: cloud.ctx.urls.arm, credentials: { scopes: ['https://management.azure.com/.default'] } });
+  return new ContainerServiceClient(cred, FRESH.subscriptionId, {
+    endpoint: cloud.ctx.urls.arm,
+    credentials: { scopes: ['https://management.azure.com/.default'] },
+  });
 }
 
 function stateCluster() {
@@ -28,13 +31,20 @@ function stateCluster() {
 }
 
 async function restError(p: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof Error, 'expected the call to fail');
   return e as Error & { statusCode?: number; code?: string };
 }
 
 function withIdentity(c: ManagedCluster, oidc: boolean, wi: boolean): ManagedCluster {
-  return { ...c, oidcIssuerProfile: { enabled: oidc }, securityProfile: { ...c.securityProfile, workloadIdentity: { enabled: wi } } };
+  return {
+    ...c,
+    oidcIssuerProfile: { enabled: oidc },
+    securityProfile: { ...c.securityProfile, workloadIdentity: { enabled: wi } },
+  };
 }
 
 before(async () => {
@@ -63,7 +73,10 @@ describe('managed clusters', () => {
     const e = await restError(aks.managedClusters.createOrUpdate(RG, NAME, withIdentity(c, true, true)));
     assert.equal(e.statusCode, 409);
     assert.equal(e.code, 'OperationNotAllowed');
-    assert.match(e.message, /Operation is not allowed: Another operation \(Upgrading\) is in progress, please wait for it to finish before starting a new operation\./);
+    assert.match(
+      e.message,
+      /Operation is not allowed: Another operation \(Upgrading\) is in progress, please wait for it to finish before starting a new operation\./,
+    );
     assert.equal(stateCluster().busy, undefined, 'the busy flag clears after its rejections');
   });
 
@@ -73,10 +86,15 @@ describe('managed clusters', () => {
     const done = await aks.managedClusters.createOrUpdate(RG, NAME, withIdentity(current, true, true));
     assert.equal(done.provisioningState, 'Succeeded');
     assert.equal(done.oidcIssuerProfile?.enabled, true);
-    assert.equal(done.oidcIssuerProfile?.issuerURL, aksIssuerUrl(cloud.ctx.urls['aks-issuer'], FRESH.tenantId, FRESH.clusterIssuerId));
+    assert.equal(
+      done.oidcIssuerProfile?.issuerURL,
+      aksIssuerUrl(cloud.ctx.urls['aks-issuer'], FRESH.tenantId, FRESH.clusterIssuerId),
+    );
     assert.ok(done.oidcIssuerProfile?.issuerURL?.endsWith('/'));
     assert.equal(done.securityProfile?.workloadIdentity?.enabled, true);
-    const calls = cloud.ctx.journal.entries({ since: mark, service: 'arm' }).map((e) => `${e.method} ${e.path.includes('/operations/') ? 'operation' : 'cluster'} ${e.status}`);
+    const calls = cloud.ctx.journal
+      .entries({ since: mark, service: 'arm' })
+      .map((e) => `${e.method} ${e.path.includes('/operations/') ? 'operation' : 'cluster'} ${e.status}`);
     assert.deepEqual(calls, ['GET cluster 200', 'PUT cluster 200', 'GET operation 200', 'GET cluster 200']);
   });
 
@@ -91,7 +109,12 @@ describe('managed clusters', () => {
     stateCluster().lro = { clockMs: 120_000, retryAfterSeconds: 0 };
     try {
       const c = await aks.managedClusters.get(RG, NAME);
-      const poller = aks.managedClusters.createOrUpdate(RG, NAME, { ...c, tags: { env: 'prod' } }, { updateIntervalInMs: 5 });
+      const poller = aks.managedClusters.createOrUpdate(
+        RG,
+        NAME,
+        { ...c, tags: { env: 'prod' } },
+        { updateIntervalInMs: 5 },
+      );
       await poller.submitted();
       assert.equal((await aks.managedClusters.get(RG, NAME)).provisioningState, 'Updating');
       const e = await restError(aks.managedClusters.createOrUpdate(RG, NAME, c));
@@ -110,7 +133,9 @@ describe('managed clusters', () => {
     stateCluster().lro = { fail: { count: 1, code: 'ReconcileError', message: 'The operation failed (emulated).' } };
     try {
       const c = await aks.managedClusters.get(RG, NAME);
-      const e = await restError(Promise.resolve(aks.managedClusters.createOrUpdate(RG, NAME, { ...c, tags: { try: '1' } })));
+      const e = await restError(
+        Promise.resolve(aks.managedClusters.createOrUpdate(RG, NAME, { ...c, tags: { try: '1' } })),
+      );
       assert.match(e.message, /The operation failed \(emulated\)/);
       assert.equal((await aks.managedClusters.get(RG, NAME)).provisioningState, 'Failed');
       const ok = await aks.managedClusters.createOrUpdate(RG, NAME, { ...c, tags: { try: '2' } });

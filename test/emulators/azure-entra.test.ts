@@ -21,7 +21,11 @@ let fedApp: TestApp;
 before(async () => {
   cloud = await startCloud({ scenario: 'fresh', services: ['azure'] });
   issuer = await startTestIssuer(cloud);
-  fedApp = addApp(cloud, { name: 'federated-app', role: 'Reader', fics: [{ name: 'flux-source', issuer: issuer.issuer, subject: SUBJECT }] });
+  fedApp = addApp(cloud, {
+    name: 'federated-app',
+    role: 'Reader',
+    fics: [{ name: 'flux-source', issuer: issuer.issuer, subject: SUBJECT }],
+  });
 });
 after(async () => {
   await issuer.close();
@@ -33,7 +37,10 @@ function assertionCredential(clientId: string, assertion: () => string): ClientA
 }
 
 async function rejection(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof Error, 'expected the token request to fail');
   return e.message;
 }
@@ -41,7 +48,9 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 describe('client secret', () => {
   test('issues an ARM access token carrying the principal', async () => {
     const app = addApp(cloud, { name: 'secret-app' });
-    const token = await new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud)).getToken(ARM_SCOPE);
+    const token = await new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud)).getToken(
+      ARM_SCOPE,
+    );
     assert.ok(token);
     const c = jwtClaims(token.token);
     assert.equal(c.aud, 'https://management.azure.com/');
@@ -53,18 +62,32 @@ describe('client secret', () => {
 
   test('a wrong secret is AADSTS7000215', async () => {
     const app = addApp(cloud, { name: 'secret-app-2' });
-    const msg = await rejection(new ClientSecretCredential(FRESH.tenantId, app.appId, 'not-the-secret', entraOptions(cloud)).getToken(ARM_SCOPE));
+    const msg = await rejection(
+      new ClientSecretCredential(FRESH.tenantId, app.appId, 'not-the-secret', entraOptions(cloud)).getToken(ARM_SCOPE),
+    );
     assert.match(msg, /AADSTS7000215: Invalid client secret provided/);
   });
 
   test('an unknown client id is AADSTS700016', async () => {
-    const msg = await rejection(new ClientSecretCredential(FRESH.tenantId, '11111111-2222-4333-8444-555555555555', 'x', entraOptions(cloud)).getToken(ARM_SCOPE));
+    const msg = await rejection(
+      new ClientSecretCredential(
+        FRESH.tenantId,
+        '11111111-2222-4333-8444-555555555555',
+        'x',
+        entraOptions(cloud),
+      ).getToken(ARM_SCOPE),
+    );
     assert.match(msg, /AADSTS700016: Application with identifier '11111111-2222-4333-8444-555555555555' was not found/);
   });
 
   test('the tenant domain works as the tenant, and the Azure DevOps scope gives the Azure DevOps audience', async () => {
     const app = addApp(cloud, { name: 'ado-app' });
-    const token = await new ClientSecretCredential(FRESH.tenantDomain, app.appId, app.secret, entraOptions(cloud)).getToken(`${AZURE_DEVOPS_RESOURCE_ID}/.default`);
+    const token = await new ClientSecretCredential(
+      FRESH.tenantDomain,
+      app.appId,
+      app.secret,
+      entraOptions(cloud),
+    ).getToken(`${AZURE_DEVOPS_RESOURCE_ID}/.default`);
     assert.equal(jwtClaims(token.token).aud, AZURE_DEVOPS_RESOURCE_ID);
     assert.equal(cloud.ctx.entra.verifyAccessToken(token.token, AZURE_DEVOPS_RESOURCE_ID).ok, true);
     const wrong = cloud.ctx.entra.verifyAccessToken(token.token, 'https://management.azure.com/');
@@ -92,12 +115,24 @@ describe('client certificate', () => {
   test('a registered certificate signs in; another one is AADSTS700027', async () => {
     const app = addApp(cloud, { name: 'cert-app', certificate: true });
     const pem = `${app.certificate!.certPem}\n${app.certificate!.keyPem}`;
-    const token = await new ClientCertificateCredential(FRESH.tenantId, app.appId, { certificate: pem }, entraOptions(cloud)).getToken(ARM_SCOPE);
+    const token = await new ClientCertificateCredential(
+      FRESH.tenantId,
+      app.appId,
+      { certificate: pem },
+      entraOptions(cloud),
+    ).getToken(ARM_SCOPE);
     assert.equal(jwtClaims(token.token).oid, app.objectId);
 
     const other = addApp(cloud, { name: 'other-cert-app', certificate: true });
     const otherPem = `${other.certificate!.certPem}\n${other.certificate!.keyPem}`;
-    const msg = await rejection(new ClientCertificateCredential(FRESH.tenantId, app.appId, { certificate: otherPem }, entraOptions(cloud)).getToken(ARM_SCOPE));
+    const msg = await rejection(
+      new ClientCertificateCredential(
+        FRESH.tenantId,
+        app.appId,
+        { certificate: otherPem },
+        entraOptions(cloud),
+      ).getToken(ARM_SCOPE),
+    );
     assert.match(msg, /AADSTS700027/);
   });
 });
@@ -111,23 +146,42 @@ describe('federated assertion (workload identity federation)', () => {
   test('a wrong subject is AADSTS700213 naming the subject (case-sensitive)', async () => {
     const sub = 'system:serviceaccount:flux-system:Source-Controller';
     const msg = await rejection(assertionCredential(fedApp.appId, () => issuer.sign({ sub })).getToken(ARM_SCOPE));
-    assert.match(msg, /AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:flux-system:Source-Controller'/);
+    assert.match(
+      msg,
+      /AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:flux-system:Source-Controller'/,
+    );
   });
 
   test('an issuer without its trailing slash is AADSTS700211', async () => {
     const iss = issuer.issuer.replace(/\/$/, '');
-    const msg = await rejection(assertionCredential(fedApp.appId, () => issuer.sign({ sub: SUBJECT, iss })).getToken(ARM_SCOPE));
-    assert.match(msg, new RegExp(`AADSTS700211: No matching federated identity record found for presented assertion issuer '${iss}'`));
+    const msg = await rejection(
+      assertionCredential(fedApp.appId, () => issuer.sign({ sub: SUBJECT, iss })).getToken(ARM_SCOPE),
+    );
+    assert.match(
+      msg,
+      new RegExp(`AADSTS700211: No matching federated identity record found for presented assertion issuer '${iss}'`),
+    );
   });
 
   test('a wrong audience is AADSTS700212', async () => {
-    const msg = await rejection(assertionCredential(fedApp.appId, () => issuer.sign({ sub: SUBJECT, aud: ['api://SomethingElse'] })).getToken(ARM_SCOPE));
-    assert.match(msg, /AADSTS700212: No matching federated identity record found for presented assertion audience 'api:\/\/SomethingElse'/);
+    const msg = await rejection(
+      assertionCredential(fedApp.appId, () => issuer.sign({ sub: SUBJECT, aud: ['api://SomethingElse'] })).getToken(
+        ARM_SCOPE,
+      ),
+    );
+    assert.match(
+      msg,
+      /AADSTS700212: No matching federated identity record found for presented assertion audience 'api:\/\/SomethingElse'/,
+    );
   });
 
   test('an expired assertion is AADSTS700024', async () => {
     const now = cloud.ctx.clock.nowSeconds();
-    const msg = await rejection(assertionCredential(fedApp.appId, () => issuer.sign({ sub: SUBJECT, iat: now - 7200, nbf: now - 7200, exp: now - 3600 })).getToken(ARM_SCOPE));
+    const msg = await rejection(
+      assertionCredential(fedApp.appId, () =>
+        issuer.sign({ sub: SUBJECT, iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
+      ).getToken(ARM_SCOPE),
+    );
     assert.match(msg, /AADSTS700024: Client assertion is not within its valid time range/);
   });
 
@@ -135,7 +189,11 @@ describe('federated assertion (workload identity federation)', () => {
     const impostor = await startTestIssuer(cloud, 'impostor');
     try {
       // Same iss as the trusted issuer, but signed with the impostor's key: the trusted JWKS has no such kid.
-      const msg = await rejection(assertionCredential(fedApp.appId, () => impostor.sign({ sub: SUBJECT, iss: issuer.issuer })).getToken(ARM_SCOPE));
+      const msg = await rejection(
+        assertionCredential(fedApp.appId, () => impostor.sign({ sub: SUBJECT, iss: issuer.issuer })).getToken(
+          ARM_SCOPE,
+        ),
+      );
       assert.match(msg, /AADSTS50013: Assertion failed signature validation/);
     } finally {
       await impostor.close();
@@ -144,13 +202,23 @@ describe('federated assertion (workload identity federation)', () => {
 
   test('an app without federated credentials is AADSTS70025', async () => {
     const app = addApp(cloud, { name: 'no-fic-app' });
-    const msg = await rejection(assertionCredential(app.appId, () => issuer.sign({ sub: SUBJECT })).getToken(ARM_SCOPE));
-    assert.match(msg, new RegExp(`AADSTS70025: The client '${app.appId}'\\(no-fic-app\\) has no configured federated identity credentials`));
+    const msg = await rejection(
+      assertionCredential(app.appId, () => issuer.sign({ sub: SUBJECT })).getToken(ARM_SCOPE),
+    );
+    assert.match(
+      msg,
+      new RegExp(
+        `AADSTS70025: The client '${app.appId}'\\(no-fic-app\\) has no configured federated identity credentials`,
+      ),
+    );
   });
 
   test('an issuer whose discovery cannot be fetched is AADSTS90061', async () => {
     const gone = await startTestIssuer(cloud, 'gone');
-    const app = addApp(cloud, { name: 'gone-issuer-app', fics: [{ name: 'gone', issuer: gone.issuer, subject: SUBJECT }] });
+    const app = addApp(cloud, {
+      name: 'gone-issuer-app',
+      fics: [{ name: 'gone', issuer: gone.issuer, subject: SUBJECT }],
+    });
     const assertion = gone.sign({ sub: SUBJECT });
     await gone.close();
     const msg = await rejection(assertionCredential(app.appId, () => assertion).getToken(ARM_SCOPE));
@@ -160,8 +228,13 @@ describe('federated assertion (workload identity federation)', () => {
   test('generic mode answers every mismatch with AADSTS70021 and the assertion claims', async () => {
     cloud.ctx.state.azure.tenant.federationErrors = 'generic';
     try {
-      const msg = await rejection(assertionCredential(fedApp.appId, () => issuer.sign({ sub: 'system:serviceaccount:x:y' })).getToken(ARM_SCOPE));
-      assert.match(msg, /AADSTS70021: No matching federated identity record found for presented assertion\. Assertion Issuer: '[^']+'\. Assertion Subject: 'system:serviceaccount:x:y'\. Assertion Audience: 'api:\/\/AzureADTokenExchange'/);
+      const msg = await rejection(
+        assertionCredential(fedApp.appId, () => issuer.sign({ sub: 'system:serviceaccount:x:y' })).getToken(ARM_SCOPE),
+      );
+      assert.match(
+        msg,
+        /AADSTS70021: No matching federated identity record found for presented assertion\. Assertion Issuer: '[^']+'\. Assertion Subject: 'system:serviceaccount:x:y'\. Assertion Audience: 'api:\/\/AzureADTokenExchange'/,
+      );
     } finally {
       cloud.ctx.state.azure.tenant.federationErrors = 'detailed';
     }
@@ -171,10 +244,18 @@ describe('federated assertion (workload identity federation)', () => {
     cloud.ctx.state.azure.tenant.ficPropagationDelayMs = 60_000;
     try {
       const app = addApp(cloud, { name: 'fresh-fic-app' });
-      cloud.ctx.state.azure.tenant.applications.find((a) => a.appId === app.appId)!.federatedIdentityCredentials!.push({
-        name: 'new', issuer: issuer.issuer, subject: SUBJECT, audiences: ['api://AzureADTokenExchange'], createdAt: cloud.ctx.clock.now(),
-      });
-      const msg = await rejection(assertionCredential(app.appId, () => issuer.sign({ sub: SUBJECT })).getToken(ARM_SCOPE));
+      cloud.ctx.state.azure.tenant.applications
+        .find((a) => a.appId === app.appId)!
+        .federatedIdentityCredentials!.push({
+          name: 'new',
+          issuer: issuer.issuer,
+          subject: SUBJECT,
+          audiences: ['api://AzureADTokenExchange'],
+          createdAt: cloud.ctx.clock.now(),
+        });
+      const msg = await rejection(
+        assertionCredential(app.appId, () => issuer.sign({ sub: SUBJECT })).getToken(ARM_SCOPE),
+      );
       assert.match(msg, /AADSTS70021/);
       cloud.ctx.clock.advance(61_000);
       const token = await assertionCredential(app.appId, () => issuer.sign({ sub: SUBJECT })).getToken(ARM_SCOPE);
@@ -191,12 +272,22 @@ describe('access token lifetime', () => {
     try {
       const app = addApp(cloud, { name: 'short-token-app', role: 'Reader' });
       const cred = new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud));
-      const client = new ManagedServiceIdentityClient(cred, FRESH.subscriptionId, { endpoint: cloud.ctx.urls.arm, credentialScopes: [ARM_SCOPE] });
-      const list = async () => { for await (const _ of client.userAssignedIdentities.listByResourceGroup(FRESH.resourceGroup)) { /* drain */ } };
+      const client = new ManagedServiceIdentityClient(cred, FRESH.subscriptionId, {
+        endpoint: cloud.ctx.urls.arm,
+        credentialScopes: [ARM_SCOPE],
+      });
+      const list = async () => {
+        for await (const _ of client.userAssignedIdentities.listByResourceGroup(FRESH.resourceGroup)) {
+          /* drain */
+        }
+      };
       await list();
       cloud.ctx.clock.advance(601_000);
       // MSAL still holds the token (it uses the real clock); ARM, on the emulated clock, sees it expired.
-      const e = await list().then(() => undefined, (err: unknown) => err);
+      const e = await list().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       assert.equal((e as { statusCode?: number }).statusCode, 401);
       assert.equal((e as { code?: string }).code, 'ExpiredAuthenticationToken');
     } finally {

@@ -22,11 +22,17 @@ let msi: ManagedServiceIdentityClient;
 
 function clientFor(app: TestApp): ManagedServiceIdentityClient {
   const cred = new ClientSecretCredential(FRESH.tenantId, app.appId, app.secret, entraOptions(cloud));
-  return new ManagedServiceIdentityClient(cred, FRESH.subscriptionId, { endpoint: cloud.ctx.urls.arm, credentialScopes: [ARM_SCOPE] });
+  return new ManagedServiceIdentityClient(cred, FRESH.subscriptionId, {
+    endpoint: cloud.ctx.urls.arm,
+    credentialScopes: [ARM_SCOPE],
+  });
 }
 
 async function restError(p: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof Error, 'expected the call to fail');
   return e as Error & { statusCode?: number; code?: string };
 }
@@ -49,14 +55,23 @@ after(async () => {
 
 describe('user-assigned identities', () => {
   test('create, read, tag, list; the identity becomes a service principal that can federate', async () => {
-    const created = await msi.userAssignedIdentities.createOrUpdate(RG, 'flux-aks-prod', { location: 'westeurope', tags: { owner: 'platform' } });
+    const created = await msi.userAssignedIdentities.createOrUpdate(RG, 'flux-aks-prod', {
+      location: 'westeurope',
+      tags: { owner: 'platform' },
+    });
     assert.equal(created.name, 'flux-aks-prod');
     assert.equal(created.tenantId, FRESH.tenantId);
     assert.match(created.clientId!, /^[0-9a-f-]{36}$/);
     assert.match(created.principalId!, /^[0-9a-f-]{36}$/);
-    assert.equal(created.id, `/subscriptions/${FRESH.subscriptionId}/resourcegroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/flux-aks-prod`);
+    assert.equal(
+      created.id,
+      `/subscriptions/${FRESH.subscriptionId}/resourcegroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/flux-aks-prod`,
+    );
 
-    const again = await msi.userAssignedIdentities.createOrUpdate(RG, 'flux-aks-prod', { location: 'westeurope', tags: { owner: 'platform' } });
+    const again = await msi.userAssignedIdentities.createOrUpdate(RG, 'flux-aks-prod', {
+      location: 'westeurope',
+      tags: { owner: 'platform' },
+    });
     assert.equal(again.clientId, created.clientId, 'a second PUT keeps the identity');
     const patched = await msi.userAssignedIdentities.update(RG, 'flux-aks-prod', { tags: { owner: 'sre' } });
     assert.deepEqual(patched.tags, { owner: 'sre' });
@@ -71,8 +86,18 @@ describe('user-assigned identities', () => {
     assert.equal(principal?.kind, 'managedIdentity');
 
     const subject = 'system:serviceaccount:flux-system:source-controller';
-    await msi.federatedIdentityCredentials.createOrUpdate(RG, 'flux-aks-prod', 'flux-source-controller-aks-prod', fic(subject));
-    const cred = new ClientAssertionCredential(FRESH.tenantId, created.clientId!, async () => issuer.sign({ sub: subject }), entraOptions(cloud));
+    await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'flux-aks-prod',
+      'flux-source-controller-aks-prod',
+      fic(subject),
+    );
+    const cred = new ClientAssertionCredential(
+      FRESH.tenantId,
+      created.clientId!,
+      async () => issuer.sign({ sub: subject }),
+      entraOptions(cloud),
+    );
     const token = await cred.getToken('499b84ac-1321-427f-aa17-267ca6975798/.default');
     assert.equal(jwtClaims(token.token).oid, created.principalId);
   });
@@ -84,7 +109,13 @@ describe('user-assigned identities', () => {
       const subject = 'system:serviceaccount:flux-system:slow';
       await msi.federatedIdentityCredentials.createOrUpdate(RG, 'slow-replica', 'slow', fic(subject));
       assert.equal(cloud.ctx.entra.principal(i.principalId!), undefined);
-      const cred = () => new ClientAssertionCredential(FRESH.tenantId, i.clientId!, async () => issuer.sign({ sub: subject }), entraOptions(cloud));
+      const cred = () =>
+        new ClientAssertionCredential(
+          FRESH.tenantId,
+          i.clientId!,
+          async () => issuer.sign({ sub: subject }),
+          entraOptions(cloud),
+        );
       const early = await restError(cred().getToken(ARM_SCOPE));
       assert.match(early.message, /AADSTS700016/);
       cloud.ctx.clock.advance(30_000);
@@ -101,7 +132,9 @@ describe('user-assigned identities', () => {
     assert.equal(e.code, 'ResourceNotFound');
     const bad = await restError(msi.userAssignedIdentities.createOrUpdate(RG, 'x!', { location: 'westeurope' }));
     assert.equal(bad.statusCode, 400);
-    const rg = await restError(msi.userAssignedIdentities.createOrUpdate('rg-missing', 'some-identity', { location: 'westeurope' }));
+    const rg = await restError(
+      msi.userAssignedIdentities.createOrUpdate('rg-missing', 'some-identity', { location: 'westeurope' }),
+    );
     assert.equal(rg.code, 'ResourceGroupNotFound');
   });
 
@@ -110,7 +143,10 @@ describe('user-assigned identities', () => {
     const mark = cloud.ctx.journal.mark();
     await msi.userAssignedIdentities.delete(RG, 'to-delete');
     await msi.userAssignedIdentities.delete(RG, 'to-delete');
-    assert.deepEqual(cloud.ctx.journal.entries({ since: mark, method: 'DELETE' }).map((e) => e.status), [200, 204]);
+    assert.deepEqual(
+      cloud.ctx.journal.entries({ since: mark, method: 'DELETE' }).map((e) => e.status),
+      [200, 204],
+    );
     assert.equal(cloud.ctx.entra.principal(i.principalId!), undefined);
   });
 });
@@ -122,34 +158,69 @@ describe('federated identity credentials', () => {
 
   test('names must match the documented pattern', async () => {
     for (const name of ['ab', '-starts-with-dash', 'has.dot', 'x'.repeat(121)]) {
-      const e = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', name, fic('system:serviceaccount:a:b')));
+      const e = await restError(
+        msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', name, fic('system:serviceaccount:a:b')),
+      );
       assert.equal(e.statusCode, 400, name);
-      assert.match(e.message, new RegExp(`Federated Identity Credential name '${name.replace(/\./g, '\\.')}' is invalid`));
+      assert.match(
+        e.message,
+        new RegExp(`Federated Identity Credential name '${name.replace(/\./g, '\\.')}' is invalid`),
+      );
     }
   });
 
   test('exactly one audience, fields up to 600 characters, all properties present', async () => {
-    const two = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'two-audiences', fic('s:a', [TOKEN_EXCHANGE_AUDIENCE, 'api://other'])));
+    const two = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(
+        RG,
+        'fic-rules',
+        'two-audiences',
+        fic('s:a', [TOKEN_EXCHANGE_AUDIENCE, 'api://other']),
+      ),
+    );
     assert.equal(two.message, 'Federated identity credentials must have exactly one audience.');
-    const long = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'long-subject', fic('s'.repeat(601))));
+    const long = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'long-subject', fic('s'.repeat(601))),
+    );
     assert.equal(long.statusCode, 400);
     assert.match(long.message, /subject/);
     await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'max-subject', fic('s'.repeat(600)));
-    const empty = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'empty-props', { issuer: issuer.issuer }));
+    const empty = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'empty-props', { issuer: issuer.issuer }),
+    );
     assert.equal(empty.message, 'Federated Identity Credential from HTTP body has empty properties');
   });
 
   test('issuer + subject must be unique per identity; the same name updates in place', async () => {
-    await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'unique-a', fic('system:serviceaccount:flux-system:unique'));
-    const dup = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'unique-b', fic('system:serviceaccount:flux-system:unique')));
+    await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'fic-rules',
+      'unique-a',
+      fic('system:serviceaccount:flux-system:unique'),
+    );
+    const dup = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(
+        RG,
+        'fic-rules',
+        'unique-b',
+        fic('system:serviceaccount:flux-system:unique'),
+      ),
+    );
     assert.equal(dup.statusCode, 400);
     assert.equal(dup.message, 'Issuer and subject combination already exists for this Managed Identity.');
-    const updated = await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'unique-a', fic('system:serviceaccount:flux-system:unique2'));
+    const updated = await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'fic-rules',
+      'unique-a',
+      fic('system:serviceaccount:flux-system:unique2'),
+    );
     assert.equal(updated.subject, 'system:serviceaccount:flux-system:unique2');
   });
 
   test('the parent identity must exist', async () => {
-    const e = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'no-such-identity', 'orphan', fic('s:a')));
+    const e = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(RG, 'no-such-identity', 'orphan', fic('s:a')),
+    );
     assert.equal(e.statusCode, 404);
     assert.equal(e.message, "The parent user-assigned identity doesn't exist.");
   });
@@ -157,64 +228,133 @@ describe('federated identity credentials', () => {
   test('the 21st credential on one identity is refused', async () => {
     await msi.userAssignedIdentities.createOrUpdate(RG, 'fic-limit', { location: 'westeurope' });
     for (let i = 1; i <= 20; i++) {
-      await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-limit', `fic-${i}`, fic(`system:serviceaccount:ns:sa-${i}`));
+      await msi.federatedIdentityCredentials.createOrUpdate(
+        RG,
+        'fic-limit',
+        `fic-${i}`,
+        fic(`system:serviceaccount:ns:sa-${i}`),
+      );
     }
-    const e = await restError(msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-limit', 'fic-21', fic('system:serviceaccount:ns:sa-21')));
+    const e = await restError(
+      msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-limit', 'fic-21', fic('system:serviceaccount:ns:sa-21')),
+    );
     assert.equal(e.statusCode, 400);
     // Listing pages through nextLink ($top / $skiptoken).
     const mark = cloud.ctx.journal.mark();
     const names: string[] = [];
     for await (const f of msi.federatedIdentityCredentials.list(RG, 'fic-limit', { top: 8 })) names.push(f.name!);
     assert.equal(names.length, 20);
-    assert.equal(cloud.ctx.journal.count({ since: mark, service: 'arm', method: 'GET', path: 'federatedIdentityCredentials' }), 3);
+    assert.equal(
+      cloud.ctx.journal.count({ since: mark, service: 'arm', method: 'GET', path: 'federatedIdentityCredentials' }),
+      3,
+    );
   });
 
   test('two concurrent writes under one identity: one gets 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity', async () => {
     await msi.userAssignedIdentities.createOrUpdate(RG, 'fic-race', { location: 'westeurope' });
     const results = await Promise.allSettled([
-      msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-race', 'race-source', fic('system:serviceaccount:flux-system:source-controller')),
-      msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-race', 'race-image', fic('system:serviceaccount:flux-system:image-automation-controller')),
+      msi.federatedIdentityCredentials.createOrUpdate(
+        RG,
+        'fic-race',
+        'race-source',
+        fic('system:serviceaccount:flux-system:source-controller'),
+      ),
+      msi.federatedIdentityCredentials.createOrUpdate(
+        RG,
+        'fic-race',
+        'race-image',
+        fic('system:serviceaccount:flux-system:image-automation-controller'),
+      ),
     ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(failed.length, 1);
     const err = failed[0]!.reason as { statusCode?: number; code?: string; message: string };
     assert.equal(err.statusCode, 409);
     assert.equal(err.code, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity');
-    assert.match(err.message, /Concurrent Federated Identity Credentials writes under the same managed identity are not supported/);
+    assert.match(
+      err.message,
+      /Concurrent Federated Identity Credentials writes under the same managed identity are not supported/,
+    );
     // Sequential writes (what the tasks do) both succeed.
-    await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-race', 'race-source', fic('system:serviceaccount:flux-system:source-controller'));
-    await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-race', 'race-image', fic('system:serviceaccount:flux-system:image-automation-controller'));
+    await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'fic-race',
+      'race-source',
+      fic('system:serviceaccount:flux-system:source-controller'),
+    );
+    await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'fic-race',
+      'race-image',
+      fic('system:serviceaccount:flux-system:image-automation-controller'),
+    );
   });
 });
 
 describe('RBAC, throttling and the journal', () => {
   test('a Reader may read but not write: 403 AuthorizationFailed naming the action and scope', async () => {
-    const reader = clientFor(addApp(cloud, { name: 'reader', role: 'Reader', scope: `/subscriptions/${FRESH.subscriptionId}/resourceGroups/${RG}` }));
-    for await (const _ of reader.userAssignedIdentities.listByResourceGroup(RG)) { /* reads are allowed */ }
-    const e = await restError(reader.userAssignedIdentities.createOrUpdate(RG, 'not-allowed', { location: 'westeurope' }));
+    const reader = clientFor(
+      addApp(cloud, {
+        name: 'reader',
+        role: 'Reader',
+        scope: `/subscriptions/${FRESH.subscriptionId}/resourceGroups/${RG}`,
+      }),
+    );
+    for await (const _ of reader.userAssignedIdentities.listByResourceGroup(RG)) {
+      /* reads are allowed */
+    }
+    const e = await restError(
+      reader.userAssignedIdentities.createOrUpdate(RG, 'not-allowed', { location: 'westeurope' }),
+    );
     assert.equal(e.statusCode, 403);
     assert.equal(e.code, 'AuthorizationFailed');
-    assert.match(e.message, /does not have authorization to perform action 'Microsoft\.ManagedIdentity\/userAssignedIdentities\/write' over scope '\/subscriptions\/[^']+\/resourceGroups\/rg-fleet\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/not-allowed'/);
+    assert.match(
+      e.message,
+      /does not have authorization to perform action 'Microsoft\.ManagedIdentity\/userAssignedIdentities\/write' over scope '\/subscriptions\/[^']+\/resourceGroups\/rg-fleet\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/not-allowed'/,
+    );
     const nobody = clientFor(addApp(cloud, { name: 'no-role' }));
     const e2 = await restError(nobody.userAssignedIdentities.get(RG, 'fic-rules'));
     assert.equal(e2.statusCode, 403);
   });
 
   test('429 with Retry-After is retried by the SDK', async () => {
-    cloud.ctx.faults.add({ service: 'arm', method: 'GET', path: '/userAssignedIdentities/fic-rules', kind: '429', retryAfter: 1, count: 1 });
+    cloud.ctx.faults.add({
+      service: 'arm',
+      method: 'GET',
+      path: '/userAssignedIdentities/fic-rules',
+      kind: '429',
+      retryAfter: 1,
+      count: 1,
+    });
     const mark = cloud.ctx.journal.mark();
     const i = await msi.userAssignedIdentities.get(RG, 'fic-rules');
     assert.equal(i.name, 'fic-rules');
     const calls = cloud.ctx.journal.entries({ since: mark, service: 'arm' });
-    assert.deepEqual(calls.map((c) => [c.status, c.fault]), [[429, '429'], [200, undefined]]);
+    assert.deepEqual(
+      calls.map((c) => [c.status, c.fault]),
+      [
+        [429, '429'],
+        [200, undefined],
+      ],
+    );
   });
 
   test('the journal counts writes, and reads are not writes', async () => {
     const mark = cloud.ctx.journal.mark();
     await msi.userAssignedIdentities.get(RG, 'fic-rules');
-    for await (const _ of msi.federatedIdentityCredentials.list(RG, 'fic-rules')) { /* drain */ }
+    for await (const _ of msi.federatedIdentityCredentials.list(RG, 'fic-rules')) {
+      /* drain */
+    }
     assert.equal(cloud.ctx.journal.writes({ since: mark }).length, 0);
-    await msi.federatedIdentityCredentials.createOrUpdate(RG, 'fic-rules', 'journal-fic', fic('system:serviceaccount:j:j'));
-    assert.deepEqual(cloud.ctx.journal.writes({ since: mark }).map((e) => `${e.service} ${e.method}`), ['arm PUT']);
+    await msi.federatedIdentityCredentials.createOrUpdate(
+      RG,
+      'fic-rules',
+      'journal-fic',
+      fic('system:serviceaccount:j:j'),
+    );
+    assert.deepEqual(
+      cloud.ctx.journal.writes({ since: mark }).map((e) => `${e.service} ${e.method}`),
+      ['arm PUT'],
+    );
   });
 });

@@ -62,13 +62,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   const connections = cloud.serviceConnections;
-  process.stdout.write(`${JSON.stringify({
-    urls: cloud.ctx.urls,
-    caFile: cloud.ctx.ca.caCertPath,
-    serviceConnectionId: Object.values(connections)[0] ?? null,
-    serviceConnections: connections,
-    env: cloud.env,
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      urls: cloud.ctx.urls,
+      caFile: cloud.ctx.ca.caCertPath,
+      serviceConnectionId: Object.values(connections)[0] ?? null,
+      serviceConnections: connections,
+      env: cloud.env,
+    })}\n`,
+  );
   process.stderr.write(`emulated cloud running (${opts.stateFile ?? opts.scenario ?? 'fresh'}); stop with Ctrl+C\n`);
 }
 

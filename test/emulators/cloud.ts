@@ -65,12 +65,24 @@ function placeholderKubeconfig(ctx: CloudContext, clusterResourceId: string, kin
   const name = findCluster(ctx.state.azure, clusterResourceId)?.cluster.name ?? 'cluster';
   const user = `cluster${kind === 'user' ? 'User' : 'Admin'}_${name}`;
   return [
-    'apiVersion: v1', 'kind: Config',
-    'clusters:', `- name: ${name}`, '  cluster:', `    server: ${ctx.urls.kube}`,
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${name}`,
+    '  cluster:',
+    `    server: ${ctx.urls.kube}`,
     `    certificate-authority-data: ${Buffer.from(ctx.ca.caCert).toString('base64')}`,
-    'contexts:', `- name: ${name}`, '  context:', `    cluster: ${name}`, `    user: ${user}`,
+    'contexts:',
+    `- name: ${name}`,
+    '  context:',
+    `    cluster: ${name}`,
+    `    user: ${user}`,
     `current-context: ${name}`,
-    'users:', `- name: ${user}`, '  user:', '    token: emulator-placeholder-kubeconfig-token', '',
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    '    token: emulator-placeholder-kubeconfig-token',
+    '',
   ].join('\n');
 }
 
@@ -170,14 +182,22 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
 
   // Trampolines: every host listens (so every URL is known) before any service exists.
   const handlers: Partial<Record<HostName, Handler>> = {};
-  const hosts: Host[] = await Promise.all(HOST_NAMES.map((name) => startHost({
-    name, ca, journal, faults, clock,
-    requestClientCert: name === 'kube',
-    handler: async (req, res) => {
-      const h = handlers[name];
-      return h ? h(req, res) : undefined;
-    },
-  })));
+  const hosts: Host[] = await Promise.all(
+    HOST_NAMES.map((name) =>
+      startHost({
+        name,
+        ca,
+        journal,
+        faults,
+        clock,
+        requestClientCert: name === 'kube',
+        handler: async (req, res) => {
+          const h = handlers[name];
+          return h ? h(req, res) : undefined;
+        },
+      }),
+    ),
+  );
   const urls = Object.fromEntries(hosts.map((h) => [h.name, h.url])) as CloudUrls;
   const sets: ServiceSet[] = [];
   const closeAll = async () => {
@@ -203,12 +223,21 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
 
     const impl: { entra?: EntraHooks; kube?: KubeHooks; devops?: DevOpsHooks } = {};
     const missing = (hook: string, folder: string): never => {
-      throw new Error(`ctx.${hook} is not available: test/emulators/${folder}/ has not registered it (see core/service.ts).`);
+      throw new Error(
+        `ctx.${hook} is not available: test/emulators/${folder}/ has not registered it (see core/service.ts).`,
+      );
     };
     const ctx: CloudContext = {
-      ca, journal, faults, clock, urls, state, workDir,
+      ca,
+      journal,
+      faults,
+      clock,
+      urls,
+      state,
+      workDir,
       entra: {
-        verifyAccessToken: (token, audience) => (impl.entra ?? missing('entra', 'azure')).verifyAccessToken(token, audience),
+        verifyAccessToken: (token, audience) =>
+          (impl.entra ?? missing('entra', 'azure')).verifyAccessToken(token, audience),
         principal: (id) => (impl.entra ?? missing('entra', 'azure')).principal(id),
       },
       kube: {
@@ -217,7 +246,8 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
       },
       devops: {
         // Stand-in when the devops services are left out (startCloud `services`).
-        systemAccessToken: () => (impl.devops ? impl.devops.systemAccessToken() : 'emulator-placeholder-system-access-token'),
+        systemAccessToken: () =>
+          impl.devops ? impl.devops.systemAccessToken() : 'emulator-placeholder-system-access-token',
       },
     };
 
@@ -235,11 +265,15 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
 
     const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx) };
     for (const s of sets) Object.assign(env, s.env?.() ?? {});
-    const serviceConnections = Object.fromEntries(connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]));
+    const serviceConnections = Object.fromEntries(
+      connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]),
+    );
 
     let stopped: Promise<void> | undefined;
     return {
-      ctx, env, serviceConnections,
+      ctx,
+      env,
+      serviceConnections,
       dump: () => dumpState(ctx.state, urls),
       stop: () => (stopped ??= closeAll()),
     };

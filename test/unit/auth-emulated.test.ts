@@ -13,11 +13,15 @@ import { MemoryPlatform, runTask, type MemoryEndpoint } from '../../tasks/common
 let cloud: Cloud;
 
 before(async () => {
-  assert.ok(process.env.NODE_EXTRA_CA_CERTS && process.env.FLUX_OIDC_TEST_CA_DIR,
-    'the emulator CA must be trusted at process start: run this file through node scripts/test.mjs unit');
+  assert.ok(
+    process.env.NODE_EXTRA_CA_CERTS && process.env.FLUX_OIDC_TEST_CA_DIR,
+    'the emulator CA must be trusted at process start: run this file through node scripts/test.mjs unit',
+  );
   cloud = await startCloud();
 });
-after(async () => { await cloud?.stop(); });
+after(async () => {
+  await cloud?.stop();
+});
 
 /** The agent's ENDPOINT_* / SYSTEM_* environment as a MemoryPlatform. */
 function platformFrom(env: Record<string, string>, inputs: Record<string, string>): MemoryPlatform {
@@ -43,26 +47,48 @@ test('workload identity federation against the emulated cloud: ARM and Azure Dev
   const p = platformFrom(cloud.env, { azureSubscription: sc });
   const mark = cloud.ctx.journal.mark();
   const seen: string[] = [];
-  await runTask({ name: 'T', readInputs: () => ({}), async run(ctx) {
-    const c = await ctx.azureConnection('azureSubscription');
-    assert.equal(c.scheme, 'WorkloadIdentityFederation');
-    assert.equal(c.cloud.authorityHost, cloud.ctx.urls.entra.replace(/\/$/, ''));
-    assert.equal(c.cloud.resourceManagerUrl, cloud.ctx.urls.arm.replace(/\/$/, ''));
-    for (const scope of [c.cloud.armScope, c.devopsScope]) {
-      const t = await c.credential.getToken(scope);
-      assert.ok(t?.token, scope);
-      seen.push(t.token);
-    }
-    // A second ARM client asking again gets the cached token: no new OIDC request, no new exchange.
-    assert.equal((await c.credential.getToken(c.cloud.armScope))?.token, seen[0]);
-  } }, p);
+  await runTask(
+    {
+      name: 'T',
+      readInputs: () => ({}),
+      async run(ctx) {
+        const c = await ctx.azureConnection('azureSubscription');
+        assert.equal(c.scheme, 'WorkloadIdentityFederation');
+        assert.equal(c.cloud.authorityHost, cloud.ctx.urls.entra.replace(/\/$/, ''));
+        assert.equal(c.cloud.resourceManagerUrl, cloud.ctx.urls.arm.replace(/\/$/, ''));
+        for (const scope of [c.cloud.armScope, c.devopsScope]) {
+          const t = await c.credential.getToken(scope);
+          assert.ok(t?.token, scope);
+          seen.push(t.token);
+        }
+        // A second ARM client asking again gets the cached token: no new OIDC request, no new exchange.
+        assert.equal((await c.credential.getToken(c.cloud.armScope))?.token, seen[0]);
+      },
+    },
+    p,
+  );
   assert.equal(p.result?.result, 'Succeeded', p.result?.message);
   const oidc = cloud.ctx.journal.entries({ since: mark, path: /\/oidctoken$/ });
   // @azure/identity 4.13 (MSAL) asks the assertion callback twice per acquisition; each answer is a fresh OIDC token.
   assert.equal(oidc.length, 4, cloud.ctx.journal.format({ since: mark }));
-  assert.ok(oidc.every((e) => e.method === 'POST' && new URLSearchParams(e.query).get('serviceConnectionId') === sc && new URLSearchParams(e.query).get('api-version') === '7.1'));
-  assert.equal(cloud.ctx.journal.count({ since: mark, service: 'entra', path: /\/token$/ }), 2, cloud.ctx.journal.format({ since: mark }));
-  for (const token of seen) assert.ok(!p.lines.some((l) => l.includes(token) && !l.startsWith('##vso[task.setsecret]')), 'access tokens never printed');
+  assert.ok(
+    oidc.every(
+      (e) =>
+        e.method === 'POST' &&
+        new URLSearchParams(e.query).get('serviceConnectionId') === sc &&
+        new URLSearchParams(e.query).get('api-version') === '7.1',
+    ),
+  );
+  assert.equal(
+    cloud.ctx.journal.count({ since: mark, service: 'entra', path: /\/token$/ }),
+    2,
+    cloud.ctx.journal.format({ since: mark }),
+  );
+  for (const token of seen)
+    assert.ok(
+      !p.lines.some((l) => l.includes(token) && !l.startsWith('##vso[task.setsecret]')),
+      'access tokens never printed',
+    );
 });
 
 test('an expired job token at the emulated OIDC endpoint fails the task with the status and what to check', async () => {
@@ -71,12 +97,22 @@ test('an expired job token at the emulated OIDC endpoint fails the task with the
   devops.faults = { ...devops.faults, oidcToken: { status: 401, message: 'VS800075: The access token has expired.' } };
   try {
     const p = platformFrom(cloud.env, { azureSubscription: sc });
-    await runTask({ name: 'T', readInputs: () => ({}), async run(ctx) {
-      const c = await ctx.azureConnection('azureSubscription');
-      await c.credential.getToken(c.cloud.armScope);
-    } }, p);
+    await runTask(
+      {
+        name: 'T',
+        readInputs: () => ({}),
+        async run(ctx) {
+          const c = await ctx.azureConnection('azureSubscription');
+          await c.credential.getToken(c.cloud.armScope);
+        },
+      },
+      p,
+    );
     assert.equal(p.result?.result, 'Failed');
-    assert.match(p.result!.message, /OIDC token request for service connection .* failed with HTTP 401\. Azure DevOps said: VS800075: The access token has expired\..*Fix: re-run the job/);
+    assert.match(
+      p.result!.message,
+      /OIDC token request for service connection .* failed with HTTP 401\. Azure DevOps said: VS800075: The access token has expired\..*Fix: re-run the job/,
+    );
   } finally {
     delete devops.faults?.oidcToken;
   }

@@ -8,9 +8,20 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHttpHeaders, type HttpClient, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
+import {
+  createHttpHeaders,
+  type HttpClient,
+  type PipelineRequest,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
 import { MemoryLogger } from '../../tasks/common/log';
-import { createAzureConnection, resolveCloud, DEVOPS_SCOPE, type AuthEnvironment, type ServiceEndpoint } from '../../tasks/common/auth';
+import {
+  createAzureConnection,
+  resolveCloud,
+  DEVOPS_SCOPE,
+  type AuthEnvironment,
+  type ServiceEndpoint,
+} from '../../tasks/common/auth';
 import { describeError } from '../../tasks/common/pipeline/errors';
 import { UserError } from '../../tasks/common/report/errors';
 
@@ -20,7 +31,10 @@ const SUB = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 const SC = '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10';
 const OIDC_URI = 'https://dev.example/org/proj/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken';
 
-type Handler = (req: PipelineRequest, body: string) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
+type Handler = (
+  req: PipelineRequest,
+  body: string,
+) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
 
 /** A fake Entra ID (+ OIDC endpoint) behind core-rest-pipeline's HttpClient interface. */
 class FakeCloud implements HttpClient {
@@ -30,31 +44,74 @@ class FakeCloud implements HttpClient {
   constructor(private readonly extra: Handler = () => undefined) {}
 
   async sendRequest(req: PipelineRequest): Promise<PipelineResponse> {
-    const body = typeof req.body === 'string' ? req.body : req.body instanceof URLSearchParams ? req.body.toString() : '';
+    const body =
+      typeof req.body === 'string' ? req.body : req.body instanceof URLSearchParams ? req.body.toString() : '';
     this.requests.push({ method: req.method, url: req.url, headers: req.headers.toJSON(), body });
     const r = this.extra(req, body) ?? this.handle(req, body);
-    return { request: req, status: r.status, headers: createHttpHeaders({ 'content-type': 'application/json', ...r.headers }), bodyAsText: r.body === undefined ? '' : JSON.stringify(r.body) };
+    return {
+      request: req,
+      status: r.status,
+      headers: createHttpHeaders({ 'content-type': 'application/json', ...r.headers }),
+      bodyAsText: r.body === undefined ? '' : JSON.stringify(r.body),
+    };
   }
 
-  private handle(req: PipelineRequest, body: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+  private handle(
+    req: PipelineRequest,
+    body: string,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const u = new URL(req.url);
     if (u.pathname.endsWith('/oidctoken')) {
       this.oidcCount++;
-      if (this.oidcStatus !== 200) return { status: this.oidcStatus, body: { message: 'VS800075: The access token has expired.', typeKey: 'UnauthorizedRequestException' } };
+      if (this.oidcStatus !== 200)
+        return {
+          status: this.oidcStatus,
+          body: { message: 'VS800075: The access token has expired.', typeKey: 'UnauthorizedRequestException' },
+        };
       return { status: 200, body: { oidcToken: `oidc-jwt-${this.oidcCount}` } };
     }
     const m = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(u.pathname);
     if (m) {
       const base = `${u.origin}/${m[1]}`;
-      return { status: 200, body: { token_endpoint: `${base}/oauth2/v2.0/token`, authorization_endpoint: `${base}/oauth2/v2.0/authorize`, issuer: `${base}/v2.0`, jwks_uri: `${base}/discovery/v2.0/keys`, end_session_endpoint: `${base}/oauth2/v2.0/logout` } };
+      return {
+        status: 200,
+        body: {
+          token_endpoint: `${base}/oauth2/v2.0/token`,
+          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+          issuer: `${base}/v2.0`,
+          jwks_uri: `${base}/discovery/v2.0/keys`,
+          end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        },
+      };
     }
     if (u.pathname.endsWith('/oauth2/v2.0/token')) {
       const form = new URLSearchParams(body);
-      if (form.get('client_secret') === 'wrong') return { status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' } };
-      return { status: 200, body: { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: `at-for-${form.get('scope')}` } };
+      if (form.get('client_secret') === 'wrong')
+        return {
+          status: 401,
+          body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' },
+        };
+      return {
+        status: 200,
+        body: {
+          token_type: 'Bearer',
+          expires_in: 3600,
+          ext_expires_in: 3600,
+          access_token: `at-for-${form.get('scope')}`,
+        },
+      };
     }
     if (u.hostname === '169.254.169.254') {
-      return { status: 200, body: { access_token: 'mi-token', expires_in: '3600', expires_on: String(Math.floor(Date.now() / 1000) + 3600), resource: u.searchParams.get('resource'), token_type: 'Bearer' } };
+      return {
+        status: 200,
+        body: {
+          access_token: 'mi-token',
+          expires_in: '3600',
+          expires_on: String(Math.floor(Date.now() / 1000) + 3600),
+          resource: u.searchParams.get('resource'),
+          token_type: 'Bearer',
+        },
+      };
     }
     return { status: 404, body: { error: 'not_found' } };
   }
@@ -64,25 +121,52 @@ class FakeCloud implements HttpClient {
   }
 }
 
-function endpoint(scheme: string | undefined, auth: Record<string, string>, data: Record<string, string> = {}, url?: string): ServiceEndpoint {
-  const get = (bag: Record<string, string>) => (key: string) => Object.entries(bag).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
-  return { id: SC, ...(url ? { url } : {}), ...(scheme !== undefined ? { scheme } : {}), auth: get(auth), data: get({ subscriptionId: SUB, ...data }) };
+function endpoint(
+  scheme: string | undefined,
+  auth: Record<string, string>,
+  data: Record<string, string> = {},
+  url?: string,
+): ServiceEndpoint {
+  const get = (bag: Record<string, string>) => (key: string) =>
+    Object.entries(bag).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+  return {
+    id: SC,
+    ...(url ? { url } : {}),
+    ...(scheme !== undefined ? { scheme } : {}),
+    auth: get(auth),
+    data: get({ subscriptionId: SUB, ...data }),
+  };
 }
 
 function env(http: FakeCloud, log = new MemoryLogger(), extra: Partial<AuthEnvironment> = {}): AuthEnvironment {
-  return { log, httpClient: http, oidcRequestUri: OIDC_URI, systemAccessToken: () => 'job-access-token', retry: { sleep: async () => {} }, ...extra };
+  return {
+    log,
+    httpClient: http,
+    oidcRequestUri: OIDC_URI,
+    systemAccessToken: () => 'job-access-token',
+    retry: { sleep: async () => {} },
+    ...extra,
+  };
 }
 
 test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with the job token, registered as a secret', async () => {
   const http = new FakeCloud();
   const log = new MemoryLogger();
-  const conn = await createAzureConnection(endpoint('workloadidentityfederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http, log));
+  const conn = await createAzureConnection(
+    endpoint('workloadidentityfederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http, log),
+  );
   assert.equal(conn.scheme, 'WorkloadIdentityFederation');
   assert.equal(conn.clientId, CLIENT);
   assert.equal(conn.tenantId, TENANT);
   assert.equal(conn.subscriptionId, SUB);
   assert.equal(conn.devopsScope, DEVOPS_SCOPE);
-  assert.deepEqual(conn.cloud, { name: 'AzureCloud', authorityHost: 'https://login.microsoftonline.com', resourceManagerUrl: 'https://management.azure.com', armScope: 'https://management.azure.com/.default' });
+  assert.deepEqual(conn.cloud, {
+    name: 'AzureCloud',
+    authorityHost: 'https://login.microsoftonline.com',
+    resourceManagerUrl: 'https://management.azure.com',
+    armScope: 'https://management.azure.com/.default',
+  });
 
   const arm = await conn.credential.getToken(conn.cloud.armScope);
   const devops = await conn.credential.getToken(conn.devopsScope);
@@ -104,15 +188,25 @@ test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with t
   assert.equal(assertions.length, 2);
   assert.notEqual(assertions[0], assertions[1], 'each exchange used a new OIDC token');
   assert.ok(assertions.every((a) => /^oidc-jwt-\d+$/.test(a ?? '')));
-  assert.ok(http.tokenRequests().every((f) => f.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'));
+  assert.ok(
+    http
+      .tokenRequests()
+      .every((f) => f.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'),
+  );
   assert.ok(log.secrets.has('oidc-jwt-1') && log.secrets.has('oidc-jwt-2') && log.secrets.has('job-access-token'));
   assert.ok(!http.requests.some((r) => r.url.includes('/common/discovery/instance')), 'instance discovery is disabled');
 });
 
 test('WorkloadIdentityFederation: access tokens are reused per scope until close to expiry; OIDC tokens never are', async () => {
   const http = new FakeCloud();
-  const conn = await createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http));
-  const [a, b] = await Promise.all([conn.credential.getToken(conn.cloud.armScope), conn.credential.getToken(conn.cloud.armScope)]);
+  const conn = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http),
+  );
+  const [a, b] = await Promise.all([
+    conn.credential.getToken(conn.cloud.armScope),
+    conn.credential.getToken(conn.cloud.armScope),
+  ]);
   const c = await conn.credential.getToken(conn.cloud.armScope);
   assert.equal(a?.token, b?.token);
   assert.equal(a?.token, c?.token);
@@ -126,11 +220,20 @@ test('WorkloadIdentityFederation: access tokens are reused per scope until close
 test('WorkloadIdentityFederation: an expired job token (401 from the OIDC endpoint) is a clear error with status and what to check', async () => {
   const http = new FakeCloud();
   http.oidcStatus = 401;
-  const conn = await createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http));
-  const err = await conn.credential.getToken(conn.cloud.armScope).then(() => undefined, (e: unknown) => e);
+  const conn = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http),
+  );
+  const err = await conn.credential.getToken(conn.cloud.armScope).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err, 'getToken must fail');
   const text = describeError(err).text;
-  assert.match(text, /OIDC token request for service connection 9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10 failed with HTTP 401/);
+  assert.match(
+    text,
+    /OIDC token request for service connection 9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10 failed with HTTP 401/,
+  );
   assert.match(text, /VS800075: The access token has expired/);
   assert.match(text, /System\.AccessToken/);
   assert.match(text, /Fix: re-run the job/);
@@ -140,31 +243,60 @@ test('WorkloadIdentityFederation: an expired job token (401 from the OIDC endpoi
 test('WorkloadIdentityFederation: 403 from the OIDC endpoint says to authorize the pipeline; a 503 is retried', async () => {
   const http = new FakeCloud();
   http.oidcStatus = 403;
-  const conn = await createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http));
-  const err = await conn.credential.getToken(conn.cloud.armScope).then(() => undefined, (e: unknown) => e);
+  const conn = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http),
+  );
+  const err = await conn.credential.getToken(conn.cloud.armScope).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.match(describeError(err).text, /HTTP 403.*grant this pipeline access/s);
 
   let failures = 1;
-  const flaky = new FakeCloud((req) => (req.url.includes('/oidctoken') && failures-- > 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined));
+  const flaky = new FakeCloud((req) =>
+    req.url.includes('/oidctoken') && failures-- > 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined,
+  );
   const log = new MemoryLogger();
-  const conn2 = await createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(flaky, log));
+  const conn2 = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(flaky, log),
+  );
   const token = await conn2.credential.getToken(conn2.cloud.armScope);
   assert.ok(token?.token);
-  assert.match(log.text(), /retrying POST https:\/\/dev\.example\/.*\/oidctoken after 503, waiting 1s \(attempt 2\/6\)/);
+  assert.match(
+    log.text(),
+    /retrying POST https:\/\/dev\.example\/.*\/oidctoken after 503, waiting 1s \(attempt 2\/6\)/,
+  );
 });
 
 test('WorkloadIdentityFederation without System.OidcRequestUri fails naming the connection', async () => {
   const http = new FakeCloud();
   await assert.rejects(
-    createAzureConnection(endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(http, undefined, { oidcRequestUri: undefined }), { input: 'azureSubscription' }),
-    (e: unknown) => e instanceof UserError && /9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10.*input azureSubscription/.test(e.message) && /System\.OidcRequestUri/.test(e.message),
+    createAzureConnection(
+      endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+      env(http, undefined, { oidcRequestUri: undefined }),
+      { input: 'azureSubscription' },
+    ),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10.*input azureSubscription/.test(e.message) &&
+      /System\.OidcRequestUri/.test(e.message),
   );
 });
 
 test('ServicePrincipal with a secret: the secret is registered, a wrong one maps to AADSTS7000215 advice', async () => {
   const http = new FakeCloud();
   const log = new MemoryLogger();
-  const conn = await createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 's3cr3t-value', authenticationType: 'spnKey' }), env(http, log));
+  const conn = await createAzureConnection(
+    endpoint('ServicePrincipal', {
+      serviceprincipalid: CLIENT,
+      tenantid: TENANT,
+      serviceprincipalkey: 's3cr3t-value',
+      authenticationType: 'spnKey',
+    }),
+    env(http, log),
+  );
   assert.equal(conn.scheme, 'ServicePrincipal');
   const t = await conn.credential.getToken(conn.devopsScope);
   assert.ok(t?.token.startsWith('at-for-499b84ac'));
@@ -172,28 +304,65 @@ test('ServicePrincipal with a secret: the secret is registered, a wrong one maps
   assert.ok(log.secrets.has('s3cr3t-value'));
   assert.equal(http.requests.filter((r) => r.url.includes('/oidctoken')).length, 0);
 
-  const bad = await createAzureConnection(endpoint('serviceprincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'wrong' }), env(new FakeCloud()));
-  const err = await bad.credential.getToken(bad.cloud.armScope).then(() => undefined, (e: unknown) => e);
+  const bad = await createAzureConnection(
+    endpoint('serviceprincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'wrong' }),
+    env(new FakeCloud()),
+  );
+  const err = await bad.credential.getToken(bad.cloud.armScope).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.match(describeError(err).text, /AADSTS7000215.*Fix: renew the secret/s);
 });
 
 test('ServicePrincipal with a blank scheme is treated as ServicePrincipal (as azure-arm-rest does)', async () => {
-  const conn = await createAzureConnection(endpoint(undefined, { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }), env(new FakeCloud()));
+  const conn = await createAzureConnection(
+    endpoint(undefined, { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }),
+    env(new FakeCloud()),
+  );
   assert.equal(conn.scheme, 'ServicePrincipal');
 });
 
 test('ServicePrincipal with a certificate (PEM): signs a client assertion, the PEM is registered as a secret', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-cert-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=spn'], { cwd: dir, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'k.pem',
+      '-out',
+      'c.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=spn',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
   const pem = fs.readFileSync(path.join(dir, 'c.pem'), 'utf8') + fs.readFileSync(path.join(dir, 'k.pem'), 'utf8');
   fs.rmSync(dir, { recursive: true, force: true });
   const http = new FakeCloud();
   const log = new MemoryLogger();
-  const conn = await createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, authenticationType: 'spnCertificate', servicePrincipalCertificate: pem }), env(http, log));
+  const conn = await createAzureConnection(
+    endpoint('ServicePrincipal', {
+      serviceprincipalid: CLIENT,
+      tenantid: TENANT,
+      authenticationType: 'spnCertificate',
+      servicePrincipalCertificate: pem,
+    }),
+    env(http, log),
+  );
   await conn.credential.getToken(conn.cloud.armScope);
   const form = http.tokenRequests()[0];
   assert.equal(form.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-  const header = JSON.parse(Buffer.from((form.get('client_assertion') ?? '').split('.')[0], 'base64url').toString()) as { alg?: string; x5t?: string; 'x5t#S256'?: string };
+  const header = JSON.parse(
+    Buffer.from((form.get('client_assertion') ?? '').split('.')[0], 'base64url').toString(),
+  ) as { alg?: string; x5t?: string; 'x5t#S256'?: string };
   assert.ok(header.alg === 'RS256' || header.alg === 'PS256');
   assert.ok(header.x5t || header['x5t#S256'], 'the assertion names the certificate thumbprint');
   assert.ok(log.secrets.has(pem.trim()), 'the PEM is registered as a secret');
@@ -201,65 +370,148 @@ test('ServicePrincipal with a certificate (PEM): signs a client assertion, the P
 
 test('ManagedServiceIdentity: user-assigned client id from msiclientId', async () => {
   const http = new FakeCloud();
-  const conn = await createAzureConnection(endpoint('ManagedServiceIdentity', { tenantid: TENANT }, { msiclientId: CLIENT }), env(http));
+  const conn = await createAzureConnection(
+    endpoint('ManagedServiceIdentity', { tenantid: TENANT }, { msiclientId: CLIENT }),
+    env(http),
+  );
   assert.equal(conn.scheme, 'ManagedServiceIdentity');
   assert.equal(conn.clientId, CLIENT);
   const t = await conn.credential.getToken(conn.cloud.armScope);
   assert.equal(t?.token, 'mi-token');
-  const imds = http.requests.filter((r) => r.url.includes('169.254.169.254') && r.url.includes('/metadata/identity/oauth2/token'));
+  const imds = http.requests.filter(
+    (r) => r.url.includes('169.254.169.254') && r.url.includes('/metadata/identity/oauth2/token'),
+  );
   assert.ok(imds.length >= 1);
-  assert.ok(imds.some((r) => new URL(r.url).searchParams.get('client_id') === CLIENT), 'the user-assigned identity is asked for');
+  assert.ok(
+    imds.some((r) => new URL(r.url).searchParams.get('client_id') === CLIENT),
+    'the user-assigned identity is asked for',
+  );
 });
 
 test('a missing parameter is a clear error naming the connection and the parameter', async () => {
-  await assert.rejects(createAzureConnection(endpoint('WorkloadIdentityFederation', { tenantid: TENANT }), env(new FakeCloud()), { input: 'azureSubscription' }),
-    /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) \(WorkloadIdentityFederation\) has no client id \(authorization parameter serviceprincipalid\)/);
-  await assert.rejects(createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT }), env(new FakeCloud())),
-    (e: unknown) => e instanceof UserError && /has no client secret/.test(e.message) && /Fix|set the service principal key/.test(describeError(e).text));
-  const noSub: ServiceEndpoint = { ...endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }), data: () => undefined };
+  await assert.rejects(
+    createAzureConnection(endpoint('WorkloadIdentityFederation', { tenantid: TENANT }), env(new FakeCloud()), {
+      input: 'azureSubscription',
+    }),
+    /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) \(WorkloadIdentityFederation\) has no client id \(authorization parameter serviceprincipalid\)/,
+  );
+  await assert.rejects(
+    createAzureConnection(
+      endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+      env(new FakeCloud()),
+    ),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /has no client secret/.test(e.message) &&
+      /Fix|set the service principal key/.test(describeError(e).text),
+  );
+  const noSub: ServiceEndpoint = {
+    ...endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }),
+    data: () => undefined,
+  };
   await assert.rejects(createAzureConnection(noSub, env(new FakeCloud())), /has no subscription id/);
 });
 
 test('an unsupported scheme is a clear error naming the connection and the supported ones', async () => {
-  const err = await createAzureConnection(endpoint('UsernamePassword', { username: 'u', password: 'p' }), env(new FakeCloud()), { input: 'azureSubscription' }).then(() => undefined, (e: unknown) => e);
+  const err = await createAzureConnection(
+    endpoint('UsernamePassword', { username: 'u', password: 'p' }),
+    env(new FakeCloud()),
+    { input: 'azureSubscription' },
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   const text = describeError(err).text;
-  assert.match(text, /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) uses the authentication scheme 'UsernamePassword'/);
+  assert.match(
+    text,
+    /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) uses the authentication scheme 'UsernamePassword'/,
+  );
   assert.match(text, /Fix: use an Azure Resource Manager service connection with workload identity federation/);
 });
 
 test('sovereign clouds: built-in defaults per environment name, and the connection data always wins', async () => {
   const us = resolveCloud(endpoint('ServicePrincipal', {}, { environment: 'AzureUSGovernment' }));
-  assert.deepEqual(us, { name: 'AzureUSGovernment', authorityHost: 'https://login.microsoftonline.us', resourceManagerUrl: 'https://management.usgovcloudapi.net', armScope: 'https://management.usgovcloudapi.net/.default' });
+  assert.deepEqual(us, {
+    name: 'AzureUSGovernment',
+    authorityHost: 'https://login.microsoftonline.us',
+    resourceManagerUrl: 'https://management.usgovcloudapi.net',
+    armScope: 'https://management.usgovcloudapi.net/.default',
+  });
   const cn = resolveCloud(endpoint('ServicePrincipal', {}, { environment: 'azurechinacloud' }));
   assert.equal(cn.name, 'AzureChinaCloud');
   assert.equal(cn.authorityHost, 'https://login.chinacloudapi.cn');
   assert.equal(cn.resourceManagerUrl, 'https://management.chinacloudapi.cn');
 
   // The emulated cloud's pattern: environment AzureCloud, endpoints overridden by the connection's data.
-  const custom = resolveCloud(endpoint('ServicePrincipal', {}, {
-    environment: 'AzureCloud', environmentAuthorityUrl: 'https://127.0.0.1:4431/', activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/',
-  }, 'https://127.0.0.1:4432/'));
-  assert.deepEqual(custom, { name: 'AzureCloud', authorityHost: 'https://127.0.0.1:4431', resourceManagerUrl: 'https://127.0.0.1:4432', armScope: 'https://management.core.windows.net//.default' });
+  const custom = resolveCloud(
+    endpoint(
+      'ServicePrincipal',
+      {},
+      {
+        environment: 'AzureCloud',
+        environmentAuthorityUrl: 'https://127.0.0.1:4431/',
+        activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/',
+      },
+      'https://127.0.0.1:4432/',
+    ),
+  );
+  assert.deepEqual(custom, {
+    name: 'AzureCloud',
+    authorityHost: 'https://127.0.0.1:4431',
+    resourceManagerUrl: 'https://127.0.0.1:4432',
+    armScope: 'https://management.core.windows.net//.default',
+  });
 
   // The credential really talks to the connection's authority (US Gov here).
   const http = new FakeCloud();
-  const conn = await createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }, { environment: 'AzureUSGovernment' }), env(http));
+  const conn = await createAzureConnection(
+    endpoint(
+      'ServicePrincipal',
+      { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' },
+      { environment: 'AzureUSGovernment' },
+    ),
+    env(http),
+  );
   await conn.credential.getToken(conn.cloud.armScope);
   assert.ok(http.requests.length > 0);
-  assert.ok(http.requests.every((r) => new URL(r.url).origin === 'https://login.microsoftonline.us'), http.requests.map((r) => r.url).join('\n'));
+  assert.ok(
+    http.requests.every((r) => new URL(r.url).origin === 'https://login.microsoftonline.us'),
+    http.requests.map((r) => r.url).join('\n'),
+  );
   assert.equal(http.tokenRequests()[0].get('scope')?.split(' ')[0], 'https://management.usgovcloudapi.net/.default');
 
-  assert.throws(() => resolveCloud(endpoint('ServicePrincipal', {}, { environment: 'AzureStack' })), /environment 'AzureStack'.*has no built-in endpoints/);
-  assert.throws(() => resolveCloud(endpoint('ServicePrincipal', {}, { environmentAuthorityUrl: 'http://login.example' })), /is not an https URL/);
+  assert.throws(
+    () => resolveCloud(endpoint('ServicePrincipal', {}, { environment: 'AzureStack' })),
+    /environment 'AzureStack'.*has no built-in endpoints/,
+  );
+  assert.throws(
+    () => resolveCloud(endpoint('ServicePrincipal', {}, { environmentAuthorityUrl: 'http://login.example' })),
+    /is not an https URL/,
+  );
 });
 
 test('the agent proxy goes to the credential and the ARM client options, except for bypassed hosts', async () => {
   const proxy = { url: 'http://proxy.corp:3128', username: 'u', password: 'p', bypass: ['127\\.0\\.0\\.1'] };
-  const conn = await createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }), env(new FakeCloud(), undefined, { proxy }));
+  const conn = await createAzureConnection(
+    endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }),
+    env(new FakeCloud(), undefined, { proxy }),
+  );
   assert.deepEqual(conn.armClientOptions, {
-    endpoint: 'https://management.azure.com', credentialScopes: ['https://management.azure.com/.default'],
+    endpoint: 'https://management.azure.com',
+    credentialScopes: ['https://management.azure.com/.default'],
     proxyOptions: { host: 'http://proxy.corp', port: 3128, username: 'u', password: 'p' },
   });
-  const local = await createAzureConnection(endpoint('ServicePrincipal', { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' }, { environmentAuthorityUrl: 'https://127.0.0.1:9/' }, 'https://127.0.0.1:8/'), env(new FakeCloud(), undefined, { proxy }));
-  assert.deepEqual(local.armClientOptions, { endpoint: 'https://127.0.0.1:8', credentialScopes: ['https://management.azure.com/.default'] });
+  const local = await createAzureConnection(
+    endpoint(
+      'ServicePrincipal',
+      { serviceprincipalid: CLIENT, tenantid: TENANT, serviceprincipalkey: 'k' },
+      { environmentAuthorityUrl: 'https://127.0.0.1:9/' },
+      'https://127.0.0.1:8/',
+    ),
+    env(new FakeCloud(), undefined, { proxy }),
+  );
+  assert.deepEqual(local.armClientOptions, {
+    endpoint: 'https://127.0.0.1:8',
+    credentialScopes: ['https://management.azure.com/.default'],
+  });
 });

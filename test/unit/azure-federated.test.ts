@@ -1,28 +1,52 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  checkCredentialBudget, desiredCredentials, expandCredentialName, planCredentials, subjectFor, TOKEN_EXCHANGE_AUDIENCE,
+  checkCredentialBudget,
+  desiredCredentials,
+  expandCredentialName,
+  planCredentials,
+  subjectFor,
+  TOKEN_EXCHANGE_AUDIENCE,
   type Credential,
 } from '../../tasks/common/azure/federated';
 import { KNOWN_AFTER_APPLY } from '../../tasks/common/plan/step';
 
-const ISSUER = 'https://westeurope.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/3f2b0c1e-6a4d-4f0e-9f5e-2c7d8a1b9e40/';
+const ISSUER =
+  'https://westeurope.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/3f2b0c1e-6a4d-4f0e-9f5e-2c7d8a1b9e40/';
 const SAS = ['source-controller', 'image-automation-controller'];
 
 function desired(issuer: string | undefined) {
-  const r = desiredCredentials({ pattern: 'flux-{serviceAccount}-{clusterName}', serviceAccounts: SAS, clusterName: 'aks-prod', namespace: 'flux-system', issuer });
+  const r = desiredCredentials({
+    pattern: 'flux-{serviceAccount}-{clusterName}',
+    serviceAccounts: SAS,
+    clusterName: 'aks-prod',
+    namespace: 'flux-system',
+    issuer,
+  });
   if ('error' in r) throw new Error(r.error);
   return r.credentials;
 }
 
 function cred(name: string, over: Partial<Credential> = {}): Credential {
-  return { name, issuer: ISSUER, subject: subjectFor('flux-system', 'source-controller'), audiences: [TOKEN_EXCHANGE_AUDIENCE], ...over };
+  return {
+    name,
+    issuer: ISSUER,
+    subject: subjectFor('flux-system', 'source-controller'),
+    audiences: [TOKEN_EXCHANGE_AUDIENCE],
+    ...over,
+  };
 }
 
 describe('federated credential names', () => {
   it('expands every placeholder', () => {
-    assert.deepEqual(expandCredentialName('{namespace}-{serviceAccount}-{clusterName}', { serviceAccount: 'source-controller', clusterName: 'aks-prod', namespace: 'flux-system' }),
-      { name: 'flux-system-source-controller-aks-prod' });
+    assert.deepEqual(
+      expandCredentialName('{namespace}-{serviceAccount}-{clusterName}', {
+        serviceAccount: 'source-controller',
+        clusterName: 'aks-prod',
+        namespace: 'flux-system',
+      }),
+      { name: 'flux-system-source-controller-aks-prod' },
+    );
   });
 
   it('names unknown placeholders', () => {
@@ -39,25 +63,38 @@ describe('federated credential names', () => {
   });
 
   it('refuses a pattern that gives every service account the same name', () => {
-    const r = desiredCredentials({ pattern: 'flux-{clusterName}', serviceAccounts: SAS, clusterName: 'aks-prod', namespace: 'flux-system', issuer: ISSUER });
+    const r = desiredCredentials({
+      pattern: 'flux-{clusterName}',
+      serviceAccounts: SAS,
+      clusterName: 'aks-prod',
+      namespace: 'flux-system',
+      issuer: ISSUER,
+    });
     assert.ok('error' in r);
     assert.match(r.error, /same name 'flux-aks-prod'.*include \{serviceAccount\}/);
   });
 
   it('builds one credential per service account with the exact subject', () => {
-    assert.deepEqual(desired(ISSUER).map((d) => [d.name, d.subject]), [
-      ['flux-source-controller-aks-prod', 'system:serviceaccount:flux-system:source-controller'],
-      ['flux-image-automation-controller-aks-prod', 'system:serviceaccount:flux-system:image-automation-controller'],
-    ]);
+    assert.deepEqual(
+      desired(ISSUER).map((d) => [d.name, d.subject]),
+      [
+        ['flux-source-controller-aks-prod', 'system:serviceaccount:flux-system:source-controller'],
+        ['flux-image-automation-controller-aks-prod', 'system:serviceaccount:flux-system:image-automation-controller'],
+      ],
+    );
   });
 });
 
 describe('planCredentials', () => {
   it('creates what is missing', () => {
     const plans = planCredentials([], desired(ISSUER));
-    assert.deepEqual(plans.map((p) => [p.action, p.name]), [
-      ['create', 'flux-source-controller-aks-prod'], ['create', 'flux-image-automation-controller-aks-prod'],
-    ]);
+    assert.deepEqual(
+      plans.map((p) => [p.action, p.name]),
+      [
+        ['create', 'flux-source-controller-aks-prod'],
+        ['create', 'flux-image-automation-controller-aks-prod'],
+      ],
+    );
     assert.deepEqual(plans[0].changes.find((c) => c.field === 'issuer')?.to, ISSUER);
   });
 
@@ -74,16 +111,30 @@ describe('planCredentials', () => {
   });
 
   it('compares the issuer byte for byte (trailing slash)', () => {
-    const [p] = planCredentials([cred('flux-source-controller-aks-prod', { issuer: ISSUER.slice(0, -1) })], desired(ISSUER));
+    const [p] = planCredentials(
+      [cred('flux-source-controller-aks-prod', { issuer: ISSUER.slice(0, -1) })],
+      desired(ISSUER),
+    );
     assert.equal(p.action, 'update');
     assert.deepEqual(p.changes, [{ field: 'issuer', from: ISSUER.slice(0, -1), to: ISSUER }]);
     assert.match(p.note ?? '', /wrong issuer/);
   });
 
   it('updates the right name with the wrong subject and audience, listing both', () => {
-    const [p] = planCredentials([cred('flux-source-controller-aks-prod', { subject: 'system:serviceaccount:flux-system:Source-Controller', audiences: ['api://other'] })], desired(ISSUER));
+    const [p] = planCredentials(
+      [
+        cred('flux-source-controller-aks-prod', {
+          subject: 'system:serviceaccount:flux-system:Source-Controller',
+          audiences: ['api://other'],
+        }),
+      ],
+      desired(ISSUER),
+    );
     assert.equal(p.action, 'update');
-    assert.deepEqual(p.changes.map((c) => c.field), ['subject', 'audiences']);
+    assert.deepEqual(
+      p.changes.map((c) => c.field),
+      ['subject', 'audiences'],
+    );
   });
 
   it('fixes the audience of a matching credential in place', () => {
@@ -94,7 +145,10 @@ describe('planCredentials', () => {
 
   it('leaves converged credentials unchanged', () => {
     const existing = desired(ISSUER).map((d) => cred(d.name, { subject: d.subject }));
-    assert.deepEqual(planCredentials(existing, desired(ISSUER)).map((p) => p.action), ['unchanged', 'unchanged']);
+    assert.deepEqual(
+      planCredentials(existing, desired(ISSUER)).map((p) => p.action),
+      ['unchanged', 'unchanged'],
+    );
   });
 });
 
@@ -107,7 +161,10 @@ describe('checkCredentialBudget', () => {
     const err = checkCredentialBudget('flux-aks-prod', 19, ['a', 'b']);
     assert.ok(err);
     assert.equal(err.code, 'FederatedCredentialBudget');
-    assert.match(err.message, /has 19 federated credentials and this setup needs 2 more \(a, b\).*at most 20 \(1 free\)/);
+    assert.match(
+      err.message,
+      /has 19 federated credentials and this setup needs 2 more \(a, b\).*at most 20 \(1 free\)/,
+    );
     assert.match(err.fix ?? '', /identityName/);
   });
 });

@@ -19,11 +19,23 @@ function restError(statusCode: number, code: string, message = code): Error {
 function fakeTime() {
   let t = 0;
   const waits: number[] = [];
-  return { now: () => t, sleep: async (ms: number) => { waits.push(ms); t += ms; }, waits };
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      waits.push(ms);
+      t += ms;
+    },
+    waits,
+  };
 }
 
 const ISSUER = 'https://westeurope.oic.prod-aks.azure.com/tenant/uuid/';
-const CRED = { name: 'flux-source-controller-aks-prod', issuer: ISSUER, subject: 'system:serviceaccount:flux-system:source-controller', audiences: [TOKEN_EXCHANGE_AUDIENCE] };
+const CRED = {
+  name: 'flux-source-controller-aks-prod',
+  issuer: ISSUER,
+  subject: 'system:serviceaccount:flux-system:source-controller',
+  audiences: [TOKEN_EXCHANGE_AUDIENCE],
+};
 const IDENTITY = { resourceGroup: 'rg-fleet', name: 'flux-aks-prod' };
 
 function msiClients(answers: (Error | 'ok')[]) {
@@ -54,7 +66,12 @@ describe('writeCredential', () => {
       'ok',
     ]);
     const log = new MemoryLogger();
-    const out = await writeCredential(clients, IDENTITY, CRED, { log, sleep: time.sleep, random: () => 0.5, baseDelayMs: 1000 });
+    const out = await writeCredential(clients, IDENTITY, CRED, {
+      log,
+      sleep: time.sleep,
+      random: () => 0.5,
+      baseDelayMs: 1000,
+    });
     assert.equal(out.issuer, ISSUER);
     assert.equal(calls.length, 3);
     assert.deepEqual(time.waits, [750, 1500], 'half the base plus half of the jitter range, doubling');
@@ -63,19 +80,35 @@ describe('writeCredential', () => {
 
   it('gives up after the attempts with what to do', async () => {
     const time = fakeTime();
-    const { clients, calls } = msiClients(Array.from({ length: 10 }, () => restError(409, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity')));
-    await assert.rejects(writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: time.sleep, maxAttempts: 3 }), (err: unknown) => {
-      assert.ok(err instanceof UserError);
-      assert.equal(err.code, 'FederatedCredentialConcurrentWrites');
-      assert.match(err.fix ?? '', /serialize/);
-      return true;
-    });
+    const { clients, calls } = msiClients(
+      Array.from({ length: 10 }, () =>
+        restError(409, 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity'),
+      ),
+    );
+    await assert.rejects(
+      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: time.sleep, maxAttempts: 3 }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.code, 'FederatedCredentialConcurrentWrites');
+        assert.match(err.fix ?? '', /serialize/);
+        return true;
+      },
+    );
     assert.equal(calls.length, 3);
   });
 
   it('maps the unsupported-region 405 to a fix naming identityLocation', async () => {
-    const { clients } = msiClients([restError(405, 'MethodNotAllowed', 'The request format was unexpected: Support for federated identity credentials not enabled.')]);
-    await assert.rejects(writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: fakeTime().sleep }), /not supported for the identity 'flux-aks-prod' in its region/);
+    const { clients } = msiClients([
+      restError(
+        405,
+        'MethodNotAllowed',
+        'The request format was unexpected: Support for federated identity credentials not enabled.',
+      ),
+    ]);
+    await assert.rejects(
+      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: fakeTime().sleep }),
+      /not supported for the identity 'flux-aks-prod' in its region/,
+    );
   });
 });
 
@@ -93,12 +126,16 @@ function aksClients(cluster: FakeCluster, putAnswers: (Error | 'ok')[]) {
     subscriptionId: 'sub',
     aks: {
       managedClusters: {
-        async get() { return structuredClone(cluster); },
+        async get() {
+          return structuredClone(cluster);
+        },
         createOrUpdate(_rg: string, _name: string, body: FakeCluster) {
           puts.push(body);
           const a = putAnswers.shift() ?? 'ok';
           return {
-            onProgress() { return () => {}; },
+            onProgress() {
+              return () => {};
+            },
             async pollUntilDone() {
               if (a !== 'ok') throw a;
               cluster.oidcIssuerProfile = { enabled: true, issuerURL: ISSUER };
@@ -117,7 +154,14 @@ const REF = { resourceGroup: 'rg-fleet', name: 'aks-prod' };
 
 describe('enableWorkloadIdentity', () => {
   it('never writes when both features are on', async () => {
-    const { clients, puts } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: true, issuerURL: ISSUER }, securityProfile: { workloadIdentity: { enabled: true } } }, []);
+    const { clients, puts } = aksClients(
+      {
+        location: 'westeurope',
+        oidcIssuerProfile: { enabled: true, issuerURL: ISSUER },
+        securityProfile: { workloadIdentity: { enabled: true } },
+      },
+      [],
+    );
     const state = await enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 });
     assert.equal(puts.length, 0);
     assert.equal(state.issuerUrl, ISSUER);
@@ -125,12 +169,29 @@ describe('enableWorkloadIdentity', () => {
 
   it('puts the whole cluster back with both flags on, waiting while it is busy', async () => {
     const time = fakeTime();
-    const busy = restError(409, 'OperationNotAllowed', 'Operation is not allowed: Another operation (Updating) is in progress');
-    const { clients, puts } = aksClients({ location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: false }, securityProfile: {} }, [busy, busy, 'ok']);
+    const busy = restError(
+      409,
+      'OperationNotAllowed',
+      'Operation is not allowed: Another operation (Updating) is in progress',
+    );
+    const { clients, puts } = aksClients(
+      { location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: false }, securityProfile: {} },
+      [busy, busy, 'ok'],
+    );
     const log = new MemoryLogger();
-    const state = await enableWorkloadIdentity(clients, REF, { log, timeoutMs: 60_000, sleep: time.sleep, now: time.now });
+    const state = await enableWorkloadIdentity(clients, REF, {
+      log,
+      timeoutMs: 60_000,
+      sleep: time.sleep,
+      now: time.now,
+    });
     assert.equal(puts.length, 3);
-    assert.deepEqual(puts[2], { location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: true }, securityProfile: { workloadIdentity: { enabled: true } } });
+    assert.deepEqual(puts[2], {
+      location: 'westeurope',
+      eTag: 'e1',
+      oidcIssuerProfile: { enabled: true },
+      securityProfile: { workloadIdentity: { enabled: true } },
+    });
     assert.deepEqual(time.waits, [1000, 2000]);
     assert.equal(state.issuerUrl, ISSUER);
     assert.match(log.text(), /is busy \(OperationNotAllowed\); waiting 1 s/);
@@ -139,13 +200,24 @@ describe('enableWorkloadIdentity', () => {
   it('stops waiting for a busy cluster at the bound, saying what to do', async () => {
     const time = fakeTime();
     const busy = restError(409, 'OperationNotAllowed');
-    const { clients, puts } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, Array.from({ length: 100 }, () => busy));
-    await assert.rejects(enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000, sleep: time.sleep, now: time.now }), (err: unknown) => {
-      assert.ok(err instanceof UserError);
-      assert.equal(err.code, 'ClusterUpdateTimeout');
-      assert.match(err.fix ?? '', /re-run the task/);
-      return true;
-    });
+    const { clients, puts } = aksClients(
+      { location: 'westeurope', oidcIssuerProfile: { enabled: false } },
+      Array.from({ length: 100 }, () => busy),
+    );
+    await assert.rejects(
+      enableWorkloadIdentity(clients, REF, {
+        log: new MemoryLogger(),
+        timeoutMs: 60_000,
+        sleep: time.sleep,
+        now: time.now,
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.code, 'ClusterUpdateTimeout');
+        assert.match(err.fix ?? '', /re-run the task/);
+        return true;
+      },
+    );
     assert.ok(time.now() <= 60_000, `waited ${time.now()} ms`);
     assert.ok(puts.length >= 3 && puts.length < 10, `${puts.length} tries`);
   });
@@ -153,12 +225,15 @@ describe('enableWorkloadIdentity', () => {
   it('reports a failed long-running operation with its reason', async () => {
     const failed = new Error('The long-running operation has failed. InternalServerError. Upgrade failed');
     const { clients } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, [failed]);
-    await assert.rejects(enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 }), (err: unknown) => {
-      assert.ok(err instanceof UserError);
-      assert.equal(err.code, 'ClusterUpdateFailed');
-      assert.match(err.cause ?? '', /Upgrade failed/);
-      assert.match(err.fix ?? '', /activity log/);
-      return true;
-    });
+    await assert.rejects(
+      enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.code, 'ClusterUpdateFailed');
+        assert.match(err.cause ?? '', /Upgrade failed/);
+        assert.match(err.fix ?? '', /activity log/);
+        return true;
+      },
+    );
   });
 });

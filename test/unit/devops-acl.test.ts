@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { excessBits, GitPermission, parsePermissions, permissionNames, planAce, repoToken } from '../../tasks/common/devops/acl';
+import {
+  excessBits,
+  GitPermission,
+  parsePermissions,
+  permissionNames,
+  planAce,
+  repoToken,
+} from '../../tasks/common/devops/acl';
 import { licenceSatisfies } from '../../tasks/common/devops/entitlements';
 import { servicePrincipalDescriptor } from '../../tasks/common/devops/identities';
 
@@ -30,7 +37,10 @@ describe('planAce', () => {
   });
 
   it('has nothing to do when the team holds everything', () => {
-    assert.equal(planAce({ allow: READ | CONTRIBUTE | GitPermission.CreateBranch, deny: 0 }, READ | CONTRIBUTE).missing, 0);
+    assert.equal(
+      planAce({ allow: READ | CONTRIBUTE | GitPermission.CreateBranch, deny: 0 }, READ | CONTRIBUTE).missing,
+      0,
+    );
   });
 
   it('needs everything when there is no ACE', () => {
@@ -38,11 +48,19 @@ describe('planAce', () => {
   });
 
   it('reports an explicit deny on a wanted bit', () => {
-    assert.equal(planAce({ allow: 0, deny: CONTRIBUTE | GitPermission.ForcePush }, READ | CONTRIBUTE).denied, CONTRIBUTE);
+    assert.equal(
+      planAce({ allow: 0, deny: CONTRIBUTE | GitPermission.ForcePush }, READ | CONTRIBUTE).denied,
+      CONTRIBUTE,
+    );
   });
 
   it('flags risky extras and contribute when only read was asked', () => {
-    const held = READ | CONTRIBUTE | GitPermission.ForcePush | GitPermission.ManagePermissions | GitPermission.PullRequestContribute;
+    const held =
+      READ |
+      CONTRIBUTE |
+      GitPermission.ForcePush |
+      GitPermission.ManagePermissions |
+      GitPermission.PullRequestContribute;
     assert.deepEqual(permissionNames(excessBits(held, READ)), ['Contribute', 'Force push', 'Manage permissions']);
     assert.deepEqual(permissionNames(excessBits(held, READ | CONTRIBUTE)), ['Force push', 'Manage permissions']);
   });
@@ -51,7 +69,10 @@ describe('planAce', () => {
 describe('names and tokens', () => {
   it('builds the repository token and the service principal descriptor', () => {
     assert.equal(repoToken('p', 'r'), 'repoV2/p/r');
-    assert.equal(servicePrincipalDescriptor('t', 'o'), 'Microsoft.VisualStudio.Services.Claims.AadServicePrincipal;t\\o');
+    assert.equal(
+      servicePrincipalDescriptor('t', 'o'),
+      'Microsoft.VisualStudio.Services.Claims.AadServicePrincipal;t\\o',
+    );
   });
 
   it('treats Stakeholder as not enough for Git and higher levels as enough', () => {

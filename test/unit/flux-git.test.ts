@@ -13,7 +13,12 @@ import { commitFiles, GitRepository } from '../../tasks/common/devops/git';
 import { MemoryLogger } from '../../tasks/common/log';
 
 class VssError extends Error {
-  constructor(readonly statusCode: number, readonly result: { message: string; typeKey: string }) { super(result.message); }
+  constructor(
+    readonly statusCode: number,
+    readonly result: { message: string; typeKey: string },
+  ) {
+    super(result.message);
+  }
 }
 
 /** Branch tips, file contents per commit, and a hook that runs before each push is judged. */
@@ -23,8 +28,13 @@ function fakeGit(opts: { beforePush?: (tips: Map<string, string>) => void; forbi
   const pushes: GitPush[] = [];
   let n = 1;
   const api = {
-    getRepository: async () => ({ id: 'repo-id', name: 'fleet', webUrl: 'https://dev.azure.com/contoso/platform/_git/fleet' }),
-    getRefs: async (_r: string, _p: string, filter: string) => [...tips].filter(([name]) => name.startsWith(`refs/${filter}`)).map(([name, objectId]) => ({ name, objectId })),
+    getRepository: async () => ({
+      id: 'repo-id',
+      name: 'fleet',
+      webUrl: 'https://dev.azure.com/contoso/platform/_git/fleet',
+    }),
+    getRefs: async (_r: string, _p: string, filter: string) =>
+      [...tips].filter(([name]) => name.startsWith(`refs/${filter}`)).map(([name, objectId]) => ({ name, objectId })),
     getItem: async (_r: string, path: string, _p: string, ...rest: unknown[]) => {
       const version = (rest[5] as { version: string }).version;
       const content = files.get(version)?.[path];
@@ -32,11 +42,18 @@ function fakeGit(opts: { beforePush?: (tips: Map<string, string>) => void; forbi
     },
     createPush: async (push: GitPush) => {
       opts.beforePush?.(tips);
-      if (opts.forbid) throw new VssError(403, { message: "TF401027: You need the Git 'GenericContribute' permission to perform this action.", typeKey: 'GitNeedsPermissionException' });
+      if (opts.forbid)
+        throw new VssError(403, {
+          message: "TF401027: You need the Git 'GenericContribute' permission to perform this action.",
+          typeKey: 'GitNeedsPermissionException',
+        });
       const ref = push.refUpdates![0]!;
       const current = tips.get(ref.name!);
       if (current !== undefined && current !== ref.oldObjectId) {
-        throw new VssError(409, { message: `TF401028: The reference '${ref.name}' has already been updated by another client, so you cannot update it. Please try again.`, typeKey: 'GitReferenceStaleException' });
+        throw new VssError(409, {
+          message: `TF401028: The reference '${ref.name}' has already been updated by another client, so you cannot update it. Please try again.`,
+          typeKey: 'GitReferenceStaleException',
+        });
       }
       const commitId = `c${++n}`;
       const base = { ...files.get(ref.oldObjectId!) };
@@ -47,11 +64,17 @@ function fakeGit(opts: { beforePush?: (tips: Map<string, string>) => void; forbi
       return { commits: [{ commitId }], refUpdates: [{ name: ref.name, newObjectId: commitId }] };
     },
   };
-  return { api: api as unknown as IGitApi, tips, files, pushes, commit(content: string) {
-    const id = `x${++n}`;
-    files.set(id, { '/k.yaml': content });
-    tips.set('refs/heads/main', id);
-  } };
+  return {
+    api: api as unknown as IGitApi,
+    tips,
+    files,
+    pushes,
+    commit(content: string) {
+      const id = `x${++n}`;
+      files.set(id, { '/k.yaml': content });
+      tips.set('refs/heads/main', id);
+    },
+  };
 }
 
 /** The change under test: append a line to k.yaml unless it is there (deterministic, idempotent). */
@@ -65,13 +88,23 @@ function compute(repo: GitRepository) {
 describe('commitFiles', () => {
   test('a lost race re-reads the tip and re-applies on the other commit', async () => {
     let raced = false;
-    const g = fakeGit({ beforePush: () => { if (!raced) { raced = true; g.commit('v2 by a colleague\n'); } } });
+    const g = fakeGit({
+      beforePush: () => {
+        if (!raced) {
+          raced = true;
+          g.commit('v2 by a colleague\n');
+        }
+      },
+    });
     const log = new MemoryLogger();
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, log);
     const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) });
     assert.equal(r.attempts, 2);
     assert.equal(g.files.get(r.commitId!)!['/k.yaml'], 'v2 by a colleague\npatched\n');
-    assert.match(log.text(), /moved while pushing \(TF401028\); re-reading the tip and re-applying the change \(attempt 2 of 5\)/);
+    assert.match(
+      log.text(),
+      /moved while pushing \(TF401028\); re-reading the tip and re-applying the change \(attempt 2 of 5\)/,
+    );
   });
 
   test('nothing to commit: no push', async () => {
@@ -86,14 +119,22 @@ describe('commitFiles', () => {
   test('losing every race is bounded and says what to do', async () => {
     const g = fakeGit({ beforePush: () => g.commit(`v${Math.random()}\n`) });
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger());
-    await assert.rejects(commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), maxAttempts: 3 }),
-      (e: Error & { fix?: string }) => /lost the race against other pushes 3 times in a row/.test(e.message) && e.fix === 're-run the task');
+    await assert.rejects(
+      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), maxAttempts: 3 }),
+      (e: Error & { fix?: string }) =>
+        /lost the race against other pushes 3 times in a row/.test(e.message) && e.fix === 're-run the task',
+    );
   });
 
   test('a new branch starts from the given commit', async () => {
     const g = fakeGit();
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger());
-    const r = await commitFiles(repo, { branch: 'flux-oidc/prod', startFrom: 'c1', message: 'patch', compute: compute(repo) });
+    const r = await commitFiles(repo, {
+      branch: 'flux-oidc/prod',
+      startFrom: 'c1',
+      message: 'patch',
+      compute: compute(repo),
+    });
     assert.equal(g.tips.get('refs/heads/flux-oidc/prod'), r.commitId);
     assert.equal(g.pushes[0]!.refUpdates![0]!.oldObjectId, 'c1');
     assert.equal(g.tips.get('refs/heads/main'), 'c1');
@@ -101,10 +142,20 @@ describe('commitFiles', () => {
 
   test('403 names who lacks which permission', async () => {
     const g = fakeGit({ forbid: true });
-    const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger(), "the project's build service identity (the job access token)");
-    await assert.rejects(commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) }), (e: Error & { cause?: string; fix?: string }) =>
-      e.message === 'Could not push to refs/heads/main: access denied (HTTP 403).'
-      && /the project's build service identity \(the job access token\) lacks the 'Contribute' Git permission/.test(e.cause ?? '')
-      && /TF401027/.test(e.cause ?? ''));
+    const repo = new GitRepository(
+      g.api,
+      { project: 'platform', repository: 'fleet' },
+      new MemoryLogger(),
+      "the project's build service identity (the job access token)",
+    );
+    await assert.rejects(
+      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) }),
+      (e: Error & { cause?: string; fix?: string }) =>
+        e.message === 'Could not push to refs/heads/main: access denied (HTTP 403).' &&
+        /the project's build service identity \(the job access token\) lacks the 'Contribute' Git permission/.test(
+          e.cause ?? '',
+        ) &&
+        /TF401027/.test(e.cause ?? ''),
+    );
   });
 });

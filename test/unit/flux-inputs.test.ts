@@ -9,8 +9,12 @@ import { readManifestPatchInputs } from '../../tasks/FluxManifestPatch/inputs';
 
 const BASE = { fluxSystemPath: 'clusters/prod/flux-system', clientId: '6F1C2D3E-4B5A-4C6D-8E7F-9A0B1C2D3E4F' };
 const VARS = {
-  'Build.SourcesDirectory': '/agent/_work/1/s', 'Build.SourceBranch': 'refs/heads/main', 'System.CollectionUri': 'https://dev.azure.com/contoso/',
-  'System.TeamProjectId': '6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c', 'Build.Repository.ID': '5febef5a-833d-4e14-b9c0-14cb638f91e6', 'Build.Repository.Provider': 'TfsGit',
+  'Build.SourcesDirectory': '/agent/_work/1/s',
+  'Build.SourceBranch': 'refs/heads/main',
+  'System.CollectionUri': 'https://dev.azure.com/contoso/',
+  'System.TeamProjectId': '6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c',
+  'Build.Repository.ID': '5febef5a-833d-4e14-b9c0-14cb638f91e6',
+  'Build.Repository.Provider': 'TfsGit',
 };
 
 function read(inputs: Record<string, string>, variables: Record<string, string> = VARS) {
@@ -41,19 +45,46 @@ describe('FluxManifestPatch inputs', () => {
     [{ clientId: '' }, /\(clientId\): .*required.*Fix: set clientId/],
     [{ tenantId: 'contoso.onmicrosoft.com' }, /\(tenantId\): "contoso\.onmicrosoft\.com" is not a GUID/],
     [{ fluxSystemPath: '' }, /\(fluxSystemPath\): .*required.*Fix: set fluxSystemPath/],
-    [{ serviceAccounts: 'source-controller, Image_Automation' }, /\(serviceAccounts\): the item "Image_Automation" is not valid/],
-    [{ minimumFluxVersion: '2.3.0' }, /\(minimumFluxVersion\): 2\.3\.0 is below 2\.4\.0, the first Flux with GitRepository provider: azure/],
+    [
+      { serviceAccounts: 'source-controller, Image_Automation' },
+      /\(serviceAccounts\): the item "Image_Automation" is not valid/,
+    ],
+    [
+      { minimumFluxVersion: '2.3.0' },
+      /\(minimumFluxVersion\): 2\.3\.0 is below 2\.4\.0, the first Flux with GitRepository provider: azure/,
+    ],
     [{ minimumFluxVersion: 'latest' }, /\(minimumFluxVersion\): "latest" is not a version/],
-    [{ commitMode: 'merge' }, /\(commitMode\): "merge" is not one of the allowed values\. Fix: use one of: none, push, pullRequest/],
+    [
+      { commitMode: 'merge' },
+      /\(commitMode\): "merge" is not one of the allowed values\. Fix: use one of: none, push, pullRequest/,
+    ],
     [{ commitMode: 'push', targetBranch: 'main..old' }, /\(targetBranch\): "main\.\.old" is not valid/],
     [{ commitMode: 'push', gitAuth: 'serviceConnection' }, /\(azureSubscription\): .*required/],
-    [{ commitMode: 'push' }, /\(targetBranch\): refs\/pull\/7\/merge is not a branch to commit to .*Fix: set targetBranch to the branch Flux syncs from/, { ...VARS, 'Build.SourceBranch': 'refs/pull/7/merge' }],
-    [{ commitMode: 'pullRequest', targetBranch: 'refs/tags/v1' }, /\(targetBranch\): refs\/tags\/v1 is not a branch to commit to/],
-    [{ commitMode: 'push' }, /\(targetBranch\): no branch was given and the pipeline variable Build\.SourceBranch is not set/, { ...VARS, 'Build.SourceBranch': '' }],
-    [{ commitMode: 'push' }, /the build repository is a GitHub repository, not an Azure Repos Git one/, { ...VARS, 'Build.Repository.Provider': 'GitHub' }],
+    [
+      { commitMode: 'push' },
+      /\(targetBranch\): refs\/pull\/7\/merge is not a branch to commit to .*Fix: set targetBranch to the branch Flux syncs from/,
+      { ...VARS, 'Build.SourceBranch': 'refs/pull/7/merge' },
+    ],
+    [
+      { commitMode: 'pullRequest', targetBranch: 'refs/tags/v1' },
+      /\(targetBranch\): refs\/tags\/v1 is not a branch to commit to/,
+    ],
+    [
+      { commitMode: 'push' },
+      /\(targetBranch\): no branch was given and the pipeline variable Build\.SourceBranch is not set/,
+      { ...VARS, 'Build.SourceBranch': '' },
+    ],
+    [
+      { commitMode: 'push' },
+      /the build repository is a GitHub repository, not an Azure Repos Git one/,
+      { ...VARS, 'Build.Repository.Provider': 'GitHub' },
+    ],
   ] as const) {
     test(`rejects ${JSON.stringify(inputs)}`, () => {
-      assert.throws(() => read(inputs as Record<string, string>, (variables ?? VARS) as Record<string, string>), pattern);
+      assert.throws(
+        () => read(inputs as Record<string, string>, (variables ?? VARS) as Record<string, string>),
+        pattern,
+      );
     });
   }
 });

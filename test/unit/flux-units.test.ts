@@ -17,12 +17,14 @@ import { compareSemVer, detectFluxVersion, imageTag, parseSemVer } from '../../t
 /** A small deterministic PRNG, so failures reproduce. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function lcsLength(a: string[], b: string[]): number {
   const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) dp[i][j] = a[i - 1] === b[j - 1] ? dp[i - 1][j - 1] + 1 : Math.max(dp[i - 1][j], dp[i][j - 1]);
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = a[i - 1] === b[j - 1] ? dp[i - 1][j - 1] + 1 : Math.max(dp[i - 1][j], dp[i][j - 1]);
   return dp[a.length][b.length];
 }
 
@@ -34,20 +36,48 @@ describe('line diff', () => {
       const a = gen();
       const b = gen();
       const ops = diffLines(a, b);
-      assert.deepEqual(ops.filter((o) => o.kind !== 'insert').map((o) => o.line), a);
-      assert.deepEqual(ops.filter((o) => o.kind !== 'delete').map((o) => o.line), b);
-      assert.equal(ops.filter((o) => o.kind === 'equal').length, lcsLength(a, b), `minimal for ${JSON.stringify([a, b])}`);
+      assert.deepEqual(
+        ops.filter((o) => o.kind !== 'insert').map((o) => o.line),
+        a,
+      );
+      assert.deepEqual(
+        ops.filter((o) => o.kind !== 'delete').map((o) => o.line),
+        b,
+      );
+      assert.equal(
+        ops.filter((o) => o.kind === 'equal').length,
+        lcsLength(a, b),
+        `minimal for ${JSON.stringify([a, b])}`,
+      );
     }
   });
 
   test('unified format: hunk headers, context, and the missing final newline', () => {
     const before = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk';
     const after = 'a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n';
-    assert.equal(unifiedDiff('x.yaml', before, after), [
-      '--- a/x.yaml', '+++ b/x.yaml',
-      '@@ -1,5 +1,5 @@', ' a', '-b', '+B', ' c', ' d', ' e',
-      '@@ -8,4 +8,5 @@', ' h', ' i', ' j', '-k', '\\ No newline at end of file', '+k', '+l', '',
-    ].join('\n'));
+    assert.equal(
+      unifiedDiff('x.yaml', before, after),
+      [
+        '--- a/x.yaml',
+        '+++ b/x.yaml',
+        '@@ -1,5 +1,5 @@',
+        ' a',
+        '-b',
+        '+B',
+        ' c',
+        ' d',
+        ' e',
+        '@@ -8,4 +8,5 @@',
+        ' h',
+        ' i',
+        ' j',
+        '-k',
+        '\\ No newline at end of file',
+        '+k',
+        '+l',
+        '',
+      ].join('\n'),
+    );
     assert.equal(unifiedDiff('x', 'same\n', 'same\n'), '');
     assert.equal(unifiedDiff('new.yaml', undefined, 'x\n'), '--- /dev/null\n+++ b/new.yaml\n@@ -0,0 +1 @@\n+x\n');
     assert.deepEqual(splitLines('a\r\nb'), ['a\r\n', 'b']);
@@ -67,8 +97,15 @@ describe('glob over folders', () => {
   };
   const list = (d: string) => tree[d] ?? [];
   test('* matches one level, ** any depth (not into hidden folders), literal segments must exist', () => {
-    assert.deepEqual(globDirs('clusters/*/flux-system', list), ['clusters/prod/flux-system', 'clusters/staging/flux-system']);
-    assert.deepEqual(globDirs('**/flux-system', list), ['clusters/dev-eu/nested/flux-system', 'clusters/prod/flux-system', 'clusters/staging/flux-system']);
+    assert.deepEqual(globDirs('clusters/*/flux-system', list), [
+      'clusters/prod/flux-system',
+      'clusters/staging/flux-system',
+    ]);
+    assert.deepEqual(globDirs('**/flux-system', list), [
+      'clusters/dev-eu/nested/flux-system',
+      'clusters/prod/flux-system',
+      'clusters/staging/flux-system',
+    ]);
     assert.deepEqual(globDirs('clusters/dev-*/**/flux-system', list), ['clusters/dev-eu/nested/flux-system']);
     assert.deepEqual(globDirs('clusters/p?od/flux-system', list), ['clusters/prod/flux-system']);
     assert.deepEqual(globDirs('clusters/*/missing', list), []);
@@ -87,8 +124,13 @@ describe('Azure DevOps URLs', () => {
       'https://contoso.visualstudio.com/DefaultCollection/My%20Project/_git/fleet',
       'https://contoso@dev.azure.com/contoso/My%20Project/_git/fleet',
       want,
-    ]) assert.equal(toAzureDevOpsHttpsUrl(u), want, u);
-    for (const u of ['ssh://git@github.com/contoso/fleet', 'https://tfs.contoso.com/tfs/Default/p/_git/r', 'https://dev.azure.com/contoso/p/r']) {
+    ])
+      assert.equal(toAzureDevOpsHttpsUrl(u), want, u);
+    for (const u of [
+      'ssh://git@github.com/contoso/fleet',
+      'https://tfs.contoso.com/tfs/Default/p/_git/r',
+      'https://dev.azure.com/contoso/p/r',
+    ]) {
       assert.equal(parseAzureDevOpsGitUrl(u), undefined, u);
     }
   });
@@ -116,28 +158,45 @@ describe('versions', () => {
 });
 
 describe('kustomization.yaml edits on unusual layouts', () => {
-  const ours = [serviceAccountPatch(['source-controller'], 'flux-system', '11111111-2222-4333-8444-555555555555', undefined), gitRepositoryPatch('flux-system', 'flux-system', undefined)];
+  const ours = [
+    serviceAccountPatch(['source-controller'], 'flux-system', '11111111-2222-4333-8444-555555555555', undefined),
+    gitRepositoryPatch('flux-system', 'flux-system', undefined),
+  ];
   const edit = (text: string) => setOurPatches(readKustomization(text, 'kustomization.yaml'), ours).text;
-  const patchesAfter = (text: string) => (parseDocument(edit(text)).toJS() as { patches: { patch?: string; path?: string }[] }).patches;
+  const patchesAfter = (text: string) =>
+    (parseDocument(edit(text)).toJS() as { patches: { patch?: string; path?: string }[] }).patches;
 
   test('empty or null `patches`, a flow list with items, comments after the last entry, 4-space indentation', () => {
-    for (const text of ['resources:\n- a.yaml\npatches: []\n', 'resources:\n- a.yaml\npatches:\n', 'resources:\n- a.yaml\npatches: ~\n']) {
+    for (const text of [
+      'resources:\n- a.yaml\npatches: []\n',
+      'resources:\n- a.yaml\npatches:\n',
+      'resources:\n- a.yaml\npatches: ~\n',
+    ]) {
       const out = edit(text);
       assert.ok(out.startsWith('resources:\n- a.yaml\npatches:\n- patch: |-\n'), out);
       assert.equal(patchesAfter(text).length, 2);
     }
     const flow = 'resources: [a.yaml]\npatches: [{path: x.yaml}]\n';
-    assert.deepEqual(patchesAfter(flow).map((p) => p.path ?? 'ours'), ['x.yaml', 'ours', 'ours']);
+    assert.deepEqual(
+      patchesAfter(flow).map((p) => p.path ?? 'ours'),
+      ['x.yaml', 'ours', 'ours'],
+    );
     const commented = 'patches:\n    - path: x.yaml   # keep\n    # - path: disabled.yaml\nresources:\n    - a.yaml\n';
     const out = edit(commented);
     assert.ok(out.startsWith('patches:\n    - path: x.yaml   # keep\n    - patch: |-\n        # Managed by'), out);
-    assert.ok(out.endsWith('        namespace: flux-system\n    # - path: disabled.yaml\nresources:\n    - a.yaml\n'), out);
+    assert.ok(
+      out.endsWith('        namespace: flux-system\n    # - path: disabled.yaml\nresources:\n    - a.yaml\n'),
+      out,
+    );
   });
 
   test('a second edit with the same patches changes nothing; another client id rewrites only our entry', () => {
     const once = edit('resources:\n- a.yaml\n# trailing comment\n');
     assert.equal(setOurPatches(readKustomization(once, 'k'), ours).text, once);
-    const other = [serviceAccountPatch(['source-controller'], 'flux-system', '99999999-2222-4333-8444-555555555555', undefined), ours[1]];
+    const other = [
+      serviceAccountPatch(['source-controller'], 'flux-system', '99999999-2222-4333-8444-555555555555', undefined),
+      ours[1],
+    ];
     const twice = setOurPatches(readKustomization(once, 'k'), other).text;
     assert.equal(twice, once.replace('11111111-2222', '99999999-2222'));
   });

@@ -9,12 +9,23 @@ import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { stringify } from 'yaml';
 import { MemoryLogger } from '../../tasks/common/log';
-import { AKS_SERVER_ID, buildKubeConfig, kubeSourceFromEndpoint, type KubeEndpoint } from '../../tasks/common/kube/connection';
+import {
+  AKS_SERVER_ID,
+  buildKubeConfig,
+  kubeSourceFromEndpoint,
+  type KubeEndpoint,
+} from '../../tasks/common/kube/connection';
 import { FLUX_KINDS, KubeClient, type FluxObject } from '../../tasks/common/kube/client';
 import { readyState, waitForReady } from '../../tasks/common/kube/wait';
 
-function endpoint(scheme: string, auth: Record<string, string>, data: Record<string, string> = {}, url?: string): KubeEndpoint {
-  const get = (bag: Record<string, string>) => (k: string) => Object.entries(bag).find(([key]) => key.toLowerCase() === k.toLowerCase())?.[1];
+function endpoint(
+  scheme: string,
+  auth: Record<string, string>,
+  data: Record<string, string> = {},
+  url?: string,
+): KubeEndpoint {
+  const get = (bag: Record<string, string>) => (k: string) =>
+    Object.entries(bag).find(([key]) => key.toLowerCase() === k.toLowerCase())?.[1];
   return { id: 'k8s', scheme, url, auth: get(auth), data: get(data) };
 }
 
@@ -22,10 +33,33 @@ const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----
 
 function aksUserKubeconfig(args: string[]): string {
   return stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'aks-prod',
-    clusters: [{ name: 'aks-prod', cluster: { server: 'https://aks-prod.hcp.example:443', 'certificate-authority-data': Buffer.from(CA_PEM).toString('base64') } }],
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'aks-prod',
+    clusters: [
+      {
+        name: 'aks-prod',
+        cluster: {
+          server: 'https://aks-prod.hcp.example:443',
+          'certificate-authority-data': Buffer.from(CA_PEM).toString('base64'),
+        },
+      },
+    ],
     contexts: [{ name: 'aks-prod', context: { cluster: 'aks-prod', user: 'clusterUser_rg-fleet_aks-prod' } }],
-    users: [{ name: 'clusterUser_rg-fleet_aks-prod', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'kubelogin', args, env: null, provideClusterInfo: false } } }],
+    users: [
+      {
+        name: 'clusterUser_rg-fleet_aks-prod',
+        user: {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1beta1',
+            command: 'kubelogin',
+            args,
+            env: null,
+            provideClusterInfo: false,
+          },
+        },
+      },
+    ],
   });
 }
 
@@ -38,17 +72,40 @@ class FakeCredential implements TokenCredential {
 }
 
 test('a Kubeconfig service connection hands over its kubeconfig and context', () => {
-  const s = kubeSourceFromEndpoint(endpoint('Kubeconfig', { kubeconfig: 'apiVersion: v1', clusterContext: 'prod' }, { authorizationType: 'Kubeconfig' }));
-  assert.deepEqual(s, { kind: 'kubeconfig', kubeconfig: 'apiVersion: v1', context: 'prod', origin: 'Kubernetes service connection k8s' });
+  const s = kubeSourceFromEndpoint(
+    endpoint(
+      'Kubeconfig',
+      { kubeconfig: 'apiVersion: v1', clusterContext: 'prod' },
+      { authorizationType: 'Kubeconfig' },
+    ),
+  );
+  assert.deepEqual(s, {
+    kind: 'kubeconfig',
+    kubeconfig: 'apiVersion: v1',
+    context: 'prod',
+    origin: 'Kubernetes service connection k8s',
+  });
 });
 
 test('a ServiceAccount service connection: base64 token decoded, CA kept as certificate-authority-data, PEM accepted too', async () => {
   const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig';
-  const s = kubeSourceFromEndpoint(endpoint('Token', { apiToken: Buffer.from(jwt).toString('base64'), serviceAccountCertificate: Buffer.from(CA_PEM).toString('base64') }, { authorizationType: 'ServiceAccount' }, 'https://k8s.example:6443'));
+  const s = kubeSourceFromEndpoint(
+    endpoint(
+      'Token',
+      {
+        apiToken: Buffer.from(jwt).toString('base64'),
+        serviceAccountCertificate: Buffer.from(CA_PEM).toString('base64'),
+      },
+      { authorizationType: 'ServiceAccount' },
+      'https://k8s.example:6443',
+    ),
+  );
   assert.equal(s.kind, 'token');
   assert.equal(s.kind === 'token' && s.token, jwt);
   assert.equal(s.kind === 'token' && s.caData, Buffer.from(CA_PEM).toString('base64'));
-  const pem = kubeSourceFromEndpoint(endpoint('ServiceAccount', { apitoken: jwt, serviceAccountCertificate: CA_PEM }, {}, 'https://k8s.example:6443'));
+  const pem = kubeSourceFromEndpoint(
+    endpoint('ServiceAccount', { apitoken: jwt, serviceAccountCertificate: CA_PEM }, {}, 'https://k8s.example:6443'),
+  );
   assert.equal(pem.kind === 'token' && pem.caData, Buffer.from(CA_PEM).toString('base64'));
 
   const log = new MemoryLogger();
@@ -59,33 +116,67 @@ test('a ServiceAccount service connection: base64 token decoded, CA kept as cert
 });
 
 test('an Azure Subscription Kubernetes connection is refused with what to use instead', () => {
-  assert.throws(() => kubeSourceFromEndpoint(endpoint('Kubernetes', {}, { authorizationType: 'AzureSubscription' })),
-    (e: Error & { fix?: string }) => /Azure Subscription authentication/.test(e.message) && /leave kubernetesServiceConnection empty/.test(e.fix ?? ''));
+  assert.throws(
+    () => kubeSourceFromEndpoint(endpoint('Kubernetes', {}, { authorizationType: 'AzureSubscription' })),
+    (e: Error & { fix?: string }) =>
+      /Azure Subscription authentication/.test(e.message) &&
+      /leave kubernetesServiceConnection empty/.test(e.fix ?? ''),
+  );
 });
 
 test('an AKS user kubeconfig with kubelogin becomes a bearer token for the --server-id, no kubelogin run', async () => {
   const cred = new FakeCredential();
   const log = new MemoryLogger();
-  const kubeconfig = aksUserKubeconfig(['get-token', '--environment', 'AzurePublicCloud', '--server-id', 'aaaaaaaa-0000-0000-0000-000000000001', '--client-id', '80faf920-1908-4b52-b5ef-a8e7bedfc67a', '--tenant-id', 't', '--login', 'devicecode']);
-  const built = await buildKubeConfig({ kind: 'kubeconfig', kubeconfig, origin: 'AKS user credentials' }, { log, credential: cred });
+  const kubeconfig = aksUserKubeconfig([
+    'get-token',
+    '--environment',
+    'AzurePublicCloud',
+    '--server-id',
+    'aaaaaaaa-0000-0000-0000-000000000001',
+    '--client-id',
+    '80faf920-1908-4b52-b5ef-a8e7bedfc67a',
+    '--tenant-id',
+    't',
+    '--login',
+    'devicecode',
+  ]);
+  const built = await buildKubeConfig(
+    { kind: 'kubeconfig', kubeconfig, origin: 'AKS user credentials' },
+    { log, credential: cred },
+  );
   assert.deepEqual(cred.scopes, ['aaaaaaaa-0000-0000-0000-000000000001/.default']);
   const user = built.kc.getCurrentUser();
   assert.equal(user?.token, 'entra-token-for-aks');
   assert.equal(user?.exec, undefined);
   assert.match(built.auth, /no kubelogin needed/);
   assert.ok(log.secrets.has('entra-token-for-aks'));
-  assert.ok([...log.secrets].every((s) => !s.includes('\n')), 'no multi-line secret (the agent refuses them)');
+  assert.ok(
+    [...log.secrets].every((s) => !s.includes('\n')),
+    'no multi-line secret (the agent refuses them)',
+  );
 
   const cred2 = new FakeCredential();
-  await buildKubeConfig({ kind: 'kubeconfig', kubeconfig: aksUserKubeconfig(['get-token', '--login', 'azurecli']), origin: 'x' }, { log, credential: cred2 });
+  await buildKubeConfig(
+    { kind: 'kubeconfig', kubeconfig: aksUserKubeconfig(['get-token', '--login', 'azurecli']), origin: 'x' },
+    { log, credential: cred2 },
+  );
   assert.deepEqual(cred2.scopes, [`${AKS_SERVER_ID}/.default`], 'the AKS server app is the default');
 });
 
 test('a kubeconfig with another exec plugin, or kubelogin without a credential, fails with the fix', async () => {
   const other = aksUserKubeconfig(['x']).replace('command: kubelogin', 'command: gke-gcloud-auth-plugin');
-  await assert.rejects(buildKubeConfig({ kind: 'kubeconfig', kubeconfig: other, origin: 'x' }, { log: new MemoryLogger() }),
-    (e: Error & { fix?: string }) => /exec plugin 'gke-gcloud-auth-plugin'/.test(e.message) && /service-account token/.test(e.fix ?? ''));
-  await assert.rejects(buildKubeConfig({ kind: 'kubeconfig', kubeconfig: aksUserKubeconfig([]), origin: 'x' }, { log: new MemoryLogger() }), /needs an Azure credential/);
+  await assert.rejects(
+    buildKubeConfig({ kind: 'kubeconfig', kubeconfig: other, origin: 'x' }, { log: new MemoryLogger() }),
+    (e: Error & { fix?: string }) =>
+      /exec plugin 'gke-gcloud-auth-plugin'/.test(e.message) && /service-account token/.test(e.fix ?? ''),
+  );
+  await assert.rejects(
+    buildKubeConfig(
+      { kind: 'kubeconfig', kubeconfig: aksUserKubeconfig([]), origin: 'x' },
+      { log: new MemoryLogger() },
+    ),
+    /needs an Azure credential/,
+  );
 });
 
 /** A tiny API server: records requests, answers from a route table (Status 404 otherwise). */
@@ -93,11 +184,29 @@ async function fakeApi(routes: Record<string, (body: string) => [number, unknown
   const seen: { method: string; url: string; contentType?: string; body: string; auth?: string }[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, contentType: req.headers['content-type'], body, auth: req.headers.authorization });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        contentType: req.headers['content-type'],
+        body,
+        auth: req.headers.authorization,
+      });
       const key = `${req.method} ${req.url!.split('?')[0]}`;
-      const [status, payload] = routes[key]?.(body) ?? [404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', message: `${key} not found`, code: 404 }];
+      const [status, payload] = routes[key]?.(body) ?? [
+        404,
+        {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          reason: 'NotFound',
+          message: `${key} not found`,
+          code: 404,
+        },
+      ];
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
     });
@@ -105,7 +214,8 @@ async function fakeApi(routes: Record<string, (body: string) => [number, unknown
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const kubeconfig = stringify({
-    apiVersion: 'v1', 'current-context': 'c',
+    apiVersion: 'v1',
+    'current-context': 'c',
     clusters: [{ name: 'c', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
     contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
     users: [{ name: 'u', user: { token: 'kube-token' } }],
@@ -114,12 +224,29 @@ async function fakeApi(routes: Record<string, (body: string) => [number, unknown
 }
 
 test('KubeClient: 404 is null, a Flux kind falls back to v1beta2 and remembers it, reconcile is a merge patch, TokenRequest asks for the audience', async () => {
-  const gitV1beta2 = { apiVersion: 'source.toolkit.fluxcd.io/v1beta2', kind: 'GitRepository', metadata: { name: 'flux-system', namespace: 'flux-system' }, spec: { url: 'ssh://x' } };
+  const gitV1beta2 = {
+    apiVersion: 'source.toolkit.fluxcd.io/v1beta2',
+    kind: 'GitRepository',
+    metadata: { name: 'flux-system', namespace: 'flux-system' },
+    spec: { url: 'ssh://x' },
+  };
   const api = await fakeApi({
-    'GET /apis/source.toolkit.fluxcd.io/v1beta2/namespaces/flux-system/gitrepositories/flux-system': () => [200, gitV1beta2],
-    'PATCH /apis/source.toolkit.fluxcd.io/v1beta2/namespaces/flux-system/gitrepositories/flux-system': () => [200, gitV1beta2],
-    'POST /api/v1/namespaces/flux-system/serviceaccounts/source-controller/token': (b) => [201, { ...JSON.parse(b), status: { token: 'sa.jwt.token', expirationTimestamp: '2030-01-01T00:00:00Z' } }],
-    'GET /api/v1/namespaces/flux-system/pods': () => [200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'p1' } }] }],
+    'GET /apis/source.toolkit.fluxcd.io/v1beta2/namespaces/flux-system/gitrepositories/flux-system': () => [
+      200,
+      gitV1beta2,
+    ],
+    'PATCH /apis/source.toolkit.fluxcd.io/v1beta2/namespaces/flux-system/gitrepositories/flux-system': () => [
+      200,
+      gitV1beta2,
+    ],
+    'POST /api/v1/namespaces/flux-system/serviceaccounts/source-controller/token': (b) => [
+      201,
+      { ...JSON.parse(b), status: { token: 'sa.jwt.token', expirationTimestamp: '2030-01-01T00:00:00Z' } },
+    ],
+    'GET /api/v1/namespaces/flux-system/pods': () => [
+      200,
+      { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'p1' } }] },
+    ],
   });
   try {
     const log = new MemoryLogger();
@@ -132,49 +259,131 @@ test('KubeClient: 404 is null, a Flux kind falls back to v1beta2 and remembers i
     const patch = api.seen.find((r) => r.method === 'PATCH')!;
     assert.match(patch.url, /\/v1beta2\//, 'the served version is patched');
     assert.equal(patch.contentType, 'application/merge-patch+json');
-    assert.deepEqual(JSON.parse(patch.body), { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': '2030-01-01T00:00:00.000Z' } } });
+    assert.deepEqual(JSON.parse(patch.body), {
+      metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': '2030-01-01T00:00:00.000Z' } },
+    });
     const tr = await kube.requestToken('flux-system', 'source-controller', 'api://AzureADTokenExchange', 600);
     assert.equal(tr.token, 'sa.jwt.token');
-    const post = JSON.parse(api.seen.find((r) => r.method === 'POST')!.body) as { spec: { audiences: string[]; expirationSeconds: number } };
+    const post = JSON.parse(api.seen.find((r) => r.method === 'POST')!.body) as {
+      spec: { audiences: string[]; expirationSeconds: number };
+    };
     assert.deepEqual(post.spec, { audiences: ['api://AzureADTokenExchange'], expirationSeconds: 600 });
     const pods = await kube.listPods('flux-system', 'app=source-controller');
     assert.equal(pods[0].metadata?.name, 'p1');
-    assert.match(api.seen.find((r) => r.url.startsWith('/api/v1/namespaces/flux-system/pods'))!.url, /labelSelector=app%3Dsource-controller/);
+    assert.match(
+      api.seen.find((r) => r.url.startsWith('/api/v1/namespaces/flux-system/pods'))!.url,
+      /labelSelector=app%3Dsource-controller/,
+    );
     assert.ok(api.seen.every((r) => r.auth === 'Bearer kube-token'));
-    assert.deepEqual(await kube.listFluxObjects(FLUX_KINDS.ImageUpdateAutomation, 'flux-system'), [], 'a kind that is not installed lists as empty');
-    await assert.rejects(kube.deleteSecret('flux-system', 'x').then(() => kube.requestToken('flux-system', 'missing', 'a')), (e: Error & { statusCode?: number }) => e.statusCode === 404 && /NotFound/.test(e.message));
+    assert.deepEqual(
+      await kube.listFluxObjects(FLUX_KINDS.ImageUpdateAutomation, 'flux-system'),
+      [],
+      'a kind that is not installed lists as empty',
+    );
+    await assert.rejects(
+      kube.deleteSecret('flux-system', 'x').then(() => kube.requestToken('flux-system', 'missing', 'a')),
+      (e: Error & { statusCode?: number }) => e.statusCode === 404 && /NotFound/.test(e.message),
+    );
   } finally {
     await api.close();
   }
 });
 
 function git(status: Record<string, unknown>, generation = 1): FluxObject {
-  return { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'flux-system', generation }, status };
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name: 'flux-system', generation },
+    status,
+  };
 }
 
 test('readyState follows flux reconcile: handled request, observed generation, Ready/Stalled/Reconciling', () => {
   const ready = { type: 'Ready', status: 'True', reason: 'Succeeded', message: 'stored artifact' };
-  assert.equal(readyState(git({ lastHandledReconcileAt: 'a', observedGeneration: 1, conditions: [ready] }), 'b'), 'progressing');
-  assert.equal(readyState(git({ lastHandledReconcileAt: 'b', observedGeneration: 1, conditions: [ready] }), 'b'), 'ready');
+  assert.equal(
+    readyState(git({ lastHandledReconcileAt: 'a', observedGeneration: 1, conditions: [ready] }), 'b'),
+    'progressing',
+  );
+  assert.equal(
+    readyState(git({ lastHandledReconcileAt: 'b', observedGeneration: 1, conditions: [ready] }), 'b'),
+    'ready',
+  );
   assert.equal(readyState(git({ observedGeneration: 1, conditions: [ready] }, 2)), 'progressing');
-  assert.equal(readyState(git({ conditions: [{ type: 'Ready', status: 'False' }, { type: 'Reconciling', status: 'True' }] })), 'progressing');
+  assert.equal(
+    readyState(
+      git({
+        conditions: [
+          { type: 'Ready', status: 'False' },
+          { type: 'Reconciling', status: 'True' },
+        ],
+      }),
+    ),
+    'progressing',
+  );
   assert.equal(readyState(git({ conditions: [{ type: 'Ready', status: 'False', message: 'x' }] })), 'failed');
-  assert.equal(readyState(git({ conditions: [{ type: 'Ready', status: 'False', message: 'x' }, { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry' }] })), 'failed', 'a failed attempt that will be retried');
-  assert.equal(readyState(git({ conditions: [{ type: 'Ready', status: 'Unknown' }, { type: 'Stalled', status: 'True' }] })), 'failed');
+  assert.equal(
+    readyState(
+      git({
+        conditions: [
+          { type: 'Ready', status: 'False', message: 'x' },
+          { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry' },
+        ],
+      }),
+    ),
+    'failed',
+    'a failed attempt that will be retried',
+  );
+  assert.equal(
+    readyState(
+      git({
+        conditions: [
+          { type: 'Ready', status: 'Unknown' },
+          { type: 'Stalled', status: 'True' },
+        ],
+      }),
+    ),
+    'failed',
+  );
 });
 
 test('waitForReady polls on the given clock, reports progress, and stops at the deadline', async () => {
   let now = 0;
-  const sleep = async (ms: number) => { now += ms; };
-  const states = [git({}), git({ lastHandledReconcileAt: 'r', conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Progressing' }] }), git({ lastHandledReconcileAt: 'r', conditions: [{ type: 'Ready', status: 'True' }] })];
+  const sleep = async (ms: number) => {
+    now += ms;
+  };
+  const states = [
+    git({}),
+    git({ lastHandledReconcileAt: 'r', conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Progressing' }] }),
+    git({ lastHandledReconcileAt: 'r', conditions: [{ type: 'Ready', status: 'True' }] }),
+  ];
   const progress: string[] = [];
-  const r = await waitForReady({ read: async () => states.shift() ?? null, requestedAt: 'r', timeoutMs: 60_000, label: 'GitRepository x', sleep, now: () => now, progress: (m) => progress.push(m) });
+  const r = await waitForReady({
+    read: async () => states.shift() ?? null,
+    requestedAt: 'r',
+    timeoutMs: 60_000,
+    label: 'GitRepository x',
+    sleep,
+    now: () => now,
+    progress: (m) => progress.push(m),
+  });
   assert.equal(r.outcome, 'ready');
-  assert.ok(progress.some((m) => /not handled yet/.test(m)) && progress.some((m) => /Ready=Unknown Progressing/.test(m)));
+  assert.ok(
+    progress.some((m) => /not handled yet/.test(m)) && progress.some((m) => /Ready=Unknown Progressing/.test(m)),
+  );
 
   now = 0;
-  const stuck = await waitForReady({ read: async () => git({}), requestedAt: 'r', timeoutMs: 10_000, label: 'x', sleep, now: () => now });
+  const stuck = await waitForReady({
+    read: async () => git({}),
+    requestedAt: 'r',
+    timeoutMs: 10_000,
+    label: 'x',
+    sleep,
+    now: () => now,
+  });
   assert.equal(stuck.outcome, 'timeout');
   assert.ok(now >= 10_000 && now < 20_000, `stopped near the deadline (${now})`);
-  assert.equal((await waitForReady({ read: async () => null, timeoutMs: 1000, label: 'x', sleep, now: () => now })).outcome, 'missing');
+  assert.equal(
+    (await waitForReady({ read: async () => null, timeoutMs: 1000, label: 'x', sleep, now: () => now })).outcome,
+    'missing',
+  );
 });

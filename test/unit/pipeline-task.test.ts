@@ -6,45 +6,81 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHttpHeaders, RestError, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
-import { MemoryPlatform, readString, runTask, UserError, versionOf, type TaskDefinition } from '../../tasks/common/pipeline';
+import {
+  MemoryPlatform,
+  readString,
+  runTask,
+  UserError,
+  versionOf,
+  type TaskDefinition,
+} from '../../tasks/common/pipeline';
 import type { Report } from '../../tasks/common/report';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-task-'));
 
-function platform(inputs: Record<string, string> = {}, more: Partial<ConstructorParameters<typeof MemoryPlatform>[0]> = {}): MemoryPlatform {
+function platform(
+  inputs: Record<string, string> = {},
+  more: Partial<ConstructorParameters<typeof MemoryPlatform>[0]> = {},
+): MemoryPlatform {
   return new MemoryPlatform({ inputs, tempDir: fs.mkdtempSync(path.join(tmp, 'run-')), ...more });
 }
 
 function reportOf(p: MemoryPlatform): { json: Report; md: string } {
   assert.equal(p.attachments.length, 1);
   assert.equal(p.summaries.length, 1);
-  return { json: JSON.parse(fs.readFileSync(p.attachments[0].path, 'utf8')) as Report, md: fs.readFileSync(p.summaries[0], 'utf8') };
+  return {
+    json: JSON.parse(fs.readFileSync(p.attachments[0].path, 'utf8')) as Report,
+    md: fs.readFileSync(p.summaries[0], 'utf8'),
+  };
 }
 
 type Inputs = { cluster: string };
-const readInputs = (p: MemoryPlatform | Parameters<TaskDefinition<Inputs>['readInputs']>[0]): Inputs =>
-  ({ cluster: readString(p, { name: 'clusterName', label: 'AKS cluster name', required: true, pattern: /^[a-z0-9-]+$/, patternHint: 'lowercase letters, digits and -' }) });
+const readInputs = (p: MemoryPlatform | Parameters<TaskDefinition<Inputs>['readInputs']>[0]): Inputs => ({
+  cluster: readString(p, {
+    name: 'clusterName',
+    label: 'AKS cluster name',
+    required: true,
+    pattern: /^[a-z0-9-]+$/,
+    patternHint: 'lowercase letters, digits and -',
+  }),
+});
 
 test('success: outputs set, report attached as JSON + markdown summary, exactly one Succeeded result', async () => {
   const p = platform({ clusterName: 'aks-prod', mode: 'apply' });
-  await runTask({
-    name: 'FluxOidcProvision', version: versionOf({ version: { Major: 1, Minor: 0, Patch: 3 } }), readInputs,
-    async run(ctx, inputs) {
-      assert.equal(ctx.mode, 'apply');
-      ctx.section('Azure');
-      await ctx.group('Cluster', async () => ctx.log.info(`cluster ${inputs.cluster}`));
-      ctx.setOutput('clientId', 'c-1');
-      ctx.setOutput('kubeconfig', 'apiVersion: v1 secret-kube', { secret: true });
-      ctx.report.resource({ kind: 'ManagedCluster', name: inputs.cluster, action: 'unchanged', status: 'unchanged' });
+  await runTask(
+    {
+      name: 'FluxOidcProvision',
+      version: versionOf({ version: { Major: 1, Minor: 0, Patch: 3 } }),
+      readInputs,
+      async run(ctx, inputs) {
+        assert.equal(ctx.mode, 'apply');
+        ctx.section('Azure');
+        await ctx.group('Cluster', async () => ctx.log.info(`cluster ${inputs.cluster}`));
+        ctx.setOutput('clientId', 'c-1');
+        ctx.setOutput('kubeconfig', 'apiVersion: v1 secret-kube', { secret: true });
+        ctx.report.resource({ kind: 'ManagedCluster', name: inputs.cluster, action: 'unchanged', status: 'unchanged' });
+      },
     },
-  }, p);
+    p,
+  );
   assert.deepEqual(p.results, [{ result: 'Succeeded', message: 'done' }]);
-  assert.deepEqual(p.outputs, { clientId: { value: 'c-1', secret: false }, kubeconfig: { value: 'apiVersion: v1 secret-kube', secret: true } });
+  assert.deepEqual(p.outputs, {
+    clientId: { value: 'c-1', secret: false },
+    kubeconfig: { value: 'apiVersion: v1 secret-kube', secret: true },
+  });
   assert.ok(p.lines.indexOf('##[section]Azure') < p.lines.indexOf('##[group]Cluster'));
-  assert.deepEqual(p.lines.slice(p.lines.indexOf('##[group]Cluster'), p.lines.indexOf('##[group]Cluster') + 3), ['##[group]Cluster', 'cluster aks-prod', '##[endgroup]']);
+  assert.deepEqual(p.lines.slice(p.lines.indexOf('##[group]Cluster'), p.lines.indexOf('##[group]Cluster') + 3), [
+    '##[group]Cluster',
+    'cluster aks-prod',
+    '##[endgroup]',
+  ]);
   assert.equal(p.attachments[0].type, 'fluxoidc-report');
   assert.equal(p.attachments[0].name, 'FluxOidcProvision');
-  assert.ok(p.lines.some((l) => l === `##vso[task.addattachment type=fluxoidc-report;name=FluxOidcProvision]${p.attachments[0].path}`));
+  assert.ok(
+    p.lines.some(
+      (l) => l === `##vso[task.addattachment type=fluxoidc-report;name=FluxOidcProvision]${p.attachments[0].path}`,
+    ),
+  );
   assert.ok(p.lines.some((l) => l === `##vso[task.uploadsummary]${p.summaries[0]}`));
   const { json, md } = reportOf(p);
   assert.equal(json.task, 'FluxOidcProvision');
@@ -61,16 +97,20 @@ test('ctx.reportPath is known during run() and is the attached report file, also
   for (const fail of [false, true]) {
     const p = platform({ clusterName: 'aks-prod', mode: 'apply' });
     let seen = '';
-    await runTask({
-      name: 'FluxOidcVerify', readInputs,
-      async run(ctx) {
-        seen = ctx.reportPath;
-        assert.ok(path.isAbsolute(seen) && seen.startsWith(p.tempDir()), `${seen} is in the temp dir`);
-        assert.ok(fs.existsSync(path.dirname(seen)), 'its directory exists during the run');
-        ctx.setOutput('reportPath', ctx.reportPath);
-        if (fail) throw new UserError('boom.', { code: 'Boom', fix: 'none' });
+    await runTask(
+      {
+        name: 'FluxOidcVerify',
+        readInputs,
+        async run(ctx) {
+          seen = ctx.reportPath;
+          assert.ok(path.isAbsolute(seen) && seen.startsWith(p.tempDir()), `${seen} is in the temp dir`);
+          assert.ok(fs.existsSync(path.dirname(seen)), 'its directory exists during the run');
+          ctx.setOutput('reportPath', ctx.reportPath);
+          if (fail) throw new UserError('boom.', { code: 'Boom', fix: 'none' });
+        },
       },
-    }, p);
+      p,
+    );
     assert.equal(p.attachments.length, 1);
     assert.equal(p.attachments[0].path, seen, 'the attachment is the file ctx.reportPath named');
     assert.equal(p.outputs.reportPath?.value, seen);
@@ -83,10 +123,22 @@ test('ctx.reportPath is known during run() and is the attached report file, also
 test('a bad input fails with the InputError text before run() is called; the report is still written', async () => {
   const p = platform({ clusterName: 'AKS Prod' });
   let ran = false;
-  await runTask({ name: 'FluxOidcProvision', readInputs, async run() { ran = true; } }, p);
+  await runTask(
+    {
+      name: 'FluxOidcProvision',
+      readInputs,
+      async run() {
+        ran = true;
+      },
+    },
+    p,
+  );
   assert.equal(ran, false);
   assert.equal(p.result?.result, 'Failed');
-  assert.equal(p.result?.message, 'Input \'AKS cluster name\' (clusterName): "AKS Prod" is not valid. Fix: use lowercase letters, digits and -');
+  assert.equal(
+    p.result?.message,
+    'Input \'AKS cluster name\' (clusterName): "AKS Prod" is not valid. Fix: use lowercase letters, digits and -',
+  );
   const { json } = reportOf(p);
   assert.equal(json.result, 'Failed');
   assert.deepEqual(json.errors, [p.result?.message]);
@@ -94,22 +146,62 @@ test('a bad input fails with the InputError text before run() is called; the rep
 
 test('typed errors become messages with cause and fix', async () => {
   const cases: { err: unknown; expect: RegExp }[] = [
-    { err: new UserError('The identity would have 21 federated credentials.', { cause: '19 exist and 2 are new', fix: 'delete unused ones' }),
-      expect: /^The identity would have 21 federated credentials\. Cause: 19 exist and 2 are new\. Fix: delete unused ones$/ },
-    { err: (() => {
-      const request = { method: 'PUT', url: 'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id?api-version=2024-11-30' } as PipelineRequest;
-      return new RestError("The client 'x' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/write'", {
-        code: 'AuthorizationFailed', statusCode: 403, request, response: { status: 403, headers: createHttpHeaders(), request } as PipelineResponse });
-    })(),
-      expect: /^PUT https:\/\/management\.azure\.com\/subscriptions\/s\/resourceGroups\/rg\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/id failed with HTTP 403 AuthorizationFailed: .*Microsoft\.ManagedIdentity\/userAssignedIdentities\/write.*Cause: the service connection's identity lacks an Azure role.*Fix: grant/ },
-    { err: Object.assign(new Error('Failed request: Forbidden(403)'), { statusCode: 403, result: { message: 'TF401027: You need the Git \'GenericContribute\' permission to perform this action.', typeKey: 'GitNeedsPermissionException' } }),
-      expect: /^Azure DevOps request failed with HTTP 403 GitNeedsPermissionException: TF401027: .*Fix: grant the permission/ },
-    { err: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), expect: /^Network error: connect ECONNREFUSED 127\.0\.0\.1:1\. Fix: the server refused the connection/ },
+    {
+      err: new UserError('The identity would have 21 federated credentials.', {
+        cause: '19 exist and 2 are new',
+        fix: 'delete unused ones',
+      }),
+      expect:
+        /^The identity would have 21 federated credentials\. Cause: 19 exist and 2 are new\. Fix: delete unused ones$/,
+    },
+    {
+      err: (() => {
+        const request = {
+          method: 'PUT',
+          url: 'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id?api-version=2024-11-30',
+        } as PipelineRequest;
+        return new RestError(
+          "The client 'x' does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/write'",
+          {
+            code: 'AuthorizationFailed',
+            statusCode: 403,
+            request,
+            response: { status: 403, headers: createHttpHeaders(), request } as PipelineResponse,
+          },
+        );
+      })(),
+      expect:
+        /^PUT https:\/\/management\.azure\.com\/subscriptions\/s\/resourceGroups\/rg\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/id failed with HTTP 403 AuthorizationFailed: .*Microsoft\.ManagedIdentity\/userAssignedIdentities\/write.*Cause: the service connection's identity lacks an Azure role.*Fix: grant/,
+    },
+    {
+      err: Object.assign(new Error('Failed request: Forbidden(403)'), {
+        statusCode: 403,
+        result: {
+          message: "TF401027: You need the Git 'GenericContribute' permission to perform this action.",
+          typeKey: 'GitNeedsPermissionException',
+        },
+      }),
+      expect:
+        /^Azure DevOps request failed with HTTP 403 GitNeedsPermissionException: TF401027: .*Fix: grant the permission/,
+    },
+    {
+      err: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      expect: /^Network error: connect ECONNREFUSED 127\.0\.0\.1:1\. Fix: the server refused the connection/,
+    },
     { err: new Error('plain failure'), expect: /^plain failure$/ },
   ];
   for (const c of cases) {
     const p = platform({ clusterName: 'aks' });
-    await runTask({ name: 'T', readInputs, async run() { throw c.err; } }, p);
+    await runTask(
+      {
+        name: 'T',
+        readInputs,
+        async run() {
+          throw c.err;
+        },
+      },
+      p,
+    );
     assert.equal(p.results.length, 1);
     assert.equal(p.result?.result, 'Failed');
     assert.match(p.result!.message, c.expect);
@@ -118,16 +210,20 @@ test('typed errors become messages with cause and fix', async () => {
 
 test('secrets: setSecret comes before any line that could show the value, and every later line is masked', async () => {
   const p = platform({ clusterName: 'aks' });
-  await runTask({
-    name: 'T', readInputs,
-    async run(ctx) {
-      ctx.log.secret('tok-SECRET-123');
-      ctx.log.info('using tok-SECRET-123 now');
-      ctx.log.warn('warning about tok-SECRET-123');
-      ctx.report.check({ id: 'c', title: 'Token', status: 'pass', evidence: 'tok-SECRET-123' });
-      throw new Error('failed with tok-SECRET-123');
+  await runTask(
+    {
+      name: 'T',
+      readInputs,
+      async run(ctx) {
+        ctx.log.secret('tok-SECRET-123');
+        ctx.log.info('using tok-SECRET-123 now');
+        ctx.log.warn('warning about tok-SECRET-123');
+        ctx.report.check({ id: 'c', title: 'Token', status: 'pass', evidence: 'tok-SECRET-123' });
+        throw new Error('failed with tok-SECRET-123');
+      },
     },
-  }, p);
+    p,
+  );
   const first = p.lines.findIndex((l) => l.includes('tok-SECRET-123') || l.includes('***'));
   assert.equal(p.lines[first], '##vso[task.setsecret]tok-SECRET-123');
   assert.ok(p.lines.slice(first + 1).every((l) => !l.includes('tok-SECRET-123')));
@@ -140,26 +236,77 @@ test('secrets: setSecret comes before any line that could show the value, and ev
 
 test('result: a failed check fails the run, warnings make it SucceededWithIssues, plan mode says nothing changed', async () => {
   const failed = platform({ clusterName: 'aks' });
-  await runTask({ name: 'V', readInputs, async run(ctx) {
-    ctx.report.check({ id: 'a', title: 'Issuer matches', status: 'pass' });
-    ctx.report.check({ id: 'b', title: 'Identity is an org member', status: 'fail', cause: 'not found', fix: 'add it' });
-  } }, failed);
-  assert.deepEqual(failed.results, [{ result: 'Failed', message: '1 required check failed: Identity is an org member' }]);
+  await runTask(
+    {
+      name: 'V',
+      readInputs,
+      async run(ctx) {
+        ctx.report.check({ id: 'a', title: 'Issuer matches', status: 'pass' });
+        ctx.report.check({
+          id: 'b',
+          title: 'Identity is an org member',
+          status: 'fail',
+          cause: 'not found',
+          fix: 'add it',
+        });
+      },
+    },
+    failed,
+  );
+  assert.deepEqual(failed.results, [
+    { result: 'Failed', message: '1 required check failed: Identity is an org member' },
+  ]);
 
   const warned = platform({ clusterName: 'aks' });
-  await runTask({ name: 'V', readInputs, async run(ctx) { ctx.log.warn('identity has more than Read + Contribute'); } }, warned);
+  await runTask(
+    {
+      name: 'V',
+      readInputs,
+      async run(ctx) {
+        ctx.log.warn('identity has more than Read + Contribute');
+      },
+    },
+    warned,
+  );
   assert.equal(warned.result?.result, 'SucceededWithIssues');
   assert.deepEqual(reportOf(warned).json.warnings, ['identity has more than Read + Contribute']);
 
   const plan = platform({ clusterName: 'aks', mode: 'plan' });
-  await runTask({ name: 'V', readInputs, async run(ctx) { assert.equal(ctx.mode, 'plan'); } }, plan);
+  await runTask(
+    {
+      name: 'V',
+      readInputs,
+      async run(ctx) {
+        assert.equal(ctx.mode, 'plan');
+      },
+    },
+    plan,
+  );
   assert.deepEqual(plan.results, [{ result: 'Succeeded', message: 'plan complete: nothing was changed' }]);
 });
 
 test('systemAccessToken: SYSTEMVSSCONNECTION endpoint first, SYSTEM_ACCESSTOKEN as fallback, a clear error otherwise', async () => {
   const seen: string[] = [];
-  const def = (): TaskDefinition<Inputs> => ({ name: 'T', readInputs, async run(ctx) { seen.push(ctx.systemAccessToken()); } });
-  const ep = platform({ clusterName: 'aks' }, { endpoints: { SYSTEMVSSCONNECTION: { url: 'https://dev.azure.com/contoso/', scheme: 'OAuth', auth: { AccessToken: 'job-token' } } }, variables: { 'System.AccessToken': 'mapped' } });
+  const def = (): TaskDefinition<Inputs> => ({
+    name: 'T',
+    readInputs,
+    async run(ctx) {
+      seen.push(ctx.systemAccessToken());
+    },
+  });
+  const ep = platform(
+    { clusterName: 'aks' },
+    {
+      endpoints: {
+        SYSTEMVSSCONNECTION: {
+          url: 'https://dev.azure.com/contoso/',
+          scheme: 'OAuth',
+          auth: { AccessToken: 'job-token' },
+        },
+      },
+      variables: { 'System.AccessToken': 'mapped' },
+    },
+  );
   await runTask(def(), ep);
   const mapped = platform({ clusterName: 'aks' }, { variables: { SYSTEM_ACCESSTOKEN: 'mapped' } });
   await runTask(def(), mapped);
@@ -167,26 +314,62 @@ test('systemAccessToken: SYSTEMVSSCONNECTION endpoint first, SYSTEM_ACCESSTOKEN 
   assert.ok(ep.lines.includes('##vso[task.setsecret]job-token'));
   const none = platform({ clusterName: 'aks' });
   await runTask(def(), none);
-  assert.match(none.result!.message, /^The job access token \(System\.AccessToken\) is not available to the task\. Cause: .*Fix: /);
+  assert.match(
+    none.result!.message,
+    /^The job access token \(System\.AccessToken\) is not available to the task\. Cause: .*Fix: /,
+  );
 });
 
 test('azureConnection: the connection input resolves through the platform; a bad connection fails before any network call', async () => {
-  const p = platform({ clusterName: 'aks', azureSubscription: 'sc-1' }, {
-    variables: { 'System.OidcRequestUri': 'https://dev.example/oidctoken' },
-    endpoints: { 'sc-1': { url: 'https://management.usgovcloudapi.net/', scheme: 'WorkloadIdentityFederation', auth: { tenantid: 't-1', serviceprincipalid: 'c-1' }, data: { subscriptionId: 's-1', environment: 'AzureUSGovernment' } } },
-  });
+  const p = platform(
+    { clusterName: 'aks', azureSubscription: 'sc-1' },
+    {
+      variables: { 'System.OidcRequestUri': 'https://dev.example/oidctoken' },
+      endpoints: {
+        'sc-1': {
+          url: 'https://management.usgovcloudapi.net/',
+          scheme: 'WorkloadIdentityFederation',
+          auth: { tenantid: 't-1', serviceprincipalid: 'c-1' },
+          data: { subscriptionId: 's-1', environment: 'AzureUSGovernment' },
+        },
+      },
+    },
+  );
   let got: { scheme: string; cloud: string; arm: string } | undefined;
-  await runTask({ name: 'T', readInputs, async run(ctx) {
-    const c = await ctx.azureConnection('azureSubscription');
-    assert.equal(await ctx.azureConnection('azureSubscription'), c, 'resolved once per input');
-    got = { scheme: c.scheme, cloud: c.cloud.name, arm: c.cloud.resourceManagerUrl };
-  } }, p);
+  await runTask(
+    {
+      name: 'T',
+      readInputs,
+      async run(ctx) {
+        const c = await ctx.azureConnection('azureSubscription');
+        assert.equal(await ctx.azureConnection('azureSubscription'), c, 'resolved once per input');
+        got = { scheme: c.scheme, cloud: c.cloud.name, arm: c.cloud.resourceManagerUrl };
+      },
+    },
+    p,
+  );
   assert.equal(p.result?.result, 'Succeeded', p.result?.message);
-  assert.deepEqual(got, { scheme: 'WorkloadIdentityFederation', cloud: 'AzureUSGovernment', arm: 'https://management.usgovcloudapi.net' });
+  assert.deepEqual(got, {
+    scheme: 'WorkloadIdentityFederation',
+    cloud: 'AzureUSGovernment',
+    arm: 'https://management.usgovcloudapi.net',
+  });
 
   const missing = platform({ clusterName: 'aks', azureSubscription: 'gone' });
-  await runTask({ name: 'T', readInputs, async run(ctx) { await ctx.azureConnection('azureSubscription'); } }, missing);
-  assert.match(missing.result!.message, /^Input 'azureSubscription' \(azureSubscription\): the service connection "gone" is not available to this job/);
+  await runTask(
+    {
+      name: 'T',
+      readInputs,
+      async run(ctx) {
+        await ctx.azureConnection('azureSubscription');
+      },
+    },
+    missing,
+  );
+  assert.match(
+    missing.result!.message,
+    /^Input 'azureSubscription' \(azureSubscription\): the service connection "gone" is not available to this job/,
+  );
 });
 
 test('through real task-lib: the ##vso commands the agent parses', () => {
@@ -209,22 +392,34 @@ test('through real task-lib: the ##vso commands the agent parses', () => {
   const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', runner], {
     cwd: process.cwd(),
     env: {
-      PATH: process.env.PATH ?? '', AGENT_TEMPDIRECTORY: dir, INPUT_CLUSTERNAME: 'aks-prod', INPUT_MODE: 'plan',
+      PATH: process.env.PATH ?? '',
+      AGENT_TEMPDIRECTORY: dir,
+      INPUT_CLUSTERNAME: 'aks-prod',
+      INPUT_MODE: 'plan',
       ENDPOINT_URL_SYSTEMVSSCONNECTION: 'https://dev.azure.com/contoso/',
-      ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: 'job-access-token-xyz' } }),
+      ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({
+        scheme: 'OAuth',
+        parameters: { AccessToken: 'job-access-token-xyz' },
+      }),
     },
     encoding: 'utf8',
   });
   const lines = out.split('\n').filter((l) => !l.startsWith('##vso[task.debug]'));
   const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
   assert.ok(idx(/^##vso\[task\.setsecret\]job-access-token-xyz$/) >= 0, out);
-  assert.ok(idx(/^##vso\[task\.setsecret\]job-access-token-xyz$/) < idx(/^token /), 'setSecret before the token is used in a line');
+  assert.ok(
+    idx(/^##vso\[task\.setsecret\]job-access-token-xyz$/) < idx(/^token /),
+    'setSecret before the token is used in a line',
+  );
   assert.ok(lines.includes('token *** for aks-prod'), out);
   assert.ok(lines.includes('##vso[task.logissue type=warning;]careful'), out);
   assert.ok(lines.includes('##vso[task.setprogress value=50;]waiting for reconcile'), out);
   assert.ok(lines.includes('##vso [task.setvariable variable=evil]x'), 'a log line cannot issue a command');
   assert.ok(lines.includes('##[group]Checks') && lines.includes('##[endgroup]'));
-  assert.ok(lines.includes('##vso[task.setvariable variable=issuerUrl;isOutput=true;issecret=false;]https://issuer.example/'), out);
+  assert.ok(
+    lines.includes('##vso[task.setvariable variable=issuerUrl;isOutput=true;issecret=false;]https://issuer.example/'),
+    out,
+  );
   const attach = lines.find((l) => l.startsWith('##vso[task.addattachment type=fluxoidc-report;name=FluxOidcVerify;]'));
   assert.ok(attach, out);
   const summary = lines.find((l) => l.startsWith('##vso[task.uploadsummary]'));
@@ -235,8 +430,14 @@ test('through real task-lib: the ##vso commands the agent parses', () => {
   assert.match(fs.readFileSync(summary.slice(summary.indexOf(']') + 1), 'utf8'), /Fix: grant Read/);
   const complete = lines.filter((l) => l.startsWith('##vso[task.complete'));
   assert.deepEqual(complete, ['##vso[task.complete result=Failed;]1 required check failed: Repo readable']);
-  assert.ok(lines.includes('##vso[task.issue type=error;source=TaskInternal;]1 required check failed: Repo readable'), out);
-  assert.ok(!out.includes('job-access-token-xyz', out.indexOf('##vso[task.setsecret]job-access-token-xyz') + 40), 'the token appears only in setsecret');
+  assert.ok(
+    lines.includes('##vso[task.issue type=error;source=TaskInternal;]1 required check failed: Repo readable'),
+    out,
+  );
+  assert.ok(
+    !out.includes('job-access-token-xyz', out.indexOf('##vso[task.setsecret]job-access-token-xyz') + 40),
+    'the token appears only in setsecret',
+  );
 });
 
 test('secrets: a multi-line secret (a kubeconfig) is registered value by value, never as one multi-line setSecret', async () => {
@@ -250,13 +451,17 @@ test('secrets: a multi-line secret (a kubeconfig) is registered value by value, 
     '    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==',
   ].join('\n');
   const p = new MemoryPlatform({ inputs: { mode: 'apply' } });
-  await runTask({
-    name: 'T', readInputs: () => ({}),
-    async run(ctx) {
-      ctx.log.secret(kubeconfig);
-      ctx.log.info('kind: Config uses token eyJhbGciOiJSUzI1NiJ9.payload-part.signature-part');
+  await runTask(
+    {
+      name: 'T',
+      readInputs: () => ({}),
+      async run(ctx) {
+        ctx.log.secret(kubeconfig);
+        ctx.log.info('kind: Config uses token eyJhbGciOiJSUzI1NiJ9.payload-part.signature-part');
+      },
     },
-  }, p);
+    p,
+  );
   const out = p.lines.join('\n');
   assert.match(out, /##vso\[task\.complete result=Succeeded/, out);
   assert.ok(!out.includes('setsecret]clusterUser_rg-fleet_aks-prod'), 'names are not secrets');

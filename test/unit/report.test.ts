@@ -7,14 +7,44 @@ const fixedNow = () => new Date('2026-11-28T12:00:00Z');
 
 function sample(): ReportBuilder {
   const r = new ReportBuilder('FluxOidcProvision', '1.0.3', 'apply', fixedNow);
-  r.resource({ kind: 'ManagedCluster', name: 'aks-prod', action: 'update', status: 'applied',
-    changes: [{ field: 'oidcIssuerProfile.enabled', from: 'false', to: 'true' }, { field: 'securityProfile.workloadIdentity.enabled', from: 'false', to: 'true' }] });
-  r.resource({ kind: 'FederatedIdentityCredential', name: 'flux-source-controller', action: 'create', status: 'applied',
-    changes: [{ field: 'subject', to: 'system:serviceaccount:flux-system:source-controller' }] });
-  r.resource({ kind: 'Team', name: 'AKS Managed Identities Team', action: 'unchanged', status: 'unchanged', changes: [] });
-  r.check({ id: 'repo-permission', title: 'Identity can read the repo', status: 'pass', evidence: 'Read=Allow, Contribute=Allow' });
-  r.check({ id: 'fic-budget', title: 'Federated credentials budget', status: 'fail', evidence: '19 used + 2 new > 20',
-    cause: 'the identity would have 21 federated credentials', fix: 'remove unused credentials or use a second identity' });
+  r.resource({
+    kind: 'ManagedCluster',
+    name: 'aks-prod',
+    action: 'update',
+    status: 'applied',
+    changes: [
+      { field: 'oidcIssuerProfile.enabled', from: 'false', to: 'true' },
+      { field: 'securityProfile.workloadIdentity.enabled', from: 'false', to: 'true' },
+    ],
+  });
+  r.resource({
+    kind: 'FederatedIdentityCredential',
+    name: 'flux-source-controller',
+    action: 'create',
+    status: 'applied',
+    changes: [{ field: 'subject', to: 'system:serviceaccount:flux-system:source-controller' }],
+  });
+  r.resource({
+    kind: 'Team',
+    name: 'AKS Managed Identities Team',
+    action: 'unchanged',
+    status: 'unchanged',
+    changes: [],
+  });
+  r.check({
+    id: 'repo-permission',
+    title: 'Identity can read the repo',
+    status: 'pass',
+    evidence: 'Read=Allow, Contribute=Allow',
+  });
+  r.check({
+    id: 'fic-budget',
+    title: 'Federated credentials budget',
+    status: 'fail',
+    evidence: '19 used + 2 new > 20',
+    cause: 'the identity would have 21 federated credentials',
+    fix: 'remove unused credentials or use a second identity',
+  });
   r.output('clientId', '00000000-1111-2222-3333-444444444444');
   return r;
 }
@@ -26,17 +56,33 @@ test('markdown: header with the result, resources table with action icons, check
   const lines = md.split('\n');
   assert.equal(lines[0], '### ❌ FluxOidcProvision 1.0.3: Failed (apply)');
   assert.ok(lines.includes('| | Action | Kind | Name | Changes | Status | Note |'));
-  assert.ok(lines.includes('| ✏️ | update | ManagedCluster | aks-prod | oidcIssuerProfile.enabled: false → true<br>securityProfile.workloadIdentity.enabled: false → true | applied |  |'), md);
-  assert.ok(lines.includes('| ➕ | create | FederatedIdentityCredential | flux-source-controller | subject: (none) → system:serviceaccount:flux-system:source-controller | applied |  |'), md);
+  assert.ok(
+    lines.includes(
+      '| ✏️ | update | ManagedCluster | aks-prod | oidcIssuerProfile.enabled: false → true<br>securityProfile.workloadIdentity.enabled: false → true | applied |  |',
+    ),
+    md,
+  );
+  assert.ok(
+    lines.includes(
+      '| ➕ | create | FederatedIdentityCredential | flux-source-controller | subject: (none) → system:serviceaccount:flux-system:source-controller | applied |  |',
+    ),
+    md,
+  );
   assert.ok(lines.includes('| ✔️ | unchanged | Team | AKS Managed Identities Team |  | no change |  |'), md);
   assert.ok(lines.includes('| ✅ pass | Identity can read the repo | Read=Allow, Contribute=Allow |'));
   assert.ok(lines.includes('| ❌ fail | Federated credentials budget | 19 used + 2 new &gt; 20 |'));
   assert.ok(lines.includes('#### How to fix'));
-  assert.ok(lines.includes('- **Federated credentials budget** (fail): the identity would have 21 federated credentials'));
+  assert.ok(
+    lines.includes('- **Federated credentials budget** (fail): the identity would have 21 federated credentials'),
+  );
   assert.ok(lines.includes('  - Fix: remove unused credentials or use a second identity'));
   assert.ok(lines.includes('| clientId | 00000000-1111-2222-3333-444444444444 |'));
   // Every table row has the same number of unescaped cell separators as its header.
-  for (const block of [['| | Action', 8], ['| ✅', 4], ['| ❌ fail', 4]] as const) {
+  for (const block of [
+    ['| | Action', 8],
+    ['| ✅', 4],
+    ['| ❌ fail', 4],
+  ] as const) {
     const row = lines.find((l) => l.startsWith(block[0]))!;
     assert.equal(row.split(/(?<!\\)\|/).length - 1, block[1], row);
   }
@@ -46,8 +92,22 @@ test('markdown: | and newlines in cells are escaped so the table cannot break', 
   assert.equal(cell('a|b\nc\r\nd'), 'a\\|b<br>c<br>d');
   assert.equal(cell('<script>'), '&lt;script&gt;');
   const r = new ReportBuilder('FluxOidcVerify', '1.0.0', 'plan', fixedNow);
-  r.check({ id: 'x', title: 'Title | with pipe', status: 'warn', evidence: 'line 1\nline 2 | more', cause: 'c', fix: 'f' });
-  r.resource({ kind: 'File', name: 'clusters/a|b/kustomization.yaml', action: 'update', status: 'planned', changes: [{ field: 'patches', from: 'x|y', to: 'multi\nline' }], note: 'n|n' });
+  r.check({
+    id: 'x',
+    title: 'Title | with pipe',
+    status: 'warn',
+    evidence: 'line 1\nline 2 | more',
+    cause: 'c',
+    fix: 'f',
+  });
+  r.resource({
+    kind: 'File',
+    name: 'clusters/a|b/kustomization.yaml',
+    action: 'update',
+    status: 'planned',
+    changes: [{ field: 'patches', from: 'x|y', to: 'multi\nline' }],
+    note: 'n|n',
+  });
   r.finish('SucceededWithIssues');
   const md = renderMarkdown(r.build());
   const row = md.split('\n').find((l) => l.includes('Title'))!;
@@ -61,7 +121,12 @@ test('markdown: | and newlines in cells are escaped so the table cannot break', 
 
 test('secrets are redacted from JSON and markdown, even when registered after the text was added', () => {
   const r = sample();
-  r.check({ id: 'token', title: 'Token exchange', status: 'pass', evidence: 'got eyJhbGciOi.secret-token-value.sig for the repo' });
+  r.check({
+    id: 'token',
+    title: 'Token exchange',
+    status: 'pass',
+    evidence: 'got eyJhbGciOi.secret-token-value.sig for the repo',
+  });
   r.warning('Authorization: Bearer eyJhbGciOi.secret-token-value.sig was sent');
   r.output('note', 'eyJhbGciOi.secret-token-value.sig');
   r.registerSecret('eyJhbGciOi.secret-token-value.sig');
@@ -75,7 +140,13 @@ test('secrets are redacted from JSON and markdown, even when registered after th
     assert.ok(!text.includes('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'));
     assert.ok(text.includes('***'));
   }
-  const parsed = JSON.parse(json) as { schema: string; result: string; outputs: Record<string, string>; started: string; finished: string };
+  const parsed = JSON.parse(json) as {
+    schema: string;
+    result: string;
+    outputs: Record<string, string>;
+    started: string;
+    finished: string;
+  };
   assert.equal(parsed.schema, 'fluxoidc-report/v1');
   assert.equal(parsed.result, 'Failed');
   assert.equal(parsed.outputs.note, '***');
@@ -87,9 +158,32 @@ test('JSON: the model round-trips with every section', () => {
   r.warning('w');
   r.finish('Failed', 'm');
   const rep = JSON.parse(r.toJson()) as ReturnType<ReportBuilder['build']>;
-  assert.deepEqual(Object.keys(rep).sort(), ['checks', 'errors', 'finished', 'message', 'mode', 'outputs', 'resources', 'result', 'schema', 'started', 'task', 'version', 'warnings'].sort());
+  assert.deepEqual(
+    Object.keys(rep).sort(),
+    [
+      'checks',
+      'errors',
+      'finished',
+      'message',
+      'mode',
+      'outputs',
+      'resources',
+      'result',
+      'schema',
+      'started',
+      'task',
+      'version',
+      'warnings',
+    ].sort(),
+  );
   assert.equal(rep.resources.length, 3);
-  assert.deepEqual(rep.resources[1], { kind: 'FederatedIdentityCredential', name: 'flux-source-controller', action: 'create', status: 'applied', changes: [{ field: 'subject', to: 'system:serviceaccount:flux-system:source-controller' }] });
+  assert.deepEqual(rep.resources[1], {
+    kind: 'FederatedIdentityCredential',
+    name: 'flux-source-controller',
+    action: 'create',
+    status: 'applied',
+    changes: [{ field: 'subject', to: 'system:serviceaccount:flux-system:source-controller' }],
+  });
   assert.equal(rep.checks[1].fix, 'remove unused credentials or use a second identity');
   assert.deepEqual(rep.warnings, ['w']);
 });

@@ -19,14 +19,25 @@ class ScriptedCluster {
   readonly script = new Map<string, ((o: FluxObject) => void)[]>();
 
   add(kind: string, name: string, generation = 1, conditions: Cond[] = [], status: Record<string, unknown> = {}): void {
-    this.objects.set(`${kind}/${name}`, { apiVersion: 'x/v1', kind, metadata: { name, generation }, status: { observedGeneration: generation, conditions, ...status } });
+    this.objects.set(`${kind}/${name}`, {
+      apiVersion: 'x/v1',
+      kind,
+      metadata: { name, generation },
+      status: { observedGeneration: generation, conditions, ...status },
+    });
   }
 
   client(): KubeClient {
     const fake = {
-      getFluxObject: async (k: FluxKind, _ns: string, name: string) => structuredClone(this.objects.get(`${k.kind}/${name}`) ?? null),
-      listFluxObjects: async (k: FluxKind) => [...this.objects.values()].filter((o) => o.kind === k.kind).map((o) => structuredClone(o)),
-      getDeployment: async () => ({ metadata: { generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, updatedReplicas: 1, availableReplicas: 1, replicas: 1 } }),
+      getFluxObject: async (k: FluxKind, _ns: string, name: string) =>
+        structuredClone(this.objects.get(`${k.kind}/${name}`) ?? null),
+      listFluxObjects: async (k: FluxKind) =>
+        [...this.objects.values()].filter((o) => o.kind === k.kind).map((o) => structuredClone(o)),
+      getDeployment: async () => ({
+        metadata: { generation: 1 },
+        spec: { replicas: 1 },
+        status: { observedGeneration: 1, updatedReplicas: 1, availableReplicas: 1, replicas: 1 },
+      }),
       requestReconcile: async (k: FluxKind, _ns: string, name: string, at: string) => {
         this.requests.push(`${k.kind}/${name}`);
         const o = this.objects.get(`${k.kind}/${name}`)!;
@@ -45,8 +56,18 @@ const ready = (message: string): Cond[] => [{ type: 'Ready', status: 'True', rea
 function run(c: ScriptedCluster, request = true) {
   let now = 0;
   return reconcileAndWait({
-    kube: c.client(), namespace: 'flux-system', gitRepositoryName: 'flux-system', kustomizationName: 'flux-system', deployments: ['source-controller'],
-    request, timeoutMs: 60_000, log: new MemoryLogger(), now: () => now, sleep: async (ms) => { now += ms; },
+    kube: c.client(),
+    namespace: 'flux-system',
+    gitRepositoryName: 'flux-system',
+    kustomizationName: 'flux-system',
+    deployments: ['source-controller'],
+    request,
+    timeoutMs: 60_000,
+    log: new MemoryLogger(),
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
   });
 }
 
@@ -55,17 +76,32 @@ test('after the Kustomization changed the GitRepository spec, the source is reco
   c.add('GitRepository', 'flux-system');
   c.add('Kustomization', 'flux-system');
   c.script.set('GitRepository', [
-    (o) => { o.status!.conditions = ready("stored artifact for revision 'main@sha1:aaa'"); o.status!.artifact = { revision: 'main@sha1:aaa' }; },
-    (o) => { o.status!.conditions = ready("stored artifact for revision 'main@sha1:bbb'"); o.status!.artifact = { revision: 'main@sha1:bbb' }; },
+    (o) => {
+      o.status!.conditions = ready("stored artifact for revision 'main@sha1:aaa'");
+      o.status!.artifact = { revision: 'main@sha1:aaa' };
+    },
+    (o) => {
+      o.status!.conditions = ready("stored artifact for revision 'main@sha1:bbb'");
+      o.status!.artifact = { revision: 'main@sha1:bbb' };
+    },
   ]);
-  c.script.set('Kustomization', [(o) => {
-    o.status!.conditions = [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:bbb' }];
-    o.status!.lastAppliedRevision = 'main@sha1:bbb';
-    // The apply set provider: azure on the GitRepository: a new generation.
-    const g = c.objects.get('GitRepository/flux-system')!;
-    g.metadata.generation = 2;
-    g.status!.observedGeneration = 2;
-  }]);
+  c.script.set('Kustomization', [
+    (o) => {
+      o.status!.conditions = [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'ReconciliationSucceeded',
+          message: 'Applied revision: main@sha1:bbb',
+        },
+      ];
+      o.status!.lastAppliedRevision = 'main@sha1:bbb';
+      // The apply set provider: azure on the GitRepository: a new generation.
+      const g = c.objects.get('GitRepository/flux-system')!;
+      g.metadata.generation = 2;
+      g.status!.observedGeneration = 2;
+    },
+  ]);
   const [git, ks] = await run(c);
   assert.deepEqual(c.requests, ['GitRepository/flux-system', 'Kustomization/flux-system', 'GitRepository/flux-system']);
   assert.equal(git.outcome, 'ready');
@@ -77,14 +113,23 @@ test('after the Kustomization changed the GitRepository spec, the source is reco
 test('a failed source is reported at once, and the Kustomization is not asked to apply anything', async () => {
   const c = new ScriptedCluster();
   c.add('GitRepository', 'flux-system');
-  c.add('Kustomization', 'flux-system', 1, ready('Applied revision: main@sha1:old'), { lastAppliedRevision: 'main@sha1:old' });
+  c.add('Kustomization', 'flux-system', 1, ready('Applied revision: main@sha1:old'), {
+    lastAppliedRevision: 'main@sha1:old',
+  });
   c.add('ImageUpdateAutomation', 'apps', 1, ready('repository up-to-date'));
-  c.script.set('GitRepository', [(o) => {
-    o.status!.conditions = [
-      { type: 'Ready', status: 'False', reason: 'AuthenticationFailed', message: 'AADSTS70021: No matching federated identity record found' },
-      { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'retrying' },
-    ];
-  }]);
+  c.script.set('GitRepository', [
+    (o) => {
+      o.status!.conditions = [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'AuthenticationFailed',
+          message: 'AADSTS70021: No matching federated identity record found',
+        },
+        { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'retrying' },
+      ];
+    },
+  ]);
   const [git, ks, iua] = await run(c);
   assert.deepEqual(c.requests, ['GitRepository/flux-system']);
   assert.equal(git.outcome, 'failed');

@@ -21,8 +21,17 @@ import * as esbuild from 'esbuild';
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import type { Report } from '../../tasks/common/report/model';
 import {
-  PATCH_CAUSE, PATCH_FIX, PATCH_WHAT, VERIFY_READ_CAUSE, VERIFY_READ_FIX, XSS,
-  patchFailed, provisionApply, provisionPlan, verifyFailed, xssReport,
+  PATCH_CAUSE,
+  PATCH_FIX,
+  PATCH_WHAT,
+  VERIFY_READ_CAUSE,
+  VERIFY_READ_FIX,
+  XSS,
+  patchFailed,
+  provisionApply,
+  provisionPlan,
+  verifyFailed,
+  xssReport,
 } from './samples';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,7 +48,13 @@ interface Harness {
   loads(): number;
 }
 interface HostConfig {
-  tabUrl: string; projectId: string; projectName: string; buildId?: number; apiRoot: string; token: string; themeData?: Record<string, string>;
+  tabUrl: string;
+  projectId: string;
+  projectName: string;
+  buildId?: number;
+  apiRoot: string;
+  token: string;
+  themeData?: Record<string, string>;
 }
 type Win = { fluxoidc: Harness; fakeHost: { start(c: HostConfig): void; calls(): string[] }; __xss?: number };
 
@@ -49,7 +64,11 @@ const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token';
 const TIMELINE = '8c2c9f5e-7d6b-4b8a-9b1e-2f3a4b5c6d7e';
 
 /** The Build attachments API of the stand-in organization. */
-interface FakeAttachment { name: string; record: string; body: string }
+interface FakeAttachment {
+  name: string;
+  record: string;
+  body: string;
+}
 const rest = {
   attachments: [] as FakeAttachment[],
   requests: [] as { method: string; url: string; accept: string; authorization: string }[],
@@ -69,7 +88,11 @@ function serveFile(res: http.ServerResponse, file: string, type: string): void {
   res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(fs.readFileSync(file));
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+};
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url ?? '/', base);
@@ -81,28 +104,52 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   }
   if (p === '/harness.html') {
     // The shipped index.html and style.css, with the test harness in place of main.js.
-    const html = fs.readFileSync(path.join(dir, 'web', 'index.html'), 'utf8')
-      .replace('src="main.js"', 'src="/test/harness.js"').replace('href="style.css"', 'href="/web/style.css"');
+    const html = fs
+      .readFileSync(path.join(dir, 'web', 'index.html'), 'utf8')
+      .replace('src="main.js"', 'src="/test/harness.js"')
+      .replace('href="style.css"', 'href="/web/style.css"');
     return void res.writeHead(200, { 'content-type': TYPES['.html'] }).end(html);
   }
   if (p === '/host.html') {
-    return void res.writeHead(200, { 'content-type': TYPES['.html'] })
-      .end('<!DOCTYPE html><html lang="en"><head><title>Azure DevOps (stand-in)</title><link rel="icon" href="data:,"><style>html,body{margin:0;height:100%}</style></head><body><script src="/test/host.js"></script></body></html>');
+    return void res
+      .writeHead(200, { 'content-type': TYPES['.html'] })
+      .end(
+        '<!DOCTYPE html><html lang="en"><head><title>Azure DevOps (stand-in)</title><link rel="icon" href="data:,"><style>html,body{margin:0;height:100%}</style></head><body><script src="/test/host.js"></script></body></html>',
+      );
   }
   if (p.startsWith('/contoso/')) {
-    rest.requests.push({ method: req.method ?? '', url: req.url ?? '', accept: String(req.headers.accept ?? ''), authorization: String(req.headers.authorization ?? '') });
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"TF400813: not authorized"}');
-    const list = new RegExp(`^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/attachments/fluxoidc-report$`).exec(p);
+    rest.requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      accept: String(req.headers.accept ?? ''),
+      authorization: String(req.headers.authorization ?? ''),
+    });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return void res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"message":"TF400813: not authorized"}');
+    const list = new RegExp(`^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/attachments/fluxoidc-report$`).exec(
+      p,
+    );
     if (list) {
-      if (rest.listStatus !== 200) return void res.writeHead(rest.listStatus, { 'content-type': 'application/json' }).end('{"message":"VS800075: The project does not exist or you do not have permission to access it."}');
+      if (rest.listStatus !== 200)
+        return void res
+          .writeHead(rest.listStatus, { 'content-type': 'application/json' })
+          .end('{"message":"VS800075: The project does not exist or you do not have permission to access it."}');
       // Accept: …;noArrayWrap=true, as the SDK's REST client asks: a bare array.
       const value = rest.attachments.map((a) => ({
         name: a.name,
-        _links: { self: { href: `${base}/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/${TIMELINE}/${a.record}/attachments/fluxoidc-report/${encodeURIComponent(a.name)}` } },
+        _links: {
+          self: {
+            href: `${base}/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/${TIMELINE}/${a.record}/attachments/fluxoidc-report/${encodeURIComponent(a.name)}`,
+          },
+        },
       }));
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     }
-    const one = new RegExp(`^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/${TIMELINE}/([^/]+)/attachments/fluxoidc-report/([^/]+)$`).exec(p);
+    const one = new RegExp(
+      `^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/${TIMELINE}/([^/]+)/attachments/fluxoidc-report/([^/]+)$`,
+    ).exec(p);
     const a = one && rest.attachments.find((x) => x.record === one[1] && x.name === one[2]);
     if (a) return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(a.body);
     return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
@@ -115,7 +162,9 @@ async function newPage(): Promise<{ page: Page; errors: string[] }> {
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
   return { page, errors };
 }
 
@@ -145,20 +194,35 @@ async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
   const cards = page.getByRole('article');
-  for (let i = 0; i < await cards.count(); i++) await cards.nth(i).screenshot({ path: path.join(shots, `${name}-${i + 1}.png`) });
+  for (let i = 0; i < (await cards.count()); i++)
+    await cards.nth(i).screenshot({ path: path.join(shots, `${name}-${i + 1}.png`) });
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: the results-tab tests drive Debian's Chromium. Install it with "apt-get install -y chromium" (.ci/run does).`);
+  assert.ok(
+    fs.existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: the results-tab tests drive Debian's Chromium. Install it with "apt-get install -y chromium" (.ci/run does).`,
+  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fluxoidc-web-'));
   // The shipped files, built exactly as `npm run build` builds them (typechecking is the build's job).
-  const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-web.mjs'), '--outdir', path.join(dir, 'web'), '--no-typecheck'], { cwd: root, encoding: 'utf8' });
+  const built = spawnSync(
+    process.execPath,
+    [path.join(root, 'scripts', 'build-web.mjs'), '--outdir', path.join(dir, 'web'), '--no-typecheck'],
+    { cwd: root, encoding: 'utf8' },
+  );
   assert.equal(built.status, 0, `scripts/build-web.mjs failed:\n${built.stdout}${built.stderr}`);
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { harness: path.join(root, 'web', 'test', 'harness.ts'), host: path.join(root, 'web', 'test', 'host.ts') },
+    entryPoints: {
+      harness: path.join(root, 'web', 'test', 'harness.ts'),
+      host: path.join(root, 'web', 'test', 'host.ts'),
+    },
     outdir: path.join(dir, 'test'),
-    bundle: true, platform: 'browser', target: 'es2020', format: 'iife', logLevel: 'silent',
+    bundle: true,
+    platform: 'browser',
+    target: 'es2020',
+    format: 'iife',
+    logLevel: 'silent',
   });
   server = http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -166,9 +230,18 @@ before(async () => {
   context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
       // Containers often have a 64 MB /dev/shm, too small for Chromium's shared memory.
-      '--disable-dev-shm-usage'],
+      '--disable-dev-shm-usage',
+    ],
     viewport: { width: 1100, height: 900 },
   });
   context.setDefaultTimeout(20_000);
@@ -186,16 +259,32 @@ describe('results tab: rendering reports', () => {
     await render(page, [provisionPlan(), provisionApply(), patchFailed(), verifyFailed()]);
     const cards = page.getByRole('article');
     assert.equal(await cards.count(), 4);
-    assert.deepEqual(await page.getByRole('heading', { level: 2 }).allInnerTexts(),
-      ['FluxOidcProvision 1.0.0', 'FluxOidcProvision 1.0.0', 'FluxManifestPatch 1.0.0', 'FluxOidcVerify 1.0.0']);
-    assert.deepEqual(await texts(page.locator('article .badge--result')), ['Succeeded', 'Succeeded with issues', 'Failed', 'Failed']);
-    assert.match(await text(cards.nth(0).locator('.run__meta')), /^Provision identity and access · plan \(changes nothing\) · started .+ · took 9 s$/);
+    assert.deepEqual(await page.getByRole('heading', { level: 2 }).allInnerTexts(), [
+      'FluxOidcProvision 1.0.0',
+      'FluxOidcProvision 1.0.0',
+      'FluxManifestPatch 1.0.0',
+      'FluxOidcVerify 1.0.0',
+    ]);
+    assert.deepEqual(await texts(page.locator('article .badge--result')), [
+      'Succeeded',
+      'Succeeded with issues',
+      'Failed',
+      'Failed',
+    ]);
+    assert.match(
+      await text(cards.nth(0).locator('.run__meta')),
+      /^Provision identity and access · plan \(changes nothing\) · started .+ · took 9 s$/,
+    );
     assert.match(await text(cards.nth(1).locator('.run__meta')), /· apply · started .+ · took 6 min 52 s$/);
     assert.equal(await text(cards.nth(0).locator('.run__message')), 'plan complete: nothing was changed');
     // The overview links to each card.
     const nav = page.getByRole('navigation', { name: 'Task runs in this pipeline run' });
-    assert.deepEqual(await texts(nav.getByRole('link')),
-      ['Succeeded FluxOidcProvision (plan)', 'Succeeded with issues FluxOidcProvision (apply)', 'Failed FluxManifestPatch (apply)', 'Failed FluxOidcVerify (apply)']);
+    assert.deepEqual(await texts(nav.getByRole('link')), [
+      'Succeeded FluxOidcProvision (plan)',
+      'Succeeded with issues FluxOidcProvision (apply)',
+      'Failed FluxManifestPatch (apply)',
+      'Failed FluxOidcVerify (apply)',
+    ]);
     await nav.getByRole('link').nth(3).click();
     assert.equal(new URL(page.url()).hash, '#run-4');
     await shot(page, 'reports-light');
@@ -212,23 +301,42 @@ describe('results tab: rendering reports', () => {
     const section = page.getByRole('region', { name: 'Resources' });
     assert.equal(await text(section.locator('.summary')), '5 to create · 2 to update · 1 unchanged');
     const table = section.getByRole('table', { name: 'Resources to change by FluxOidcProvision' });
-    assert.deepEqual(await table.getByRole('columnheader').allInnerTexts(), ['Action', 'Kind', 'Name', 'Changes'], 'plan mode has no Status column');
+    assert.deepEqual(
+      await table.getByRole('columnheader').allInnerTexts(),
+      ['Action', 'Kind', 'Name', 'Changes'],
+      'plan mode has no Status column',
+    );
     const rows = table.locator('tbody tr');
     assert.equal(await rows.count(), 7);
-    assert.deepEqual(await texts(rows.locator('.badge')), ['update', 'create', 'create', 'create', 'create', 'create', 'update']);
+    assert.deepEqual(await texts(rows.locator('.badge')), [
+      'update',
+      'create',
+      'create',
+      'create',
+      'create',
+      'create',
+      'update',
+    ]);
     const cluster = rows.nth(0);
     assert.equal(await text(cluster.locator('td.name')), 'rg-fleet/aks-prod a cluster update takes 5-10 minutes');
-    assert.deepEqual(await texts(cluster.locator('.change-list li')),
-      ['oidcIssuerProfile.enabled: false → true', 'securityProfile.workloadIdentity.enabled: false → true']);
-    assert.deepEqual(await texts(rows.nth(1).locator('.change-list li')),
-      ['location: (none) → westeurope', 'clientId: (none) → (known after apply)']);
+    assert.deepEqual(await texts(cluster.locator('.change-list li')), [
+      'oidcIssuerProfile.enabled: false → true',
+      'securityProfile.workloadIdentity.enabled: false → true',
+    ]);
+    assert.deepEqual(await texts(rows.nth(1).locator('.change-list li')), [
+      'location: (none) → westeurope',
+      'clientId: (none) → (known after apply)',
+    ]);
     // The unchanged team is there, one click away.
     const quiet = section.locator('details');
     assert.equal(await text(quiet.locator('summary')), 'Show 1 unchanged resource');
     assert.equal(await quiet.getByRole('table').isVisible(), false);
     await quiet.locator('summary').click();
     assert.equal(await text(quiet.locator('tbody tr')), 'unchanged Team platform/AKS Managed Identities Team');
-    assert.deepEqual(await texts(page.getByRole('region', { name: 'Checks' }).locator('.check .badge')), ['pass', 'pass']);
+    assert.deepEqual(await texts(page.getByRole('region', { name: 'Checks' }).locator('.check .badge')), [
+      'pass',
+      'pass',
+    ]);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -239,40 +347,82 @@ describe('results tab: rendering reports', () => {
     const section = page.getByRole('region', { name: 'Resources' });
     assert.equal(await text(section.locator('.summary')), '3 created · 2 updated · 1 unchanged');
     const table = section.getByRole('table', { name: 'Resources changed by FluxOidcProvision' });
-    assert.deepEqual(await table.getByRole('columnheader').allInnerTexts(), ['Action', 'Kind', 'Name', 'Changes', 'Status']);
-    assert.deepEqual(await texts(table.locator('tbody tr td:last-child .badge')), ['applied', 'applied', 'applied', 'applied', 'applied']);
+    assert.deepEqual(await table.getByRole('columnheader').allInnerTexts(), [
+      'Action',
+      'Kind',
+      'Name',
+      'Changes',
+      'Status',
+    ]);
+    assert.deepEqual(await texts(table.locator('tbody tr td:last-child .badge')), [
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
     const attention = page.getByRole('region', { name: 'Needs attention' });
     assert.match(await text(attention), /429 Too Many Requests .* retried after 2 s/);
     const outputs = page.getByRole('table', { name: 'Output variables of FluxOidcProvision' });
-    assert.deepEqual(await outputs.getByRole('rowheader').allInnerTexts(), ['clientId', 'tenantId', 'principalId', 'oidcIssuerUrl']);
-    assert.equal(await outputs.getByRole('row').filter({ hasText: 'clientId' }).getByRole('cell').innerText(), '5b7d8a1e-3c4f-4e2a-9d6b-0a1b2c3d4e5f');
+    assert.deepEqual(await outputs.getByRole('rowheader').allInnerTexts(), [
+      'clientId',
+      'tenantId',
+      'principalId',
+      'oidcIssuerUrl',
+    ]);
+    assert.equal(
+      await outputs.getByRole('row').filter({ hasText: 'clientId' }).getByRole('cell').innerText(),
+      '5b7d8a1e-3c4f-4e2a-9d6b-0a1b2c3d4e5f',
+    );
     assert.deepEqual(errors, []);
     await page.close();
   });
 
-  it('a failed Verify leads with the failed check\'s cause and fix; every check has its badge and evidence', async () => {
+  it("a failed Verify leads with the failed check's cause and fix; every check has its badge and evidence", async () => {
     const { page, errors } = await harness();
     await render(page, [verifyFailed()]);
     const card = page.getByRole('article', { name: 'FluxOidcVerify 1.0.0' });
     // The callout comes before the checks list, right under the header.
     const why = card.getByRole('region', { name: 'Why it failed' });
     assert.equal(await card.locator('.run__head + *').getAttribute('aria-labelledby'), 'run-1-why');
-    assert.equal(await text(why.locator('.callout__what')), '1 required check failed: Effective Read on the repository');
+    assert.equal(
+      await text(why.locator('.callout__what')),
+      '1 required check failed: Effective Read on the repository',
+    );
     const issue = why.locator('.issue');
     assert.equal(await issue.count(), 1);
     assert.equal(await text(issue.getByRole('heading', { level: 4 })), 'fail Effective Read on the repository');
     assert.equal(await issue.locator('dd.cause').innerText(), VERIFY_READ_CAUSE);
     assert.equal(await issue.locator('dd.fix').innerText(), VERIFY_READ_FIX);
-    assert.match(await issue.locator('pre.evidence').innerText(), /^repository: platform\/fleet\neffective allow: \(none\)/);
+    assert.match(
+      await issue.locator('pre.evidence').innerText(),
+      /^repository: platform\/fleet\neffective allow: \(none\)/,
+    );
     // The warning has its own callout, with its fix.
     const attention = card.getByRole('region', { name: 'Needs attention' });
-    assert.match(await text(attention), /warn Least privilege Cause The identity can change .* Fix Remove "Manage permissions"/);
+    assert.match(
+      await text(attention),
+      /warn Least privilege Cause The identity can change .* Fix Remove "Manage permissions"/,
+    );
 
     const checks = card.getByRole('region', { name: 'Checks' });
     assert.equal(await text(checks.locator('.summary')), '6 passed · 1 warning · 1 failed · 2 skipped');
-    assert.deepEqual((await texts(checks.getByRole('heading', { level: 4 }))).map((x) => x.toLowerCase()),
-      ['azure', 'azure devops', 'cluster', 'end-to-end token proof', 'reconcile']);
-    assert.deepEqual(await texts(checks.locator('.check .badge')), ['pass', 'pass', 'pass', 'pass', 'fail', 'warn', 'pass', 'pass', 'skip', 'skip']);
+    assert.deepEqual(
+      (await texts(checks.getByRole('heading', { level: 4 }))).map((x) => x.toLowerCase()),
+      ['azure', 'azure devops', 'cluster', 'end-to-end token proof', 'reconcile'],
+    );
+    assert.deepEqual(await texts(checks.locator('.check .badge')), [
+      'pass',
+      'pass',
+      'pass',
+      'pass',
+      'fail',
+      'warn',
+      'pass',
+      'pass',
+      'skip',
+      'skip',
+    ]);
     const read = checks.getByRole('listitem').filter({ hasText: 'Effective Read on the repository' });
     assert.match(await read.locator('pre.evidence').innerText(), /effective deny: \(none\)$/);
     await shot(page, 'verify-failed');
@@ -290,7 +440,10 @@ describe('results tab: rendering reports', () => {
     assert.equal(await why.locator('.plain-list').count(), 0, 'the error equal to the message is not repeated');
     const resources = page.getByRole('region', { name: 'Resources' });
     assert.equal(await text(resources.locator('.summary')), '1 updated · 1 failed · 1 skipped');
-    assert.deepEqual(await texts(resources.locator('table').first().locator('tbody td:last-child .badge')), ['applied', 'failed']);
+    assert.deepEqual(await texts(resources.locator('table').first().locator('tbody td:last-child .badge')), [
+      'applied',
+      'failed',
+    ]);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -318,7 +471,10 @@ describe('results tab: rendering reports', () => {
     await render(page, []);
     assert.equal(await page.getByRole('article').count(), 0);
     await shot(page, 'empty');
-    assert.equal(await text(page.getByRole('status')), 'No Flux OIDC reports in this run Each Flux OIDC task attaches its report when it finishes. A task that is still running, was skipped or was cancelled has none yet.');
+    assert.equal(
+      await text(page.getByRole('status')),
+      'No Flux OIDC reports in this run Each Flux OIDC task attaches its report when it finishes. A task that is still running, was skipped or was cancelled has none yet.',
+    );
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -330,7 +486,11 @@ describe('results tab: page states over the loader', () => {
     await page.evaluate(() => (globalThis as unknown as Win).fluxoidc.start());
     assert.equal(await text(page.getByRole('status')), 'Loading the Flux OIDC reports of this run…');
     assert.equal(await page.locator('#app').getAttribute('aria-busy'), 'true');
-    await page.evaluate(() => (globalThis as unknown as Win).fluxoidc.fail('Could not list the run\'s reports (build 42): TF400813: not authorized'));
+    await page.evaluate(() =>
+      (globalThis as unknown as Win).fluxoidc.fail(
+        "Could not list the run's reports (build 42): TF400813: not authorized",
+      ),
+    );
     const alert = page.getByRole('alert');
     assert.equal(await text(alert.getByRole('heading')), 'The reports could not be loaded');
     assert.match(await alert.innerText(), /TF400813: not authorized/);
@@ -346,7 +506,10 @@ describe('results tab: page states over the loader', () => {
     // A run in progress attaches its reports as its tasks finish: look again.
     await page.getByRole('button', { name: 'Check again' }).click();
     assert.equal(await page.evaluate(() => (globalThis as unknown as Win).fluxoidc.loads()), 3);
-    await page.evaluate((r) => (globalThis as unknown as Win).fluxoidc.settle({ reports: r, problems: [] }), [verifyFailed()]);
+    await page.evaluate(
+      (r) => (globalThis as unknown as Win).fluxoidc.settle({ reports: r, problems: [] }),
+      [verifyFailed()],
+    );
     assert.equal(await page.getByRole('article').count(), 1);
     assert.equal(await page.locator('#announce').textContent(), '1 report loaded.');
     assert.deepEqual(errors, []);
@@ -356,19 +519,28 @@ describe('results tab: page states over the loader', () => {
   it('unreadable attachments become notices next to the reports that could be read', async () => {
     const { page, errors } = await harness();
     const good = JSON.stringify(provisionPlan());
-    await page.evaluate((a) => (globalThis as unknown as Win).fluxoidc.load(a), [
-      { name: 'FluxOidcVerify', text: JSON.stringify({ ...verifyFailed(), schema: 'fluxoidc-report/v2' }) },
-      { name: 'FluxOidcProvision', text: `\uFEFF${good}` },
-      { name: 'FluxManifestPatch', text: good.slice(0, 200) },
-      { name: 'Other', text: '{"schema":"fluxoidc-report/v1","task":"X","mode":"plan","resources":[{"kind":1}]}' },
-      { name: 'Gone', text: '', downloadError: 'TF401175: the attachment was deleted' },
-    ]);
+    await page.evaluate(
+      (a) => (globalThis as unknown as Win).fluxoidc.load(a),
+      [
+        { name: 'FluxOidcVerify', text: JSON.stringify({ ...verifyFailed(), schema: 'fluxoidc-report/v2' }) },
+        { name: 'FluxOidcProvision', text: `\uFEFF${good}` },
+        { name: 'FluxManifestPatch', text: good.slice(0, 200) },
+        { name: 'Other', text: '{"schema":"fluxoidc-report/v1","task":"X","mode":"plan","resources":[{"kind":1}]}' },
+        { name: 'Gone', text: '', downloadError: 'TF401175: the attachment was deleted' },
+      ],
+    );
     assert.equal(await page.getByRole('article').count(), 1, 'the one good report (with a BOM) is shown');
     const notice = page.getByRole('region', { name: '4 reports could not be shown' });
     const items = await texts(notice.getByRole('listitem'));
     assert.equal(items.length, 4);
-    assert.match(items[0], /^FluxManifestPatch: The report is not valid JSON, so it cannot be shown \(.+\)\. The file may have been cut off/);
-    assert.match(items[1], /^FluxOidcVerify: This report has format "fluxoidc-report\/v2", which this version of the results tab cannot show .* Update the Flux OIDC extension/);
+    assert.match(
+      items[0],
+      /^FluxManifestPatch: The report is not valid JSON, so it cannot be shown \(.+\)\. The file may have been cut off/,
+    );
+    assert.match(
+      items[1],
+      /^FluxOidcVerify: This report has format "fluxoidc-report\/v2", which this version of the results tab cannot show .* Update the Flux OIDC extension/,
+    );
     assert.equal(items[2], 'Gone: Could not download the report: TF401175: the attachment was deleted');
     assert.equal(items[3], 'Other: The report is damaged and cannot be shown: resources[0].kind is not text.');
     assert.equal(await page.locator('#announce').textContent(), '1 report loaded, 4 could not be shown.');
@@ -379,10 +551,20 @@ describe('results tab: page states over the loader', () => {
 });
 
 describe('results tab: the shipped bundle in an Azure DevOps host frame', () => {
-  async function openInHost(config: Partial<HostConfig> = {}): Promise<{ page: Page; frame: Frame; errors: string[]; calls: () => Promise<string[]> }> {
+  async function openInHost(
+    config: Partial<HostConfig> = {},
+  ): Promise<{ page: Page; frame: Frame; errors: string[]; calls: () => Promise<string[]> }> {
     const { page, errors } = await newPage();
     await page.goto(`${base}/host.html`);
-    const full: HostConfig = { tabUrl: `${base}/web/index.html`, projectId: PROJECT_ID, projectName: 'platform', buildId: BUILD_ID, apiRoot: `${base}/contoso/`, token: TOKEN, ...config };
+    const full: HostConfig = {
+      tabUrl: `${base}/web/index.html`,
+      projectId: PROJECT_ID,
+      projectName: 'platform',
+      buildId: BUILD_ID,
+      apiRoot: `${base}/contoso/`,
+      token: TOKEN,
+      ...config,
+    };
     await page.evaluate((c) => (globalThis as unknown as Win).fakeHost.start(c), full);
     const handle = await page.waitForSelector('iframe');
     const frame = (await handle.contentFrame())!;
@@ -390,20 +572,39 @@ describe('results tab: the shipped bundle in an Azure DevOps host frame', () => 
     return { page, frame, errors, calls: () => page.evaluate(() => (globalThis as unknown as Win).fakeHost.calls()) };
   }
 
-  it('lists and downloads the run\'s reports through the SDK and the Build REST client, in the host\'s theme', async () => {
+  it("lists and downloads the run's reports through the SDK and the Build REST client, in the host's theme", async () => {
     rest.requests.length = 0;
     rest.listStatus = 200;
     rest.attachments = [
       { name: 'FluxOidcVerify', record: 'a1b2c3d4-0000-4000-8000-000000000003', body: JSON.stringify(verifyFailed()) },
-      { name: 'FluxOidcProvision', record: 'a1b2c3d4-0000-4000-8000-000000000001', body: JSON.stringify(provisionApply()) },
-      { name: 'FluxManifestPatch', record: 'a1b2c3d4-0000-4000-8000-000000000002', body: JSON.stringify(patchFailed()) },
+      {
+        name: 'FluxOidcProvision',
+        record: 'a1b2c3d4-0000-4000-8000-000000000001',
+        body: JSON.stringify(provisionApply()),
+      },
+      {
+        name: 'FluxManifestPatch',
+        record: 'a1b2c3d4-0000-4000-8000-000000000002',
+        body: JSON.stringify(patchFailed()),
+      },
     ];
     // Azure DevOps' dark theme variables, as the host sends them in the handshake.
-    const themeData = { 'background-color': 'rgba(30, 30, 30, 1)', 'text-primary-color': 'rgba(255, 255, 255, .9)', 'text-secondary-color': 'rgba(255, 255, 255, .6)' };
+    const themeData = {
+      'background-color': 'rgba(30, 30, 30, 1)',
+      'text-primary-color': 'rgba(255, 255, 255, .9)',
+      'text-secondary-color': 'rgba(255, 255, 255, .6)',
+    };
     const { page, frame, errors, calls } = await openInHost({ themeData });
     await frame.getByRole('article').nth(2).waitFor();
-    assert.deepEqual(await frame.getByRole('heading', { level: 2 }).allInnerTexts(), ['FluxOidcProvision 1.0.0', 'FluxManifestPatch 1.0.0', 'FluxOidcVerify 1.0.0']);
-    assert.equal(await frame.getByRole('region', { name: 'Why it failed' }).last().locator('dd.fix').innerText(), VERIFY_READ_FIX);
+    assert.deepEqual(await frame.getByRole('heading', { level: 2 }).allInnerTexts(), [
+      'FluxOidcProvision 1.0.0',
+      'FluxManifestPatch 1.0.0',
+      'FluxOidcVerify 1.0.0',
+    ]);
+    assert.equal(
+      await frame.getByRole('region', { name: 'Why it failed' }).last().locator('dd.fix').innerText(),
+      VERIFY_READ_FIX,
+    );
 
     // The SDK asked the host for the page's project and run, and where the Build area lives.
     const asked = await calls();
@@ -413,9 +614,16 @@ describe('results tab: the shipped bundle in an Azure DevOps host frame', () => 
     // The REST calls: one list, one download per attachment, each with the host's token.
     assert.equal(rest.requests.length, 4, rest.requests.map((r) => r.url).join('\n'));
     assert.ok(rest.requests.every((r) => r.method === 'GET' && r.authorization === `Bearer ${TOKEN}`));
-    assert.match(rest.requests[0].url, new RegExp(`^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/attachments/fluxoidc-report$`));
+    assert.match(
+      rest.requests[0].url,
+      new RegExp(`^/contoso/${PROJECT_ID}/_apis/build/builds/${BUILD_ID}/attachments/fluxoidc-report$`),
+    );
     assert.match(rest.requests[0].accept, /^application\/json;api-version=7\.2-preview\.2;/);
-    assert.ok(rest.requests.slice(1).every((r) => r.url.includes(`/${TIMELINE}/a1b2c3d4-`) && r.accept.startsWith('application/octet-stream')));
+    assert.ok(
+      rest.requests
+        .slice(1)
+        .every((r) => r.url.includes(`/${TIMELINE}/a1b2c3d4-`) && r.accept.startsWith('application/octet-stream')),
+    );
 
     // The host's theme: its background, and the page's own colours switched to dark.
     assert.equal(await frame.evaluate('getComputedStyle(document.body).backgroundColor'), 'rgb(30, 30, 30)');
@@ -428,20 +636,38 @@ describe('results tab: the shipped bundle in an Azure DevOps host frame', () => 
   it('shows the listing failure and retries it', async () => {
     rest.requests.length = 0;
     rest.listStatus = 404;
-    rest.attachments = [{ name: 'FluxOidcProvision', record: 'a1b2c3d4-0000-4000-8000-000000000001', body: JSON.stringify(provisionPlan()) }];
+    rest.attachments = [
+      {
+        name: 'FluxOidcProvision',
+        record: 'a1b2c3d4-0000-4000-8000-000000000001',
+        body: JSON.stringify(provisionPlan()),
+      },
+    ];
     const { page, frame, calls } = await openInHost();
     const alert = frame.getByRole('alert');
-    assert.match(await alert.innerText(), new RegExp(`Could not list the run's reports \\(build ${BUILD_ID}\\): VS800075: The project does not exist`));
+    assert.match(
+      await alert.innerText(),
+      new RegExp(`Could not list the run's reports \\(build ${BUILD_ID}\\): VS800075: The project does not exist`),
+    );
     rest.listStatus = 200;
     await alert.getByRole('button', { name: 'Try again' }).click();
     await frame.getByRole('article').waitFor();
     assert.equal(await frame.getByRole('heading', { level: 2 }).innerText(), 'FluxOidcProvision 1.0.0');
-    assert.deepEqual((await calls()).filter((c) => c.startsWith('initialHandshake')), ['initialHandshake sdk 4.2'], 'a retry reloads the data, not the SDK');
+    assert.deepEqual(
+      (await calls()).filter((c) => c.startsWith('initialHandshake')),
+      ['initialHandshake sdk 4.2'],
+      'a retry reloads the data, not the SDK',
+    );
     await page.close();
   });
 
-  it('ships the page, its one script, its stylesheet and the bundled packages\' licences, nothing else', () => {
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'web')).sort(), ['THIRD-PARTY-NOTICES.txt', 'index.html', 'main.js', 'style.css']);
+  it("ships the page, its one script, its stylesheet and the bundled packages' licences, nothing else", () => {
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'web')).sort(), [
+      'THIRD-PARTY-NOTICES.txt',
+      'index.html',
+      'main.js',
+      'style.css',
+    ]);
     const notices = fs.readFileSync(path.join(dir, 'web', 'THIRD-PARTY-NOTICES.txt'), 'utf8');
     assert.match(notices, /^azure-devops-extension-api \S+ \(MIT\)$/m);
     assert.match(notices, /^azure-devops-extension-sdk \S+ \(MIT\)$/m);

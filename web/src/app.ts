@@ -7,15 +7,23 @@ import { LoadError, type LoadResult } from './loader';
 import { renderProblems, renderReports } from './render';
 
 export function renderLoading(doc: Document): HTMLElement {
-  return h(doc, 'div', { class: 'state state--loading', role: 'status' },
+  return h(
+    doc,
+    'div',
+    { class: 'state state--loading', role: 'status' },
     h(doc, 'span', { class: 'spinner', 'aria-hidden': 'true' }),
-    'Loading the Flux OIDC reports of this run…');
+    'Loading the Flux OIDC reports of this run…',
+  );
 }
 
 export function renderError(doc: Document, message: string, retry?: () => void): HTMLElement {
-  const el = h(doc, 'div', { class: 'state state--error', role: 'alert' },
+  const el = h(
+    doc,
+    'div',
+    { class: 'state state--error', role: 'alert' },
     h(doc, 'h2', null, 'The reports could not be loaded'),
-    h(doc, 'p', null, message));
+    h(doc, 'p', null, message),
+  );
   if (retry) el.appendChild(button(doc, 'Try again', retry));
   return el;
 }
@@ -45,14 +53,26 @@ export async function startApp(root: HTMLElement, load: () => Promise<LoadResult
     root.replaceChildren(...[problemNotice, view].filter((n): n is HTMLElement => n !== null));
     if (reports.length === 0 && problems.length === 0) {
       // The run may still be going: its tasks attach their reports as they finish.
-      root.appendChild(button(doc, 'Check again', () => { void startApp(root, load); }));
+      root.appendChild(
+        button(doc, 'Check again', () => {
+          void startApp(root, load);
+        }),
+      );
     }
-    announce(doc, reports.length || problems.length
-      ? `${plural(reports.length, 'report')} loaded${problems.length ? `, ${problems.length} could not be shown` : ''}.`
-      : 'No Flux OIDC reports in this run.');
+    announce(
+      doc,
+      reports.length || problems.length
+        ? `${plural(reports.length, 'report')} loaded${problems.length ? `, ${problems.length} could not be shown` : ''}.`
+        : 'No Flux OIDC reports in this run.',
+    );
   } catch (e) {
-    const message = e instanceof LoadError ? e.message : `Unexpected error: ${e instanceof Error ? e.message : String(e)}`;
-    root.replaceChildren(renderError(doc, message, () => { void startApp(root, load); }));
+    const message =
+      e instanceof LoadError ? e.message : `Unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+    root.replaceChildren(
+      renderError(doc, message, () => {
+        void startApp(root, load);
+      }),
+    );
     announce(doc, 'The reports could not be loaded.');
   } finally {
     root.removeAttribute('aria-busy');

@@ -19,7 +19,14 @@ export interface AttachmentRef {
 /** The two calls of azure-devops-extension-api's BuildRestClient this page makes. */
 export interface AttachmentClient {
   getAttachments(project: string, buildId: number, type: string): Promise<AttachmentRef[]>;
-  getAttachment(project: string, buildId: number, timelineId: string, recordId: string, type: string, name: string): Promise<ArrayBuffer>;
+  getAttachment(
+    project: string,
+    buildId: number,
+    timelineId: string,
+    recordId: string,
+    type: string,
+    name: string,
+  ): Promise<ArrayBuffer>;
 }
 
 /** What the page needs from Azure DevOps: the run it is shown for and a Build REST client. */
@@ -108,14 +115,20 @@ export function parseReport(text: string): ParsedReport {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    return { ok: false, problem: `The report is not valid JSON, so it cannot be shown (${e instanceof Error ? e.message : String(e)}). The file may have been cut off while it was uploaded; re-run the task.` };
+    return {
+      ok: false,
+      problem: `The report is not valid JSON, so it cannot be shown (${e instanceof Error ? e.message : String(e)}). The file may have been cut off while it was uploaded; re-run the task.`,
+    };
   }
   if (!isObject(data) || typeof data.schema !== 'string') {
     return { ok: false, problem: `This attachment is not a Flux OIDC run report (it has no "schema" field).` };
   }
   if (data.schema !== REPORT_SCHEMA) {
     if (data.schema.startsWith('fluxoidc-report/')) {
-      return { ok: false, problem: `This report has format "${data.schema}", which this version of the results tab cannot show (it shows "${REPORT_SCHEMA}"). Update the Flux OIDC extension in the organization to its latest version.` };
+      return {
+        ok: false,
+        problem: `This report has format "${data.schema}", which this version of the results tab cannot show (it shows "${REPORT_SCHEMA}"). Update the Flux OIDC extension in the organization to its latest version.`,
+      };
     }
     return { ok: false, problem: `This attachment is not a Flux OIDC run report (its format is "${data.schema}").` };
   }
@@ -126,12 +139,19 @@ export function parseReport(text: string): ParsedReport {
       const res = record(r, at, { required: ['kind', 'name', 'action', 'status'], optional: ['note'] });
       list(res, 'changes', `${at}.`, (c, cat) => record(c, cat, { required: ['field'], optional: ['from', 'to'] }));
     });
-    list(data, 'checks', '', (c, at) => record(c, at, { required: ['id', 'title', 'status'], optional: ['evidence', 'cause', 'fix'] }));
-    list(data, 'warnings', '', (w, at) => { if (typeof w !== 'string') throw new Damaged(`${at} is not text`); });
-    list(data, 'errors', '', (w, at) => { if (typeof w !== 'string') throw new Damaged(`${at} is not text`); });
+    list(data, 'checks', '', (c, at) =>
+      record(c, at, { required: ['id', 'title', 'status'], optional: ['evidence', 'cause', 'fix'] }),
+    );
+    list(data, 'warnings', '', (w, at) => {
+      if (typeof w !== 'string') throw new Damaged(`${at} is not text`);
+    });
+    list(data, 'errors', '', (w, at) => {
+      if (typeof w !== 'string') throw new Damaged(`${at} is not text`);
+    });
     if (data.outputs === undefined) data.outputs = {};
     if (!isObject(data.outputs)) throw new Damaged('outputs is not an object');
-    for (const [k, v] of Object.entries(data.outputs)) if (typeof v !== 'string') throw new Damaged(`outputs.${k} is not text`);
+    for (const [k, v] of Object.entries(data.outputs))
+      if (typeof v !== 'string') throw new Damaged(`outputs.${k} is not text`);
   } catch (e) {
     if (e instanceof Damaged) return { ok: false, problem: `The report is damaged and cannot be shown: ${e.message}.` };
     throw e;
@@ -161,40 +181,53 @@ export async function loadReports(host: ReportHost): Promise<LoadResult> {
   try {
     ({ project, buildId } = await host.context());
   } catch (e) {
-    throw new LoadError(`This tab shows the reports of a pipeline run, but the run could not be identified: ${messageOf(e)}`);
+    throw new LoadError(
+      `This tab shows the reports of a pipeline run, but the run could not be identified: ${messageOf(e)}`,
+    );
   }
   const client = host.client();
   let refs: AttachmentRef[];
   try {
     const listed: unknown = await client.getAttachments(project, buildId, REPORT_ATTACHMENT_TYPE);
     // noArrayWrap=true (the client's default) returns a bare array; accept the wrapped form too.
-    refs = Array.isArray(listed) ? listed : isObject(listed) && Array.isArray(listed.value) ? listed.value as AttachmentRef[] : [];
+    refs = Array.isArray(listed)
+      ? listed
+      : isObject(listed) && Array.isArray(listed.value)
+        ? (listed.value as AttachmentRef[])
+        : [];
   } catch (e) {
     throw new LoadError(`Could not list the run's reports (build ${buildId}): ${messageOf(e)}`);
   }
 
   const problems: LoadProblem[] = [];
-  const loaded = await Promise.all(refs.map(async (ref): Promise<Report | undefined> => {
-    const name = typeof ref?.name === 'string' ? ref.name : '(unnamed)';
-    const where = attachmentLocation(ref);
-    if (!where) {
-      problems.push({ name, message: 'The attachment has no download link that names its timeline record, so it cannot be downloaded.' });
-      return undefined;
-    }
-    let text: string;
-    try {
-      text = decode(await client.getAttachment(project, buildId, where.timelineId, where.recordId, REPORT_ATTACHMENT_TYPE, name));
-    } catch (e) {
-      problems.push({ name, message: `Could not download the report: ${messageOf(e)}` });
-      return undefined;
-    }
-    const parsed = parseReport(text);
-    if (!parsed.ok) {
-      problems.push({ name, message: parsed.problem });
-      return undefined;
-    }
-    return parsed.report;
-  }));
+  const loaded = await Promise.all(
+    refs.map(async (ref): Promise<Report | undefined> => {
+      const name = typeof ref?.name === 'string' ? ref.name : '(unnamed)';
+      const where = attachmentLocation(ref);
+      if (!where) {
+        problems.push({
+          name,
+          message: 'The attachment has no download link that names its timeline record, so it cannot be downloaded.',
+        });
+        return undefined;
+      }
+      let text: string;
+      try {
+        text = decode(
+          await client.getAttachment(project, buildId, where.timelineId, where.recordId, REPORT_ATTACHMENT_TYPE, name),
+        );
+      } catch (e) {
+        problems.push({ name, message: `Could not download the report: ${messageOf(e)}` });
+        return undefined;
+      }
+      const parsed = parseReport(text);
+      if (!parsed.ok) {
+        problems.push({ name, message: parsed.problem });
+        return undefined;
+      }
+      return parsed.report;
+    }),
+  );
   const reports = loaded.filter((r): r is Report => r !== undefined);
   reports.sort((a, b) => startedAt(a) - startedAt(b));
   problems.sort((a, b) => a.name.localeCompare(b.name));

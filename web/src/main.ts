@@ -14,8 +14,12 @@ followHostTheme(document);
 
 if (window.parent === window) {
   // Opened on its own (not in Azure DevOps' frame): the SDK handshake would wait forever.
-  root.replaceChildren(renderError(document,
-    'This page is the Flux OIDC tab of a pipeline run. Open a run of a pipeline that uses the Flux OIDC tasks in Azure DevOps and select its "Flux OIDC" tab.'));
+  root.replaceChildren(
+    renderError(
+      document,
+      'This page is the Flux OIDC tab of a pipeline run. Open a run of a pipeline that uses the Flux OIDC tasks in Azure DevOps and select its "Flux OIDC" tab.',
+    ),
+  );
 } else {
   // One handshake per page (a retry only reloads the data); init() applies the host's theme
   // (CSS variables) before it resolves.

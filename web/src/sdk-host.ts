@@ -21,7 +21,10 @@ export function sdkHost(): ReportHost {
         SDK.getService<IBuildPageDataService>(BuildServiceIds.BuildPageDataService),
       ]);
       // Both calls cross the frame boundary, so they return promises whatever their declared types say.
-      const [project, pageData] = await Promise.all([projectService.getProject(), Promise.resolve(buildService.getBuildPageData())]);
+      const [project, pageData] = await Promise.all([
+        projectService.getProject(),
+        Promise.resolve(buildService.getBuildPageData()),
+      ]);
       const buildId = pageData?.build?.id;
       if (!project?.id) throw new Error('the page has no project');
       if (typeof buildId !== 'number') throw new Error('the page shows no pipeline run');

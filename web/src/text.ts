@@ -7,7 +7,10 @@ import type { Report } from '../../tasks/common/report/model';
 /** Tone of a badge: its colour, and (for colour-blind readers) its icon. The text always says it too. */
 export type Tone = 'ok' | 'warn' | 'fail' | 'info' | 'add' | 'change' | 'remove' | 'neutral';
 
-export interface Label { text: string; tone: Tone }
+export interface Label {
+  text: string;
+  tone: Tone;
+}
 
 const RESULT: Record<string, Label> = {
   Succeeded: { text: 'Succeeded', tone: 'ok' },
@@ -91,7 +94,11 @@ export function duration(report: Pick<Report, 'started' | 'finished'>): string |
   return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
 }
 
-export interface CauseFix { what: string; cause?: string; fix?: string }
+export interface CauseFix {
+  what: string;
+  cause?: string;
+  fix?: string;
+}
 
 function marker(text: string, word: string, from: number): number {
   // The task's failure text is "<message>. Cause: <cause>. Fix: <fix>" (tasks/common/pipeline/errors.ts)

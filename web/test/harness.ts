@@ -62,7 +62,13 @@ const harness: Harness = {
     const recordOf = (i: number): string => `${String(i + 1).padStart(8, '0')}-1111-4111-8111-111111111111`;
     const refs: AttachmentRef[] = attachments.map((a, i) => ({
       name: a.name,
-      _links: { self: { href: a.href ?? `https://dev.azure.com/contoso/${project}/_apis/build/builds/${buildId}/8c2c9f5e-0000-4000-8000-000000000001/${recordOf(i)}/attachments/fluxoidc-report/${encodeURIComponent(a.name)}` } },
+      _links: {
+        self: {
+          href:
+            a.href ??
+            `https://dev.azure.com/contoso/${project}/_apis/build/builds/${buildId}/8c2c9f5e-0000-4000-8000-000000000001/${recordOf(i)}/attachments/fluxoidc-report/${encodeURIComponent(a.name)}`,
+        },
+      },
     }));
     await startApp(root, () => {
       loadCount++;

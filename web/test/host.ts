@@ -41,12 +41,27 @@ function start(config: HostConfig): void {
         initialConfig: {},
         themeData: config.themeData,
         context: {
-          extension: { publisherId: 'flux-oidc-devops', extensionId: 'flux-oidc', id: 'flux-oidc-devops.flux-oidc', version: '1.0.0' },
+          extension: {
+            publisherId: 'flux-oidc-devops',
+            extensionId: 'flux-oidc',
+            id: 'flux-oidc-devops.flux-oidc',
+            version: '1.0.0',
+          },
           user: { id: 'u1', name: 'dev@contoso.com', displayName: 'Dev', descriptor: 'aad.x', imageUrl: '' },
           host: { id: 'h1', name: 'contoso', serviceVersion: 'test', type: 4, isHosted: true },
           pageContext: {
-            webContext: { project: { id: config.projectId, name: config.projectName }, team: { id: 't1', name: 'platform Team' } },
-            globalization: { culture: 'en-US', explicitTheme: '', theme: 'ms.vss-web.vsts-theme', timeZoneId: 'UTC', timezoneOffset: 0, typeAheadDisabled: false },
+            webContext: {
+              project: { id: config.projectId, name: config.projectName },
+              team: { id: 't1', name: 'platform Team' },
+            },
+            globalization: {
+              culture: 'en-US',
+              explicitTheme: '',
+              theme: 'ms.vss-web.vsts-theme',
+              timeZoneId: 'UTC',
+              timezoneOffset: 0,
+              typeAheadDisabled: false,
+            },
           },
         },
       };
@@ -55,9 +70,15 @@ function start(config: HostConfig): void {
       calls.push('getAccessToken');
       return { token: config.token };
     },
-    notifyLoadSucceeded() { calls.push('notifyLoadSucceeded'); },
-    notifyLoadFailed() { calls.push('notifyLoadFailed'); },
-    resize() { calls.push('resize'); },
+    notifyLoadSucceeded() {
+      calls.push('notifyLoadSucceeded');
+    },
+    notifyLoadFailed() {
+      calls.push('notifyLoadFailed');
+    },
+    resize() {
+      calls.push('resize');
+    },
   });
 
   const services: Record<string, object> = {
@@ -65,10 +86,16 @@ function start(config: HostConfig): void {
       getProject: () => ({ id: config.projectId, name: config.projectName }),
     },
     'ms.vss-build-web.build-page-data-service': {
-      getBuildPageData: () => (config.buildId === undefined ? {} : { build: { id: config.buildId, buildNumber: '20261128.1' }, definition: { id: 7, name: 'fleet' } }),
+      getBuildPageData: () =>
+        config.buildId === undefined
+          ? {}
+          : { build: { id: config.buildId, buildNumber: '20261128.1' }, definition: { id: 7, name: 'fleet' } },
     },
     'ms.vss-features.location-service': {
-      getResourceAreaLocation: (areaId: string) => { calls.push(`resourceArea ${areaId}`); return config.apiRoot; },
+      getResourceAreaLocation: (areaId: string) => {
+        calls.push(`resourceArea ${areaId}`);
+        return config.apiRoot;
+      },
       getServiceLocation: () => config.apiRoot,
     },
   };
@@ -84,4 +111,7 @@ function start(config: HostConfig): void {
   frame.src = config.tabUrl;
 }
 
-(window as unknown as { fakeHost: { start(c: HostConfig): void; calls(): string[] } }).fakeHost = { start, calls: () => [...calls] };
+(window as unknown as { fakeHost: { start(c: HostConfig): void; calls(): string[] } }).fakeHost = {
+  start,
+  calls: () => [...calls],
+};

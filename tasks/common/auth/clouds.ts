@@ -72,16 +72,21 @@ export function resolveCloud(endpoint: ServiceEndpoint, connection: string = end
   const armResource = endpoint.data('activeDirectoryServiceEndpointResourceId');
 
   if (!defaults && (!authority || !arm)) {
-    throw new UserError(`Service connection ${connection} uses the environment '${envName}', which has no built-in endpoints, and its data does not name them.`, {
-      code: 'UnknownAzureEnvironment',
-      cause: `missing ${[!authority && 'environmentAuthorityUrl', !arm && 'the Resource Manager URL'].filter(Boolean).join(' and ')}`,
-      fix: `use one of ${Object.keys(KNOWN_CLOUDS).join(', ')}, or give the connection its environment's authority and Resource Manager URLs`,
-    });
+    throw new UserError(
+      `Service connection ${connection} uses the environment '${envName}', which has no built-in endpoints, and its data does not name them.`,
+      {
+        code: 'UnknownAzureEnvironment',
+        cause: `missing ${[!authority && 'environmentAuthorityUrl', !arm && 'the Resource Manager URL'].filter(Boolean).join(' and ')}`,
+        fix: `use one of ${Object.keys(KNOWN_CLOUDS).join(', ')}, or give the connection its environment's authority and Resource Manager URLs`,
+      },
+    );
   }
   const resourceManagerUrl = arm ? validUrl(arm, 'Resource Manager URL', connection) : defaults!.resourceManagerUrl;
   return {
     name: knownName ?? envName,
-    authorityHost: authority ? validUrl(authority, 'authority URL (environmentAuthorityUrl)', connection) : defaults!.authorityHost,
+    authorityHost: authority
+      ? validUrl(authority, 'authority URL (environmentAuthorityUrl)', connection)
+      : defaults!.authorityHost,
     resourceManagerUrl,
     armScope: scopeFor(armResource || defaults?.armResource || resourceManagerUrl),
   };

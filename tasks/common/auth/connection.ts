@@ -9,14 +9,22 @@
  * discovery would call login.microsoftonline.com whatever the cloud) and the agent's proxy.
  */
 import {
-  ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
 import { UserError } from '../report/errors';
 import { resolveCloud } from './clouds';
 import { FederatedCredential } from './federated';
 import { proxySettingsFor } from './proxy';
-import { DEVOPS_SCOPE, type AuthEnvironment, type AuthScheme, type AzureConnection, type ServiceEndpoint } from './types';
+import {
+  DEVOPS_SCOPE,
+  type AuthEnvironment,
+  type AuthScheme,
+  type AzureConnection,
+  type ServiceEndpoint,
+} from './types';
 
 const SCHEMES: Record<string, AuthScheme> = {
   workloadidentityfederation: 'WorkloadIdentityFederation',
@@ -42,27 +50,44 @@ export function schemeOf(endpoint: ServiceEndpoint, connection: string): AuthSch
   if (raw === '') return 'ServicePrincipal';
   const scheme = SCHEMES[raw.toLowerCase()];
   if (!scheme) {
-    throw new UserError(`Service connection ${connection} uses the authentication scheme '${raw}', which these tasks do not support.`, {
-      code: 'UnsupportedAuthScheme',
-      cause: 'only Azure Resource Manager connections can be used',
-      fix: 'use an Azure Resource Manager service connection with workload identity federation (recommended), a service principal (secret or certificate) or a managed identity',
-    });
+    throw new UserError(
+      `Service connection ${connection} uses the authentication scheme '${raw}', which these tasks do not support.`,
+      {
+        code: 'UnsupportedAuthScheme',
+        cause: 'only Azure Resource Manager connections can be used',
+        fix: 'use an Azure Resource Manager service connection with workload identity federation (recommended), a service principal (secret or certificate) or a managed identity',
+      },
+    );
   }
   return scheme;
 }
 
-export async function createAzureConnection(endpoint: ServiceEndpoint, env: AuthEnvironment, opts: ConnectionOptions = {}): Promise<AzureConnection> {
+export async function createAzureConnection(
+  endpoint: ServiceEndpoint,
+  env: AuthEnvironment,
+  opts: ConnectionOptions = {},
+): Promise<AzureConnection> {
   const connection = describeConnection(endpoint, opts);
   const scheme = schemeOf(endpoint, connection);
   const cloud = resolveCloud(endpoint, connection);
 
   const required = (value: string | undefined, what: string, fix: string): string => {
     if (value && value.trim()) return value.trim();
-    throw new UserError(`Service connection ${connection} (${scheme}) has no ${what}.`, { code: 'ConnectionParameterMissing', fix });
+    throw new UserError(`Service connection ${connection} (${scheme}) has no ${what}.`, {
+      code: 'ConnectionParameterMissing',
+      fix,
+    });
   };
-  const subscriptionId = required(endpoint.data('subscriptionId'), 'subscription id (data subscriptionId)',
-    'use a connection scoped to a subscription (scope level Subscription), not a management group or machine learning workspace');
-  const tenantId = required(endpoint.auth('tenantid'), 'tenant id (authorization parameter tenantid)', 'edit the service connection and set its tenant');
+  const subscriptionId = required(
+    endpoint.data('subscriptionId'),
+    'subscription id (data subscriptionId)',
+    'use a connection scoped to a subscription (scope level Subscription), not a management group or machine learning workspace',
+  );
+  const tenantId = required(
+    endpoint.auth('tenantid'),
+    'tenant id (authorization parameter tenantid)',
+    'edit the service connection and set its tenant',
+  );
 
   const proxyOptions = proxySettingsFor(env.proxy, cloud.authorityHost);
   const armProxy = proxySettingsFor(env.proxy, cloud.resourceManagerUrl);
@@ -77,28 +102,49 @@ export async function createAzureConnection(endpoint: ServiceEndpoint, env: Auth
   let credential: TokenCredential;
   switch (scheme) {
     case 'WorkloadIdentityFederation': {
-      clientId = required(endpoint.auth('serviceprincipalid'), 'client id (authorization parameter serviceprincipalid)', 'edit the service connection; it must name an app registration or managed identity');
+      clientId = required(
+        endpoint.auth('serviceprincipalid'),
+        'client id (authorization parameter serviceprincipalid)',
+        'edit the service connection; it must name an app registration or managed identity',
+      );
       const oidcRequestUri = env.oidcRequestUri;
       if (!oidcRequestUri) {
-        throw new UserError(`Service connection ${connection} uses workload identity federation, but System.OidcRequestUri is not set.`, {
-          code: 'NoOidcRequestUri',
-          cause: 'the OIDC token endpoint is only available to tasks running in an Azure Pipelines job',
-          fix: 'run the task in an Azure Pipelines job on an agent of version 3.220.0 or later',
-        });
+        throw new UserError(
+          `Service connection ${connection} uses workload identity federation, but System.OidcRequestUri is not set.`,
+          {
+            code: 'NoOidcRequestUri',
+            cause: 'the OIDC token endpoint is only available to tasks running in an Azure Pipelines job',
+            fix: 'run the task in an Azure Pipelines job on an agent of version 3.220.0 or later',
+          },
+        );
       }
       credential = new FederatedCredential(tenantId, clientId, env, endpoint.id, oidcRequestUri, common);
       break;
     }
     case 'ServicePrincipal': {
-      clientId = required(endpoint.auth('serviceprincipalid'), 'client id (authorization parameter serviceprincipalid)', 'edit the service connection and set the service principal client id');
+      clientId = required(
+        endpoint.auth('serviceprincipalid'),
+        'client id (authorization parameter serviceprincipalid)',
+        'edit the service connection and set the service principal client id',
+      );
       const certificate = endpoint.auth('servicePrincipalCertificate');
-      const useCertificate = (endpoint.auth('authenticationType') ?? '').toLowerCase() === 'spncertificate' || (!!certificate && !endpoint.auth('serviceprincipalkey'));
+      const useCertificate =
+        (endpoint.auth('authenticationType') ?? '').toLowerCase() === 'spncertificate' ||
+        (!!certificate && !endpoint.auth('serviceprincipalkey'));
       if (useCertificate) {
-        const pem = required(certificate, 'certificate (authorization parameter servicePrincipalCertificate)', 'edit the service connection and upload the PEM certificate with its private key');
+        const pem = required(
+          certificate,
+          'certificate (authorization parameter servicePrincipalCertificate)',
+          'edit the service connection and upload the PEM certificate with its private key',
+        );
         env.log.secret(pem);
         credential = new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, common);
       } else {
-        const secret = required(endpoint.auth('serviceprincipalkey'), 'client secret (authorization parameter serviceprincipalkey)', 'edit the service connection and set the service principal key, or switch it to workload identity federation');
+        const secret = required(
+          endpoint.auth('serviceprincipalkey'),
+          'client secret (authorization parameter serviceprincipalkey)',
+          'edit the service connection and set the service principal key, or switch it to workload identity federation',
+        );
         env.log.secret(secret);
         credential = new ClientSecretCredential(tenantId, clientId, secret, common);
       }
@@ -111,16 +157,26 @@ export async function createAzureConnection(endpoint: ServiceEndpoint, env: Auth
         ...(proxyOptions ? { proxyOptions } : {}),
         ...(env.httpClient ? { httpClient: env.httpClient } : {}),
       };
-      credential = msiClientId ? new ManagedIdentityCredential({ clientId: msiClientId, ...msiOptions }) : new ManagedIdentityCredential(msiOptions);
+      credential = msiClientId
+        ? new ManagedIdentityCredential({ clientId: msiClientId, ...msiOptions })
+        : new ManagedIdentityCredential(msiOptions);
       break;
     }
   }
 
-  env.log.debug(`service connection ${connection}: ${scheme}, cloud ${cloud.name} (authority ${cloud.authorityHost}, ARM ${cloud.resourceManagerUrl}), tenant ${tenantId}, client ${clientId || '(system-assigned identity)'}`);
+  env.log.debug(
+    `service connection ${connection}: ${scheme}, cloud ${cloud.name} (authority ${cloud.authorityHost}, ARM ${cloud.resourceManagerUrl}), tenant ${tenantId}, client ${clientId || '(system-assigned identity)'}`,
+  );
   return {
     id: endpoint.id,
     ...(opts.name ? { name: opts.name } : {}),
-    scheme, tenantId, clientId, subscriptionId, credential, cloud, devopsScope: DEVOPS_SCOPE,
+    scheme,
+    tenantId,
+    clientId,
+    subscriptionId,
+    credential,
+    cloud,
+    devopsScope: DEVOPS_SCOPE,
     armClientOptions: {
       endpoint: cloud.resourceManagerUrl,
       credentialScopes: [cloud.armScope],

@@ -7,7 +7,13 @@
  * they expire: MSAL asks the assertion callback before it looks at its own cache, so without this
  * every getToken of every client (two ARM clients, Azure DevOps) cost one or two OIDC requests.
  */
-import { ClientAssertionCredential, type ClientAssertionCredentialOptions, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import {
+  ClientAssertionCredential,
+  type ClientAssertionCredentialOptions,
+  type AccessToken,
+  type GetTokenOptions,
+  type TokenCredential,
+} from '@azure/identity';
 import { UserError } from '../report/errors';
 import { fetchOidcToken, withFailureMemo } from './oidc';
 import type { AuthEnvironment } from './types';
@@ -18,7 +24,14 @@ export class FederatedCredential implements TokenCredential {
   private readonly cache = new Map<string, Promise<AccessToken | null>>();
   private static readonly REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-  constructor(tenantId: string, clientId: string, env: AuthEnvironment, connectionId: string, oidcRequestUri: string, options: ClientAssertionCredentialOptions) {
+  constructor(
+    tenantId: string,
+    clientId: string,
+    env: AuthEnvironment,
+    connectionId: string,
+    oidcRequestUri: string,
+    options: ClientAssertionCredentialOptions,
+  ) {
     const memo = withFailureMemo(fetchOidcToken(env, connectionId, oidcRequestUri));
     this.takeFailure = memo.takeFailure;
     this.inner = new ClientAssertionCredential(tenantId, clientId, memo.source, options);

@@ -5,7 +5,12 @@
  * cached. Each token is registered as a secret before it is returned.
  */
 import {
-  createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest, RestError, type PipelineResponse,
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  RestError,
+  type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { RetryPolicy } from '../http/retry';
 import { UserError } from '../report/errors';
@@ -29,7 +34,8 @@ function devopsMessage(body: string | undefined): string | undefined {
 const FAILURES: Record<number, { code: string; cause: string; fix: string }> = {
   401: {
     code: 'OidcTokenUnauthorized',
-    cause: 'the job access token (System.AccessToken) was rejected: it has expired (the job ran past its token lifetime) or is not this job\'s token',
+    cause:
+      "the job access token (System.AccessToken) was rejected: it has expired (the job ran past its token lifetime) or is not this job's token",
     fix: 're-run the job; if the task runs late in a long job, move it earlier or raise the job timeout; do not pass a stale or personal token as SYSTEM_ACCESSTOKEN',
   },
   403: {
@@ -53,7 +59,13 @@ function failure(status: number, body: string | undefined, connectionId: string)
   const server = devopsMessage(body);
   const said = server ? ` Azure DevOps said: ${server}` : '';
   const base = `The pipeline's OIDC token request for service connection ${connectionId} failed with HTTP ${status}.${said}`;
-  return new UserError(base, FAILURES[status] ?? { code: 'OidcTokenFailed', fix: 'retry the run; if it persists, check the Azure DevOps status page' });
+  return new UserError(
+    base,
+    FAILURES[status] ?? {
+      code: 'OidcTokenFailed',
+      fix: 'retry the run; if it persists, check the Azure DevOps status page',
+    },
+  );
 }
 
 /**
@@ -61,7 +73,10 @@ function failure(status: number, body: string | undefined, connectionId: string)
  * error into an AuthenticationRequiredError carrying only the message, which loses the cause and
  * fix; `FederatedCredential` rethrows the remembered UserError instead.
  */
-export function withFailureMemo(source: () => Promise<string>): { source: () => Promise<string>; takeFailure: () => unknown } {
+export function withFailureMemo(source: () => Promise<string>): {
+  source: () => Promise<string>;
+  takeFailure: () => unknown;
+} {
   let failure: unknown;
   return {
     source: async () => {
@@ -84,14 +99,21 @@ export function withFailureMemo(source: () => Promise<string>): { source: () => 
  * Returns a function that fetches a fresh OIDC token each time it is called. Transient failures
  * (429, 5xx, resets) are retried under the retry policy; others become a UserError that says what to check.
  */
-export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcRequestUri: string): () => Promise<string> {
+export function fetchOidcToken(
+  env: AuthEnvironment,
+  connectionId: string,
+  oidcRequestUri: string,
+): () => Promise<string> {
   const url = new URL(oidcRequestUri);
   url.searchParams.set('api-version', '7.1');
   url.searchParams.set('serviceConnectionId', connectionId);
   const target = url.toString();
   const proxyOptions = proxySettingsFor(env.proxy, target);
   // Retries are ours (logged, Retry-After honoured), so the pipeline's own retry is off.
-  const pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: 0 }, ...(proxyOptions ? { proxyOptions } : {}) });
+  const pipeline = createPipelineFromOptions({
+    retryOptions: { maxRetries: 0 },
+    ...(proxyOptions ? { proxyOptions } : {}),
+  });
   const client = env.httpClient ?? createDefaultHttpClient();
   const retry = new RetryPolicy({ ...env.retry, log: env.log });
 
@@ -100,23 +122,35 @@ export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcR
     env.log.secret(token);
     // Every non-2xx answer is thrown as a RestError: the policy retries what is transient (429,
     // 5xx, resets) and the rest becomes a UserError that says what to check.
-    const response: PipelineResponse = await retry.run(`POST ${oidcRequestUri}`, async () => {
-      const request = createPipelineRequest({
-        url: target,
-        method: 'POST',
-        headers: createHttpHeaders({ authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' }),
-        body: '{}',
+    const response: PipelineResponse = await retry
+      .run(`POST ${oidcRequestUri}`, async () => {
+        const request = createPipelineRequest({
+          url: target,
+          method: 'POST',
+          headers: createHttpHeaders({
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+          }),
+          body: '{}',
+        });
+        const res = await pipeline.sendRequest(client, request);
+        if (res.status < 200 || res.status > 299)
+          throw new RestError(`HTTP ${res.status}`, { statusCode: res.status, request, response: res });
+        return res;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof RestError && err.statusCode && err.response)
+          throw failure(err.statusCode, err.response.bodyAsText ?? undefined, connectionId);
+        throw new UserError(
+          `The pipeline's OIDC token request for service connection ${connectionId} could not reach ${url.origin}: ${err instanceof Error ? err.message : String(err)}`,
+          {
+            code: 'OidcTokenUnreachable',
+            inner: err,
+            fix: "check the agent's network, proxy and TLS trust (the agent must reach the Azure DevOps organization; a TLS-inspecting proxy's CA goes in NODE_EXTRA_CA_CERTS)",
+          },
+        );
       });
-      const res = await pipeline.sendRequest(client, request);
-      if (res.status < 200 || res.status > 299) throw new RestError(`HTTP ${res.status}`, { statusCode: res.status, request, response: res });
-      return res;
-    }).catch((err: unknown) => {
-      if (err instanceof RestError && err.statusCode && err.response) throw failure(err.statusCode, err.response.bodyAsText ?? undefined, connectionId);
-      throw new UserError(`The pipeline's OIDC token request for service connection ${connectionId} could not reach ${url.origin}: ${err instanceof Error ? err.message : String(err)}`, {
-        code: 'OidcTokenUnreachable', inner: err,
-        fix: 'check the agent\'s network, proxy and TLS trust (the agent must reach the Azure DevOps organization; a TLS-inspecting proxy\'s CA goes in NODE_EXTRA_CA_CERTS)',
-      });
-    });
     let oidcToken: unknown;
     try {
       oidcToken = (JSON.parse(response.bodyAsText ?? '') as { oidcToken?: unknown }).oidcToken;
@@ -124,11 +158,14 @@ export function fetchOidcToken(env: AuthEnvironment, connectionId: string, oidcR
       oidcToken = undefined;
     }
     if (typeof oidcToken !== 'string' || oidcToken === '') {
-      throw new UserError(`The pipeline's OIDC token request for service connection ${connectionId} returned no token (HTTP ${response.status}).`, {
-        code: 'OidcTokenMissing',
-        cause: 'the response has no oidcToken field',
-        fix: 'check that System.OidcRequestUri points at Azure DevOps (the agent sets it; do not override it)',
-      });
+      throw new UserError(
+        `The pipeline's OIDC token request for service connection ${connectionId} returned no token (HTTP ${response.status}).`,
+        {
+          code: 'OidcTokenMissing',
+          cause: 'the response has no oidcToken field',
+          fix: 'check that System.OidcRequestUri points at Azure DevOps (the agent sets it; do not override it)',
+        },
+      );
     }
     env.log.secret(oidcToken);
     return oidcToken;

@@ -39,18 +39,23 @@ const RETRIED = new Set([408, 429, 500, 502, 503, 504]);
  * log says what was retried and why. Placed after the retry phase: it sees every attempt.
  */
 function addRetryLogging(pipeline: Pipeline, log: Logger): void {
-  pipeline.addPolicy({
-    name: 'fluxOidcRetryLogging',
-    async sendRequest(req, next) {
-      const res = await next(req);
-      if (RETRIED.has(res.status)) {
-        const after = res.headers.get('retry-after');
-        const path = new URL(req.url).pathname;
-        log.info(`ARM answered ${res.status} to ${req.method} ${path}${after ? ` (Retry-After ${after} s)` : ''}; retrying.`);
-      }
-      return res;
+  pipeline.addPolicy(
+    {
+      name: 'fluxOidcRetryLogging',
+      async sendRequest(req, next) {
+        const res = await next(req);
+        if (RETRIED.has(res.status)) {
+          const after = res.headers.get('retry-after');
+          const path = new URL(req.url).pathname;
+          log.info(
+            `ARM answered ${res.status} to ${req.method} ${path}${after ? ` (Retry-After ${after} s)` : ''}; retrying.`,
+          );
+        }
+        return res;
+      },
     },
-  }, { afterPhase: 'Retry' });
+    { afterPhase: 'Retry' },
+  );
 }
 
 export function createArmClients(target: ArmTarget, options: ArmClientOptions): ArmClients {

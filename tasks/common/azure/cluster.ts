@@ -38,7 +38,9 @@ export function isClusterBusy(state: Pick<ClusterState, 'provisioningState'>): b
   return s !== undefined && !TERMINAL.has(s);
 }
 
-export function needsWorkloadIdentityUpdate(state: Pick<ClusterState, 'oidcIssuerEnabled' | 'workloadIdentityEnabled'>): boolean {
+export function needsWorkloadIdentityUpdate(
+  state: Pick<ClusterState, 'oidcIssuerEnabled' | 'workloadIdentityEnabled'>,
+): boolean {
   return !state.oidcIssuerEnabled || !state.workloadIdentityEnabled;
 }
 
@@ -64,7 +66,10 @@ function errorContext(ref: ClusterRef, verb: string, ctx: ClusterCallContext) {
   return {
     action: `${verb} the AKS cluster '${ref.name}' in resource group '${ref.resourceGroup}'`,
     principal: ctx.principal,
-    role: verb === 'read' ? 'Reader (or Azure Kubernetes Service Cluster User Role)' : 'Azure Kubernetes Service Contributor Role (or Contributor)',
+    role:
+      verb === 'read'
+        ? 'Reader (or Azure Kubernetes Service Cluster User Role)'
+        : 'Azure Kubernetes Service Contributor Role (or Contributor)',
     scope: `the cluster '${ref.name}'`,
     input: 'resourceGroup',
   };
@@ -86,7 +91,11 @@ async function getCluster(clients: ArmClients, ref: ClusterRef, ctx: ClusterCall
   }
 }
 
-export async function readCluster(clients: ArmClients, ref: ClusterRef, ctx: ClusterCallContext): Promise<ClusterState> {
+export async function readCluster(
+  clients: ArmClients,
+  ref: ClusterRef,
+  ctx: ClusterCallContext,
+): Promise<ClusterState> {
   return toState(await getCluster(clients, ref, ctx));
 }
 
@@ -96,7 +105,7 @@ export function requireIssuer(state: ClusterState, ref: ClusterRef): ClusterStat
     throw new UserError(`The AKS cluster '${ref.name}' has the OIDC issuer enabled but reports no issuer URL.`, {
       code: 'ClusterIssuerMissing',
       cause: 'oidcIssuerProfile.issuerURL is empty in the cluster resource.',
-      fix: 'Wait a few minutes and re-run the task; if it stays empty, run `az aks update --enable-oidc-issuer` and check the cluster\'s activity log.',
+      fix: "Wait a few minutes and re-run the task; if it stays empty, run `az aks update --enable-oidc-issuer` and check the cluster's activity log.",
     });
   }
   return state;
@@ -113,7 +122,13 @@ export interface EnableOptions extends ClusterCallContext {
   pollIntervalMs?: number;
 }
 
-const BUSY_CODES = new Set(['OperationNotAllowed', 'EtagMismatch', 'Conflict', 'AnotherOperationInProgress', 'PreconditionFailed']);
+const BUSY_CODES = new Set([
+  'OperationNotAllowed',
+  'EtagMismatch',
+  'Conflict',
+  'AnotherOperationInProgress',
+  'PreconditionFailed',
+]);
 
 function isBusyError(err: unknown): boolean {
   const info = armErrorInfo(err);
@@ -124,23 +139,33 @@ function isBusyError(err: unknown): boolean {
  * Enables the OIDC issuer and workload identity (read-modify-write PUT as an LRO) unless both are
  * on already; returns the cluster as read after the update. Bounded by `timeoutMs`.
  */
-export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRef, opts: EnableOptions): Promise<ClusterState> {
+export async function enableWorkloadIdentity(
+  clients: ArmClients,
+  ref: ClusterRef,
+  opts: EnableOptions,
+): Promise<ClusterState> {
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const start = now();
   const deadline = start + opts.timeoutMs;
   let busyWait = opts.busyIntervalMs ?? 1000;
   let attempt = 0;
-  const timeoutError = (what: string, inner?: unknown) => new UserError(`Timed out after ${Math.round(opts.timeoutMs / 60000)} min ${what} of the AKS cluster '${ref.name}'.`, {
-    code: 'ClusterUpdateTimeout',
-    cause: 'The cluster was busy or the update took longer than the task waits (clusterUpdateTimeoutMinutes).',
-    fix: 'An update already started keeps running in Azure: check the cluster in the portal (or az aks show), then re-run the task; it continues from where this run stopped. Raise clusterUpdateTimeoutMinutes for slow clusters.',
-    inner,
-  });
+  const timeoutError = (what: string, inner?: unknown) =>
+    new UserError(
+      `Timed out after ${Math.round(opts.timeoutMs / 60000)} min ${what} of the AKS cluster '${ref.name}'.`,
+      {
+        code: 'ClusterUpdateTimeout',
+        cause: 'The cluster was busy or the update took longer than the task waits (clusterUpdateTimeoutMinutes).',
+        fix: 'An update already started keeps running in Azure: check the cluster in the portal (or az aks show), then re-run the task; it continues from where this run stopped. Raise clusterUpdateTimeoutMinutes for slow clusters.',
+        inner,
+      },
+    );
   const waitBusy = async (reason: string, retryAfterMs?: number) => {
     const wait = Math.min(retryAfterMs ?? busyWait, Math.max(0, deadline - now()));
     if (now() + wait >= deadline) throw timeoutError('waiting for another operation');
-    opts.log.info(`The AKS cluster '${ref.name}' is busy (${reason}); waiting ${Math.round(wait / 1000)} s before trying again.`);
+    opts.log.info(
+      `The AKS cluster '${ref.name}' is busy (${reason}); waiting ${Math.round(wait / 1000)} s before trying again.`,
+    );
     await sleep(wait);
     busyWait = Math.min(busyWait * 2, 30_000);
   };
@@ -155,12 +180,22 @@ export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRe
     const desired: ManagedCluster = {
       ...cluster,
       oidcIssuerProfile: { ...cluster.oidcIssuerProfile, enabled: true },
-      securityProfile: { ...cluster.securityProfile, workloadIdentity: { ...cluster.securityProfile?.workloadIdentity, enabled: true } },
+      securityProfile: {
+        ...cluster.securityProfile,
+        workloadIdentity: { ...cluster.securityProfile?.workloadIdentity, enabled: true },
+      },
     };
-    const turnOn = [!state.oidcIssuerEnabled ? 'OIDC issuer' : '', !state.workloadIdentityEnabled ? 'workload identity' : ''].filter(Boolean).join(' and ');
-    opts.log.info(attempt++ === 0
-      ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
-      : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`);
+    const turnOn = [
+      !state.oidcIssuerEnabled ? 'OIDC issuer' : '',
+      !state.workloadIdentityEnabled ? 'workload identity' : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    opts.log.info(
+      attempt++ === 0
+        ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
+        : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`,
+    );
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - now()));
     try {
@@ -186,7 +221,7 @@ export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRe
         throw new UserError(`The update of the AKS cluster '${ref.name}' failed.`, {
           code: 'ClusterUpdateFailed',
           cause: info.message,
-          fix: 'Look at the cluster\'s activity log for the failed operation, fix its cause, then re-run the task (it retries the update).',
+          fix: "Look at the cluster's activity log for the failed operation, fix its cause, then re-run the task (it retries the update).",
           inner: err,
         });
       }
@@ -196,14 +231,20 @@ export async function enableWorkloadIdentity(clients: ArmClients, ref: ClusterRe
     }
     const after = toState(await getCluster(clients, ref, opts));
     if (needsWorkloadIdentityUpdate(after)) {
-      throw new UserError(`The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`, {
-        code: 'ClusterUpdateNotApplied',
-        cause: 'The update finished but the settings did not stick (a policy or another deployment may have reverted them).',
-        fix: 'Run `az aks update --enable-oidc-issuer --enable-workload-identity` for the cluster and check its activity log, then re-run the task.',
-      });
+      throw new UserError(
+        `The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`,
+        {
+          code: 'ClusterUpdateNotApplied',
+          cause:
+            'The update finished but the settings did not stick (a policy or another deployment may have reverted them).',
+          fix: 'Run `az aks update --enable-oidc-issuer --enable-workload-identity` for the cluster and check its activity log, then re-run the task.',
+        },
+      );
     }
     requireIssuer(after, ref);
-    opts.log.info(`The AKS cluster '${ref.name}' has OIDC issuer and workload identity enabled; issuer ${after.issuerUrl}`);
+    opts.log.info(
+      `The AKS cluster '${ref.name}' has OIDC issuer and workload identity enabled; issuer ${after.issuerUrl}`,
+    );
     return after;
   }
 }

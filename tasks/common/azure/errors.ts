@@ -62,7 +62,9 @@ export interface ArmErrorContext {
 export function describeArmError(err: unknown, ctx: ArmErrorContext): unknown {
   if (err instanceof UserError) return err;
   const info = armErrorInfo(err);
-  const who = ctx.principal ? `the service connection's principal (${ctx.principal})` : "the service connection's principal";
+  const who = ctx.principal
+    ? `the service connection's principal (${ctx.principal})`
+    : "the service connection's principal";
   const inner = err;
   switch (info.code) {
     case 'AuthorizationFailed':

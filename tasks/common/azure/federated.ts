@@ -45,30 +45,51 @@ export function subjectFor(namespace: string, serviceAccount: string): string {
  * Expands a credential-name pattern for one service account. Returns an error text (naming the
  * problem and the fix) instead of throwing, so the caller can name its input.
  */
-export function expandCredentialName(pattern: string, values: { serviceAccount: string; clusterName: string; namespace: string }): { name: string } | { error: string } {
-  const unknown = [...pattern.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((p) => !(PLACEHOLDERS as readonly string[]).includes(p));
+export function expandCredentialName(
+  pattern: string,
+  values: { serviceAccount: string; clusterName: string; namespace: string },
+): { name: string } | { error: string } {
+  const unknown = [...pattern.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1])
+    .filter((p) => !(PLACEHOLDERS as readonly string[]).includes(p));
   if (unknown.length > 0) {
-    return { error: `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')}; use {serviceAccount}, {clusterName} and {namespace}` };
+    return {
+      error: `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')}; use {serviceAccount}, {clusterName} and {namespace}`,
+    };
   }
   const name = pattern
     .replaceAll('{serviceAccount}', values.serviceAccount)
     .replaceAll('{clusterName}', values.clusterName)
     .replaceAll('{namespace}', values.namespace);
   if (!NAME_RE.test(name)) {
-    return { error: `'${name}' is not a valid federated credential name: 3 to 120 characters, letters, digits, '-' and '_', starting with a letter or digit` };
+    return {
+      error: `'${name}' is not a valid federated credential name: 3 to 120 characters, letters, digits, '-' and '_', starting with a letter or digit`,
+    };
   }
   return { name };
 }
 
 /** The desired credentials, one per service account; an error text when names collide or are invalid. */
-export function desiredCredentials(p: { pattern: string; serviceAccounts: string[]; clusterName: string; namespace: string; issuer: string | undefined }): { credentials: DesiredCredential[] } | { error: string } {
+export function desiredCredentials(p: {
+  pattern: string;
+  serviceAccounts: string[];
+  clusterName: string;
+  namespace: string;
+  issuer: string | undefined;
+}): { credentials: DesiredCredential[] } | { error: string } {
   const out: DesiredCredential[] = [];
   for (const sa of p.serviceAccounts) {
-    const r = expandCredentialName(p.pattern, { serviceAccount: sa, clusterName: p.clusterName, namespace: p.namespace });
+    const r = expandCredentialName(p.pattern, {
+      serviceAccount: sa,
+      clusterName: p.clusterName,
+      namespace: p.namespace,
+    });
     if ('error' in r) return r;
     const clash = out.find((c) => c.name.toLowerCase() === r.name.toLowerCase());
     if (clash) {
-      return { error: `the pattern gives the same name '${r.name}' for '${clash.serviceAccount}' and '${sa}'; include {serviceAccount} in it` };
+      return {
+        error: `the pattern gives the same name '${r.name}' for '${clash.serviceAccount}' and '${sa}'; include {serviceAccount} in it`,
+      };
     }
     out.push({ name: r.name, serviceAccount: sa, subject: subjectFor(p.namespace, sa), issuer: p.issuer });
   }
@@ -99,12 +120,17 @@ function sameAudiences(a: string[] | undefined): boolean {
  */
 export function planCredentials(existing: Credential[], desired: DesiredCredential[]): CredentialPlan[] {
   return desired.map((d): CredentialPlan => {
-    const match = d.issuer === undefined ? undefined : existing.find((e) => e.issuer === d.issuer && e.subject === d.subject);
+    const match =
+      d.issuer === undefined ? undefined : existing.find((e) => e.issuer === d.issuer && e.subject === d.subject);
     if (match) {
-      const note = match.name !== d.name ? `present under the name '${match.name}' (same issuer and subject)` : undefined;
-      if (sameAudiences(match.audiences)) return { desired: d, action: 'unchanged', name: match.name, changes: [], ...(note ? { note } : {}) };
+      const note =
+        match.name !== d.name ? `present under the name '${match.name}' (same issuer and subject)` : undefined;
+      if (sameAudiences(match.audiences))
+        return { desired: d, action: 'unchanged', name: match.name, changes: [], ...(note ? { note } : {}) };
       return {
-        desired: d, action: 'update', name: match.name,
+        desired: d,
+        action: 'update',
+        name: match.name,
         changes: [{ field: 'audiences', from: (match.audiences ?? []).join(', '), to: TOKEN_EXCHANGE_AUDIENCE }],
         note: `audience is not ${TOKEN_EXCHANGE_AUDIENCE}${note ? `; ${note}` : ''}`,
       };
@@ -115,12 +141,21 @@ export function planCredentials(existing: Credential[], desired: DesiredCredenti
       const issuer = d.issuer ?? KNOWN_AFTER_APPLY;
       if (byName.issuer !== d.issuer) changes.push({ field: 'issuer', from: byName.issuer, to: issuer });
       if (byName.subject !== d.subject) changes.push({ field: 'subject', from: byName.subject, to: d.subject });
-      if (!sameAudiences(byName.audiences)) changes.push({ field: 'audiences', from: (byName.audiences ?? []).join(', '), to: TOKEN_EXCHANGE_AUDIENCE });
+      if (!sameAudiences(byName.audiences))
+        changes.push({ field: 'audiences', from: (byName.audiences ?? []).join(', '), to: TOKEN_EXCHANGE_AUDIENCE });
       const what = changes.map((c) => c.field).join(', ');
-      return { desired: d, action: 'update', name: byName.name, changes, note: `exists with the wrong ${what}; it will be updated in place` };
+      return {
+        desired: d,
+        action: 'update',
+        name: byName.name,
+        changes,
+        note: `exists with the wrong ${what}; it will be updated in place`,
+      };
     }
     return {
-      desired: d, action: 'create', name: d.name,
+      desired: d,
+      action: 'create',
+      name: d.name,
       changes: [
         { field: 'issuer', to: d.issuer ?? KNOWN_AFTER_APPLY },
         { field: 'subject', to: d.subject },
@@ -134,7 +169,12 @@ export function planCredentials(existing: Credential[], desired: DesiredCredenti
  * The 20-per-identity budget, checked before any write. Undefined when the plan fits; otherwise
  * the error (how many exist, how many are needed, what to do).
  */
-export function checkCredentialBudget(identityName: string, existingCount: number, newNames: string[], limit = MAX_CREDENTIALS_PER_IDENTITY): UserError | undefined {
+export function checkCredentialBudget(
+  identityName: string,
+  existingCount: number,
+  newNames: string[],
+  limit = MAX_CREDENTIALS_PER_IDENTITY,
+): UserError | undefined {
   if (existingCount + newNames.length <= limit) return undefined;
   const free = Math.max(0, limit - existingCount);
   return new UserError(
@@ -165,10 +205,15 @@ function errorContext(identity: IdentityRef, verb: string, ctx: CredentialCallCo
   };
 }
 
-export async function listCredentials(clients: ArmClients, identity: IdentityRef, ctx: CredentialCallContext): Promise<Credential[]> {
+export async function listCredentials(
+  clients: ArmClients,
+  identity: IdentityRef,
+  ctx: CredentialCallContext,
+): Promise<Credential[]> {
   const out: Credential[] = [];
   try {
-    for await (const f of clients.msi.federatedIdentityCredentials.list(identity.resourceGroup, identity.name)) out.push(toCredential(f));
+    for await (const f of clients.msi.federatedIdentityCredentials.list(identity.resourceGroup, identity.name))
+      out.push(toCredential(f));
   } catch (err) {
     throw describeArmError(err, errorContext(identity, 'list', ctx));
   }
@@ -189,53 +234,75 @@ const CONCURRENT_WRITE = 'ConcurrentFederatedIdentityCredentialsWritesForSingleM
  * Writes one credential (create or update). Callers write one at a time per identity; a 409 from
  * a concurrent writer elsewhere is retried with jittered backoff.
  */
-export async function writeCredential(clients: ArmClients, identity: IdentityRef, cred: Credential, opts: WriteCredentialOptions): Promise<Credential> {
+export async function writeCredential(
+  clients: ArmClients,
+  identity: IdentityRef,
+  cred: Credential,
+  opts: WriteCredentialOptions,
+): Promise<Credential> {
   const sleep = opts.sleep ?? realSleep;
   const attempts = opts.maxAttempts ?? 6;
   let delay = opts.baseDelayMs ?? 1000;
   for (let i = 1; ; i++) {
     try {
-      const res = await clients.msi.federatedIdentityCredentials.createOrUpdate(identity.resourceGroup, identity.name, cred.name, {
-        issuer: cred.issuer,
-        subject: cred.subject,
-        audiences: cred.audiences,
-      });
+      const res = await clients.msi.federatedIdentityCredentials.createOrUpdate(
+        identity.resourceGroup,
+        identity.name,
+        cred.name,
+        {
+          issuer: cred.issuer,
+          subject: cred.subject,
+          audiences: cred.audiences,
+        },
+      );
       return toCredential(res);
     } catch (err) {
       const info = armErrorInfo(err);
-      const concurrent = info.status === 409 && (info.code === CONCURRENT_WRITE || info.code === 'Conflict' || info.code === undefined);
+      const concurrent =
+        info.status === 409 && (info.code === CONCURRENT_WRITE || info.code === 'Conflict' || info.code === undefined);
       // The parent was just created and this region has not seen it yet.
       const parentMissing = info.status === 404;
       if ((concurrent || parentMissing) && i < attempts) {
         const wait = info.retryAfterMs ?? jitter(delay, opts.random);
-        opts.log.info(`Federated credential '${cred.name}': ${concurrent ? 'another write on the same identity is in progress (409)' : 'the identity is not visible yet (404)'}; retrying in ${(wait / 1000).toFixed(1)} s.`);
+        opts.log.info(
+          `Federated credential '${cred.name}': ${concurrent ? 'another write on the same identity is in progress (409)' : 'the identity is not visible yet (404)'}; retrying in ${(wait / 1000).toFixed(1)} s.`,
+        );
         await sleep(wait);
         delay = Math.min(delay * 2, 20_000);
         continue;
       }
       if (concurrent) {
-        throw new UserError(`Could not write the federated credential '${cred.name}': other writes on the identity '${identity.name}' kept conflicting.`, {
-          code: 'FederatedCredentialConcurrentWrites',
-          cause: `Azure answered 409 ${info.code ?? ''} ${attempts} times: federated credentials of one identity cannot be written concurrently (${info.message}).`,
-          fix: 'Make sure no other pipeline or deployment writes federated credentials of this identity at the same time (serialize them), then re-run.',
-          inner: err,
-        });
+        throw new UserError(
+          `Could not write the federated credential '${cred.name}': other writes on the identity '${identity.name}' kept conflicting.`,
+          {
+            code: 'FederatedCredentialConcurrentWrites',
+            cause: `Azure answered 409 ${info.code ?? ''} ${attempts} times: federated credentials of one identity cannot be written concurrently (${info.message}).`,
+            fix: 'Make sure no other pipeline or deployment writes federated credentials of this identity at the same time (serialize them), then re-run.',
+            inner: err,
+          },
+        );
       }
       if (info.status === 405) {
-        throw new UserError(`Federated identity credentials are not supported for the identity '${identity.name}' in its region.`, {
-          code: 'FederatedCredentialRegionUnsupported',
-          cause: info.message,
-          fix: 'Create the identity in a supported region (identityLocation input), then re-run.',
-          inner: err,
-        });
+        throw new UserError(
+          `Federated identity credentials are not supported for the identity '${identity.name}' in its region.`,
+          {
+            code: 'FederatedCredentialRegionUnsupported',
+            cause: info.message,
+            fix: 'Create the identity in a supported region (identityLocation input), then re-run.',
+            inner: err,
+          },
+        );
       }
       if (info.status === 400 && /issuer and subject combination already exists/i.test(info.message)) {
-        throw new UserError(`The identity '${identity.name}' already has a federated credential with issuer '${cred.issuer}' and subject '${cred.subject}' under another name.`, {
-          code: 'FederatedCredentialDuplicate',
-          cause: 'It was created between this run\'s read and its write (another run in parallel?).',
-          fix: 'Re-run the task: it counts the existing credential as present.',
-          inner: err,
-        });
+        throw new UserError(
+          `The identity '${identity.name}' already has a federated credential with issuer '${cred.issuer}' and subject '${cred.subject}' under another name.`,
+          {
+            code: 'FederatedCredentialDuplicate',
+            cause: "It was created between this run's read and its write (another run in parallel?).",
+            fix: 'Re-run the task: it counts the existing credential as present.',
+            inner: err,
+          },
+        );
       }
       throw describeArmError(err, errorContext(identity, 'write', opts));
     }

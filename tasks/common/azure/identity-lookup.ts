@@ -7,7 +7,11 @@ import { describeArmError } from './errors';
 import { identityState, type IdentityState } from './identity';
 
 /** The user-assigned identity in `resourceGroup` whose clientId is `clientId`, if any. */
-export async function findIdentityByClientId(clients: ArmClients, resourceGroup: string, clientId: string): Promise<IdentityState | undefined> {
+export async function findIdentityByClientId(
+  clients: ArmClients,
+  resourceGroup: string,
+  clientId: string,
+): Promise<IdentityState | undefined> {
   try {
     for await (const i of clients.msi.userAssignedIdentities.listByResourceGroup(resourceGroup)) {
       if (i.clientId?.toLowerCase() === clientId.toLowerCase()) {
@@ -15,7 +19,12 @@ export async function findIdentityByClientId(clients: ArmClients, resourceGroup:
       }
     }
   } catch (err) {
-    throw describeArmError(err, { action: `list the managed identities in resource group '${resourceGroup}'`, role: 'Reader', scope: `the resource group '${resourceGroup}'`, input: 'identityResourceGroup' });
+    throw describeArmError(err, {
+      action: `list the managed identities in resource group '${resourceGroup}'`,
+      role: 'Reader',
+      scope: `the resource group '${resourceGroup}'`,
+      input: 'identityResourceGroup',
+    });
   }
   return undefined;
 }

@@ -53,7 +53,11 @@ function errorContext(ref: IdentityRef, verb: string, ctx: IdentityCallContext) 
 }
 
 /** The identity, or undefined when it does not exist (its resource group must). */
-export async function readIdentity(clients: ArmClients, ref: IdentityRef, ctx: IdentityCallContext): Promise<IdentityState | undefined> {
+export async function readIdentity(
+  clients: ArmClients,
+  ref: IdentityRef,
+  ctx: IdentityCallContext,
+): Promise<IdentityState | undefined> {
   try {
     return identityState(await clients.msi.userAssignedIdentities.get(ref.resourceGroup, ref.name));
   } catch (err) {
@@ -72,21 +76,33 @@ export interface CreateIdentityOptions extends IdentityCallContext {
 }
 
 /** Creates the identity (PUT) and returns it once a GET sees it with its ids. */
-export async function createIdentity(clients: ArmClients, ref: IdentityRef, opts: CreateIdentityOptions): Promise<IdentityState> {
+export async function createIdentity(
+  clients: ArmClients,
+  ref: IdentityRef,
+  opts: CreateIdentityOptions,
+): Promise<IdentityState> {
   let created: IdentityState;
   try {
-    created = identityState(await clients.msi.userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, {
-      location: opts.location,
-      ...(opts.tags ? { tags: opts.tags } : {}),
-    }));
+    created = identityState(
+      await clients.msi.userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, {
+        location: opts.location,
+        ...(opts.tags ? { tags: opts.tags } : {}),
+      }),
+    );
   } catch (err) {
     throw describeArmError(err, errorContext(ref, 'create', opts));
   }
-  opts.log.info(`Created the managed identity '${ref.name}' (client id ${created.clientId}); waiting until it can be read.`);
+  opts.log.info(
+    `Created the managed identity '${ref.name}' (client id ${created.clientId}); waiting until it can be read.`,
+  );
   return waitUntilReadable(clients, ref, opts);
 }
 
-async function waitUntilReadable(clients: ArmClients, ref: IdentityRef, opts: CreateIdentityOptions): Promise<IdentityState> {
+async function waitUntilReadable(
+  clients: ArmClients,
+  ref: IdentityRef,
+  opts: CreateIdentityOptions,
+): Promise<IdentityState> {
   const sleep = opts.sleep ?? realSleep;
   const attempts = opts.readAttempts ?? 8;
   let interval = opts.readIntervalMs ?? 1000;

@@ -29,12 +29,24 @@ export const GitPermission = {
 
 /** UI names, for messages. */
 const DISPLAY: Record<string, string> = {
-  Administer: 'Administer', GenericRead: 'Read', GenericContribute: 'Contribute', ForcePush: 'Force push',
-  CreateBranch: 'Create branch', CreateTag: 'Create tag', ManageNote: 'Manage notes', PolicyExempt: 'Bypass policies when pushing',
-  CreateRepository: 'Create repository', DeleteRepository: 'Delete or disable repository', RenameRepository: 'Rename repository',
-  EditPolicies: 'Edit policies', RemoveOthersLocks: "Remove others' locks", ManagePermissions: 'Manage permissions',
-  PullRequestContribute: 'Contribute to pull requests', PullRequestBypassPolicy: 'Bypass policies when completing pull requests',
-  ViewAdvSecAlerts: 'Advanced Security: view alerts', DismissAdvSecAlerts: 'Advanced Security: manage and dismiss alerts',
+  Administer: 'Administer',
+  GenericRead: 'Read',
+  GenericContribute: 'Contribute',
+  ForcePush: 'Force push',
+  CreateBranch: 'Create branch',
+  CreateTag: 'Create tag',
+  ManageNote: 'Manage notes',
+  PolicyExempt: 'Bypass policies when pushing',
+  CreateRepository: 'Create repository',
+  DeleteRepository: 'Delete or disable repository',
+  RenameRepository: 'Rename repository',
+  EditPolicies: 'Edit policies',
+  RemoveOthersLocks: "Remove others' locks",
+  ManagePermissions: 'Manage permissions',
+  PullRequestContribute: 'Contribute to pull requests',
+  PullRequestBypassPolicy: 'Bypass policies when completing pull requests',
+  ViewAdvSecAlerts: 'Advanced Security: view alerts',
+  DismissAdvSecAlerts: 'Advanced Security: manage and dismiss alerts',
   ManageAdvSecScanning: 'Advanced Security: manage settings',
 };
 
@@ -50,8 +62,12 @@ export const PERMISSION_INPUTS: Record<string, number> = {
  * no warning. Everything else a principal holds beyond the request does (ForcePush,
  * ManagePermissions, Administer, bypassing policies, deleting the repository...).
  */
-export const HARMLESS_EXTRA = GitPermission.CreateBranch | GitPermission.CreateTag | GitPermission.ManageNote
-  | GitPermission.PullRequestContribute | GitPermission.ViewAdvSecAlerts;
+export const HARMLESS_EXTRA =
+  GitPermission.CreateBranch |
+  GitPermission.CreateTag |
+  GitPermission.ManageNote |
+  GitPermission.PullRequestContribute |
+  GitPermission.ViewAdvSecAlerts;
 
 export function repoToken(projectId: string, repositoryId: string): string {
   return `repoV2/${projectId}/${repositoryId}`;
@@ -59,7 +75,9 @@ export function repoToken(projectId: string, repositoryId: string): string {
 
 /** Names of the bits set in a mask, in bit order (UI names). */
 export function permissionNames(mask: number): string[] {
-  return Object.entries(GitPermission).filter(([, bit]) => (mask & bit) !== 0).map(([name]) => DISPLAY[name] ?? name);
+  return Object.entries(GitPermission)
+    .filter(([, bit]) => (mask & bit) !== 0)
+    .map(([name]) => DISPLAY[name] ?? name);
 }
 
 /** Bits for the `permissions` input values; an error text naming unknown values. */
@@ -71,7 +89,10 @@ export function parsePermissions(values: string[]): { bits: number } | { error: 
     if (bit === undefined) unknown.push(v);
     else bits |= bit;
   }
-  if (unknown.length > 0) return { error: `unknown permission ${unknown.map((u) => `'${u}'`).join(', ')}; use read, contribute (and createBranch)` };
+  if (unknown.length > 0)
+    return {
+      error: `unknown permission ${unknown.map((u) => `'${u}'`).join(', ')}; use read, contribute (and createBranch)`,
+    };
   if ((bits & GitPermission.GenericRead) === 0) return { error: "Flux cannot clone without 'read'; include read" };
   return { bits };
 }

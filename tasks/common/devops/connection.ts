@@ -70,11 +70,15 @@ export interface ConnectOptions {
  * An Entra token for Azure DevOps from an AzureRM service connection, registered as a secret before
  * anything can print it.
  */
-export async function devopsTokenFor(conn: Pick<AzureConnection, 'credential' | 'devopsScope'>, log: Logger): Promise<AccessToken> {
+export async function devopsTokenFor(
+  conn: Pick<AzureConnection, 'credential' | 'devopsScope'>,
+  log: Logger,
+): Promise<AccessToken> {
   const t = await conn.credential.getToken(conn.devopsScope);
   if (!t?.token) {
     throw new UserError('Entra ID returned no token for Azure DevOps.', {
-      code: 'DevOpsTokenMissing', fix: 'check the service connection (Project settings > Service connections > Verify) and re-run',
+      code: 'DevOpsTokenMissing',
+      fix: 'check the service connection (Project settings > Service connections > Verify) and re-run',
     });
   }
   log.secret(t.token);
@@ -130,7 +134,9 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
     identities: find(ResourceAreaIds.Identities) ?? graph,
     entitlements: find(ResourceAreaIds.MemberEntitlementManagement) ?? orgUrl,
   };
-  opts.log.debug(`Azure DevOps areas: graph ${resolved.graph}, identities ${resolved.identities}, entitlements ${resolved.entitlements}`);
+  opts.log.debug(
+    `Azure DevOps areas: graph ${resolved.graph}, identities ${resolved.identities}, entitlements ${resolved.entitlements}`,
+  );
   const clients = new Map<string, RestClient>();
   clients.set(new URL(orgUrl).host, retryingRestClient(raw.rest, opts.retry));
   const rest = (area: Area): RestClient => {
@@ -153,7 +159,11 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
 }
 
 /** Joins a base URL, a path and query parameters (values encoded; undefined ones dropped). */
-export function apiUrl(base: string, path: string, query: Record<string, string | number | boolean | undefined> = {}): string {
+export function apiUrl(
+  base: string,
+  path: string,
+  query: Record<string, string | number | boolean | undefined> = {},
+): string {
   const q = Object.entries(query)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)

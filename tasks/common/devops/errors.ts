@@ -61,7 +61,8 @@ export function serviceConnectionHolder(principal?: string, input = 'devopsConne
 export const JOB_TOKEN_HOLDER: TokenHolder = {
   who: "the project's build service identity (the job access token)",
   unauthorized: {
-    cause: 'the job access token was not accepted: it expired (the job ran past its lifetime), or its scope does not reach this project (the pipeline setting "Limit job authorization scope to current project")',
+    cause:
+      'the job access token was not accepted: it expired (the job ran past its lifetime), or its scope does not reach this project (the pipeline setting "Limit job authorization scope to current project")',
     fix: 're-run the job; for a repository in another project, turn off "Limit job authorization scope to current project" (Project settings > Pipelines > Settings)',
   },
 };
@@ -106,9 +107,10 @@ export function describeDevOpsError(err: unknown, ctx: DevOpsErrorContext): unkn
 
 /** The rights each write needs, as the Azure DevOps UI names them. */
 export const DevOpsRights = {
-  addUsers: "membership of Project Collection Administrators (adding users and service principals to the organization needs it)",
+  addUsers:
+    'membership of Project Collection Administrators (adding users and service principals to the organization needs it)',
   createTeam: "membership of the project's Project Administrators group (creating a team needs it)",
   manageTeam: "Project Administrator (or team administrator of the team) rights, to manage the team's membership",
   managePermissions: "the 'Manage permissions' Git permission on the repository (Project Administrators have it)",
-  read: "a Basic access level in the organization and read access to the project",
+  read: 'a Basic access level in the organization and read access to the project',
 } as const;

@@ -9,7 +9,13 @@
  * of times.
  */
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
-import { GitVersionType, ItemContentType, PullRequestStatus, VersionControlChangeType, type GitPullRequest } from 'azure-devops-node-api/interfaces/GitInterfaces';
+import {
+  GitVersionType,
+  ItemContentType,
+  PullRequestStatus,
+  VersionControlChangeType,
+  type GitPullRequest,
+} from 'azure-devops-node-api/interfaces/GitInterfaces';
 import type { Logger } from '../log';
 import { UserError } from '../report/errors';
 import { describeDevOpsError, devopsErrorInfo, type TokenHolder } from './errors';
@@ -49,7 +55,10 @@ function holderFor(who: string | TokenHolder): TokenHolder {
   if (typeof who !== 'string') return who;
   return {
     who,
-    unauthorized: { cause: `${who} is not a user of the organization or its token is not valid there`, fix: `make ${who} a user of the Azure DevOps organization (Basic access)` },
+    unauthorized: {
+      cause: `${who} is not a user of the organization or its token is not valid there`,
+      fix: `make ${who} a user of the Azure DevOps organization (Basic access)`,
+    },
   };
 }
 
@@ -61,11 +70,17 @@ export function gitAccessError(err: unknown, action: string, who: string | Token
   const info = devopsErrorInfo(err);
   if (info.status === 404) {
     return new UserError(`Could not ${action}: not found (HTTP 404).`, {
-      code: 'DevOpsNotFound', inner: err, cause: `Azure DevOps said: ${info.message}`,
+      code: 'DevOpsNotFound',
+      inner: err,
+      cause: `Azure DevOps said: ${info.message}`,
       fix: `check the organization, project and repository, and that ${typeof who === 'string' ? who : who.who} can read the repository`,
     });
   }
-  return describeDevOpsError(err, { action, holder: holderFor(who), right: `${right} (Project settings > Repositories > the repository > Security)` });
+  return describeDevOpsError(err, {
+    action,
+    holder: holderFor(who),
+    right: `${right} (Project settings > Repositories > the repository > Security)`,
+  });
 }
 
 export function isStalePush(err: unknown): boolean {
@@ -85,7 +100,12 @@ export class GitRepository {
    * @param who the identity behind the token, for error texts: a TokenHolder (JOB_TOKEN_HOLDER, or
    *   DevOpsConnection.holder), or just its name ("the service connection's principal (<client id>)").
    */
-  constructor(private readonly git: IGitApi, readonly ref: RepoRef, private readonly log: Logger, who: string | TokenHolder = 'the identity') {
+  constructor(
+    private readonly git: IGitApi,
+    readonly ref: RepoRef,
+    private readonly log: Logger,
+    who: string | TokenHolder = 'the identity',
+  ) {
     this.holder = who;
     this.who = typeof who === 'string' ? who : who.who;
   }
@@ -101,14 +121,26 @@ export class GitRepository {
 
   async repository(): Promise<RepoInfo> {
     if (!this.info) {
-      const r = await this.call(`read the repository ${this.ref.project}/${this.ref.repository}`, "the 'Read' Git permission on the repository",
-        () => this.git.getRepository(this.ref.repository, this.ref.project));
+      const r = await this.call(
+        `read the repository ${this.ref.project}/${this.ref.repository}`,
+        "the 'Read' Git permission on the repository",
+        () => this.git.getRepository(this.ref.repository, this.ref.project),
+      );
       if (!r?.id) {
-        throw new UserError(`The repository ${this.ref.project}/${this.ref.repository} does not exist or the identity cannot read it.`, {
-          code: 'RepositoryNotFound', fix: 'check the project and repository (the build repository by default) and that the identity has Read on it',
-        });
+        throw new UserError(
+          `The repository ${this.ref.project}/${this.ref.repository} does not exist or the identity cannot read it.`,
+          {
+            code: 'RepositoryNotFound',
+            fix: 'check the project and repository (the build repository by default) and that the identity has Read on it',
+          },
+        );
       }
-      this.info = { id: r.id, name: r.name ?? this.ref.repository, ...(r.webUrl ? { webUrl: r.webUrl } : {}), ...(r.defaultBranch ? { defaultBranch: r.defaultBranch } : {}) };
+      this.info = {
+        id: r.id,
+        name: r.name ?? this.ref.repository,
+        ...(r.webUrl ? { webUrl: r.webUrl } : {}),
+        ...(r.defaultBranch ? { defaultBranch: r.defaultBranch } : {}),
+      };
     }
     return this.info;
   }
@@ -117,8 +149,9 @@ export class GitRepository {
   async tip(branch: string): Promise<string | undefined> {
     const ref = branchRef(branch);
     const repo = await this.repository();
-    const refs = await this.call(`read the branch ${ref}`, "the 'Read' Git permission on the repository",
-      () => this.git.getRefs(repo.id, this.ref.project, ref.replace(/^refs\//, '')));
+    const refs = await this.call(`read the branch ${ref}`, "the 'Read' Git permission on the repository", () =>
+      this.git.getRefs(repo.id, this.ref.project, ref.replace(/^refs\//, '')),
+    );
     // The filter is a prefix (heads/main also matches heads/main-old): take the exact name.
     return (refs ?? []).find((r) => r.name === ref)?.objectId;
   }
@@ -127,8 +160,18 @@ export class GitRepository {
   async readFile(path: string, commitId: string): Promise<string | undefined> {
     const repo = await this.repository();
     try {
-      const item = await this.git.getItem(repo.id, path, this.ref.project, undefined, undefined, false, false, false,
-        { version: commitId, versionType: GitVersionType.Commit }, true);
+      const item = await this.git.getItem(
+        repo.id,
+        path,
+        this.ref.project,
+        undefined,
+        undefined,
+        false,
+        false,
+        false,
+        { version: commitId, versionType: GitVersionType.Commit },
+        true,
+      );
       if (!item || item.isFolder) return undefined;
       return item.content ?? '';
     } catch (err) {
@@ -140,17 +183,23 @@ export class GitRepository {
   /** Pushes one commit; `oldObjectId` is the branch's current tip (or, for a new branch, the commit to branch from). */
   async push(branch: string, oldObjectId: string, message: string, files: readonly RepoFile[]): Promise<string> {
     const repo = await this.repository();
-    const result = await this.git.createPush({
-      refUpdates: [{ name: branchRef(branch), oldObjectId }],
-      commits: [{
-        comment: message,
-        changes: files.map((f) => ({
-          changeType: f.exists ? VersionControlChangeType.Edit : VersionControlChangeType.Add,
-          item: { path: f.path },
-          newContent: { content: f.content, contentType: ItemContentType.RawText },
-        })),
-      }],
-    }, repo.id, this.ref.project);
+    const result = await this.git.createPush(
+      {
+        refUpdates: [{ name: branchRef(branch), oldObjectId }],
+        commits: [
+          {
+            comment: message,
+            changes: files.map((f) => ({
+              changeType: f.exists ? VersionControlChangeType.Edit : VersionControlChangeType.Add,
+              item: { path: f.path },
+              newContent: { content: f.content, contentType: ItemContentType.RawText },
+            })),
+          },
+        ],
+      },
+      repo.id,
+      this.ref.project,
+    );
     const commitId = result.commits?.[0]?.commitId ?? result.refUpdates?.[0]?.newObjectId;
     if (!commitId) throw new Error('Azure DevOps accepted the push but returned no commit id');
     return commitId;
@@ -158,22 +207,46 @@ export class GitRepository {
 
   async activePullRequest(sourceBranch: string, targetBranch: string): Promise<GitPullRequest | undefined> {
     const repo = await this.repository();
-    const prs = await this.call('list the pull requests', "the 'Read' Git permission on the repository", () => this.git.getPullRequests(repo.id, {
-      sourceRefName: branchRef(sourceBranch), targetRefName: branchRef(targetBranch), status: PullRequestStatus.Active,
-    }, this.ref.project));
-    return (prs ?? []).find((p) => p.sourceRefName === branchRef(sourceBranch) && p.targetRefName === branchRef(targetBranch));
+    const prs = await this.call('list the pull requests', "the 'Read' Git permission on the repository", () =>
+      this.git.getPullRequests(
+        repo.id,
+        {
+          sourceRefName: branchRef(sourceBranch),
+          targetRefName: branchRef(targetBranch),
+          status: PullRequestStatus.Active,
+        },
+        this.ref.project,
+      ),
+    );
+    return (prs ?? []).find(
+      (p) => p.sourceRefName === branchRef(sourceBranch) && p.targetRefName === branchRef(targetBranch),
+    );
   }
 
-  async createPullRequest(sourceBranch: string, targetBranch: string, title: string, description: string): Promise<GitPullRequest> {
+  async createPullRequest(
+    sourceBranch: string,
+    targetBranch: string,
+    title: string,
+    description: string,
+  ): Promise<GitPullRequest> {
     const repo = await this.repository();
-    return this.call(`open a pull request from ${branchRef(sourceBranch)}`, "the 'Contribute to pull requests' Git permission",
-      () => this.git.createPullRequest({ sourceRefName: branchRef(sourceBranch), targetRefName: branchRef(targetBranch), title, description }, repo.id, this.ref.project));
+    return this.call(
+      `open a pull request from ${branchRef(sourceBranch)}`,
+      "the 'Contribute to pull requests' Git permission",
+      () =>
+        this.git.createPullRequest(
+          { sourceRefName: branchRef(sourceBranch), targetRefName: branchRef(targetBranch), title, description },
+          repo.id,
+          this.ref.project,
+        ),
+    );
   }
 
   async updatePullRequest(id: number, title: string, description: string): Promise<GitPullRequest> {
     const repo = await this.repository();
-    return this.call(`update pull request ${id}`, "the 'Contribute to pull requests' Git permission",
-      () => this.git.updatePullRequest({ title, description }, repo.id, id, this.ref.project));
+    return this.call(`update pull request ${id}`, "the 'Contribute to pull requests' Git permission", () =>
+      this.git.updatePullRequest({ title, description }, repo.id, id, this.ref.project),
+    );
   }
 
   /** The pull request's page in the web UI. */
@@ -182,10 +255,14 @@ export class GitRepository {
     return `${repo.webUrl ?? ''}/pullrequest/${id}`;
   }
 
-  get logger(): Logger { return this.log; }
+  get logger(): Logger {
+    return this.log;
+  }
 
   /** Who holds the token, for error texts. */
-  get tokenHolder(): string | TokenHolder { return this.holder; }
+  get tokenHolder(): string | TokenHolder {
+    return this.holder;
+  }
 }
 
 export interface CommitRequest {
@@ -223,25 +300,40 @@ export async function commitFiles(repo: GitRepository, req: CommitRequest): Prom
     const base = tip ?? req.startFrom;
     if (!base) {
       throw new UserError(`The branch ${ref} does not exist in ${repo.ref.project}/${repo.ref.repository}.`, {
-        code: 'BranchNotFound', fix: 'set targetBranch to an existing branch',
+        code: 'BranchNotFound',
+        fix: 'set targetBranch to an existing branch',
       });
     }
     const files = await req.compute(base);
     if (files.length === 0) return { baseCommit: base, attempts: attempt, files };
     try {
       const commitId = await repo.push(req.branch, tip ?? base, req.message, files);
-      repo.logger.info(`Pushed ${commitId} to ${ref} (${files.length} file${files.length === 1 ? '' : 's'}, on top of ${base}).`);
+      repo.logger.info(
+        `Pushed ${commitId} to ${ref} (${files.length} file${files.length === 1 ? '' : 's'}, on top of ${base}).`,
+      );
       return { commitId, baseCommit: base, attempts: attempt, files };
     } catch (err) {
       if (!isStalePush(err)) {
-        throw gitAccessError(err, `push to ${ref}`, repo.tokenHolder, tip ? "the 'Contribute' Git permission on the repository" : "the 'Create branch' and 'Contribute' Git permissions on the repository");
+        throw gitAccessError(
+          err,
+          `push to ${ref}`,
+          repo.tokenHolder,
+          tip
+            ? "the 'Contribute' Git permission on the repository"
+            : "the 'Create branch' and 'Contribute' Git permissions on the repository",
+        );
       }
       if (attempt >= max) {
         throw new UserError(`Pushing to ${ref} lost the race against other pushes ${attempt} times in a row.`, {
-          code: 'PushRaceLost', cause: 'the branch kept moving between reading its tip and pushing (TF401028)', fix: 're-run the task', inner: err,
+          code: 'PushRaceLost',
+          cause: 'the branch kept moving between reading its tip and pushing (TF401028)',
+          fix: 're-run the task',
+          inner: err,
         });
       }
-      repo.logger.info(`${ref} moved while pushing (TF401028); re-reading the tip and re-applying the change (attempt ${attempt + 1} of ${max}).`);
+      repo.logger.info(
+        `${ref} moved while pushing (TF401028); re-reading the tip and re-applying the change (attempt ${attempt + 1} of ${max}).`,
+      );
     }
   }
 }

@@ -10,7 +10,9 @@ const API_VERSION = '7.1-preview.1';
 
 /** The subject descriptor (vssgp.…, aadsp.…) of a storage key (e.g. a team id), or undefined. */
 export async function subjectDescriptor(c: DevOpsConnection, storageKey: string): Promise<string | undefined> {
-  const url = apiUrl(c.areas.graph, `_apis/graph/descriptors/${encodeURIComponent(storageKey)}`, { 'api-version': API_VERSION });
+  const url = apiUrl(c.areas.graph, `_apis/graph/descriptors/${encodeURIComponent(storageKey)}`, {
+    'api-version': API_VERSION,
+  });
   try {
     const res = await c.rest('graph').get<{ value?: string }>(url);
     return res.statusCode === 404 ? undefined : res.result?.value || undefined;
@@ -22,7 +24,11 @@ export async function subjectDescriptor(c: DevOpsConnection, storageKey: string)
 
 /** True when `member` is a direct member of `container` (both subject descriptors). */
 export async function isMember(c: DevOpsConnection, member: string, container: string): Promise<boolean> {
-  const url = apiUrl(c.areas.graph, `_apis/graph/memberships/${encodeURIComponent(member)}/${encodeURIComponent(container)}`, { 'api-version': API_VERSION });
+  const url = apiUrl(
+    c.areas.graph,
+    `_apis/graph/memberships/${encodeURIComponent(member)}/${encodeURIComponent(container)}`,
+    { 'api-version': API_VERSION },
+  );
   try {
     const res = await c.rest('graph').get<unknown>(url);
     return res.statusCode !== 404 && res.result !== null;
@@ -33,11 +39,26 @@ export async function isMember(c: DevOpsConnection, member: string, container: s
 }
 
 /** Adds `member` to `container` (idempotent on the service side). */
-export async function addMember(c: DevOpsConnection, member: string, container: string, what: string, principal?: string): Promise<void> {
-  const url = apiUrl(c.areas.graph, `_apis/graph/memberships/${encodeURIComponent(member)}/${encodeURIComponent(container)}`, { 'api-version': API_VERSION });
+export async function addMember(
+  c: DevOpsConnection,
+  member: string,
+  container: string,
+  what: string,
+  principal?: string,
+): Promise<void> {
+  const url = apiUrl(
+    c.areas.graph,
+    `_apis/graph/memberships/${encodeURIComponent(member)}/${encodeURIComponent(container)}`,
+    { 'api-version': API_VERSION },
+  );
   try {
     await c.rest('graph').replace<unknown>(url, undefined);
   } catch (err) {
-    throw describeDevOpsError(err, { action: `add ${what}`, principal, right: DevOpsRights.manageTeam, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `add ${what}`,
+      principal,
+      right: DevOpsRights.manageTeam,
+      holder: c.holder,
+    });
   }
 }

@@ -47,11 +47,19 @@ function toIdentity(i: ImsIdentity | null | undefined): DevOpsIdentity | undefin
   };
 }
 
-async function read(c: DevOpsConnection, query: Record<string, string>, what: string): Promise<(DevOpsIdentity | undefined)[]> {
-  const url = apiUrl(c.areas.identities, '_apis/identities', { ...query, queryMembership: 'None', 'api-version': '7.1' });
+async function read(
+  c: DevOpsConnection,
+  query: Record<string, string>,
+  what: string,
+): Promise<(DevOpsIdentity | undefined)[]> {
+  const url = apiUrl(c.areas.identities, '_apis/identities', {
+    ...query,
+    queryMembership: 'None',
+    'api-version': '7.1',
+  });
   try {
     const res = await c.rest('identities').get<{ value?: (ImsIdentity | null)[] } | (ImsIdentity | null)[]>(url);
-    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
+    const list = Array.isArray(res.result) ? res.result : (res.result?.value ?? []);
     return list.map(toIdentity);
   } catch (err) {
     throw describeDevOpsError(err, { action: `read ${what} from the identity service`, holder: c.holder });
@@ -59,13 +67,19 @@ async function read(c: DevOpsConnection, query: Record<string, string>, what: st
 }
 
 /** Identities by legacy descriptor, in order; undefined where the organization has none. */
-export async function identitiesByDescriptors(c: DevOpsConnection, descriptors: string[]): Promise<(DevOpsIdentity | undefined)[]> {
+export async function identitiesByDescriptors(
+  c: DevOpsConnection,
+  descriptors: string[],
+): Promise<(DevOpsIdentity | undefined)[]> {
   const found = await read(c, { descriptors: descriptors.join(',') }, 'identities');
   return descriptors.map((d) => found.find((f) => f && f.descriptor.toLowerCase() === d.toLowerCase()));
 }
 
 /** Identities by Graph subject descriptor (aadsp.…, vssgp.…), in order; undefined where none. */
-export async function identitiesBySubjectDescriptors(c: DevOpsConnection, subjects: string[]): Promise<(DevOpsIdentity | undefined)[]> {
+export async function identitiesBySubjectDescriptors(
+  c: DevOpsConnection,
+  subjects: string[],
+): Promise<(DevOpsIdentity | undefined)[]> {
   if (subjects.length === 0) return [];
   const found = await read(c, { subjectDescriptors: subjects.join(',') }, 'identities by subject descriptor');
   return subjects.map((s) => found.find((f) => f?.subjectDescriptor?.toLowerCase() === s.toLowerCase()));
@@ -78,7 +92,11 @@ export async function identitiesByIds(c: DevOpsConnection, ids: string[]): Promi
 }
 
 /** The organization's identity for an Entra service principal (by tenant and object id), if it was added. */
-export async function findServicePrincipal(c: DevOpsConnection, tenantId: string, objectId: string): Promise<DevOpsIdentity | undefined> {
+export async function findServicePrincipal(
+  c: DevOpsConnection,
+  tenantId: string,
+  objectId: string,
+): Promise<DevOpsIdentity | undefined> {
   const [found] = await identitiesByDescriptors(c, [servicePrincipalDescriptor(tenantId, objectId)]);
   return found;
 }

@@ -11,13 +11,22 @@ const GRAPH_VERSION = '7.1-preview.1';
 
 /** Subject descriptors of the groups `subject` is a direct member of. */
 export async function groupsOf(c: DevOpsConnection, subject: string): Promise<string[]> {
-  const url = apiUrl(c.areas.graph, `_apis/graph/Memberships/${encodeURIComponent(subject)}`, { direction: 'up', 'api-version': GRAPH_VERSION });
+  const url = apiUrl(c.areas.graph, `_apis/graph/Memberships/${encodeURIComponent(subject)}`, {
+    direction: 'up',
+    'api-version': GRAPH_VERSION,
+  });
   try {
-    const res = await c.rest('graph').get<{ value?: { containerDescriptor?: string }[] } | { containerDescriptor?: string }[]>(url);
-    const list = Array.isArray(res.result) ? res.result : res.result?.value ?? [];
+    const res = await c
+      .rest('graph')
+      .get<{ value?: { containerDescriptor?: string }[] } | { containerDescriptor?: string }[]>(url);
+    const list = Array.isArray(res.result) ? res.result : (res.result?.value ?? []);
     return list.map((m) => m.containerDescriptor).filter((d): d is string => !!d);
   } catch (err) {
-    throw describeDevOpsError(err, { action: `read the group memberships of ${subject}`, right: DevOpsRights.read, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `read the group memberships of ${subject}`,
+      right: DevOpsRights.read,
+      holder: c.holder,
+    });
   }
 }
 
@@ -40,12 +49,24 @@ export async function allGroupsOf(c: DevOpsConnection, subject: string, limit = 
   return [...seen];
 }
 
-export interface SubjectIdentity { subjectDescriptor: string; descriptor: string; displayName?: string }
+export interface SubjectIdentity {
+  subjectDescriptor: string;
+  descriptor: string;
+  displayName?: string;
+}
 
 /** Legacy descriptors (what ACEs use) of Graph subject descriptors. */
 export async function identitiesBySubjects(c: DevOpsConnection, subjects: string[]): Promise<SubjectIdentity[]> {
   const found = await identitiesBySubjectDescriptors(c, subjects);
-  return found.flatMap((i) => (i?.subjectDescriptor
-    ? [{ subjectDescriptor: i.subjectDescriptor, descriptor: i.descriptor, ...(i.displayName ? { displayName: i.displayName } : {}) }]
-    : []));
+  return found.flatMap((i) =>
+    i?.subjectDescriptor
+      ? [
+          {
+            subjectDescriptor: i.subjectDescriptor,
+            descriptor: i.descriptor,
+            ...(i.displayName ? { displayName: i.displayName } : {}),
+          },
+        ]
+      : [],
+  );
 }

@@ -16,24 +16,43 @@ export interface RepositoryRef {
   projectId: string;
 }
 
-export async function findProject(c: DevOpsConnection, nameOrId: string, principal?: string): Promise<ProjectRef | undefined> {
+export async function findProject(
+  c: DevOpsConnection,
+  nameOrId: string,
+  principal?: string,
+): Promise<ProjectRef | undefined> {
   try {
     const core = await c.web.getCoreApi();
     const p = await core.getProject(nameOrId);
     return p?.id ? { id: p.id, name: p.name ?? nameOrId } : undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the project '${nameOrId}'`, principal, right: DevOpsRights.read, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `read the project '${nameOrId}'`,
+      principal,
+      right: DevOpsRights.read,
+      holder: c.holder,
+    });
   }
 }
 
-export async function findRepository(c: DevOpsConnection, projectId: string, nameOrId: string, principal?: string): Promise<RepositoryRef | undefined> {
+export async function findRepository(
+  c: DevOpsConnection,
+  projectId: string,
+  nameOrId: string,
+  principal?: string,
+): Promise<RepositoryRef | undefined> {
   try {
     const git = await c.web.getGitApi();
     const r = await git.getRepository(nameOrId, projectId);
     return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the repository '${nameOrId}'`, principal, right: DevOpsRights.read, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `read the repository '${nameOrId}'`,
+      principal,
+      right: DevOpsRights.read,
+      holder: c.holder,
+    });
   }
 }

@@ -10,9 +10,15 @@ import { apiUrl } from './connection';
 
 /** No authentication at all (the tenant probe must be anonymous). */
 const anonymous: IRequestHandler = {
-  prepareRequest() { /* no credentials */ },
-  canHandleAuthentication() { return false; },
-  handleAuthentication() { return Promise.reject(new Error('anonymous')); },
+  prepareRequest() {
+    /* no credentials */
+  },
+  canHandleAuthentication() {
+    return false;
+  },
+  handleAuthentication() {
+    return Promise.reject(new Error('anonymous'));
+  },
 };
 
 export interface RawResponse {
@@ -22,11 +28,18 @@ export interface RawResponse {
 }
 
 /** A raw HTTP call through the node-api's HTTP client (proxy and keep-alive as the SDK does). */
-export async function rawCall(orgUrl: string, token: string | undefined, method: 'GET' | 'POST', url: string, body?: unknown): Promise<RawResponse> {
+export async function rawCall(
+  orgUrl: string,
+  token: string | undefined,
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+): Promise<RawResponse> {
   const web = new WebApi(orgUrl, token ? getBearerHandler(token) : anonymous);
   const client = web.rest.client;
   const headers = { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
-  const res = method === 'GET' ? await client.get(url, headers) : await client.post(url, JSON.stringify(body ?? {}), headers);
+  const res =
+    method === 'GET' ? await client.get(url, headers) : await client.post(url, JSON.stringify(body ?? {}), headers);
   const text = await res.readBody();
   return { status: res.message.statusCode ?? 0, headers: res.message.headers, body: text };
 }
@@ -36,7 +49,9 @@ export function vssMessage(r: RawResponse): string {
   try {
     const j = JSON.parse(r.body) as { message?: unknown };
     if (typeof j.message === 'string') return j.message;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return r.body.slice(0, 300) || `HTTP ${r.status}`;
 }
 
@@ -48,7 +63,12 @@ export function vssMessage(r: RawResponse): string {
  */
 export async function organizationTenant(orgUrl: string): Promise<string | undefined> {
   for (const p of ['_apis/connectionData', '_apis/projects']) {
-    const r = await rawCall(orgUrl, undefined, 'GET', apiUrl(orgUrl, p, p === '_apis/projects' ? { '$top': 1, 'api-version': '7.1' } : {}));
+    const r = await rawCall(
+      orgUrl,
+      undefined,
+      'GET',
+      apiUrl(orgUrl, p, p === '_apis/projects' ? { $top: 1, 'api-version': '7.1' } : {}),
+    );
     const h = r.headers['x-vss-resourcetenant'];
     const v = Array.isArray(h) ? h[0] : h;
     if (v && /^[0-9a-f-]{36}$/i.test(v) && !/^0{8}-/.test(v)) return v.toLowerCase();
@@ -61,7 +81,12 @@ export type RepoReadResult =
   | { ok: false; status: number; error: string };
 
 /** Reads the repository and its branch refs with a bearer token, as a client of the identity would. */
-export async function readRefsAs(orgUrl: string, token: string, project: string, repository: string): Promise<RepoReadResult> {
+export async function readRefsAs(
+  orgUrl: string,
+  token: string,
+  project: string,
+  repository: string,
+): Promise<RepoReadResult> {
   const base = `${encodeURIComponent(project)}/_apis/git/repositories/${encodeURIComponent(repository)}`;
   const r = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }));
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
@@ -72,7 +97,12 @@ export async function readRefsAs(orgUrl: string, token: string, project: string,
   } catch {
     return { ok: false, status: r.status, error: `unexpected response: ${r.body.slice(0, 200)}` };
   }
-  const refs = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }));
+  const refs = await rawCall(
+    orgUrl,
+    token,
+    'GET',
+    apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }),
+  );
   if (refs.status !== 200) return { ok: false, status: refs.status, error: vssMessage(refs) };
   try {
     const j = JSON.parse(refs.body) as { value?: { name?: string; objectId?: string }[] };
@@ -83,9 +113,18 @@ export async function readRefsAs(orgUrl: string, token: string, project: string,
 }
 
 /** permissionevaluationbatch: evaluates `bit` on `token` for the caller of `bearer`. */
-export async function evaluateAs(orgUrl: string, bearer: string, namespaceId: string, token: string, bit: number): Promise<{ ok: true; allowed: boolean } | { ok: false; status: number; error: string }> {
+export async function evaluateAs(
+  orgUrl: string,
+  bearer: string,
+  namespaceId: string,
+  token: string,
+  bit: number,
+): Promise<{ ok: true; allowed: boolean } | { ok: false; status: number; error: string }> {
   const url = apiUrl(orgUrl, '_apis/security/permissionevaluationbatch', { 'api-version': '7.1' });
-  const r = await rawCall(orgUrl, bearer, 'POST', url, { alwaysAllowAdministrators: false, evaluations: [{ securityNamespaceId: namespaceId, token, permissions: bit }] });
+  const r = await rawCall(orgUrl, bearer, 'POST', url, {
+    alwaysAllowAdministrators: false,
+    evaluations: [{ securityNamespaceId: namespaceId, token, permissions: bit }],
+  });
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
   try {
     const j = JSON.parse(r.body) as { evaluations?: { value?: boolean }[] };

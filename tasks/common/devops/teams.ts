@@ -11,7 +11,12 @@ export interface Team {
 }
 
 /** The team with this name (case-insensitive, as Azure DevOps compares names), or undefined. */
-export async function findTeam(c: DevOpsConnection, projectId: string, name: string, principal?: string): Promise<Team | undefined> {
+export async function findTeam(
+  c: DevOpsConnection,
+  projectId: string,
+  name: string,
+  principal?: string,
+): Promise<Team | undefined> {
   try {
     const core = await c.web.getCoreApi();
     const t = await core.getTeam(projectId, name);
@@ -19,16 +24,32 @@ export async function findTeam(c: DevOpsConnection, projectId: string, name: str
     return undefined;
   } catch (err) {
     if (devopsErrorInfo(err).status === 404) return undefined;
-    throw describeDevOpsError(err, { action: `read the team '${name}'`, principal, right: DevOpsRights.read, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `read the team '${name}'`,
+      principal,
+      right: DevOpsRights.read,
+      holder: c.holder,
+    });
   }
 }
 
-export async function createTeam(c: DevOpsConnection, projectId: string, name: string, description: string, principal?: string): Promise<Team> {
+export async function createTeam(
+  c: DevOpsConnection,
+  projectId: string,
+  name: string,
+  description: string,
+  principal?: string,
+): Promise<Team> {
   try {
     const core = await c.web.getCoreApi();
     const t = await core.createTeam({ name, description }, projectId);
     return { id: t.id ?? '', name: t.name ?? name };
   } catch (err) {
-    throw describeDevOpsError(err, { action: `create the team '${name}'`, principal, right: DevOpsRights.createTeam, holder: c.holder });
+    throw describeDevOpsError(err, {
+      action: `create the team '${name}'`,
+      principal,
+      right: DevOpsRights.createTeam,
+      holder: c.holder,
+    });
   }
 }

@@ -28,7 +28,10 @@ export function diffLines(a: readonly string[], b: readonly string[]): DiffOp[] 
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
   let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
 
   const ops: DiffOp[] = [];
   for (let i = 0; i < start; i++) ops.push({ kind: 'equal', line: a[i] });
@@ -54,16 +57,25 @@ function myers(a: readonly string[], b: readonly string[]): DiffOp[] {
       if (k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1])) x = v[offset + k + 1];
       else x = v[offset + k - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       v[offset + k] = x;
-      if (x >= n && y >= m) { found = d; break; }
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
     }
     trace.push(v.slice(offset - d, offset + d + 1));
     if (found >= 0) break;
   }
   if (found < 0) {
     // Too different to diff cheaply (e.g. a regenerated gotk-components.yaml): show a replacement.
-    return [...a.map((line) => ({ kind: 'delete' as const, line })), ...b.map((line) => ({ kind: 'insert' as const, line }))];
+    return [
+      ...a.map((line) => ({ kind: 'delete' as const, line })),
+      ...b.map((line) => ({ kind: 'insert' as const, line })),
+    ];
   }
 
   // Walk the trace backwards from (n, m).
@@ -77,13 +89,21 @@ function myers(a: readonly string[], b: readonly string[]): DiffOp[] {
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
     const prevX = at(prevK);
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) { reversed.push({ kind: 'equal', line: a[x - 1] }); x--; y--; }
+    while (x > prevX && y > prevY) {
+      reversed.push({ kind: 'equal', line: a[x - 1] });
+      x--;
+      y--;
+    }
     if (x === prevX) reversed.push({ kind: 'insert', line: b[prevY] });
     else reversed.push({ kind: 'delete', line: a[prevX] });
     x = prevX;
     y = prevY;
   }
-  while (x > 0 && y > 0) { reversed.push({ kind: 'equal', line: a[x - 1] }); x--; y--; }
+  while (x > 0 && y > 0) {
+    reversed.push({ kind: 'equal', line: a[x - 1] });
+    x--;
+    y--;
+  }
   return reversed.reverse();
 }
 
@@ -101,7 +121,9 @@ export function unifiedDiff(path: string, before: string | undefined, after: str
 
   // Group changes that are at most 2*context equal lines apart into one hunk.
   const changes: number[] = [];
-  ops.forEach((op, i) => { if (op.kind !== 'equal') changes.push(i); });
+  ops.forEach((op, i) => {
+    if (op.kind !== 'equal') changes.push(i);
+  });
   let h = 0;
   while (h < changes.length) {
     let last = h;

@@ -13,12 +13,37 @@
 import { parseAllDocuments, isMap, type Document, type Node } from 'yaml';
 import { checkObjects, type Expectations } from './checks';
 import { ManifestError } from './errors';
-import { readKustomization, setOurPatches, KUSTOMIZATION_NAMES, type KustomizationFile, type PatchEntry } from './kustomization';
+import {
+  readKustomization,
+  setOurPatches,
+  KUSTOMIZATION_NAMES,
+  type KustomizationFile,
+  type PatchEntry,
+} from './kustomization';
 import { applyPatch, type JsonOp, type SimPatch, type SimResource } from './kustomize-sim';
 import { documentValue, getPath, isRecord, meta, parseAll, parseKinds, type KubeObject } from './manifests';
-import { deploymentPatch, gitRepositoryPatch, serviceAccountPatch, SOURCE_GROUP, WI_CLIENT_ID, WI_TENANT_ID, WI_USE, type OurPatch } from './patches';
+import {
+  deploymentPatch,
+  gitRepositoryPatch,
+  serviceAccountPatch,
+  SOURCE_GROUP,
+  WI_CLIENT_ID,
+  WI_TENANT_ID,
+  WI_USE,
+  type OurPatch,
+} from './patches';
 import { toAzureDevOpsHttpsUrl } from './url';
-import { compareSemVer, detectFluxVersion, formatSemVer, imageRegistry, imageTag, meetsMinimum, parseSemVer, type FluxVersionInfo, type SemVer } from './version';
+import {
+  compareSemVer,
+  detectFluxVersion,
+  formatSemVer,
+  imageRegistry,
+  imageTag,
+  meetsMinimum,
+  parseSemVer,
+  type FluxVersionInfo,
+  type SemVer,
+} from './version';
 
 export const COMPONENTS_FILE = 'gotk-components.yaml';
 export const SYNC_FILE = 'gotk-sync.yaml';
@@ -28,7 +53,22 @@ const DEFAULT_COMPONENTS = ['source-controller', 'kustomize-controller', 'helm-c
 /** image-automation-controller gained `provider: azure` support in v0.39.0 (Flux 2.4). */
 const IAC_MINIMUM: SemVer = { major: 0, minor: 39, patch: 0 };
 /** Fields of GitRepository v1 spec; anything else in a v1beta* spec makes the upgrade unsafe. */
-const V1_SPEC_FIELDS = new Set(['url', 'secretRef', 'provider', 'serviceAccountName', 'interval', 'timeout', 'ref', 'verify', 'proxySecretRef', 'ignore', 'suspend', 'recurseSubmodules', 'include', 'sparseCheckout']);
+const V1_SPEC_FIELDS = new Set([
+  'url',
+  'secretRef',
+  'provider',
+  'serviceAccountName',
+  'interval',
+  'timeout',
+  'ref',
+  'verify',
+  'proxySecretRef',
+  'ignore',
+  'suspend',
+  'recurseSubmodules',
+  'include',
+  'sparseCheckout',
+]);
 
 export interface FolderReader {
   /** A file relative to the flux-system folder ('/'-separated, may start with '../'); undefined when absent. */
@@ -73,7 +113,13 @@ export interface FolderResult {
  * is what is wrong without the advice on how to fix it (the caller that regenerates says that).
  */
 export class ComponentsError extends ManifestError {
-  constructor(message: string, file: string, readonly reason: 'version' | 'missingController', readonly installArgs: string[], readonly problem: string = message) {
+  constructor(
+    message: string,
+    file: string,
+    readonly reason: 'version' | 'missingController',
+    readonly installArgs: string[],
+    readonly problem: string = message,
+  ) {
     super(message, file);
   }
 }
@@ -89,23 +135,40 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   let kRaw = '';
   for (const name of KUSTOMIZATION_NAMES) {
     const text = await reader.read(name);
-    if (text !== undefined) { kfile = readKustomization(text, rel(opts.folder, name)); kfile.fileName = name; kRaw = text; break; }
+    if (text !== undefined) {
+      kfile = readKustomization(text, rel(opts.folder, name));
+      kfile.fileName = name;
+      kRaw = text;
+      break;
+    }
   }
   if (!kfile) {
-    throw new ManifestError(`${opts.folder} has no kustomization.yaml. fluxSystemPath must point at the folder \`flux bootstrap\` created (it holds kustomization.yaml, gotk-components.yaml and gotk-sync.yaml).`, opts.folder);
+    throw new ManifestError(
+      `${opts.folder} has no kustomization.yaml. fluxSystemPath must point at the folder \`flux bootstrap\` created (it holds kustomization.yaml, gotk-components.yaml and gotk-sync.yaml).`,
+      opts.folder,
+    );
   }
   const k = kfile;
 
   // --- gotk files: present and part of the kustomization
   const syncText = await reader.read(SYNC_FILE);
   const fileComponents = await reader.read(COMPONENTS_FILE);
-  const missing = [fileComponents === undefined && COMPONENTS_FILE, syncText === undefined && SYNC_FILE].filter(Boolean);
+  const missing = [fileComponents === undefined && COMPONENTS_FILE, syncText === undefined && SYNC_FILE].filter(
+    Boolean,
+  );
   if (missing.length > 0 || syncText === undefined || fileComponents === undefined) {
-    throw new ManifestError(`${opts.folder} has no ${missing.join(' and ')}: it is not a bootstrapped flux-system folder. Run \`flux bootstrap\` (or point fluxSystemPath at the folder it created).`, opts.folder);
+    throw new ManifestError(
+      `${opts.folder} has no ${missing.join(' and ')}: it is not a bootstrapped flux-system folder. Run \`flux bootstrap\` (or point fluxSystemPath at the folder it created).`,
+      opts.folder,
+    );
   }
   const listed = new Set(k.resources.map((r) => r.replace(/^\.\//, '')));
   for (const f of [COMPONENTS_FILE, SYNC_FILE]) {
-    if (!listed.has(f)) throw new ManifestError(`${rel(opts.folder, k.fileName)} does not list ${f} in resources, so patches on its objects would not apply. Add \`- ${f}\` to resources.`, rel(opts.folder, k.fileName));
+    if (!listed.has(f))
+      throw new ManifestError(
+        `${rel(opts.folder, k.fileName)} does not list ${f} in resources, so patches on its objects would not apply. Add \`- ${f}\` to resources.`,
+        rel(opts.folder, k.fileName),
+      );
   }
 
   // --- gotk-sync.yaml: the GitRepository (name from the input, namespace from the file)
@@ -115,9 +178,15 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   const repo = repos.find((o) => meta(o).name === opts.gitRepositoryName);
   if (!repo) {
     if (repos.length === 0) {
-      throw new ManifestError(`${syncFile} has no GitRepository (it looks like a placeholder). Bootstrap Flux first (\`flux bootstrap git --url=https://dev.azure.com/<org>/<project>/_git/<repo> ...\`), then run this task.`, syncFile);
+      throw new ManifestError(
+        `${syncFile} has no GitRepository (it looks like a placeholder). Bootstrap Flux first (\`flux bootstrap git --url=https://dev.azure.com/<org>/<project>/_git/<repo> ...\`), then run this task.`,
+        syncFile,
+      );
     }
-    throw new ManifestError(`${syncFile} has no GitRepository named "${opts.gitRepositoryName}" (found: ${repos.map((r) => meta(r).name).join(', ')}). Set gitRepositoryName to the one Flux syncs from.`, syncFile);
+    throw new ManifestError(
+      `${syncFile} has no GitRepository named "${opts.gitRepositoryName}" (found: ${repos.map((r) => meta(r).name).join(', ')}). Set gitRepositoryName to the one Flux syncs from.`,
+      syncFile,
+    );
   }
   const namespace = meta(repo).namespace ?? 'default';
   const repoName = opts.gitRepositoryName;
@@ -132,23 +201,46 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   const images: string[] = [];
   for (const d of deployments) {
     const containers = getPath(d, 'spec', 'template', 'spec', 'containers');
-    const image = Array.isArray(containers) && isRecord(containers[0]) && typeof containers[0].image === 'string' ? containers[0].image : undefined;
+    const image =
+      Array.isArray(containers) && isRecord(containers[0]) && typeof containers[0].image === 'string'
+        ? containers[0].image
+        : undefined;
     const name = meta(d).name;
-    if (image && name) { images.push(image); const t = imageTag(image); if (t) tags[name] = t; }
+    if (image && name) {
+      images.push(image);
+      const t = imageTag(image);
+      if (t) tags[name] = t;
+    }
   }
   const version = detectFluxVersion(componentsText, tags);
   if (deployments.length === 0 && version.source !== 'header') {
-    throw new ManifestError(`${componentsFile} contains no Flux controllers (it looks like a placeholder). Bootstrap Flux first, or set regenerateComponents: true to generate it with the flux CLI.`, componentsFile);
+    throw new ManifestError(
+      `${componentsFile} contains no Flux controllers (it looks like a placeholder). Bootstrap Flux first, or set regenerateComponents: true to generate it with the flux CLI.`,
+      componentsFile,
+    );
   }
-  const installedComponents = deployments.length > 0 ? deployments.map((d) => meta(d).name ?? '').filter(Boolean) : version.headerComponents;
-  const installArgs = fluxInstallArgs(installedComponents, opts.serviceAccounts, namespace, images, /^kind:\s*NetworkPolicy\s*$/m.test(componentsText));
+  const installedComponents =
+    deployments.length > 0 ? deployments.map((d) => meta(d).name ?? '').filter(Boolean) : version.headerComponents;
+  const installArgs = fluxInstallArgs(
+    installedComponents,
+    opts.serviceAccounts,
+    namespace,
+    images,
+    /^kind:\s*NetworkPolicy\s*$/m.test(componentsText),
+  );
   const regenerateHint = `regenerate it: \`flux ${installArgs.join(' ')} > ${componentsFile}\` with a flux CLI >= ${formatSemVer(opts.minimumFluxVersion)} (or re-run \`flux bootstrap\` with it), or set regenerateComponents: true`;
   const versionText = describeVersion(version);
   if (!meetsMinimum(version, opts.minimumFluxVersion)) {
     const why = version.version
       ? `is Flux ${versionText}; ${formatSemVer(opts.minimumFluxVersion)} or later is required (GitRepository provider: azure arrived in Flux 2.4)`
       : 'does not say which Flux version it is (no "# Flux Version:" header, no tagged source-controller image)';
-    throw new ComponentsError(`${componentsFile} ${why}. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs, `${componentsFile} ${why}`);
+    throw new ComponentsError(
+      `${componentsFile} ${why}. Upgrade Flux: ${regenerateHint}.`,
+      componentsFile,
+      'version',
+      installArgs,
+      `${componentsFile} ${why}`,
+    );
   }
   notes.push(`${componentsFile}: Flux ${versionText}.`);
 
@@ -156,25 +248,46 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   const saTargets: { name: string; namespace: string; deployment: string }[] = [];
   for (const name of opts.serviceAccounts) {
     const candidates = serviceAccountsAll.filter((o) => meta(o).name === name);
-    const sa = candidates.find((o) => meta(o).namespace === namespace) ?? (candidates.length === 1 ? candidates[0] : undefined);
+    const sa =
+      candidates.find((o) => meta(o).namespace === namespace) ?? (candidates.length === 1 ? candidates[0] : undefined);
     if (!sa) {
       const found = serviceAccountsAll.map((o) => meta(o).name).join(', ') || version.headerComponents.join(', ');
       if (EXTRA_COMPONENTS.includes(name)) {
-        throw new ComponentsError(`${componentsFile} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${regenerateHint}.`,
-          componentsFile, 'missingController', installArgs, `${componentsFile} has no ${name} (installed: ${found})`);
+        throw new ComponentsError(
+          `${componentsFile} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${regenerateHint}.`,
+          componentsFile,
+          'missingController',
+          installArgs,
+          `${componentsFile} has no ${name} (installed: ${found})`,
+        );
       }
-      throw new ManifestError(`${componentsFile} has no ServiceAccount "${name}" (found: ${found}). Check the serviceAccounts input.`, componentsFile);
+      throw new ManifestError(
+        `${componentsFile} has no ServiceAccount "${name}" (found: ${found}). Check the serviceAccounts input.`,
+        componentsFile,
+      );
     }
     const saNs = meta(sa).namespace ?? namespace;
-    const dep = deployments.find((d) => meta(d).namespace === saNs && getPath(d, 'spec', 'template', 'spec', 'serviceAccountName') === name)
-      ?? deployments.find((d) => meta(d).namespace === saNs && meta(d).name === name);
-    if (!dep) throw new ManifestError(`${componentsFile} has a ServiceAccount "${name}" but no Deployment that runs as it, so there is no pod to label.`, componentsFile);
+    const dep =
+      deployments.find(
+        (d) => meta(d).namespace === saNs && getPath(d, 'spec', 'template', 'spec', 'serviceAccountName') === name,
+      ) ?? deployments.find((d) => meta(d).namespace === saNs && meta(d).name === name);
+    if (!dep)
+      throw new ManifestError(
+        `${componentsFile} has a ServiceAccount "${name}" but no Deployment that runs as it, so there is no pod to label.`,
+        componentsFile,
+      );
     saTargets.push({ name, namespace: saNs, deployment: meta(dep).name as string });
     if (name === 'image-automation-controller' && version.source !== 'header') {
       const iac = parseSemVer(tags[meta(dep).name as string] ?? '');
       if (!iac || compareSemVer(iac, IAC_MINIMUM) < 0) {
         const problem = `${componentsFile} runs image-automation-controller ${tags[meta(dep).name as string] ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure`;
-        throw new ComponentsError(`${problem}. Upgrade Flux: ${regenerateHint}.`, componentsFile, 'version', installArgs, problem);
+        throw new ComponentsError(
+          `${problem}. Upgrade Flux: ${regenerateHint}.`,
+          componentsFile,
+          'version',
+          installArgs,
+          problem,
+        );
       }
     }
   }
@@ -187,24 +300,40 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     const unsafe = Object.keys(spec).filter((f) => !V1_SPEC_FIELDS.has(f));
     const explain = `GitRepository ${repoName} in ${syncFile} is ${repoApi}; spec.provider exists only in ${SOURCE_GROUP}/v1 (in older versions the API server drops the field, so Flux would keep using the secret)`;
     if (!/^source\.toolkit\.fluxcd\.io\/v1beta[12]$/.test(repoApi) || unsafe.length > 0) {
-      throw new ManifestError(`${explain}. It cannot be converted automatically (fields not in v1: ${unsafe.join(', ') || 'unknown version'}); change it to ${SOURCE_GROUP}/v1 by hand, or re-run \`flux bootstrap\` with Flux >= 2.4, which writes v1.`, syncFile);
+      throw new ManifestError(
+        `${explain}. It cannot be converted automatically (fields not in v1: ${unsafe.join(', ') || 'unknown version'}); change it to ${SOURCE_GROUP}/v1 by hand, or re-run \`flux bootstrap\` with Flux >= 2.4, which writes v1.`,
+        syncFile,
+      );
     }
     const newSync = setGitRepositoryApiVersion(syncText, syncFile, repoName);
-    notes.push(`${syncFile}: ${explain}; changed it to v1 (the spec has only v1 fields; Flux ${versionText} serves v1, and \`flux bootstrap\` writes v1 too).`);
+    notes.push(
+      `${syncFile}: ${explain}; changed it to v1 (the spec has only v1 fields; Flux ${versionText} serves v1, and \`flux bootstrap\` writes v1 too).`,
+    );
     changes.push({ path: SYNC_FILE, before: syncText, after: newSync });
   }
-  const url = typeof getPath(repo, 'spec', 'url') === 'string' ? getPath(repo, 'spec', 'url') as string : '';
+  const url = typeof getPath(repo, 'spec', 'url') === 'string' ? (getPath(repo, 'spec', 'url') as string) : '';
   const httpsUrl = toAzureDevOpsHttpsUrl(url);
   if (!httpsUrl) {
-    throw new ManifestError(`GitRepository ${repoName} in ${syncFile} points at ${url || '(no url)'}, which is not an Azure DevOps Git repository. provider: azure authenticates only to Azure DevOps (https://dev.azure.com/{org}/{project}/_git/{repo}); bootstrap Flux from the Azure DevOps repository first.`, syncFile);
+    throw new ManifestError(
+      `GitRepository ${repoName} in ${syncFile} points at ${url || '(no url)'}, which is not an Azure DevOps Git repository. provider: azure authenticates only to Azure DevOps (https://dev.azure.com/{org}/{project}/_git/{repo}); bootstrap Flux from the Azure DevOps repository first.`,
+      syncFile,
+    );
   }
   if (getPath(repo, 'spec', 'serviceAccountName') !== undefined) {
-    warnings.push(`GitRepository ${repoName} sets spec.serviceAccountName (object-level workload identity); this task sets up controller-level identity, which Flux uses only without spec.serviceAccountName.`);
+    warnings.push(
+      `GitRepository ${repoName} sets spec.serviceAccountName (object-level workload identity); this task sets up controller-level identity, which Flux uses only without spec.serviceAccountName.`,
+    );
   }
 
   // --- the patches already there
-  const selfContained = [...k.resources, ...k.entries.flatMap((e) => (e.path ? [e.path] : []))]
-    .every((p) => !p.startsWith('/') && !p.startsWith('..') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(p) && !/^[\w.-]+\.[a-z]{2,}\//i.test(p) && !/^[A-Za-z]:/.test(p));
+  const selfContained = [...k.resources, ...k.entries.flatMap((e) => (e.path ? [e.path] : []))].every(
+    (p) =>
+      !p.startsWith('/') &&
+      !p.startsWith('..') &&
+      !/^[a-z][a-z0-9+.-]*:\/\//i.test(p) &&
+      !/^[\w.-]+\.[a-z]{2,}\//i.test(p) &&
+      !/^[A-Za-z]:/.test(p),
+  );
   const existing = await loadPatches(k, reader, opts.folder);
 
   // The objects as a re-bootstrap would write them: without any workload identity fields.
@@ -214,7 +343,10 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
       const c = structuredClone(o);
       const m = isRecord(c.metadata) ? c.metadata : {};
       if (c.kind === 'ServiceAccount') {
-        if (isRecord(m.annotations)) { delete m.annotations[WI_CLIENT_ID]; delete m.annotations[WI_TENANT_ID]; }
+        if (isRecord(m.annotations)) {
+          delete m.annotations[WI_CLIENT_ID];
+          delete m.annotations[WI_TENANT_ID];
+        }
         if (isRecord(m.labels)) delete m.labels[WI_USE];
       } else {
         const labels = getPath(c, 'spec', 'template', 'metadata', 'labels');
@@ -238,7 +370,10 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   // Apply the hand-written patches, remembering who set the client-id annotations.
   const resources = durableBase();
   const setBy = new Map<string, string>();
-  const saObj = (name: string, ns: string) => resources.find((r) => !r.deleted && r.obj.kind === 'ServiceAccount' && meta(r.obj).name === name && meta(r.obj).namespace === ns)?.obj;
+  const saObj = (name: string, ns: string) =>
+    resources.find(
+      (r) => !r.deleted && r.obj.kind === 'ServiceAccount' && meta(r.obj).name === name && meta(r.obj).namespace === ns,
+    )?.obj;
   for (const p of existing.filter((e) => !e.ours)) {
     const before = saTargets.map((t) => JSON.stringify(meta(saObj(t.name, t.namespace) ?? {}).annotations));
     applyPatch(p, resources);
@@ -250,28 +385,59 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   const saNeeded: string[] = [];
   for (const t of saTargets) {
     const obj = saObj(t.name, t.namespace);
-    if (!obj) throw new ManifestError(`A patch in ${rel(opts.folder, k.fileName)} deletes ServiceAccount ${t.name}; it cannot get a workload identity.`, rel(opts.folder, k.fileName));
+    if (!obj)
+      throw new ManifestError(
+        `A patch in ${rel(opts.folder, k.fileName)} deletes ServiceAccount ${t.name}; it cannot get a workload identity.`,
+        rel(opts.folder, k.fileName),
+      );
     const ann = meta(obj).annotations;
     const clientOk = ann[WI_CLIENT_ID] === opts.clientId;
     const tenantOk = !opts.tenantId || ann[WI_TENANT_ID] === opts.tenantId;
-    if (clientOk && tenantOk) { notes.push(`ServiceAccount ${t.name}: the client-id annotation is already set by ${setBy.get(t.name) ?? 'an existing patch'}; left as it is.`); continue; }
-    for (const [key, want] of [[WI_CLIENT_ID, opts.clientId], [WI_TENANT_ID, opts.tenantId]] as const) {
+    if (clientOk && tenantOk) {
+      notes.push(
+        `ServiceAccount ${t.name}: the client-id annotation is already set by ${setBy.get(t.name) ?? 'an existing patch'}; left as it is.`,
+      );
+      continue;
+    }
+    for (const [key, want] of [
+      [WI_CLIENT_ID, opts.clientId],
+      [WI_TENANT_ID, opts.tenantId],
+    ] as const) {
       if (want && ann[key] !== undefined && ann[key] !== want) {
-        throw new ManifestError(`${rel(opts.folder, k.fileName)}: ${setBy.get(t.name) ?? 'an existing patch'} already sets ${key}: ${String(ann[key])} on ServiceAccount ${t.name}, but this run asks for ${want}. A ServiceAccount has one identity: remove or change that patch (or use that identity), then run again.`, rel(opts.folder, k.fileName));
+        throw new ManifestError(
+          `${rel(opts.folder, k.fileName)}: ${setBy.get(t.name) ?? 'an existing patch'} already sets ${key}: ${String(ann[key])} on ServiceAccount ${t.name}, but this run asks for ${want}. A ServiceAccount has one identity: remove or change that patch (or use that identity), then run again.`,
+          rel(opts.folder, k.fileName),
+        );
       }
     }
     saNeeded.push(t.name);
   }
   const depNeeded: string[] = [];
   for (const t of saTargets) {
-    const dep = resources.find((r) => !r.deleted && r.obj.kind === 'Deployment' && meta(r.obj).name === t.deployment && meta(r.obj).namespace === t.namespace)?.obj;
+    const dep = resources.find(
+      (r) =>
+        !r.deleted &&
+        r.obj.kind === 'Deployment' &&
+        meta(r.obj).name === t.deployment &&
+        meta(r.obj).namespace === t.namespace,
+    )?.obj;
     const labels = getPath(dep, 'spec', 'template', 'metadata', 'labels');
-    if (isRecord(labels) && labels[WI_USE] === 'true') { notes.push(`Deployment ${t.deployment}: the pod template label is already set by an existing patch.`); continue; }
+    if (isRecord(labels) && labels[WI_USE] === 'true') {
+      notes.push(`Deployment ${t.deployment}: the pod template label is already set by an existing patch.`);
+      continue;
+    }
     if (!depNeeded.includes(t.deployment)) depNeeded.push(t.deployment);
   }
   const effRepo = resources.find((r) => r.obj.kind === 'GitRepository')?.obj;
-  const repoOk = !!effRepo && getPath(effRepo, 'spec', 'provider') === 'azure' && getPath(effRepo, 'spec', 'secretRef') === undefined && getPath(effRepo, 'spec', 'url') === httpsUrl;
-  if (repoOk) notes.push(`GitRepository ${repoName}: provider azure, no secretRef and the HTTPS url are already set by an existing patch.`);
+  const repoOk =
+    !!effRepo &&
+    getPath(effRepo, 'spec', 'provider') === 'azure' &&
+    getPath(effRepo, 'spec', 'secretRef') === undefined &&
+    getPath(effRepo, 'spec', 'url') === httpsUrl;
+  if (repoOk)
+    notes.push(
+      `GitRepository ${repoName}: provider azure, no secretRef and the HTTPS url are already set by an existing patch.`,
+    );
 
   // --- our patches
   const ns = saTargets[0]?.namespace ?? namespace;
@@ -283,15 +449,31 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
   const kPath = k.fileName;
   if (newKustomization !== kRaw) {
     changes.unshift({ path: kPath, before: kRaw, after: newKustomization });
-    const what = (roles: string[]) => roles.map((r) => ({ serviceAccounts: `ServiceAccounts (${saNeeded.join(', ')})`, deployments: `Deployment pod templates (${depNeeded.join(', ')})`, gitRepository: `GitRepository ${repoName}` })[r as 'serviceAccounts']).join(', ');
+    const what = (roles: string[]) =>
+      roles
+        .map(
+          (r) =>
+            ({
+              serviceAccounts: `ServiceAccounts (${saNeeded.join(', ')})`,
+              deployments: `Deployment pod templates (${depNeeded.join(', ')})`,
+              gitRepository: `GitRepository ${repoName}`,
+            })[r as 'serviceAccounts'],
+        )
+        .join(', ');
     if (change.added.length) notes.push(`${rel(opts.folder, kPath)}: added patches for ${what(change.added)}.`);
     if (change.updated.length) notes.push(`${rel(opts.folder, kPath)}: updated patches for ${what(change.updated)}.`);
-    if (change.removed) notes.push(`${rel(opts.folder, kPath)}: removed ${change.removed} patch(es) of ours that hand-written patches make redundant.`);
+    if (change.removed)
+      notes.push(
+        `${rel(opts.folder, kPath)}: removed ${change.removed} patch(es) of ours that hand-written patches make redundant.`,
+      );
   }
-  if (!repoOk && url !== httpsUrl) notes.push(`GitRepository ${repoName}: url ${url} -> ${httpsUrl} (provider azure needs the HTTPS form).`);
+  if (!repoOk && url !== httpsUrl)
+    notes.push(`GitRepository ${repoName}: url ${url} -> ${httpsUrl} (provider azure needs the HTTPS form).`);
   if (!repoOk && getPath(repo, 'spec', 'secretRef') !== undefined) {
     const secret = getPath(repo, 'spec', 'secretRef', 'name');
-    notes.push(`GitRepository ${repoName}: secretRef removed. Once Flux has reconciled, the Secret ${namespace}/${String(secret)} (the bootstrap key or PAT) is unused and can be deleted.`);
+    notes.push(
+      `GitRepository ${repoName}: secretRef removed. Once Flux has reconciled, the Secret ${namespace}/${String(secret)} (the bootstrap key or PAT) is unused and can be deleted.`,
+    );
   }
   if (opts.components !== undefined && opts.components !== fileComponents) {
     changes.push({ path: COMPONENTS_FILE, before: fileComponents, after: opts.components });
@@ -299,32 +481,68 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
 
   // --- self-check: the patches as written give the intended objects, now and after a re-bootstrap
   const expectations: Expectations = {
-    serviceAccounts: saTargets.map((t) => ({ name: t.name, namespace: t.namespace, clientId: opts.clientId, ...(opts.tenantId ? { tenantId: opts.tenantId } : {}) })),
+    serviceAccounts: saTargets.map((t) => ({
+      name: t.name,
+      namespace: t.namespace,
+      clientId: opts.clientId,
+      ...(opts.tenantId ? { tenantId: opts.tenantId } : {}),
+    })),
     deployments: saTargets.map((t) => ({ name: t.deployment, namespace: t.namespace })),
     gitRepository: { name: repoName, namespace, url: httpsUrl },
   };
   const after = readKustomization(newKustomization, rel(opts.folder, kPath));
   const allPatches = await loadPatches(after, reader, opts.folder);
-  for (const [label, base] of [['after a re-bootstrap', durableBase()], ['as committed', actualBase()]] as const) {
+  for (const [label, base] of [
+    ['after a re-bootstrap', durableBase()],
+    ['as committed', actualBase()],
+  ] as const) {
     for (const p of allPatches) applyPatch(p, base);
-    const problems = checkObjects(base.filter((r) => !r.deleted).map((r) => r.obj), expectations);
+    const problems = checkObjects(
+      base.filter((r) => !r.deleted).map((r) => r.obj),
+      expectations,
+    );
     if (problems.length > 0) {
-      throw new ManifestError(`${rel(opts.folder, kPath)}: with the patches added, the result would still be wrong ${label}: ${problems.join('; ')}. Another patch probably overrides these fields (JSON 6902 patches and patchesJson6902 run after ours); fix it and run again.`, rel(opts.folder, kPath));
+      throw new ManifestError(
+        `${rel(opts.folder, kPath)}: with the patches added, the result would still be wrong ${label}: ${problems.join('; ')}. Another patch probably overrides these fields (JSON 6902 patches and patchesJson6902 run after ours); fix it and run again.`,
+        rel(opts.folder, kPath),
+      );
     }
   }
 
-  const sync = syncObjects.find((o) => o.kind === 'Kustomization' && getPath(o, 'spec', 'sourceRef', 'name') === repoName && typeof getPath(o, 'spec', 'path') === 'string');
-  const syncPath = sync ? getPath(sync, 'spec', 'path') as string : undefined;
-  return { changes, notes, warnings, expectations, fluxVersion: versionText, namespace, selfContained, ...(syncPath !== undefined ? { syncPath } : {}) };
+  const sync = syncObjects.find(
+    (o) =>
+      o.kind === 'Kustomization' &&
+      getPath(o, 'spec', 'sourceRef', 'name') === repoName &&
+      typeof getPath(o, 'spec', 'path') === 'string',
+  );
+  const syncPath = sync ? (getPath(sync, 'spec', 'path') as string) : undefined;
+  return {
+    changes,
+    notes,
+    warnings,
+    expectations,
+    fluxVersion: versionText,
+    namespace,
+    selfContained,
+    ...(syncPath !== undefined ? { syncPath } : {}),
+  };
 }
 
 function describeVersion(v: FluxVersionInfo): string {
   if (!v.version) return 'unknown';
-  return v.minorOnly ? `${v.version.major}.${v.version.minor}.x (from the source-controller image tag)` : formatSemVer(v.version);
+  return v.minorOnly
+    ? `${v.version.major}.${v.version.minor}.x (from the source-controller image tag)`
+    : formatSemVer(v.version);
 }
 
 /** `flux install --export ...` arguments that reproduce this installation plus what is requested. */
-export function fluxInstallArgs(installed: readonly string[], requestedServiceAccounts: readonly string[], namespace: string, images: readonly string[], networkPolicy: boolean): string[] {
+export function fluxInstallArgs(
+  installed: readonly string[],
+  requestedServiceAccounts: readonly string[],
+  namespace: string,
+  images: readonly string[],
+  networkPolicy: boolean,
+): string[] {
   const all = new Set(installed.length > 0 ? installed : DEFAULT_COMPONENTS);
   if (requestedServiceAccounts.some((s) => EXTRA_COMPONENTS.includes(s))) EXTRA_COMPONENTS.forEach((c) => all.add(c));
   const base = DEFAULT_COMPONENTS.filter((c) => all.has(c));
@@ -351,7 +569,11 @@ async function loadPatches(k: KustomizationFile, reader: FolderReader, folder: s
       const p = e.path.replace(/^\.\//, '');
       text = await reader.read(p);
       file = rel(folder, p);
-      if (text === undefined) throw new ManifestError(`${rel(folder, k.fileName)} ${e.label} refers to ${p}, which does not exist. Fix the path (kustomize fails on it too).`, rel(folder, k.fileName));
+      if (text === undefined)
+        throw new ManifestError(
+          `${rel(folder, k.fileName)} ${e.label} refers to ${p}, which does not exist. Fix the path (kustomize fails on it too).`,
+          rel(folder, k.fileName),
+        );
     }
     const values = parseAll(text ?? '', file);
     const base = { label: e.label, ours: e.ours, ...(e.target ? { target: e.target } : {}) };

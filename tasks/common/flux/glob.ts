@@ -33,7 +33,10 @@ export function globDirs(pattern: string, listDirs: ListDirs): string[] {
     const key = `${dir}\u0000${i}`;
     if (visited.has(key)) return;
     visited.add(key);
-    if (i === segs.length) { if (dir !== '') found.add(dir); return; }
+    if (i === segs.length) {
+      if (dir !== '') found.add(dir);
+      return;
+    }
     const seg = segs[i];
     const join = (name: string) => (dir === '' ? name : `${dir}/${name}`);
     if (seg === '**') {
@@ -44,7 +47,10 @@ export function globDirs(pattern: string, listDirs: ListDirs): string[] {
       }
       return;
     }
-    if (seg === '..') { walk(join('..'), i + 1); return; }
+    if (seg === '..') {
+      walk(join('..'), i + 1);
+      return;
+    }
     if (!isGlob(seg)) {
       if (listDirs(dir).includes(seg)) walk(join(seg), i + 1);
       return;

@@ -10,7 +10,18 @@
  * list with items, a flow-style root), the Document is serialised instead. Either way the result
  * is re-parsed and must equal the intended Document value, or the edit is refused.
  */
-import { isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  Scalar,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { ManifestError } from './errors';
 import type { Selector } from './kustomize-sim';
 import { documentValue, isRecord, MAX_ALIAS_COUNT } from './manifests';
@@ -53,19 +64,34 @@ export function readKustomization(raw: string, fileName: string): KustomizationF
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   const value = documentValue(doc, fileName);
   if (value === null || value === undefined) {
-    throw new ManifestError(`${fileName} is empty. A flux-system folder's kustomization lists gotk-components.yaml and gotk-sync.yaml; run \`flux bootstrap\` first.`, fileName);
+    throw new ManifestError(
+      `${fileName} is empty. A flux-system folder's kustomization lists gotk-components.yaml and gotk-sync.yaml; run \`flux bootstrap\` first.`,
+      fileName,
+    );
   }
-  if (!isRecord(value)) throw new ManifestError(`${fileName} is not a kustomization (a YAML mapping was expected).`, fileName);
+  if (!isRecord(value))
+    throw new ManifestError(`${fileName} is not a kustomization (a YAML mapping was expected).`, fileName);
   const apiVersion = value.apiVersion;
   const kind = value.kind;
   if (typeof apiVersion === 'string' && apiVersion.startsWith('kustomize.toolkit.fluxcd.io')) {
-    throw new ManifestError(`${fileName} is a Flux Kustomization (${apiVersion}), not a kustomize one (kustomize.config.k8s.io/v1beta1). Point fluxSystemPath at the folder that holds gotk-components.yaml, gotk-sync.yaml and the kustomize kustomization.yaml.`, fileName);
+    throw new ManifestError(
+      `${fileName} is a Flux Kustomization (${apiVersion}), not a kustomize one (kustomize.config.k8s.io/v1beta1). Point fluxSystemPath at the folder that holds gotk-components.yaml, gotk-sync.yaml and the kustomize kustomization.yaml.`,
+      fileName,
+    );
   }
-  if ((apiVersion !== undefined && !(typeof apiVersion === 'string' && apiVersion.startsWith('kustomize.config.k8s.io/')))
-    || (kind !== undefined && kind !== 'Kustomization')) {
-    throw new ManifestError(`${fileName} is not a kustomize Kustomization (apiVersion ${String(apiVersion)}, kind ${String(kind)}); expected apiVersion kustomize.config.k8s.io/v1beta1, kind Kustomization.`, fileName);
+  if (
+    (apiVersion !== undefined &&
+      !(typeof apiVersion === 'string' && apiVersion.startsWith('kustomize.config.k8s.io/'))) ||
+    (kind !== undefined && kind !== 'Kustomization')
+  ) {
+    throw new ManifestError(
+      `${fileName} is not a kustomize Kustomization (apiVersion ${String(apiVersion)}, kind ${String(kind)}); expected apiVersion kustomize.config.k8s.io/v1beta1, kind Kustomization.`,
+      fileName,
+    );
   }
-  const resources = Array.isArray(value.resources) ? value.resources.filter((r): r is string => typeof r === 'string') : [];
+  const resources = Array.isArray(value.resources)
+    ? value.resources.filter((r): r is string => typeof r === 'string')
+    : [];
   return { fileName, text, bom, doc, value, eol: detectEol(text), resources, entries: listEntries(value) };
 }
 
@@ -92,14 +118,22 @@ function listEntries(value: Record<string, unknown>): PatchEntry[] {
     // Entries are file paths, or (older kustomize style) the patch itself inline.
     const inline = /\n/.test(item.trim()) || /^\s*(apiVersion|kind)\s*:/.test(item);
     out.push({
-      field: 'patchesStrategicMerge', index, ours: false,
+      field: 'patchesStrategicMerge',
+      index,
+      ours: false,
       label: `patchesStrategicMerge[${index}]${inline ? '' : ` (${item})`}`,
       ...(inline ? { inline: item } : { path: item.trim() }),
     });
   });
   list('patches').forEach((item, index) => {
     if (!isRecord(item)) return;
-    const entry: PatchEntry = { field: 'patches', index, label: `patches[${index}]`, ours: false, target: toSelector(item.target) };
+    const entry: PatchEntry = {
+      field: 'patches',
+      index,
+      label: `patches[${index}]`,
+      ours: false,
+      target: toSelector(item.target),
+    };
     if (typeof item.patch === 'string') {
       entry.inline = item.patch;
       entry.ours = isOurs(item.patch);
@@ -116,9 +150,18 @@ function listEntries(value: Record<string, unknown>): PatchEntry[] {
   });
   list('patchesJson6902').forEach((item, index) => {
     if (!isRecord(item)) return;
-    const entry: PatchEntry = { field: 'patchesJson6902', index, label: `patchesJson6902[${index}]`, ours: false, target: toSelector(item.target) };
+    const entry: PatchEntry = {
+      field: 'patchesJson6902',
+      index,
+      label: `patchesJson6902[${index}]`,
+      ours: false,
+      target: toSelector(item.target),
+    };
     if (typeof item.patch === 'string') entry.inline = item.patch;
-    else if (typeof item.path === 'string') { entry.path = item.path; entry.label += ` (${item.path})`; } else return;
+    else if (typeof item.path === 'string') {
+      entry.path = item.path;
+      entry.label += ` (${item.path})`;
+    } else return;
     out.push(entry);
   });
   return out;
@@ -127,17 +170,28 @@ function listEntries(value: Record<string, unknown>): PatchEntry[] {
 // ---------------------------------------------------------------------------------------------
 // Editing
 
-interface Edit { start: number; end: number; text: string }
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
 
 /** What changed, for the log. */
-export interface KustomizationChange { added: PatchRole[]; updated: PatchRole[]; removed: number }
+export interface KustomizationChange {
+  added: PatchRole[];
+  updated: PatchRole[];
+  removed: number;
+}
 
 /**
  * The kustomization text with our patches set to exactly `desired` (in that order): an existing
  * patch of ours for the same role is updated in place, a missing one is appended to `patches`,
  * one no longer needed (or a duplicate) is removed. Returns the original text when nothing changes.
  */
-export function setOurPatches(k: KustomizationFile, desired: readonly OurPatch[]): { text: string; change: KustomizationChange } {
+export function setOurPatches(
+  k: KustomizationFile,
+  desired: readonly OurPatch[],
+): { text: string; change: KustomizationChange } {
   const ours = k.entries.filter((e) => e.field === 'patches' && e.ours);
   const change: KustomizationChange = { added: [], updated: [], removed: 0 };
   const used = new Set<PatchEntry>();
@@ -145,9 +199,16 @@ export function setOurPatches(k: KustomizationFile, desired: readonly OurPatch[]
   const add: OurPatch[] = [];
   for (const patch of desired) {
     const existing = ours.find((e) => e.role === patch.role && !used.has(e));
-    if (!existing) { add.push(patch); change.added.push(patch.role); continue; }
+    if (!existing) {
+      add.push(patch);
+      change.added.push(patch.role);
+      continue;
+    }
     used.add(existing);
-    if (!sameOurPatch(existing, patch)) { replace.push({ entry: existing, patch }); change.updated.push(patch.role); }
+    if (!sameOurPatch(existing, patch)) {
+      replace.push({ entry: existing, patch });
+      change.updated.push(patch.role);
+    }
   }
   const remove = ours.filter((e) => !used.has(e));
   change.removed = remove.length;
@@ -160,7 +221,10 @@ export function setOurPatches(k: KustomizationFile, desired: readonly OurPatch[]
     // The file's layout is unusual (flow style): let the Document serialise itself.
     text = serialiseEdit(k, replace, remove, add);
     if (!sameValue(parseOrUndefined(text), expected)) {
-      throw new ManifestError(`${k.fileName}: the patches could not be written without changing other content; add them by hand (see the plan output) or simplify the file's layout.`, k.fileName);
+      throw new ManifestError(
+        `${k.fileName}: the patches could not be written without changing other content; add them by hand (see the plan output) or simplify the file's layout.`,
+        k.fileName,
+      );
     }
   }
   return { text: (k.bom ? '\uFEFF' : '') + text, change };
@@ -184,7 +248,13 @@ function parseOrUndefined(text: string): unknown {
 
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (isRecord(v)) return Object.fromEntries(Object.keys(v).sort().filter((key) => v[key] !== undefined).map((key) => [key, canonical(v[key])]));
+  if (isRecord(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .filter((key) => v[key] !== undefined)
+        .map((key) => [key, canonical(v[key])]),
+    );
   return v;
 }
 
@@ -196,7 +266,12 @@ function entryValue(p: OurPatch): Record<string, unknown> {
   return { patch: p.text, target: { ...p.target } };
 }
 
-function expectedValue(k: KustomizationFile, replace: { entry: PatchEntry; patch: OurPatch }[], remove: PatchEntry[], add: OurPatch[]): unknown {
+function expectedValue(
+  k: KustomizationFile,
+  replace: { entry: PatchEntry; patch: OurPatch }[],
+  remove: PatchEntry[],
+  add: OurPatch[],
+): unknown {
   const value = structuredClone(k.value);
   const patches = Array.isArray(value.patches) ? [...(value.patches as unknown[])] : [];
   for (const r of replace) patches[r.entry.index] = entryValue(r.patch);
@@ -219,7 +294,11 @@ function afterLine(text: string, i: number): number {
   return nl < 0 ? text.length : nl + 1;
 }
 
-interface SeqLayout { dashCol: number; contentCol: number; unit: number }
+interface SeqLayout {
+  dashCol: number;
+  contentCol: number;
+  unit: number;
+}
 
 function rootMap(k: KustomizationFile): YAMLMap | undefined {
   const c = k.doc.contents;
@@ -249,7 +328,7 @@ function indentUnit(text: string, seq: YAMLSeq): number {
       const key = pair.key as Node | null;
       const val = pair.value as Node | null;
       if (isMap(val) && !val.flow && key?.range && val.range) {
-        const unit = (val.range[0] - lineStart(text, val.range[0])) - (key.range[0] - lineStart(text, key.range[0]));
+        const unit = val.range[0] - lineStart(text, val.range[0]) - (key.range[0] - lineStart(text, key.range[0]));
         if (unit > 0 && unit <= 8) return unit;
       }
     }
@@ -258,7 +337,9 @@ function indentUnit(text: string, seq: YAMLSeq): number {
 }
 
 function yamlString(s: string): string {
-  const plain = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|y|n|~|[-+]?[0-9._]+([eE][-+]?[0-9]+)?)$/i.test(s);
+  const plain =
+    /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(s) &&
+    !/^(true|false|null|yes|no|on|off|y|n|~|[-+]?[0-9._]+([eE][-+]?[0-9]+)?)$/i.test(s);
   return plain ? s : JSON.stringify(s);
 }
 
@@ -276,7 +357,12 @@ function entryLines(p: OurPatch, layout: SeqLayout): string[] {
   return lines;
 }
 
-function spliceEdit(k: KustomizationFile, replace: { entry: PatchEntry; patch: OurPatch }[], remove: PatchEntry[], add: OurPatch[]): string | undefined {
+function spliceEdit(
+  k: KustomizationFile,
+  replace: { entry: PatchEntry; patch: OurPatch }[],
+  remove: PatchEntry[],
+  add: OurPatch[],
+): string | undefined {
   const { text, eol } = k;
   const root = rootMap(k);
   if (!root) return undefined;
@@ -309,7 +395,9 @@ function spliceEdit(k: KustomizationFile, replace: { entry: PatchEntry; patch: O
     if (add.length > 0) {
       const at = itemEnd(items[items.length - 1]);
       const block = add.flatMap((p) => entryLines(p, layout)).join(eol);
-      edits.push(text[at - 1] === '\n' ? { start: at, end: at, text: block + eol } : { start: at, end: at, text: eol + block });
+      edits.push(
+        text[at - 1] === '\n' ? { start: at, end: at, text: block + eol } : { start: at, end: at, text: eol + block },
+      );
     }
     return applyEdits(text, edits);
   }
@@ -330,7 +418,8 @@ function spliceEdit(k: KustomizationFile, replace: { entry: PatchEntry; patch: O
     // `patches:` with no value, `patches: ~`, or `patches: []`.
     const key = pair.key as Scalar;
     const value = pair.value as Node | null;
-    const emptyValue = value === null || (isScalar(value) && value.value === null) || (isSeq(value) && value.items.length === 0);
+    const emptyValue =
+      value === null || (isScalar(value) && value.value === null) || (isSeq(value) && value.items.length === 0);
     if (!emptyValue || !key.range || lineStart(text, key.range[0]) !== key.range[0]) return undefined;
     const colon = text.indexOf(':', key.range[1]);
     const valueEnd = value?.range ? value.range[1] : colon + 1;
@@ -360,7 +449,12 @@ function applyEdits(text: string, edits: Edit[]): string {
 
 // --- Document serialisation (fallback) --------------------------------------------------------
 
-function serialiseEdit(k: KustomizationFile, replace: { entry: PatchEntry; patch: OurPatch }[], remove: PatchEntry[], add: OurPatch[]): string {
+function serialiseEdit(
+  k: KustomizationFile,
+  replace: { entry: PatchEntry; patch: OurPatch }[],
+  remove: PatchEntry[],
+  add: OurPatch[],
+): string {
   const doc = k.doc.clone();
   const node = (p: OurPatch) => {
     const n = doc.createNode(entryValue(p)) as YAMLMap;

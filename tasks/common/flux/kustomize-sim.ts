@@ -34,7 +34,10 @@ export interface SimPatch {
 }
 
 /** A resource being simulated: its object (mutated in place) and whether a patch deleted it. */
-export interface SimResource { obj: KubeObject; deleted?: boolean }
+export interface SimResource {
+  obj: KubeObject;
+  deleted?: boolean;
+}
 
 export function selects(sel: Selector, obj: KubeObject): boolean {
   const gv = groupVersion(obj.apiVersion);
@@ -93,7 +96,10 @@ export function applyPatch(patch: SimPatch, resources: SimResource[]): void {
       ? live.filter((r) => selects(patch.target as Selector, r.obj))
       : live.filter((r) => sameId(doc, r.obj));
     for (const r of selected) {
-      if (isRecord(doc) && doc.$patch === 'delete') { r.deleted = true; continue; }
+      if (isRecord(doc) && doc.$patch === 'delete') {
+        r.deleted = true;
+        continue;
+      }
       const { metadata, ...rest } = doc;
       const m = isRecord(metadata) ? { ...metadata } : {};
       // Name, namespace and kind never change through a targeted patch (kustomize keeps them).
@@ -109,8 +115,12 @@ export function applyPatch(patch: SimPatch, resources: SimResource[]): void {
 function sameId(patch: KubeObject, obj: KubeObject): boolean {
   const p = meta(patch);
   const o = meta(obj);
-  return patch.kind === obj.kind && patch.apiVersion === obj.apiVersion && p.name === o.name
-    && (p.namespace || 'default') === (o.namespace || 'default');
+  return (
+    patch.kind === obj.kind &&
+    patch.apiVersion === obj.apiVersion &&
+    p.name === o.name &&
+    (p.namespace || 'default') === (o.namespace || 'default')
+  );
 }
 
 /** Strategic merge for plain maps: nested maps merge, `null` deletes, everything else replaces. */
@@ -120,8 +130,14 @@ export function mergeInto(target: Record<string, unknown>, patch: Record<string,
   }
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$')) continue;
-    if (v === null) { delete target[k]; continue; }
-    if (isRecord(v) && v.$patch === 'delete') { delete target[k]; continue; }
+    if (v === null) {
+      delete target[k];
+      continue;
+    }
+    if (isRecord(v) && v.$patch === 'delete') {
+      delete target[k];
+      continue;
+    }
     if (isRecord(v)) {
       if (!isRecord(target[k])) target[k] = {};
       mergeInto(target[k] as Record<string, unknown>, v);
@@ -133,7 +149,10 @@ export function mergeInto(target: Record<string, unknown>, patch: Record<string,
 
 function pointer(path: string): string[] {
   if (path === '' || path === '/') return [];
-  return path.replace(/^\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .replace(/^\//, '')
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** RFC 6902 add/replace/remove/copy/move on plain values; an op that cannot apply is skipped. */
@@ -147,15 +166,19 @@ export function applyJsonOps(obj: Record<string, unknown>, ops: readonly JsonOp[
     const value = op.op === 'copy' || op.op === 'move' ? readPointer(obj, op.from ?? '') : op.value;
     if (op.op === 'move' && op.from) removeAt(obj, pointer(op.from));
     switch (op.op) {
-      case 'add': case 'copy': case 'move':
+      case 'add':
+      case 'copy':
+      case 'move':
         if (Array.isArray(parent)) {
           const i = key === '-' ? parent.length : Number(key);
           if (Number.isInteger(i) && i >= 0 && i <= parent.length) parent.splice(i, 0, structuredClone(value));
         } else parent[key] = structuredClone(value);
         break;
       case 'replace':
-        if (Array.isArray(parent)) { const i = Number(key); if (i >= 0 && i < parent.length) parent[i] = structuredClone(value); }
-        else if (key in parent) parent[key] = structuredClone(value);
+        if (Array.isArray(parent)) {
+          const i = Number(key);
+          if (i >= 0 && i < parent.length) parent[i] = structuredClone(value);
+        } else if (key in parent) parent[key] = structuredClone(value);
         break;
       case 'remove':
         removeAt(obj, path);

@@ -23,14 +23,20 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 export function documentValue(doc: Document, file: string): unknown {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new ManifestError(`${file} is not valid YAML: ${e.message.split('\n')[0]}${lineOf(e.linePos)}. Fix the file and run again.`, file);
+    throw new ManifestError(
+      `${file} is not valid YAML: ${e.message.split('\n')[0]}${lineOf(e.linePos)}. Fix the file and run again.`,
+      file,
+    );
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/alias/i.test(msg)) {
-      throw new ManifestError(`${file} expands YAML aliases excessively (${msg}); a manifest never needs this. Remove the anchors/aliases.`, file);
+      throw new ManifestError(
+        `${file} expands YAML aliases excessively (${msg}); a manifest never needs this. Remove the anchors/aliases.`,
+        file,
+      );
     }
     throw new ManifestError(`${file} cannot be read: ${msg}`, file);
   }
@@ -99,7 +105,12 @@ function parseKindsUncached(text: string, file: string, kinds: readonly string[]
   return out;
 }
 
-export function meta(obj: KubeObject): { name?: string; namespace?: string; labels: Record<string, unknown>; annotations: Record<string, unknown> } {
+export function meta(obj: KubeObject): {
+  name?: string;
+  namespace?: string;
+  labels: Record<string, unknown>;
+  annotations: Record<string, unknown>;
+} {
   const m = isRecord(obj.metadata) ? obj.metadata : {};
   return {
     name: typeof m.name === 'string' ? m.name : undefined,

@@ -19,7 +19,8 @@ export const WI_TENANT_ID = 'azure.workload.identity/tenant-id';
 export const WI_USE = 'azure.workload.identity/use';
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
-export const MARKER = '# Managed by the FluxManifestPatch task (Flux OIDC for Azure DevOps); re-runs update this patch.';
+export const MARKER =
+  '# Managed by the FluxManifestPatch task (Flux OIDC for Azure DevOps); re-runs update this patch.';
 const MARKER_RE = /^[ \t]*#.*\bFluxManifestPatch\b/m;
 
 export type PatchRole = 'serviceAccounts' | 'deployments' | 'gitRepository';
@@ -43,7 +44,12 @@ export function nameSelector(names: readonly string[]): string {
   return esc.length === 1 ? esc[0] : `(${esc.join('|')})`;
 }
 
-export function serviceAccountPatch(names: readonly string[], namespace: string, clientId: string, tenantId: string | undefined): OurPatch {
+export function serviceAccountPatch(
+  names: readonly string[],
+  namespace: string,
+  clientId: string,
+  tenantId: string | undefined,
+): OurPatch {
   const lines = [
     MARKER,
     'apiVersion: v1',
@@ -56,7 +62,11 @@ export function serviceAccountPatch(names: readonly string[], namespace: string,
     '  labels:',
     `    ${WI_USE}: "true"`,
   ];
-  return { role: 'serviceAccounts', target: { kind: 'ServiceAccount', name: nameSelector(names), namespace }, text: lines.join('\n') };
+  return {
+    role: 'serviceAccounts',
+    target: { kind: 'ServiceAccount', name: nameSelector(names), namespace },
+    text: lines.join('\n'),
+  };
 }
 
 export function deploymentPatch(names: readonly string[], namespace: string): OurPatch {
@@ -72,7 +82,11 @@ export function deploymentPatch(names: readonly string[], namespace: string): Ou
     '      labels:',
     `        ${WI_USE}: "true"`,
   ];
-  return { role: 'deployments', target: { kind: 'Deployment', name: nameSelector(names), namespace }, text: lines.join('\n') };
+  return {
+    role: 'deployments',
+    target: { kind: 'Deployment', name: nameSelector(names), namespace },
+    text: lines.join('\n'),
+  };
 }
 
 export function gitRepositoryPatch(name: string, namespace: string, url: string | undefined): OurPatch {
@@ -87,7 +101,11 @@ export function gitRepositoryPatch(name: string, namespace: string, url: string 
     '  secretRef: null',
     ...(url ? [`  url: ${url}`] : []),
   ];
-  return { role: 'gitRepository', target: { group: SOURCE_GROUP, kind: 'GitRepository', name: nameSelector([name]), namespace }, text: lines.join('\n') };
+  return {
+    role: 'gitRepository',
+    target: { group: SOURCE_GROUP, kind: 'GitRepository', name: nameSelector([name]), namespace },
+    text: lines.join('\n'),
+  };
 }
 
 /** The role of one of our patches, from the kind it patches. */

@@ -29,10 +29,16 @@ export function parseAzureDevOpsGitUrl(url: string): AzureDevOpsRepoRef | undefi
     if (m) return { organization: m[1], project: m[2], repository: m[3] };
   }
   // {org}@vs-ssh.visualstudio.com:v3/{org}/{project}/{repo} and ssh://{org}@vs-ssh.visualstudio.com/v3/...
-  const vsSsh = new RegExp(`^(?:ssh://)?[^@/]+@vs-ssh\\.visualstudio\\.com(?::22)?[:/]v3/${SEG}/${SEG}/${SEG}/?$`, 'i').exec(u);
+  const vsSsh = new RegExp(
+    `^(?:ssh://)?[^@/]+@vs-ssh\\.visualstudio\\.com(?::22)?[:/]v3/${SEG}/${SEG}/${SEG}/?$`,
+    'i',
+  ).exec(u);
   if (vsSsh) return { organization: vsSsh[1], project: vsSsh[2], repository: vsSsh[3] };
   // https://{org}.visualstudio.com[/DefaultCollection]/{project}/_git/{repo}
-  const vs = new RegExp(`^https://(?:[^@/]+@)?([a-z0-9][a-z0-9-]*)\\.visualstudio\\.com(?:/DefaultCollection)?/${SEG}/_git/${SEG}/?$`, 'i').exec(u);
+  const vs = new RegExp(
+    `^https://(?:[^@/]+@)?([a-z0-9][a-z0-9-]*)\\.visualstudio\\.com(?:/DefaultCollection)?/${SEG}/_git/${SEG}/?$`,
+    'i',
+  ).exec(u);
   if (vs) return { organization: vs[1], project: vs[2], repository: vs[3] };
   return undefined;
 }

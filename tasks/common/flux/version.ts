@@ -6,12 +6,22 @@
  * source-controller v1.N ships with Flux v2.N, so the minor is known but not the patch.
  */
 
-export interface SemVer { major: number; minor: number; patch: number; pre?: string }
+export interface SemVer {
+  major: number;
+  minor: number;
+  patch: number;
+  pre?: string;
+}
 
 export function parseSemVer(text: string): SemVer | undefined {
   const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(text.trim());
   if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: m[3] === undefined ? 0 : Number(m[3]), ...(m[4] ? { pre: m[4] } : {}) };
+  return {
+    major: Number(m[1]),
+    minor: Number(m[2]),
+    patch: m[3] === undefined ? 0 : Number(m[3]),
+    ...(m[4] ? { pre: m[4] } : {}),
+  };
 }
 
 export function formatSemVer(v: SemVer): string {
@@ -45,7 +55,9 @@ export function detectFluxVersion(componentsText: string, imageTags: Record<stri
   // The header sits in the first lines, before or after the leading `---`.
   const head = componentsText.slice(0, 4096);
   const headerComponents = (/^#\s*Components:\s*(.+)$/m.exec(head)?.[1] ?? '')
-    .split(',').map((s) => s.trim()).filter(Boolean);
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const header = /^#\s*Flux Version:\s*(\S+)\s*$/m.exec(head);
   if (header) {
     const version = parseSemVer(header[1]);
@@ -55,7 +67,10 @@ export function detectFluxVersion(componentsText: string, imageTags: Record<stri
   const scVersion = sc ? parseSemVer(sc) : undefined;
   if (scVersion) {
     // source-controller v1.N <-> Flux v2.N (since Flux 2.0); v0.x belongs to Flux 0.x/1.x.
-    const version = scVersion.major >= 1 ? { major: scVersion.major + 1, minor: scVersion.minor, patch: 0 } : { major: 0, minor: 0, patch: 0 };
+    const version =
+      scVersion.major >= 1
+        ? { major: scVersion.major + 1, minor: scVersion.minor, patch: 0 }
+        : { major: 0, minor: 0, patch: 0 };
     return { version, source: 'image', minorOnly: true, headerComponents };
   }
   return { source: 'unknown', minorOnly: true, headerComponents };
@@ -64,7 +79,8 @@ export function detectFluxVersion(componentsText: string, imageTags: Record<stri
 /** Whether `info` satisfies `minimum` (with an image estimate, major.minor decide). */
 export function meetsMinimum(info: FluxVersionInfo, minimum: SemVer): boolean {
   if (!info.version) return false;
-  if (info.minorOnly) return compareSemVer({ ...info.version, patch: 0 }, { ...minimum, patch: 0, pre: undefined }) >= 0;
+  if (info.minorOnly)
+    return compareSemVer({ ...info.version, patch: 0 }, { ...minimum, patch: 0, pre: undefined }) >= 0;
   return compareSemVer(info.version, minimum) >= 0;
 }
 

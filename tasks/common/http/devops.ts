@@ -15,15 +15,23 @@ import type { RetryPolicy } from './retry';
 type AnyFunction = (...args: unknown[]) => unknown;
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
  * Wraps every promise-returning method of `api` so it runs under `policy`.
  * The label shown in the log is `<prefix>.<method>` unless `labelFor` says otherwise.
  */
-export function retrying<T extends object>(api: T, policy: RetryPolicy, prefix: string,
-  labelFor: (method: string, args: unknown[]) => string = (method) => `${prefix}.${method}`): T {
+export function retrying<T extends object>(
+  api: T,
+  policy: RetryPolicy,
+  prefix: string,
+  labelFor: (method: string, args: unknown[]) => string = (method) => `${prefix}.${method}`,
+): T {
   return new Proxy(api, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -33,20 +41,29 @@ export function retrying<T extends object>(api: T, policy: RetryPolicy, prefix: 
         const call = () => Reflect.apply(fn, target, args);
         const first = call();
         if (!isThenable(first)) return first;
-        return policy.run(labelFor(prop, args), (attempt) => (attempt === 1 ? Promise.resolve(first) : Promise.resolve(call())));
+        return policy.run(labelFor(prop, args), (attempt) =>
+          attempt === 1 ? Promise.resolve(first) : Promise.resolve(call()),
+        );
       };
     },
   });
 }
 
 const REST_METHODS: Record<string, string> = {
-  get: 'GET', create: 'POST', update: 'PATCH', replace: 'PUT', del: 'DELETE', options: 'OPTIONS', uploadStream: 'UPLOAD',
+  get: 'GET',
+  create: 'POST',
+  update: 'PATCH',
+  replace: 'PUT',
+  del: 'DELETE',
+  options: 'OPTIONS',
+  uploadStream: 'UPLOAD',
 };
 
 /** A typed-rest-client RestClient (WebApi.rest / an API's `rest`), retried; the log shows "POST <url>". */
 export function retryingRestClient<T extends object>(rest: T, policy: RetryPolicy): T {
   return retrying(rest, policy, 'rest', (method, args) =>
-    `${REST_METHODS[method] ?? method} ${typeof args[0] === 'string' ? args[0] : ''}`.trim());
+    `${REST_METHODS[method] ?? method} ${typeof args[0] === 'string' ? args[0] : ''}`.trim(),
+  );
 }
 
 /**
@@ -67,7 +84,9 @@ export function retryingWebApi<T extends object>(web: T, policy: RetryPolicy): T
           return client !== null && typeof client === 'object' ? retrying(client, policy, area) : client;
         };
       }
-      if (prop === 'connect') return (...args: unknown[]) => policy.run('WebApi.connect', () => Promise.resolve(Reflect.apply(fn, target, args)));
+      if (prop === 'connect')
+        return (...args: unknown[]) =>
+          policy.run('WebApi.connect', () => Promise.resolve(Reflect.apply(fn, target, args)));
       return fn.bind(target);
     },
   });

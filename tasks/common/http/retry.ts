@@ -34,8 +34,16 @@ export const DEFAULT_RETRY = { maxAttempts: 6, maxTotalMs: 120_000, baseDelayMs:
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRYABLE_CODES = new Set([
-  'ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNABORTED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 /** Errors as the SDKs shape them: RestError (statusCode, response.headers.get), azure-devops-node-api (statusCode, result, responseHeaders), fetch-like (status), Node (code). */
@@ -57,7 +65,8 @@ function shape(err: unknown): ErrorShape | undefined {
 export function statusOf(err: unknown): number | undefined {
   const e = shape(err);
   if (!e) return undefined;
-  for (const v of [e.statusCode, e.status, e.response?.status]) if (typeof v === 'number' && v >= 100 && v < 600) return v;
+  for (const v of [e.statusCode, e.status, e.response?.status])
+    if (typeof v === 'number' && v >= 100 && v < 600) return v;
   // @kubernetes/client-node's ApiException carries the status as a numeric `code`.
   if (typeof e.code === 'number' && e.code >= 100 && e.code < 600) return e.code;
   return undefined;
@@ -178,10 +187,14 @@ export class RetryPolicy {
         const asked = retryAfterMs(err, o.now());
         const wait = asked ?? this.backoff(attempt);
         if (elapsed + wait > o.maxTotalMs) {
-          o.log?.warn(`giving up on ${label} after ${reason}: waiting ${formatDuration(wait)} more would exceed the ${formatDuration(o.maxTotalMs)} retry budget (${attempt} attempts in ${formatDuration(elapsed)})`);
+          o.log?.warn(
+            `giving up on ${label} after ${reason}: waiting ${formatDuration(wait)} more would exceed the ${formatDuration(o.maxTotalMs)} retry budget (${attempt} attempts in ${formatDuration(elapsed)})`,
+          );
           throw err;
         }
-        o.log?.info(`retrying ${label} after ${reason}, waiting ${formatDuration(wait)} (attempt ${attempt + 1}/${o.maxAttempts})`);
+        o.log?.info(
+          `retrying ${label} after ${reason}, waiting ${formatDuration(wait)} (attempt ${attempt + 1}/${o.maxAttempts})`,
+        );
         await o.sleep(wait);
       }
     }
@@ -195,7 +208,11 @@ export class RetryPolicy {
 }
 
 /** One-off form: `await withRetry('GET https://…', () => call(), { log })`. */
-export function withRetry<T>(label: string, fn: (attempt: number) => Promise<T>, options: RetryOptions | RetryPolicy = {}): Promise<T> {
+export function withRetry<T>(
+  label: string,
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions | RetryPolicy = {},
+): Promise<T> {
   const policy = options instanceof RetryPolicy ? options : new RetryPolicy(options);
   return policy.run(label, fn);
 }

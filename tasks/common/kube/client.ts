@@ -7,8 +7,16 @@
  * annotation (merge patch, exactly what `flux reconcile` sets) and, on request, deleting a Secret.
  */
 import {
-  AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions,
-  type KubeConfig, type V1Deployment, type V1Pod, type V1Secret, type V1ServiceAccount,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Deployment,
+  type V1Pod,
+  type V1Secret,
+  type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import type { RetryPolicy } from '../http/retry';
 
@@ -27,7 +35,13 @@ export class KubeError extends Error {
   }
 }
 
-interface ApiExceptionLike { code?: unknown; body?: unknown; headers?: unknown; message?: unknown; cause?: unknown }
+interface ApiExceptionLike {
+  code?: unknown;
+  body?: unknown;
+  headers?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
 
 /** Turns a client-node ApiException (or a network error) into a KubeError. */
 export function toKubeError(err: unknown, what: string): KubeError {
@@ -37,17 +51,28 @@ export function toKubeError(err: unknown, what: string): KubeError {
     let reason: string | undefined;
     let message: string;
     try {
-      const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { reason?: string; message?: string } | undefined;
+      const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as
+        { reason?: string; message?: string } | undefined;
       reason = body?.reason;
       message = body?.message ?? '';
     } catch {
       message = typeof e.body === 'string' ? e.body.slice(0, 300) : '';
     }
     const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, string>;
-    return new KubeError(e.code, reason, `${what}: HTTP ${e.code}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`, headers);
+    return new KubeError(
+      e.code,
+      reason,
+      `${what}: HTTP ${e.code}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`,
+      headers,
+    );
   }
   const cause = (e.cause && typeof e.cause === 'object' ? e.cause : {}) as { code?: unknown };
-  const code = typeof cause.code === 'string' ? cause.code : typeof (e as { code?: unknown }).code === 'string' ? String((e as { code?: unknown }).code) : undefined;
+  const code =
+    typeof cause.code === 'string'
+      ? cause.code
+      : typeof (e as { code?: unknown }).code === 'string'
+        ? String((e as { code?: unknown }).code)
+        : undefined;
   return new KubeError(0, undefined, `${what}: ${typeof e.message === 'string' ? e.message : String(err)}`, {}, code);
 }
 
@@ -60,22 +85,69 @@ export interface FluxKind {
 }
 
 export const FLUX_KINDS = {
-  GitRepository: { kind: 'GitRepository', group: 'source.toolkit.fluxcd.io', plural: 'gitrepositories', versions: ['v1', 'v1beta2'] },
-  Kustomization: { kind: 'Kustomization', group: 'kustomize.toolkit.fluxcd.io', plural: 'kustomizations', versions: ['v1', 'v1beta2'] },
-  ImageUpdateAutomation: { kind: 'ImageUpdateAutomation', group: 'image.toolkit.fluxcd.io', plural: 'imageupdateautomations', versions: ['v1', 'v1beta2', 'v1beta1'] },
-  HelmRepository: { kind: 'HelmRepository', group: 'source.toolkit.fluxcd.io', plural: 'helmrepositories', versions: ['v1', 'v1beta2'] },
-  OCIRepository: { kind: 'OCIRepository', group: 'source.toolkit.fluxcd.io', plural: 'ocirepositories', versions: ['v1', 'v1beta2'] },
+  GitRepository: {
+    kind: 'GitRepository',
+    group: 'source.toolkit.fluxcd.io',
+    plural: 'gitrepositories',
+    versions: ['v1', 'v1beta2'],
+  },
+  Kustomization: {
+    kind: 'Kustomization',
+    group: 'kustomize.toolkit.fluxcd.io',
+    plural: 'kustomizations',
+    versions: ['v1', 'v1beta2'],
+  },
+  ImageUpdateAutomation: {
+    kind: 'ImageUpdateAutomation',
+    group: 'image.toolkit.fluxcd.io',
+    plural: 'imageupdateautomations',
+    versions: ['v1', 'v1beta2', 'v1beta1'],
+  },
+  HelmRepository: {
+    kind: 'HelmRepository',
+    group: 'source.toolkit.fluxcd.io',
+    plural: 'helmrepositories',
+    versions: ['v1', 'v1beta2'],
+  },
+  OCIRepository: {
+    kind: 'OCIRepository',
+    group: 'source.toolkit.fluxcd.io',
+    plural: 'ocirepositories',
+    versions: ['v1', 'v1beta2'],
+  },
   Bucket: { kind: 'Bucket', group: 'source.toolkit.fluxcd.io', plural: 'buckets', versions: ['v1', 'v1beta2'] },
-  HelmRelease: { kind: 'HelmRelease', group: 'helm.toolkit.fluxcd.io', plural: 'helmreleases', versions: ['v2', 'v2beta2'] },
-  Provider: { kind: 'Provider', group: 'notification.toolkit.fluxcd.io', plural: 'providers', versions: ['v1beta3', 'v1beta2'] },
-  Receiver: { kind: 'Receiver', group: 'notification.toolkit.fluxcd.io', plural: 'receivers', versions: ['v1', 'v1beta2'] },
+  HelmRelease: {
+    kind: 'HelmRelease',
+    group: 'helm.toolkit.fluxcd.io',
+    plural: 'helmreleases',
+    versions: ['v2', 'v2beta2'],
+  },
+  Provider: {
+    kind: 'Provider',
+    group: 'notification.toolkit.fluxcd.io',
+    plural: 'providers',
+    versions: ['v1beta3', 'v1beta2'],
+  },
+  Receiver: {
+    kind: 'Receiver',
+    group: 'notification.toolkit.fluxcd.io',
+    plural: 'receivers',
+    versions: ['v1', 'v1beta2'],
+  },
 } as const satisfies Record<string, FluxKind>;
 
 /** A Flux custom object as returned by the API (plain JSON). */
 export interface FluxObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+  };
   spec?: Record<string, unknown>;
   status?: {
     observedGeneration?: number;
@@ -93,7 +165,10 @@ export interface FluxObject {
 
 export const RECONCILE_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 
-export interface TokenResult { token: string; expirationTimestamp?: string }
+export interface TokenResult {
+  token: string;
+  expirationTimestamp?: string;
+}
 
 export class KubeClient {
   private readonly core: CoreV1Api;
@@ -102,7 +177,10 @@ export class KubeClient {
   /** Served version per kind, learnt on first read. */
   private readonly served = new Map<string, string>();
 
-  constructor(kc: KubeConfig, private readonly retry?: RetryPolicy) {
+  constructor(
+    kc: KubeConfig,
+    private readonly retry?: RetryPolicy,
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.apps = kc.makeApiClient(AppsV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -129,15 +207,21 @@ export class KubeClient {
   }
 
   getServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | null> {
-    return this.orNull(`GET serviceaccount ${namespace}/${name}`, () => this.core.readNamespacedServiceAccount({ namespace, name }));
+    return this.orNull(`GET serviceaccount ${namespace}/${name}`, () =>
+      this.core.readNamespacedServiceAccount({ namespace, name }),
+    );
   }
 
   getDeployment(namespace: string, name: string): Promise<V1Deployment | null> {
-    return this.orNull(`GET deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ namespace, name }));
+    return this.orNull(`GET deployment ${namespace}/${name}`, () =>
+      this.apps.readNamespacedDeployment({ namespace, name }),
+    );
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    const list = await this.call(`LIST pods ${namespace} -l ${labelSelector}`, () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    const list = await this.call(`LIST pods ${namespace} -l ${labelSelector}`, () =>
+      this.core.listNamespacedPod({ namespace, labelSelector }),
+    );
     return list.items;
   }
 
@@ -146,7 +230,9 @@ export class KubeClient {
   }
 
   async deleteSecret(namespace: string, name: string): Promise<boolean> {
-    const r = await this.orNull(`DELETE secret ${namespace}/${name}`, () => this.core.deleteNamespacedSecret({ namespace, name }));
+    const r = await this.orNull(`DELETE secret ${namespace}/${name}`, () =>
+      this.core.deleteNamespacedSecret({ namespace, name }),
+    );
     return r !== null;
   }
 
@@ -158,8 +244,17 @@ export class KubeClient {
   async getFluxObject(k: FluxKind, namespace: string, name: string): Promise<FluxObject | null> {
     const known = this.served.get(k.kind);
     for (const version of known ? [known] : k.versions) {
-      const obj = await this.orNull(`GET ${k.plural}.${k.group}/${version} ${namespace}/${name}`,
-        () => this.custom.getNamespacedCustomObject({ group: k.group, version, namespace, plural: k.plural, name }) as Promise<FluxObject>);
+      const obj = await this.orNull(
+        `GET ${k.plural}.${k.group}/${version} ${namespace}/${name}`,
+        () =>
+          this.custom.getNamespacedCustomObject({
+            group: k.group,
+            version,
+            namespace,
+            plural: k.plural,
+            name,
+          }) as Promise<FluxObject>,
+      );
       if (obj) {
         this.served.set(k.kind, version);
         return obj;
@@ -172,8 +267,13 @@ export class KubeClient {
   async listFluxObjects(k: FluxKind, namespace: string): Promise<FluxObject[]> {
     const known = this.served.get(k.kind);
     for (const version of known ? [known] : k.versions) {
-      const list = await this.orNull(`LIST ${k.plural}.${k.group}/${version} ${namespace}`,
-        () => this.custom.listNamespacedCustomObject({ group: k.group, version, namespace, plural: k.plural }) as Promise<{ items?: FluxObject[] }>);
+      const list = await this.orNull(
+        `LIST ${k.plural}.${k.group}/${version} ${namespace}`,
+        () =>
+          this.custom.listNamespacedCustomObject({ group: k.group, version, namespace, plural: k.plural }) as Promise<{
+            items?: FluxObject[];
+          }>,
+      );
       if (list) {
         this.served.set(k.kind, version);
         return list.items ?? [];
@@ -183,13 +283,26 @@ export class KubeClient {
   }
 
   /** TokenRequest for a ServiceAccount (what the kubelet's projected volume gets). */
-  async requestToken(namespace: string, serviceAccount: string, audience: string, expirationSeconds = 600): Promise<TokenResult> {
-    const tr = await this.call(`CREATE token for serviceaccount ${namespace}/${serviceAccount}`, () => this.core.createNamespacedServiceAccountToken({
-      namespace, name: serviceAccount,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [audience], expirationSeconds } },
-    }));
+  async requestToken(
+    namespace: string,
+    serviceAccount: string,
+    audience: string,
+    expirationSeconds = 600,
+  ): Promise<TokenResult> {
+    const tr = await this.call(`CREATE token for serviceaccount ${namespace}/${serviceAccount}`, () =>
+      this.core.createNamespacedServiceAccountToken({
+        namespace,
+        name: serviceAccount,
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { audiences: [audience], expirationSeconds },
+        },
+      }),
+    );
     const token = tr.status?.token;
-    if (!token) throw new KubeError(500, undefined, `TokenRequest for ${namespace}/${serviceAccount} returned no token`);
+    if (!token)
+      throw new KubeError(500, undefined, `TokenRequest for ${namespace}/${serviceAccount} returned no token`);
     const exp = tr.status?.expirationTimestamp;
     return { token, ...(exp ? { expirationTimestamp: exp instanceof Date ? exp.toISOString() : String(exp) } : {}) };
   }
@@ -197,9 +310,18 @@ export class KubeClient {
   /** Sets reconcile.fluxcd.io/requestedAt (merge patch), as `flux reconcile` does. */
   async requestReconcile(k: FluxKind, namespace: string, name: string, requestedAt: string): Promise<void> {
     const version = this.served.get(k.kind) ?? k.versions[0];
-    await this.call(`PATCH ${k.plural}.${k.group}/${version} ${namespace}/${name}`, () => this.custom.patchNamespacedCustomObject(
-      { group: k.group, version, namespace, plural: k.plural, name, body: { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    ));
+    await this.call(`PATCH ${k.plural}.${k.group}/${version} ${namespace}/${name}`, () =>
+      this.custom.patchNamespacedCustomObject(
+        {
+          group: k.group,
+          version,
+          namespace,
+          plural: k.plural,
+          name,
+          body: { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
   }
 }

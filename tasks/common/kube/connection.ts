@@ -47,26 +47,47 @@ export function kubeSourceFromEndpoint(ep: KubeEndpoint, input = 'kubernetesServ
   const origin = `Kubernetes service connection ${ep.id}`;
   if (scheme === 'kubeconfig' || authType === 'kubeconfig') {
     const kubeconfig = ep.auth('kubeconfig');
-    if (!kubeconfig) throw badEndpoint(input, 'has the Kubeconfig scheme but no kubeconfig', 'paste the kubeconfig into the service connection');
+    if (!kubeconfig)
+      throw badEndpoint(
+        input,
+        'has the Kubeconfig scheme but no kubeconfig',
+        'paste the kubeconfig into the service connection',
+      );
     const context = ep.auth('clusterContext');
     return { kind: 'kubeconfig', kubeconfig, ...(context ? { context } : {}), origin };
   }
   if (scheme === 'token' || scheme === 'serviceaccount' || authType === 'serviceaccount') {
     const apiToken = ep.auth('apiToken') ?? ep.auth('apitoken');
     const server = ep.url;
-    if (!apiToken || !server) throw badEndpoint(input, 'has the ServiceAccount scheme but no server URL or token', 'fill in the server URL and the secret\'s token and ca.crt in the service connection');
+    if (!apiToken || !server)
+      throw badEndpoint(
+        input,
+        'has the ServiceAccount scheme but no server URL or token',
+        "fill in the server URL and the secret's token and ca.crt in the service connection",
+      );
     // The agent passes the secret's data as it appears in the Secret (base64); a pasted raw JWT starts with "eyJ".
     const token = apiToken.startsWith('eyJ') ? apiToken : b64(apiToken).trim();
     const cert = ep.auth('serviceAccountCertificate');
-    const caData = cert ? (cert.includes('-----BEGIN') ? Buffer.from(cert).toString('base64') : cert.replace(/\s+/g, '')) : undefined;
+    const caData = cert
+      ? cert.includes('-----BEGIN')
+        ? Buffer.from(cert).toString('base64')
+        : cert.replace(/\s+/g, '')
+      : undefined;
     const skipTlsVerify = (ep.data('acceptUntrustedCerts') ?? '').toLowerCase() === 'true';
     return { kind: 'token', server, token, ...(caData ? { caData } : {}), skipTlsVerify, origin };
   }
   if (authType === 'azuresubscription' || scheme === 'kubernetes') {
-    throw badEndpoint(input, 'uses the Azure Subscription authentication, which hands a task no cluster credentials',
-      'leave kubernetesServiceConnection empty so the task reads the AKS credentials through azureSubscription, or use a Kubeconfig / Service Account connection');
+    throw badEndpoint(
+      input,
+      'uses the Azure Subscription authentication, which hands a task no cluster credentials',
+      'leave kubernetesServiceConnection empty so the task reads the AKS credentials through azureSubscription, or use a Kubeconfig / Service Account connection',
+    );
   }
-  throw badEndpoint(input, `has the unsupported scheme '${ep.scheme ?? '(none)'}'`, 'use a Kubernetes service connection with Kubeconfig or Service Account authentication');
+  throw badEndpoint(
+    input,
+    `has the unsupported scheme '${ep.scheme ?? '(none)'}'`,
+    'use a Kubernetes service connection with Kubeconfig or Service Account authentication',
+  );
 }
 
 function badEndpoint(input: string, problem: string, fix: string): UserError {
@@ -94,7 +115,10 @@ interface RawKubeconfig {
 export function entraServerId(user: RawUser['user']): { serverId: string; via: string } | undefined {
   const exec = user?.exec;
   if (exec?.command) {
-    const cmd = exec.command.split(/[\\/]/).pop()!.replace(/\.exe$/i, '');
+    const cmd = exec.command
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.exe$/i, '');
     if (cmd !== 'kubelogin') return undefined;
     const args = exec.args ?? [];
     let serverId: string | undefined;
@@ -105,7 +129,8 @@ export function entraServerId(user: RawUser['user']): { serverId: string; via: s
     return { serverId: serverId ?? AKS_SERVER_ID, via: 'kubelogin exec plugin' };
   }
   const ap = user?.['auth-provider'];
-  if (ap?.name === 'azure') return { serverId: ap.config?.['apiserver-id'] ?? AKS_SERVER_ID, via: 'azure auth-provider' };
+  if (ap?.name === 'azure')
+    return { serverId: ap.config?.['apiserver-id'] ?? AKS_SERVER_ID, via: 'azure auth-provider' };
   return undefined;
 }
 
@@ -143,7 +168,12 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
   if (source.kind === 'token') {
     opts.log.secret(source.token);
     kc.loadFromClusterAndUser(
-      { name: 'cluster', server: source.server, skipTLSVerify: source.skipTlsVerify ?? false, ...(source.caData ? { caData: source.caData } : {}) },
+      {
+        name: 'cluster',
+        server: source.server,
+        skipTLSVerify: source.skipTlsVerify ?? false,
+        ...(source.caData ? { caData: source.caData } : {}),
+      },
       { name: 'service-account', token: source.token },
     );
     return { kc, server: source.server, auth: `service-account token (${source.origin})` };
@@ -153,13 +183,18 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
   try {
     raw = (parseYaml(source.kubeconfig) ?? {}) as RawKubeconfig;
   } catch (err) {
-    throw new UserError(`The kubeconfig from ${source.origin} is not valid YAML.`, { code: 'KubeconfigInvalid', fix: 'check the kubeconfig of the service connection', inner: err });
+    throw new UserError(`The kubeconfig from ${source.origin} is not valid YAML.`, {
+      code: 'KubeconfigInvalid',
+      fix: 'check the kubeconfig of the service connection',
+      inner: err,
+    });
   }
   const contextName = source.context ?? raw['current-context'] ?? raw.contexts?.[0]?.name;
   const context = raw.contexts?.find((c) => c.name === contextName);
   if (!context?.context?.cluster) {
     throw new UserError(`The kubeconfig from ${source.origin} has no context '${contextName ?? ''}'.`, {
-      code: 'KubeconfigContext', fix: `set clusterContext in the service connection to one of: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || '(none)'}`,
+      code: 'KubeconfigContext',
+      fix: `set clusterContext in the service connection to one of: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || '(none)'}`,
     });
   }
   const userName = context.context.user;
@@ -169,28 +204,48 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
   const entra = entraServerId(rawUser?.user);
   if (entra && rawUser) {
     if (!opts.credential) {
-      throw new UserError(`The kubeconfig from ${source.origin} signs in through ${entra.via}, which needs an Azure credential.`, {
-        code: 'KubeloginNoCredential', fix: 'use the AKS credentials through azureSubscription, or a Kubernetes service connection with a service-account token',
-      });
+      throw new UserError(
+        `The kubeconfig from ${source.origin} signs in through ${entra.via}, which needs an Azure credential.`,
+        {
+          code: 'KubeloginNoCredential',
+          fix: 'use the AKS credentials through azureSubscription, or a Kubernetes service connection with a service-account token',
+        },
+      );
     }
     const scope = `${entra.serverId}/.default`;
     const token = await opts.credential.getToken(scope);
-    if (!token?.token) throw new UserError(`No Entra token for the AKS server application ${entra.serverId}.`, { code: 'KubeloginNoToken', fix: 'check that the AzureRM service connection can sign in' });
+    if (!token?.token)
+      throw new UserError(`No Entra token for the AKS server application ${entra.serverId}.`, {
+        code: 'KubeloginNoToken',
+        fix: 'check that the AzureRM service connection can sign in',
+      });
     opts.log.secret(token.token);
     // Replace the exec plugin with the bearer token it would have produced.
     rawUser.user = { token: token.token };
     auth = `Entra token for server id ${entra.serverId} (converted from the ${entra.via}, no kubelogin needed)`;
   } else if (rawUser?.user?.exec?.command) {
-    throw new UserError(`The kubeconfig user '${userName}' runs the exec plugin '${rawUser.user.exec.command}', which this task does not run.`, {
-      code: 'KubeconfigExec', fix: 'use a kubeconfig with a token or client certificate, clusterCredentials: admin, or a service-account token connection',
-    });
+    throw new UserError(
+      `The kubeconfig user '${userName}' runs the exec plugin '${rawUser.user.exec.command}', which this task does not run.`,
+      {
+        code: 'KubeconfigExec',
+        fix: 'use a kubeconfig with a token or client certificate, clusterCredentials: admin, or a service-account token connection',
+      },
+    );
   }
   kc.loadFromString(JSON.stringify({ ...raw, 'current-context': contextName }));
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new UserError(`The kubeconfig from ${source.origin} names no cluster for context '${contextName}'.`, { code: 'KubeconfigCluster', fix: 'check the kubeconfig' });
+  if (!cluster)
+    throw new UserError(`The kubeconfig from ${source.origin} names no cluster for context '${contextName}'.`, {
+      code: 'KubeconfigCluster',
+      fix: 'check the kubeconfig',
+    });
   if (auth === 'kubeconfig user') {
     const u = kc.getCurrentUser();
-    auth = u?.token ? 'kubeconfig bearer token' : u?.certData || u?.certFile ? 'kubeconfig client certificate' : 'kubeconfig user';
+    auth = u?.token
+      ? 'kubeconfig bearer token'
+      : u?.certData || u?.certFile
+        ? 'kubeconfig client certificate'
+        : 'kubeconfig user';
   }
   return { kc, server: cluster.server, auth: `${auth} (${source.origin})` };
 }

@@ -28,7 +28,8 @@ export function readyState(obj: FluxObject, requestedAt?: string): ReadyState {
   if (ready?.status === 'True') return 'ready';
   // A failed attempt: Ready=False, and the controller is either done or only scheduling a retry
   // (Reconciling=True/ProgressingWithRetry). The gate reports that attempt instead of waiting it out.
-  if (ready?.status === 'False' && (reconciling?.status !== 'True' || reconciling.reason === 'ProgressingWithRetry')) return 'failed';
+  if (ready?.status === 'False' && (reconciling?.status !== 'True' || reconciling.reason === 'ProgressingWithRetry'))
+    return 'failed';
   return 'progressing';
 }
 
@@ -68,7 +69,9 @@ export async function waitForReady(o: WaitOptions): Promise<WaitResult> {
     const state = readyState(last, o.requestedAt);
     if (state !== 'progressing') return { outcome: state, object: last, waitedMs: waited };
     const ready = condition(last, 'Ready');
-    const message = ready ? `Ready=${ready.status}${ready.reason ? ` ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}` : 'waiting for the controller';
+    const message = ready
+      ? `Ready=${ready.status}${ready.reason ? ` ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`
+      : 'waiting for the controller';
     const handled = o.requestedAt === undefined || last.status?.lastHandledReconcileAt === o.requestedAt;
     const line = `${o.label}: ${handled ? message : 'reconcile requested, not handled yet'} (${Math.round(waited / 1000)}s of ${Math.round(o.timeoutMs / 1000)}s)`;
     if (line !== lastMessage || interval >= maxInterval) o.progress?.(line, Math.min(99, (100 * waited) / o.timeoutMs));

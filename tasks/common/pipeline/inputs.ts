@@ -59,29 +59,41 @@ function quote(v: string): string {
 }
 
 function missing(spec: InputRef & { defaultFromVariable?: string }, what = 'a value'): InputError {
-  return new InputError(spec.name, spec.label,
-    spec.defaultFromVariable ? `no value was given and the pipeline variable ${spec.defaultFromVariable} is not set` : 'a value is required but none was given',
-    `set ${spec.name} to ${what}`);
+  return new InputError(
+    spec.name,
+    spec.label,
+    spec.defaultFromVariable
+      ? `no value was given and the pipeline variable ${spec.defaultFromVariable} is not set`
+      : 'a value is required but none was given',
+    `set ${spec.name} to ${what}`,
+  );
 }
 
 /** A string input. Returns undefined only when it is optional, blank and has no default. */
 export function readString(p: Platform, spec: StringSpec & Defaulted): string;
 export function readString(p: Platform, spec: StringSpec): string | undefined;
 export function readString(p: Platform, spec: StringSpec): string | undefined {
-  const raw = p.input(spec.name)
-    ?? spec.default
-    ?? (spec.defaultFromVariable ? p.variable(spec.defaultFromVariable) : undefined);
+  const raw =
+    p.input(spec.name) ?? spec.default ?? (spec.defaultFromVariable ? p.variable(spec.defaultFromVariable) : undefined);
   if (raw === undefined || raw === '') {
     if (spec.required) throw missing(spec, spec.patternHint ?? 'a value');
     return undefined;
   }
   if (spec.maxLength !== undefined && raw.length > spec.maxLength) {
-    throw new InputError(spec.name, spec.label, `${quote(raw)} is ${raw.length} characters long, more than the ${spec.maxLength} allowed`,
-      `shorten it to at most ${spec.maxLength} characters`);
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `${quote(raw)} is ${raw.length} characters long, more than the ${spec.maxLength} allowed`,
+      `shorten it to at most ${spec.maxLength} characters`,
+    );
   }
   if (spec.pattern && !spec.pattern.test(raw)) {
-    throw new InputError(spec.name, spec.label, `${quote(raw)} is not valid`,
-      `use ${spec.patternHint ?? `a value matching ${spec.pattern}`}`);
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `${quote(raw)} is not valid`,
+      `use ${spec.patternHint ?? `a value matching ${spec.pattern}`}`,
+    );
   }
   return raw;
 }
@@ -118,7 +130,12 @@ export function readEnum<T extends string>(p: Platform, spec: EnumSpec<T>): T | 
   }
   const hit = spec.values.find((v) => v.toLowerCase() === raw.toLowerCase());
   if (hit === undefined) {
-    throw new InputError(spec.name, spec.label, `${quote(raw)} is not one of the allowed values`, `use one of: ${spec.values.join(', ')}`);
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `${quote(raw)} is not one of the allowed values`,
+      `use one of: ${spec.values.join(', ')}`,
+    );
   }
   return hit;
 }
@@ -137,12 +154,19 @@ export interface GuidSpec extends InputRef {
 export function readGuid(p: Platform, spec: GuidSpec & Defaulted): string;
 export function readGuid(p: Platform, spec: GuidSpec): string | undefined;
 export function readGuid(p: Platform, spec: GuidSpec): string | undefined {
-  const raw = readString(p, { ...spec, patternHint: `${spec.what ?? 'a GUID'} (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)` });
+  const raw = readString(p, {
+    ...spec,
+    patternHint: `${spec.what ?? 'a GUID'} (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+  });
   if (raw === undefined) return undefined;
   const m = GUID.exec(raw);
   if (!m) {
-    throw new InputError(spec.name, spec.label, `${quote(raw)} is not a GUID`,
-      `use ${spec.what ?? 'a GUID'} in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)`);
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `${quote(raw)} is not a GUID`,
+      `use ${spec.what ?? 'a GUID'} in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)`,
+    );
   }
   return m[1].toLowerCase();
 }
@@ -175,7 +199,12 @@ export function readUrl(p: Platform, spec: UrlSpec): string | undefined {
     throw new InputError(spec.name, spec.label, `${quote(raw)} uses ${url.protocol.replace(':', '')}`, `use ${hint}`);
   }
   if (url.username || url.password) {
-    throw new InputError(spec.name, spec.label, 'the URL contains credentials', 'remove the user name and password from the URL; credentials come from the service connection');
+    throw new InputError(
+      spec.name,
+      spec.label,
+      'the URL contains credentials',
+      'remove the user name and password from the URL; credentials come from the service connection',
+    );
   }
   return raw.replace(/\/+$/, '');
 }
@@ -194,19 +223,39 @@ export function readList(p: Platform, spec: ListSpec): string[] {
   const raw = p.input(spec.name);
   if (raw === undefined) {
     if (spec.default !== undefined) return [...spec.default];
-    if (spec.required) throw missing(spec, `one or more items separated by commas or new lines${spec.itemHint ? ` (${spec.itemHint})` : ''}`);
+    if (spec.required)
+      throw missing(
+        spec,
+        `one or more items separated by commas or new lines${spec.itemHint ? ` (${spec.itemHint})` : ''}`,
+      );
     return [];
   }
-  const items = [...new Set(raw.split(/[,\r\n]+/).map((s) => s.trim()).filter((s) => s !== ''))];
+  const items = [
+    ...new Set(
+      raw
+        .split(/[,\r\n]+/)
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
   if (items.length === 0 && spec.required) throw missing(spec, 'one or more items separated by commas or new lines');
   for (const item of items) {
     if (spec.itemPattern && !spec.itemPattern.test(item)) {
-      throw new InputError(spec.name, spec.label, `the item ${quote(item)} is not valid`,
-        `make every item ${spec.itemHint ?? `match ${spec.itemPattern}`}, separated by commas or new lines`);
+      throw new InputError(
+        spec.name,
+        spec.label,
+        `the item ${quote(item)} is not valid`,
+        `make every item ${spec.itemHint ?? `match ${spec.itemPattern}`}, separated by commas or new lines`,
+      );
     }
   }
   if (spec.maxItems !== undefined && items.length > spec.maxItems) {
-    throw new InputError(spec.name, spec.label, `has ${items.length} items, more than the ${spec.maxItems} allowed`, `list at most ${spec.maxItems} items`);
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `has ${items.length} items, more than the ${spec.maxItems} allowed`,
+      `list at most ${spec.maxItems} items`,
+    );
   }
   return items;
 }
@@ -237,9 +286,14 @@ export function readInt(p: Platform, spec: IntSpec): number | undefined {
     if (spec.required) throw missing(spec, rangeText(spec));
     return undefined;
   }
-  if (!/^[+-]?\d+$/.test(raw)) throw new InputError(spec.name, spec.label, `${quote(raw)} is not a whole number`, `use ${rangeText(spec)}`);
+  if (!/^[+-]?\d+$/.test(raw))
+    throw new InputError(spec.name, spec.label, `${quote(raw)} is not a whole number`, `use ${rangeText(spec)}`);
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+  if (
+    !Number.isSafeInteger(n) ||
+    (spec.min !== undefined && n < spec.min) ||
+    (spec.max !== undefined && n > spec.max)
+  ) {
     throw new InputError(spec.name, spec.label, `${raw} is out of range`, `use ${rangeText(spec)}`);
   }
   return n;
@@ -264,8 +318,12 @@ export function readConnection(p: Platform, spec: ConnectionSpec): string | unde
   }
   const ep = p.endpoint(id);
   if (!ep || (!ep.scheme && !ep.url)) {
-    throw new InputError(spec.name, spec.label, `the service connection ${quote(id)} is not available to this job`,
-      'check the service connection name in Project settings > Service connections and authorize this pipeline to use it');
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `the service connection ${quote(id)} is not available to this job`,
+      'check the service connection name in Project settings > Service connections and authorize this pipeline to use it',
+    );
   }
   return id;
 }
@@ -274,6 +332,10 @@ export function readConnection(p: Platform, spec: ConnectionSpec): string | unde
 export const MODES = ['plan', 'apply'] as const;
 export type TaskMode = (typeof MODES)[number];
 
-export function readMode(p: Platform, spec: InputRef = { name: 'mode', label: 'Mode' }, fallback: TaskMode = 'plan'): TaskMode {
+export function readMode(
+  p: Platform,
+  spec: InputRef = { name: 'mode', label: 'Mode' },
+  fallback: TaskMode = 'plan',
+): TaskMode {
   return readEnum(p, { ...spec, values: MODES, default: fallback });
 }

@@ -10,7 +10,10 @@ import type { Platform } from './platform';
 export class PlatformLogger implements Logger {
   private readonly secrets = new Set<string>();
 
-  constructor(private readonly platform: Platform, private readonly report?: ReportBuilder) {}
+  constructor(
+    private readonly platform: Platform,
+    private readonly report?: ReportBuilder,
+  ) {}
 
   /**
    * Registers the secret with the agent before anything else can print it. The agent refuses
@@ -39,9 +42,13 @@ export class PlatformLogger implements Logger {
     return maskSecrets(text, this.secrets);
   }
 
-  info(message: string): void { this.platform.info(this.mask(message)); }
+  info(message: string): void {
+    this.platform.info(this.mask(message));
+  }
 
-  debug(message: string): void { this.platform.debug(this.mask(message)); }
+  debug(message: string): void {
+    this.platform.debug(this.mask(message));
+  }
 
   warn(message: string): void {
     const m = this.mask(message);
@@ -50,7 +57,9 @@ export class PlatformLogger implements Logger {
   }
 
   /** An error issue that does not end the run (the result path reports the fatal one). */
-  error(message: string): void { this.platform.error(this.mask(message)); }
+  error(message: string): void {
+    this.platform.error(this.mask(message));
+  }
 
   progress(message: string, percent?: number): void {
     const m = this.mask(message);

@@ -74,9 +74,13 @@ export class MemoryPlatform implements Platform {
     return this.lines.filter((l) => !l.startsWith('##vso[')).join('\n');
   }
 
-  input(name: string): string | undefined { return lookup(this.inputs, name); }
+  input(name: string): string | undefined {
+    return lookup(this.inputs, name);
+  }
 
-  variable(name: string): string | undefined { return lookup(this.variables, envName(name)); }
+  variable(name: string): string | undefined {
+    return lookup(this.variables, envName(name));
+  }
 
   endpoint(id: string): ServiceEndpoint | undefined {
     const e = Object.entries(this.endpoints).find(([k]) => k.toLowerCase() === id.toLowerCase())?.[1];
@@ -90,7 +94,9 @@ export class MemoryPlatform implements Platform {
     };
   }
 
-  proxy(): ProxyConfig | undefined { return this.proxyConfig; }
+  proxy(): ProxyConfig | undefined {
+    return this.proxyConfig;
+  }
 
   private print(line: string): void {
     this.lines.push(maskSecrets(line, this.secrets));
@@ -108,28 +114,49 @@ export class MemoryPlatform implements Platform {
     this.secrets.push(value);
   }
 
-  info(message: string): void { this.print(message); }
+  info(message: string): void {
+    this.print(message);
+  }
 
-  debug(message: string): void { this.print(`##vso[task.debug]${message}`); }
+  debug(message: string): void {
+    this.print(`##vso[task.debug]${message}`);
+  }
 
-  warning(message: string): void { this.warnings.push(message); this.print(`##vso[task.logissue type=warning]${message}`); }
+  warning(message: string): void {
+    this.warnings.push(message);
+    this.print(`##vso[task.logissue type=warning]${message}`);
+  }
 
-  error(message: string): void { this.errors.push(message); this.print(`##vso[task.logissue type=error]${message}`); }
+  error(message: string): void {
+    this.errors.push(message);
+    this.print(`##vso[task.logissue type=error]${message}`);
+  }
 
-  section(title: string): void { this.print(`##[section]${title}`); }
+  section(title: string): void {
+    this.print(`##[section]${title}`);
+  }
 
-  beginGroup(title: string): void { this.print(`##[group]${title}`); }
+  beginGroup(title: string): void {
+    this.print(`##[group]${title}`);
+  }
 
-  endGroup(): void { this.print('##[endgroup]'); }
+  endGroup(): void {
+    this.print('##[endgroup]');
+  }
 
-  progress(percent: number, message: string): void { this.print(`##vso[task.setprogress value=${percent}]${message}`); }
+  progress(percent: number, message: string): void {
+    this.print(`##vso[task.setprogress value=${percent}]${message}`);
+  }
 
   addAttachment(type: string, name: string, p: string): void {
     this.attachments.push({ type, name, path: p });
     this.print(`##vso[task.addattachment type=${type};name=${name}]${p}`);
   }
 
-  uploadSummary(p: string): void { this.summaries.push(p); this.print(`##vso[task.uploadsummary]${p}`); }
+  uploadSummary(p: string): void {
+    this.summaries.push(p);
+    this.print(`##vso[task.uploadsummary]${p}`);
+  }
 
   setResult(result: PlatformResult, message: string): void {
     this.results.push({ result, message });

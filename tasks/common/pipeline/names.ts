@@ -24,7 +24,8 @@ export const NAME_RULES = {
   },
   azureLocation: {
     pattern: /^[a-z][a-z0-9]{1,39}$/,
-    patternHint: "an Azure region name such as westeurope (lower case, no spaces); leave empty for the cluster's region",
+    patternHint:
+      "an Azure region name such as westeurope (lower case, no spaces); leave empty for the cluster's region",
   },
   // Kubernetes: a namespace is a DNS-1123 label; object names are DNS-1123 subdomains.
   namespace: {
@@ -38,7 +39,8 @@ export const NAME_RULES = {
   // Azure DevOps team names: no leading/trailing blanks, none of the characters the service refuses.
   team: {
     pattern: /^(?! )[^\\/:*?"<>|;#$*{},+=[\]]{1,64}(?<! )$/,
-    patternHint: 'a team name of at most 64 characters, without \\ / : * ? " < > | ; # $ { } , + = [ ] and no leading or trailing blank',
+    patternHint:
+      'a team name of at most 64 characters, without \\ / : * ? " < > | ; # $ { } , + = [ ] and no leading or trailing blank',
   },
 } as const;
 

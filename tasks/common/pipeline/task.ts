@@ -65,7 +65,9 @@ export interface TaskDefinition<I> {
 }
 
 /** "1.0.3" from task.json's `version: { Major, Minor, Patch }`. */
-export function versionOf(taskJson: { version?: { Major: number | string; Minor: number | string; Patch: number | string } }): string {
+export function versionOf(taskJson: {
+  version?: { Major: number | string; Minor: number | string; Patch: number | string };
+}): string {
   const v = taskJson.version;
   return v ? `${v.Major}.${v.Minor}.${v.Patch}` : '0.0.0';
 }
@@ -117,7 +119,14 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   p.setResult(result, log.mask(summary));
 }
 
-function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, retry: RetryPolicy, mode: TaskMode, reportPath: string): TaskContext {
+function createContext(
+  p: Platform,
+  log: PlatformLogger,
+  report: ReportBuilder,
+  retry: RetryPolicy,
+  mode: TaskMode,
+  reportPath: string,
+): TaskContext {
   const systemAccessToken = (): string => {
     const token = p.endpoint('SYSTEMVSSCONNECTION')?.auth('AccessToken') ?? p.variable('System.AccessToken');
     if (!token) {
@@ -132,7 +141,11 @@ function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, 
   };
   const connections = new Map<string, Promise<AzureConnection>>();
   return {
-    log, platform: p, mode, report, retry,
+    log,
+    platform: p,
+    mode,
+    report,
+    retry,
     tempDir: p.tempDir(),
     reportPath,
     systemAccessToken,
@@ -143,11 +156,17 @@ function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, 
         const endpoint = p.endpoint(id)!;
         const proxy = p.proxy();
         const oidcRequestUri = p.variable('System.OidcRequestUri');
-        c = createAzureConnection(endpoint, {
-          log, systemAccessToken, retry: retry.options,
-          ...(proxy ? { proxy } : {}),
-          ...(oidcRequestUri ? { oidcRequestUri } : {}),
-        }, { input: inputName });
+        c = createAzureConnection(
+          endpoint,
+          {
+            log,
+            systemAccessToken,
+            retry: retry.options,
+            ...(proxy ? { proxy } : {}),
+            ...(oidcRequestUri ? { oidcRequestUri } : {}),
+          },
+          { input: inputName },
+        );
         connections.set(inputName, c);
       }
       return c;
@@ -166,7 +185,9 @@ function createContext(p: Platform, log: PlatformLogger, report: ReportBuilder, 
         p.endGroup();
       }
     },
-    section(title: string): void { p.section(log.mask(title)); },
+    section(title: string): void {
+      p.section(log.mask(title));
+    },
   };
 }
 

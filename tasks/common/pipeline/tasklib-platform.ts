@@ -59,33 +59,59 @@ export class TaskLibPlatform implements Platform {
     };
   }
 
-  setOutput(name: string, value: string, secret: boolean): void { tl.setVariable(name, value, secret, true); }
+  setOutput(name: string, value: string, secret: boolean): void {
+    tl.setVariable(name, value, secret, true);
+  }
 
-  setSecret(value: string): void { tl.setSecret(value); }
+  setSecret(value: string): void {
+    tl.setSecret(value);
+  }
 
-  info(message: string): void { console.log(neutralize(message)); }
+  info(message: string): void {
+    console.log(neutralize(message));
+  }
 
-  debug(message: string): void { tl.debug(message); }
+  debug(message: string): void {
+    tl.debug(message);
+  }
 
-  warning(message: string): void { tl.command('task.logissue', { type: 'warning' }, message); }
+  warning(message: string): void {
+    tl.command('task.logissue', { type: 'warning' }, message);
+  }
 
-  error(message: string): void { tl.command('task.logissue', { type: 'error' }, message); }
+  error(message: string): void {
+    tl.command('task.logissue', { type: 'error' }, message);
+  }
 
-  section(title: string): void { console.log(`##[section]${neutralize(title).replace(/\r?\n/g, ' ')}`); }
+  section(title: string): void {
+    console.log(`##[section]${neutralize(title).replace(/\r?\n/g, ' ')}`);
+  }
 
-  beginGroup(title: string): void { console.log(`##[group]${neutralize(title).replace(/\r?\n/g, ' ')}`); }
+  beginGroup(title: string): void {
+    console.log(`##[group]${neutralize(title).replace(/\r?\n/g, ' ')}`);
+  }
 
-  endGroup(): void { console.log('##[endgroup]'); }
+  endGroup(): void {
+    console.log('##[endgroup]');
+  }
 
-  progress(percent: number, message: string): void { tl.setProgress(percent, message); }
+  progress(percent: number, message: string): void {
+    tl.setProgress(percent, message);
+  }
 
-  addAttachment(type: string, name: string, path: string): void { tl.addAttachment(type, name, path); }
+  addAttachment(type: string, name: string, path: string): void {
+    tl.addAttachment(type, name, path);
+  }
 
-  uploadSummary(path: string): void { tl.uploadSummary(path); }
+  uploadSummary(path: string): void {
+    tl.uploadSummary(path);
+  }
 
   setResult(result: PlatformResult, message: string): void {
     tl.setResult(tl.TaskResult[result], message);
   }
 
-  tempDir(): string { return this.variable('Agent.TempDirectory') ?? os.tmpdir(); }
+  tempDir(): string {
+    return this.variable('Agent.TempDirectory') ?? os.tmpdir();
+  }
 }

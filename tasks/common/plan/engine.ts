@@ -80,7 +80,8 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
   const ids = new Set<string>();
   for (const s of steps) {
     if (ids.has(s.id)) throw new Error(`duplicate step id ${s.id}`);
-    for (const d of s.dependsOn ?? []) if (!ids.has(d)) throw new Error(`step ${s.id} depends on ${d}, which does not come before it`);
+    for (const d of s.dependsOn ?? [])
+      if (!ids.has(d)) throw new Error(`step ${s.id} depends on ${d}, which does not come before it`);
     ids.add(s.id);
   }
 
@@ -106,12 +107,19 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
 
   if (mode === 'plan' || failed.length > 0) {
     for (const p of planned) {
-      report?.resource({ kind: p.step.kind, name: p.step.name, action: p.plan.action, changes: fieldChanges(p.plan),
-        status: mode === 'plan' ? 'planned' : writes(p.plan) ? 'not-run' : 'unchanged', ...(p.plan.note ? { note: p.plan.note } : {}) });
+      report?.resource({
+        kind: p.step.kind,
+        name: p.step.name,
+        action: p.plan.action,
+        changes: fieldChanges(p.plan),
+        status: mode === 'plan' ? 'planned' : writes(p.plan) ? 'not-run' : 'unchanged',
+        ...(p.plan.note ? { note: p.plan.note } : {}),
+      });
     }
     if (failed.length > 0) {
       throw new UserError(`Preflight failed, nothing was changed: ${failed.join('; ')}`, {
-        code: 'PreflightFailed', fix: fixes.length > 0 ? fixes.join('; ') : 'see the failed checks in the run summary',
+        code: 'PreflightFailed',
+        fix: fixes.length > 0 ? fixes.join('; ') : 'see the failed checks in the run summary',
       });
     }
     return { planned, changed: toWrite, converged: toWrite === 0 };
@@ -132,23 +140,49 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
         log.debug(`re-planned ${step.kind} ${step.name} after an earlier change: ${current.plan.action}`);
       }
       if (!writes(current.plan)) {
-        report?.resource({ kind: step.kind, name: step.name, action: current.plan.action, status: 'unchanged', changes: [],
-          ...(current.plan.note ? { note: current.plan.note } : {}) });
+        report?.resource({
+          kind: step.kind,
+          name: step.name,
+          action: current.plan.action,
+          status: 'unchanged',
+          changes: [],
+          ...(current.plan.note ? { note: current.plan.note } : {}),
+        });
         continue;
       }
-      log.info(`${current.plan.action === 'delete' ? 'Deleting' : current.plan.action === 'create' ? 'Creating' : 'Updating'} ${step.kind} ${step.name}`);
+      log.info(
+        `${current.plan.action === 'delete' ? 'Deleting' : current.plan.action === 'create' ? 'Creating' : 'Updating'} ${step.kind} ${step.name}`,
+      );
       const done = await step.apply(current.observed, current.plan);
       wrote.add(step.id);
       changed++;
       const note = (done && done.note) || current.plan.note;
-      report?.resource({ kind: step.kind, name: step.name, action: current.plan.action, status: 'applied', changes: fieldChanges(current.plan),
-        ...(note ? { note } : {}) });
+      report?.resource({
+        kind: step.kind,
+        name: step.name,
+        action: current.plan.action,
+        status: 'applied',
+        changes: fieldChanges(current.plan),
+        ...(note ? { note } : {}),
+      });
     } catch (err) {
-      report?.resource({ kind: step.kind, name: step.name, action: current.plan.action, status: 'failed', changes: fieldChanges(current.plan),
-        note: err instanceof Error ? err.message : String(err) });
+      report?.resource({
+        kind: step.kind,
+        name: step.name,
+        action: current.plan.action,
+        status: 'failed',
+        changes: fieldChanges(current.plan),
+        note: err instanceof Error ? err.message : String(err),
+      });
       for (const rest of planned.slice(i + 1)) {
-        report?.resource({ kind: rest.step.kind, name: rest.step.name, action: rest.plan.action, status: writes(rest.plan) ? 'not-run' : 'unchanged',
-          changes: fieldChanges(rest.plan), note: writes(rest.plan) ? 'not applied: an earlier step failed' : undefined });
+        report?.resource({
+          kind: rest.step.kind,
+          name: rest.step.name,
+          action: rest.plan.action,
+          status: writes(rest.plan) ? 'not-run' : 'unchanged',
+          changes: fieldChanges(rest.plan),
+          note: writes(rest.plan) ? 'not applied: an earlier step failed' : undefined,
+        });
       }
       throw err;
     }

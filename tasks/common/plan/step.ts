@@ -64,7 +64,9 @@ export function writes(plan: StepPlan): boolean {
 
 /** Helper for the common step shape: compares fields and returns the changes that differ. */
 export function diff(fields: { field: string; from: unknown; to: unknown }[]): Change[] {
-  return fields.filter((f) => f.to === KNOWN_AFTER_APPLY || !sameValue(f.from, f.to)).map((f) => ({ field: f.field, from: f.from, to: f.to }));
+  return fields
+    .filter((f) => f.to === KNOWN_AFTER_APPLY || !sameValue(f.from, f.to))
+    .map((f) => ({ field: f.field, from: f.from, to: f.to }));
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -1,6 +1,12 @@
 import { toJson } from './markdown';
 import {
-  REPORT_SCHEMA, type FieldChange, type Mode, type Report, type ReportCheck, type ReportResource, type TaskResultKind,
+  REPORT_SCHEMA,
+  type FieldChange,
+  type Mode,
+  type Report,
+  type ReportCheck,
+  type ReportResource,
+  type TaskResultKind,
 } from './model';
 
 const REDACTED = '***';
@@ -27,8 +33,16 @@ export class ReportBuilder {
   constructor(task: string, version: string, mode: Mode = 'plan', now: () => Date = () => new Date()) {
     this.now = now;
     this.report = {
-      schema: REPORT_SCHEMA, task, version, mode, started: now().toISOString(),
-      resources: [], checks: [], outputs: {}, warnings: [], errors: [],
+      schema: REPORT_SCHEMA,
+      task,
+      version,
+      mode,
+      started: now().toISOString(),
+      resources: [],
+      checks: [],
+      outputs: {},
+      warnings: [],
+      errors: [],
     };
   }
 
@@ -38,15 +52,34 @@ export class ReportBuilder {
   registerSecret(value: string): void {
     if (value) this.secrets.add(value);
     // Multi-line secrets (PEM keys, kubeconfigs) are also masked line by line, like the agent does.
-    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8 && line !== value) this.secrets.add(line.trim());
+    for (const line of value.split(/\r?\n/))
+      if (line.trim().length >= 8 && line !== value) this.secrets.add(line.trim());
   }
 
-  setMode(mode: Mode): void { this.report.mode = mode; }
+  setMode(mode: Mode): void {
+    this.report.mode = mode;
+  }
 
-  get mode(): Mode { return this.report.mode; }
+  get mode(): Mode {
+    return this.report.mode;
+  }
 
-  resource(r: { kind: string; name: string; action: ReportResource['action']; status: ReportResource['status']; changes?: FieldChange[]; note?: string }): void {
-    this.report.resources.push({ kind: r.kind, name: r.name, action: r.action, status: r.status, changes: r.changes ?? [], ...(r.note ? { note: r.note } : {}) });
+  resource(r: {
+    kind: string;
+    name: string;
+    action: ReportResource['action'];
+    status: ReportResource['status'];
+    changes?: FieldChange[];
+    note?: string;
+  }): void {
+    this.report.resources.push({
+      kind: r.kind,
+      name: r.name,
+      action: r.action,
+      status: r.status,
+      changes: r.changes ?? [],
+      ...(r.note ? { note: r.note } : {}),
+    });
   }
 
   check(c: ReportCheck): void {
@@ -58,14 +91,22 @@ export class ReportBuilder {
     this.report.outputs[name] = value;
   }
 
-  warning(message: string): void { this.report.warnings.push(message); }
+  warning(message: string): void {
+    this.report.warnings.push(message);
+  }
 
-  error(message: string): void { this.report.errors.push(message); }
+  error(message: string): void {
+    this.report.errors.push(message);
+  }
 
   /** True when a check failed: such a run fails (see runTask). */
-  hasFailedChecks(): boolean { return this.report.checks.some((c) => c.status === 'fail'); }
+  hasFailedChecks(): boolean {
+    return this.report.checks.some((c) => c.status === 'fail');
+  }
 
-  hasWarnings(): boolean { return this.report.warnings.length > 0 || this.report.checks.some((c) => c.status === 'warn'); }
+  hasWarnings(): boolean {
+    return this.report.warnings.length > 0 || this.report.checks.some((c) => c.status === 'warn');
+  }
 
   /** Sets the final result; call once at the end of the run. */
   finish(result: TaskResultKind, message?: string): void {

@@ -6,7 +6,13 @@
 import type { Action, CheckStatus, Report, ResourceStatus } from './model';
 
 const ACTION_ICON: Record<Action, string> = { create: '➕', update: '✏️', delete: '➖', unchanged: '✔️', skip: '⏭️' };
-const STATUS_TEXT: Record<ResourceStatus, string> = { planned: 'planned', applied: 'applied', unchanged: 'no change', failed: '❌ failed', 'not-run': 'not run' };
+const STATUS_TEXT: Record<ResourceStatus, string> = {
+  planned: 'planned',
+  applied: 'applied',
+  unchanged: 'no change',
+  failed: '❌ failed',
+  'not-run': 'not run',
+};
 const CHECK_ICON: Record<CheckStatus, string> = { pass: '✅ pass', warn: '⚠️ warn', fail: '❌ fail', skip: '⏭️ skip' };
 const RESULT_ICON: Record<string, string> = { Succeeded: '✅', SucceededWithIssues: '⚠️', Failed: '❌' };
 
@@ -14,7 +20,9 @@ const RESULT_ICON: Record<string, string> = { Succeeded: '✅', SucceededWithIss
 export function cell(text: string | undefined): string {
   if (text === undefined || text === '') return '';
   return text
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
     .replace(/`/g, '\\`')
@@ -27,7 +35,10 @@ function inline(text: string): string {
 }
 
 function changesCell(changes: Report['resources'][number]['changes']): string {
-  return changes.map((c) => `${c.field}: ${c.from ?? '(none)'} → ${c.to ?? '(none)'}`).map(cell).join('<br>');
+  return changes
+    .map((c) => `${c.field}: ${c.from ?? '(none)'} → ${c.to ?? '(none)'}`)
+    .map(cell)
+    .join('<br>');
 }
 
 export function renderMarkdown(report: Report): string {
@@ -40,10 +51,15 @@ export function renderMarkdown(report: Report): string {
 
   if (report.resources.length > 0) {
     const changed = report.resources.filter((r) => r.action !== 'unchanged' && r.action !== 'skip').length;
-    out.push(`#### Resources (${changed} ${report.mode === 'plan' ? 'to change' : 'changed or failed'}, ${report.resources.length - changed} unchanged)`, '');
+    out.push(
+      `#### Resources (${changed} ${report.mode === 'plan' ? 'to change' : 'changed or failed'}, ${report.resources.length - changed} unchanged)`,
+      '',
+    );
     out.push('| | Action | Kind | Name | Changes | Status | Note |', '|---|---|---|---|---|---|---|');
     for (const r of report.resources) {
-      out.push(`| ${ACTION_ICON[r.action]} | ${r.action} | ${cell(r.kind)} | ${cell(r.name)} | ${changesCell(r.changes)} | ${STATUS_TEXT[r.status]} | ${cell(r.note)} |`);
+      out.push(
+        `| ${ACTION_ICON[r.action]} | ${r.action} | ${cell(r.kind)} | ${cell(r.name)} | ${changesCell(r.changes)} | ${STATUS_TEXT[r.status]} | ${cell(r.note)} |`,
+      );
     }
     out.push('');
   }

@@ -8,7 +8,14 @@ import type { FederatedCredentialFacts } from './model';
 import { SOURCE_SA } from './model';
 import { nearestCredential } from './azure-checks';
 import {
-  fixAddToOrg, fixEnableIssuer, fixGitRepository, fixLicence, fixListFics, fixRepoPermission, fixRestart, type FixContext,
+  fixAddToOrg,
+  fixEnableIssuer,
+  fixGitRepository,
+  fixLicence,
+  fixListFics,
+  fixRepoPermission,
+  fixRestart,
+  type FixContext,
 } from './fixes';
 
 export interface Explanation {
@@ -27,7 +34,11 @@ export interface CauseContext extends FixContext {
   federatedCredentials?: FederatedCredentialFacts[];
 }
 
-export interface Assertion { issuer?: string; subject?: string; audience?: string }
+export interface Assertion {
+  issuer?: string;
+  subject?: string;
+  audience?: string;
+}
 
 /**
  * Reads the assertion's issuer/subject/audience from an AADSTS text: `Assertion Issuer: '…'.
@@ -35,7 +46,8 @@ export interface Assertion { issuer?: string; subject?: string; audience?: strin
  */
 export function parseAssertion(message: string): Assertion {
   const pick = (label: string): string | undefined =>
-    new RegExp(`Assertion ${label}: '([^']*)'`, 'i').exec(message)?.[1] ?? new RegExp(`presented assertion ${label} '([^']*)'`, 'i').exec(message)?.[1];
+    new RegExp(`Assertion ${label}: '([^']*)'`, 'i').exec(message)?.[1] ??
+    new RegExp(`presented assertion ${label} '([^']*)'`, 'i').exec(message)?.[1];
   return { issuer: pick('Issuer'), subject: pick('Subject'), audience: pick('Audience') };
 }
 
@@ -52,7 +64,7 @@ function federationMismatch(a: Assertion, ctx: CauseContext): string | undefined
   }
   if (a.issuer && !sameSubject.some((f) => f.issuer === a.issuer)) {
     const f = sameSubject[0];
-    const slash = f.issuer + '/' === a.issuer ? ' (the credential\'s issuer lacks the trailing slash)' : '';
+    const slash = f.issuer + '/' === a.issuer ? " (the credential's issuer lacks the trailing slash)" : '';
     return `credential '${f.name}' has issuer '${f.issuer}' but the token's issuer is '${a.issuer}'${slash}`;
   }
   if (a.audience && !sameSubject.some((f) => f.audiences.includes(a.audience!))) {
@@ -61,7 +73,8 @@ function federationMismatch(a: Assertion, ctx: CauseContext): string | undefined
   return undefined;
 }
 
-const NOT_PROPAGATED = 'or the credential was created moments ago and has not propagated yet (it can take a few minutes)';
+const NOT_PROPAGATED =
+  'or the credential was created moments ago and has not propagated yet (it can take a few minutes)';
 
 /** Returns undefined when the message is not one we know. */
 export function explainFailure(message: string, ctx: CauseContext): Explanation | undefined {
@@ -76,42 +89,93 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       subject: ctx.controller ? `system:serviceaccount:${ctx.fluxNamespace}:${ctx.controller}` : undefined,
       audience: 'api://AzureADTokenExchange',
     };
-    const a: Assertion = { issuer: parsed.issuer ?? own.issuer, subject: parsed.subject ?? own.subject, audience: parsed.audience ?? own.audience };
+    const a: Assertion = {
+      issuer: parsed.issuer ?? own.issuer,
+      subject: parsed.subject ?? own.subject,
+      audience: parsed.audience ?? own.audience,
+    };
     const precise = federationMismatch(a, ctx);
     switch (aad) {
       case '70021':
       case '700211':
       case '700212':
       case '700213': {
-        const generic = aad === '700211' ? 'the token\'s issuer matches no federated credential (issuer URL mismatch, often a missing trailing slash)'
-          : aad === '700213' ? 'the token\'s subject matches no federated credential (subject typo; subjects are case-sensitive)'
-            : aad === '700212' ? 'the token\'s audience matches no federated credential (audience must be api://AzureADTokenExchange)'
-              : `Entra found no federated credential matching the token's issuer, subject and audience ${NOT_PROPAGATED}`;
-        return { code: `AADSTS${aad}`, cause: precise ? `Entra rejected the service-account token: ${precise}` : `Entra rejected the service-account token: ${generic}`, fix: fixListFics(ctx) };
+        const generic =
+          aad === '700211'
+            ? "the token's issuer matches no federated credential (issuer URL mismatch, often a missing trailing slash)"
+            : aad === '700213'
+              ? "the token's subject matches no federated credential (subject typo; subjects are case-sensitive)"
+              : aad === '700212'
+                ? "the token's audience matches no federated credential (audience must be api://AzureADTokenExchange)"
+                : `Entra found no federated credential matching the token's issuer, subject and audience ${NOT_PROPAGATED}`;
+        return {
+          code: `AADSTS${aad}`,
+          cause: precise
+            ? `Entra rejected the service-account token: ${precise}`
+            : `Entra rejected the service-account token: ${generic}`,
+          fix: fixListFics(ctx),
+        };
       }
       case '90061':
-        return { code: 'AADSTS90061', cause: 'Entra could not reach the cluster\'s OIDC issuer (discovery document or keys not served)', fix: `${fixEnableIssuer(ctx, 'oidc')}; the same command re-publishes the issuer` };
+        return {
+          code: 'AADSTS90061',
+          cause: "Entra could not reach the cluster's OIDC issuer (discovery document or keys not served)",
+          fix: `${fixEnableIssuer(ctx, 'oidc')}; the same command re-publishes the issuer`,
+        };
       case '70025':
-        return { code: 'AADSTS70025', cause: 'the identity has no federated credentials at all', fix: fixListFics(ctx) };
+        return {
+          code: 'AADSTS70025',
+          cause: 'the identity has no federated credentials at all',
+          fix: fixListFics(ctx),
+        };
       case '700016':
-        return { code: 'AADSTS700016', cause: `no application with the client id the controller used exists in the tenant (wrong azure.workload.identity/client-id annotation?)`, fix: `set the ServiceAccount annotation to the identity's clientId: ${fixGitRepository(ctx, 'clientId')}` };
+        return {
+          code: 'AADSTS700016',
+          cause: `no application with the client id the controller used exists in the tenant (wrong azure.workload.identity/client-id annotation?)`,
+          fix: `set the ServiceAccount annotation to the identity's clientId: ${fixGitRepository(ctx, 'clientId')}`,
+        };
       case '700024':
-        return { code: 'AADSTS700024', cause: 'the service-account token was outside its validity window (clock skew or an expired projected token)', fix: fixRestart(ctx, controller) };
+        return {
+          code: 'AADSTS700024',
+          cause: 'the service-account token was outside its validity window (clock skew or an expired projected token)',
+          fix: fixRestart(ctx, controller),
+        };
       default:
-        return { code: `AADSTS${aad}`, cause: `Entra refused the token exchange (AADSTS${aad})`, fix: fixListFics(ctx) };
+        return {
+          code: `AADSTS${aad}`,
+          cause: `Entra refused the token exchange (AADSTS${aad})`,
+          fix: fixListFics(ctx),
+        };
     }
   }
   if (/TF401444/.test(m)) {
-    return { code: 'TF401444', cause: 'the managed identity is not a member of the Azure DevOps organization (it never "signed in")', fix: fixAddToOrg(ctx) };
+    return {
+      code: 'TF401444',
+      cause: 'the managed identity is not a member of the Azure DevOps organization (it never "signed in")',
+      fix: fixAddToOrg(ctx),
+    };
   }
   if (/TF400813/.test(m)) {
-    return { code: 'TF400813', cause: 'Azure DevOps accepted the token but the identity has no access to the organization (not added, or no licence)', fix: fixAddToOrg(ctx) };
+    return {
+      code: 'TF400813',
+      cause:
+        'Azure DevOps accepted the token but the identity has no access to the organization (not added, or no licence)',
+      fix: fixAddToOrg(ctx),
+    };
   }
   if (/TF401027/.test(m) || /GenericContribute/.test(m)) {
-    return { code: 'TF401027', cause: 'the identity lacks Contribute on the repository, so image automation cannot push', fix: fixRepoPermission(ctx, 'Contribute') };
+    return {
+      code: 'TF401027',
+      cause: 'the identity lacks Contribute on the repository, so image automation cannot push',
+      fix: fixRepoPermission(ctx, 'Contribute'),
+    };
   }
   if (/TF401019/.test(m) || /does not exist or you do not have permissions/i.test(m)) {
-    return { code: 'TF401019', cause: 'the identity cannot see the repository: a Stakeholder licence (needs Basic) or no Read permission', fix: `${fixLicence(ctx)}; and ${fixRepoPermission(ctx, 'Read')}` };
+    return {
+      code: 'TF401019',
+      cause: 'the identity cannot see the repository: a Stakeholder licence (needs Basic) or no Read permission',
+      fix: `${fixLicence(ctx)}; and ${fixRepoPermission(ctx, 'Read')}`,
+    };
   }
   if (/missing environment variables for workload identity/i.test(m) || /AZURE_FEDERATED_TOKEN_FILE/.test(m)) {
     return {
@@ -120,7 +184,11 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       fix: `${fixGitRepository(ctx, 'pod-template label + ServiceAccount annotation')}; then ${fixRestart(ctx, controller)}`,
     };
   }
-  if (/missing environment variable AZURE_|WorkloadIdentityCredential: no client ID|WorkloadIdentityCredential: .*AZURE_FEDERATED_TOKEN_FILE/.test(m)) {
+  if (
+    /missing environment variable AZURE_|WorkloadIdentityCredential: no client ID|WorkloadIdentityCredential: .*AZURE_FEDERATED_TOKEN_FILE/.test(
+      m,
+    )
+  ) {
     // azidentity's DefaultAzureCredential chain: the webhook injected nothing into the pod.
     return {
       code: 'missing-env',
@@ -129,29 +197,55 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
     };
   }
   if (/basic auth and bearer token cannot be set at the same time/i.test(m)) {
-    return { code: 'secretRef-kept', cause: 'the GitRepository still has spec.secretRef (basic auth) next to provider: azure (bearer token)', fix: fixGitRepository(ctx, 'remove spec.secretRef') };
+    return {
+      code: 'secretRef-kept',
+      cause: 'the GitRepository still has spec.secretRef (basic auth) next to provider: azure (bearer token)',
+      fix: fixGitRepository(ctx, 'remove spec.secretRef'),
+    };
   }
   if (/FeatureGateDisabled|ObjectLevelWorkloadIdentity/.test(m)) {
-    return { code: 'FeatureGateDisabled', cause: 'spec.serviceAccountName is set but source-controller runs without --feature-gates=ObjectLevelWorkloadIdentity=true', fix: 'remove spec.serviceAccountName (controller-level workload identity is what AKS supports reliably, fluxcd/flux2#5359) or enable the feature gate on source-controller' };
+    return {
+      code: 'FeatureGateDisabled',
+      cause:
+        'spec.serviceAccountName is set but source-controller runs without --feature-gates=ObjectLevelWorkloadIdentity=true',
+      fix: 'remove spec.serviceAccountName (controller-level workload identity is what AKS supports reliably, fluxcd/flux2#5359) or enable the feature gate on source-controller',
+    };
   }
   if (/Unsupported value: "azure"|spec\.provider.*unknown field|unknown field "provider"/i.test(m)) {
-    return { code: 'flux<2.4', cause: 'the installed Flux does not know GitRepository spec.provider (needs Flux 2.4 or later)', fix: 'upgrade Flux to 2.4+ (regenerate gotk-components.yaml with `flux install --export`, or run FluxManifestPatch with component regeneration)' };
+    return {
+      code: 'flux<2.4',
+      cause: 'the installed Flux does not know GitRepository spec.provider (needs Flux 2.4 or later)',
+      fix: 'upgrade Flux to 2.4+ (regenerate gotk-components.yaml with `flux install --export`, or run FluxManifestPatch with component regeneration)',
+    };
   }
   if (/Identity not found|ManagedIdentityCredential/.test(m)) {
-    return { code: 'imds', cause: 'the controller fell back to the node\'s managed identity: workload identity env is missing in the pod', fix: `${fixRestart(ctx, controller)} after the pod-template label and ServiceAccount annotation are in place` };
+    return {
+      code: 'imds',
+      cause: "the controller fell back to the node's managed identity: workload identity env is missing in the pod",
+      fix: `${fixRestart(ctx, controller)} after the pod-template label and ServiceAccount annotation are in place`,
+    };
   }
   if (/executable file not found in \$PATH/.test(m)) {
-    return { code: 'git-missing', cause: 'known source-controller regression (fluxcd/source-controller#1837): the controller tried to exec git', fix: 'upgrade source-controller (Flux) to the latest patch release' };
+    return {
+      code: 'git-missing',
+      cause: 'known source-controller regression (fluxcd/source-controller#1837): the controller tried to exec git',
+      fix: 'upgrade source-controller (Flux) to the latest patch release',
+    };
   }
   if (/ssh: handshake failed|ssh: unable to authenticate|knownhosts: key mismatch/i.test(m)) {
     return {
       code: 'ssh-auth',
-      cause: 'Flux cannot fetch the repository over SSH with its bootstrap key (deploy key removed or never registered), so no new commit, FluxManifestPatch\'s included, reaches the cluster',
+      cause:
+        "Flux cannot fetch the repository over SSH with its bootstrap key (deploy key removed or never registered), so no new commit, FluxManifestPatch's included, reaches the cluster",
       fix: `apply the patched flux-system folder once by hand (kubectl apply -k clusters/<cluster>/flux-system on a checkout of ${ctx.repository}), after which Flux fetches with workload identity; or restore the deploy key`,
     };
   }
   if (/authentication required|401 Unauthorized|status code: 401/i.test(m)) {
-    return { code: '401', cause: 'Azure DevOps refused the credentials the controller sent', fix: `${fixAddToOrg(ctx)}; check that the GitRepository has provider: azure` };
+    return {
+      code: '401',
+      cause: 'Azure DevOps refused the credentials the controller sent',
+      fix: `${fixAddToOrg(ctx)}; check that the GitRepository has provider: azure`,
+    };
   }
   return undefined;
 }

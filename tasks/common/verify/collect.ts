@@ -24,7 +24,16 @@ import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { UserError } from '../report/errors';
 import type {
-  AzureFacts, ClusterFacts, ContainerFacts, ControllerFacts, DeploymentFacts, DevOpsFacts, GitRepositoryFacts, IdentityFacts, PodFacts, VerifyTarget,
+  AzureFacts,
+  ClusterFacts,
+  ContainerFacts,
+  ControllerFacts,
+  DeploymentFacts,
+  DevOpsFacts,
+  GitRepositoryFacts,
+  IdentityFacts,
+  PodFacts,
+  VerifyTarget,
 } from './model';
 import { IMAGE_AUTOMATION_SA, SOURCE_SA } from './model';
 import { evaluateEffective, tokenChain } from './permissions';
@@ -40,7 +49,13 @@ export async function collectAzure(clients: ArmClients, t: VerifyTarget, log: Lo
   let cluster: AzureFacts['cluster'] = null;
   try {
     const c = await readCluster(clients, { resourceGroup: t.resourceGroup, name: t.clusterName }, { log });
-    cluster = { id: c.id, oidcIssuerEnabled: c.oidcIssuerEnabled, issuerUrl: c.issuerUrl, workloadIdentityEnabled: c.workloadIdentityEnabled, location: c.location };
+    cluster = {
+      id: c.id,
+      oidcIssuerEnabled: c.oidcIssuerEnabled,
+      issuerUrl: c.issuerUrl,
+      workloadIdentityEnabled: c.workloadIdentityEnabled,
+      location: c.location,
+    };
   } catch (err) {
     if (!(err instanceof UserError && err.code === 'ClusterNotFound')) throw err;
   }
@@ -51,13 +66,31 @@ export async function collectAzure(clients: ArmClients, t: VerifyTarget, log: Lo
     identityLookup = `identity '${t.identityName}' in resource group ${t.identityResourceGroup}: ${i ? 'found' : 'not found'}`;
     if (i && t.clientId && i.clientId.toLowerCase() !== t.clientId.toLowerCase()) {
       identityLookup = `identity '${t.identityName}' has clientId ${i.clientId}, but the clientId input is ${t.clientId}`;
-    } else if (i) identity = { id: i.id, name: i.name, resourceGroup: t.identityResourceGroup, clientId: i.clientId, principalId: i.principalId, tenantId: i.tenantId };
+    } else if (i)
+      identity = {
+        id: i.id,
+        name: i.name,
+        resourceGroup: t.identityResourceGroup,
+        clientId: i.clientId,
+        principalId: i.principalId,
+        tenantId: i.tenantId,
+      };
   } else {
     const i = await findIdentityByClientId(clients, t.identityResourceGroup, t.clientId!);
     identityLookup = `identity with clientId ${t.clientId} in resource group ${t.identityResourceGroup}: ${i ? `found (${i.name})` : 'not found'}`;
-    if (i) identity = { id: i.id, name: i.name, resourceGroup: t.identityResourceGroup, clientId: i.clientId, principalId: i.principalId, tenantId: i.tenantId };
+    if (i)
+      identity = {
+        id: i.id,
+        name: i.name,
+        resourceGroup: t.identityResourceGroup,
+        clientId: i.clientId,
+        principalId: i.principalId,
+        tenantId: i.tenantId,
+      };
   }
-  const federatedCredentials = identity ? await listCredentials(clients, { resourceGroup: identity.resourceGroup, name: identity.name }, { log }) : [];
+  const federatedCredentials = identity
+    ? await listCredentials(clients, { resourceGroup: identity.resourceGroup, name: identity.name }, { log })
+    : [];
   return { cluster, identity, identityLookup, federatedCredentials };
 }
 
@@ -69,8 +102,21 @@ export interface DevOpsCollectContext {
   log: Logger;
 }
 
-export async function collectDevOps(c: DevOpsConnection, t: VerifyTarget, identity: IdentityFacts | null, ctx: DevOpsCollectContext): Promise<DevOpsFacts> {
-  const f: DevOpsFacts = { repository: null, servicePrincipal: null, entitlement: null, team: null, teamMember: false, permissions: null, errors: {} };
+export async function collectDevOps(
+  c: DevOpsConnection,
+  t: VerifyTarget,
+  identity: IdentityFacts | null,
+  ctx: DevOpsCollectContext,
+): Promise<DevOpsFacts> {
+  const f: DevOpsFacts = {
+    repository: null,
+    servicePrincipal: null,
+    entitlement: null,
+    team: null,
+    teamMember: false,
+    permissions: null,
+    errors: {},
+  };
   try {
     const tenant = await organizationTenant(c.orgUrl);
     if (tenant) {
@@ -106,12 +152,17 @@ export async function collectDevOps(c: DevOpsConnection, t: VerifyTarget, identi
     if (sp) f.errors.servicePrincipal = 'materialized but not active';
     return f;
   }
-  f.servicePrincipal = { descriptor: sp.subjectDescriptor ?? sp.descriptor, ...(sp.displayName ? { displayName: sp.displayName } : {}), originId: identity.principalId };
+  f.servicePrincipal = {
+    descriptor: sp.subjectDescriptor ?? sp.descriptor,
+    ...(sp.displayName ? { displayName: sp.displayName } : {}),
+    originId: identity.principalId,
+  };
   const e = await getServicePrincipalEntitlement(c, sp.id);
-  if (e) f.entitlement = { accountLicenseType: e.accountLicenseType ?? 'none', ...(e.status ? { status: e.status } : {}) };
+  if (e)
+    f.entitlement = { accountLicenseType: e.accountLicenseType ?? 'none', ...(e.status ? { status: e.status } : {}) };
   if (team) {
     const teamSubject = await subjectDescriptor(c, team.id);
-    f.teamMember = !!(teamSubject && sp.subjectDescriptor && await isMember(c, sp.subjectDescriptor, teamSubject));
+    f.teamMember = !!(teamSubject && sp.subjectDescriptor && (await isMember(c, sp.subjectDescriptor, teamSubject)));
   }
 
   if (f.repository) {
@@ -129,27 +180,54 @@ export async function collectDevOps(c: DevOpsConnection, t: VerifyTarget, identi
  * gives one for the identity, else evaluated over the ACLs of the token chain for the identity
  * and every group it is in (teams, Contributors, ...).
  */
-async function effectivePermissions(c: DevOpsConnection, repo: { id: string; projectId: string }, descriptor: string, subject: string | undefined): Promise<DevOpsFacts['permissions']> {
+async function effectivePermissions(
+  c: DevOpsConnection,
+  repo: { id: string; projectId: string },
+  descriptor: string,
+  subject: string | undefined,
+): Promise<DevOpsFacts['permissions']> {
   const token = repoToken(repo.projectId, repo.id);
   const own = await readAces(c, GIT_REPOSITORIES_NAMESPACE, token, [descriptor]);
   const ext = own.find((a) => a.effectiveAllow !== undefined);
-  if (ext) return { effectiveAllow: ext.effectiveAllow ?? 0, effectiveDeny: ext.effectiveDeny ?? 0, source: 'the service\'s effective permissions for the identity (extendedInfo)', via: [] };
+  if (ext)
+    return {
+      effectiveAllow: ext.effectiveAllow ?? 0,
+      effectiveDeny: ext.effectiveDeny ?? 0,
+      source: "the service's effective permissions for the identity (extendedInfo)",
+      via: [],
+    };
   const groups = subject ? await allGroupsOf(c, subject) : [];
   const groupIds = await identitiesBySubjects(c, groups);
   const chain = tokenChain(repo.projectId, repo.id);
   const acls = await readAcls(c, GIT_REPOSITORIES_NAMESPACE, chain);
   const who = [descriptor, ...groupIds.map((g) => g.descriptor)];
   const { allow, deny } = evaluateEffective(acls, chain, who);
-  const via = groupIds.filter((g) => acls.some((a) => a.aces.some((x) => x.descriptor.toLowerCase() === g.descriptor.toLowerCase() && (x.allow | x.deny) !== 0)))
+  const via = groupIds
+    .filter((g) =>
+      acls.some((a) =>
+        a.aces.some((x) => x.descriptor.toLowerCase() === g.descriptor.toLowerCase() && (x.allow | x.deny) !== 0),
+      ),
+    )
     .map((g) => g.displayName ?? g.subjectDescriptor);
-  return { effectiveAllow: allow, effectiveDeny: deny, source: `ACEs of the identity and its ${groups.length} group(s) on ${chain.join(' > ')}`, via };
+  return {
+    effectiveAllow: allow,
+    effectiveDeny: deny,
+    source: `ACEs of the identity and its ${groups.length} group(s) on ${chain.join(' > ')}`,
+    via,
+  };
 }
 
 // ---------------------------------------------------------------- Cluster
 
 const rec = (v: Record<string, string> | undefined): Record<string, string> => ({ ...(v ?? {}) });
 
-function containerFacts(c: { name: string; image?: string; args?: string[]; command?: string[]; env?: { name: string; value?: string }[] }): ContainerFacts {
+function containerFacts(c: {
+  name: string;
+  image?: string;
+  args?: string[];
+  command?: string[];
+  env?: { name: string; value?: string }[];
+}): ContainerFacts {
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
   return { name: c.name, image: c.image ?? '', args: [...(c.command ?? []), ...(c.args ?? [])], env };
@@ -180,13 +258,21 @@ export function podFacts(p: V1Pod): PodFacts {
     labels: rec(p.metadata?.labels),
     serviceAccountName: p.spec?.serviceAccountName ?? '',
     env: main ? containerFacts(main).env : {},
-    hasProjectedTokenVolume: (p.spec?.volumes ?? []).some((v) => v.name === 'azure-identity-token' || !!v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === 'api://AzureADTokenExchange')),
+    hasProjectedTokenVolume: (p.spec?.volumes ?? []).some(
+      (v) =>
+        v.name === 'azure-identity-token' ||
+        !!v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === 'api://AzureADTokenExchange'),
+    ),
   };
 }
 
 function selectorOf(d: V1Deployment | null, fallback: string): string {
   const m = d?.spec?.selector?.matchLabels;
-  return m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : `app=${fallback}`;
+  return m && Object.keys(m).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    : `app=${fallback}`;
 }
 
 export function gitRepositoryFacts(o: FluxObject): GitRepositoryFacts {
@@ -198,7 +284,9 @@ export function gitRepositoryFacts(o: FluxObject): GitRepositoryFacts {
     url: typeof spec.url === 'string' ? spec.url : '',
     ...(typeof spec.provider === 'string' ? { provider: spec.provider } : {}),
     ...(secretRef?.name ? { secretRefName: secretRef.name } : {}),
-    ...(typeof spec.serviceAccountName === 'string' && spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+    ...(typeof spec.serviceAccountName === 'string' && spec.serviceAccountName
+      ? { serviceAccountName: spec.serviceAccountName }
+      : {}),
     ...(ref?.branch ? { branch: ref.branch } : {}),
   };
 }
@@ -213,12 +301,15 @@ export async function collectCluster(kube: KubeClient, t: VerifyTarget): Promise
     const pods = deployment ? await kube.listPods(ns, selectorOf(deployment, sa)) : [];
     controllers.push({
       serviceAccount: sa,
-      sa: account ? { name: sa, annotations: rec(account.metadata?.annotations), labels: rec(account.metadata?.labels) } : null,
+      sa: account
+        ? { name: sa, annotations: rec(account.metadata?.annotations), labels: rec(account.metadata?.labels) }
+        : null,
       deployment: deployment ? deploymentFacts(deployment) : null,
       pods: pods.filter((p) => !p.metadata?.deletionTimestamp).map(podFacts),
     });
   }
-  const dep = async (name: string) => (deployments.has(name) ? deployments.get(name)! : await kube.getDeployment(ns, name));
+  const dep = async (name: string) =>
+    deployments.has(name) ? deployments.get(name)! : await kube.getDeployment(ns, name);
   const [sc, iac] = await Promise.all([dep(SOURCE_SA), dep(IMAGE_AUTOMATION_SA)]);
   let gitRepository: GitRepositoryFacts | null = null;
   let gitRepositoryError: string | undefined;
@@ -229,10 +320,11 @@ export async function collectCluster(kube: KubeClient, t: VerifyTarget): Promise
       if (gitRepository.secretRefName) {
         // Which kind of credential it is decides the failure (a PAT clashes with the bearer token).
         const secret = await kube.getSecret(ns, gitRepository.secretRefName).catch(() => null);
-        if (secret) gitRepository.secretKeys = Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) }).sort();
+        if (secret)
+          gitRepository.secretKeys = Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) }).sort();
       }
-    }
-    else gitRepositoryError = `gitrepository ${ns}/${t.gitRepositoryName}: not found (source.toolkit.fluxcd.io v1 and v1beta2)`;
+    } else
+      gitRepositoryError = `gitrepository ${ns}/${t.gitRepositoryName}: not found (source.toolkit.fluxcd.io v1 and v1beta2)`;
   } catch (err) {
     gitRepositoryError = errText(err);
   }

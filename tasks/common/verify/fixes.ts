@@ -5,9 +5,20 @@
 import { TOKEN_AUDIENCE, type VerifyTarget } from './model';
 
 /** The target names a fix mentions. */
-export type FixContext = Pick<VerifyTarget,
-  'resourceGroup' | 'clusterName' | 'identityName' | 'identityResourceGroup' | 'clientId' | 'fluxNamespace' | 'gitRepositoryName'
-  | 'organizationUrl' | 'project' | 'repository' | 'teamName'>;
+export type FixContext = Pick<
+  VerifyTarget,
+  | 'resourceGroup'
+  | 'clusterName'
+  | 'identityName'
+  | 'identityResourceGroup'
+  | 'clientId'
+  | 'fluxNamespace'
+  | 'gitRepositoryName'
+  | 'organizationUrl'
+  | 'project'
+  | 'repository'
+  | 'teamName'
+>;
 
 /** Quotes a value for a POSIX shell only when it needs it. */
 export function sh(value: string): string {
@@ -15,15 +26,28 @@ export function sh(value: string): string {
 }
 
 export function identityRef(c: FixContext): string {
-  return c.identityName ? `--identity-name ${sh(c.identityName)} --resource-group ${sh(c.identityResourceGroup)}` : `--identity-name <identity> --resource-group ${sh(c.identityResourceGroup)}`;
+  return c.identityName
+    ? `--identity-name ${sh(c.identityName)} --resource-group ${sh(c.identityResourceGroup)}`
+    : `--identity-name <identity> --resource-group ${sh(c.identityResourceGroup)}`;
 }
 
 export function fixEnableIssuer(c: FixContext, what: 'oidc' | 'wi' | 'both'): string {
-  const flags = what === 'oidc' ? '--enable-oidc-issuer' : what === 'wi' ? '--enable-workload-identity' : '--enable-oidc-issuer --enable-workload-identity';
+  const flags =
+    what === 'oidc'
+      ? '--enable-oidc-issuer'
+      : what === 'wi'
+        ? '--enable-workload-identity'
+        : '--enable-oidc-issuer --enable-workload-identity';
   return `az aks update --resource-group ${sh(c.resourceGroup)} --name ${sh(c.clusterName)} ${flags} (or run FluxOidcProvision with mode: apply)`;
 }
 
-export function fixCreateFic(c: FixContext, ficName: string, issuer: string, subject: string, verb: 'create' | 'update'): string {
+export function fixCreateFic(
+  c: FixContext,
+  ficName: string,
+  issuer: string,
+  subject: string,
+  verb: 'create' | 'update',
+): string {
   return `az identity federated-credential ${verb} --name ${sh(ficName)} ${identityRef(c)} --issuer ${sh(issuer)} --subject ${sh(subject)} --audiences ${TOKEN_AUDIENCE} (or run FluxOidcProvision with mode: apply)`;
 }
 

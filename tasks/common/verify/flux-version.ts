@@ -41,7 +41,7 @@ function fluxFromController(controller: string, v: SemVer): SemVer | undefined {
 
 /** Strips a pre-release/build suffix parseSemVer would refuse in a label (`v2.4.0-rc.1` is fine, `2.4` too). */
 function parseLoose(text: string | undefined): SemVer | undefined {
-  return text ? parseSemVer(text) ?? parseSemVer(text.replace(/[^0-9.v].*$/, '')) : undefined;
+  return text ? (parseSemVer(text) ?? parseSemVer(text.replace(/[^0-9.v].*$/, ''))) : undefined;
 }
 
 export function controllerVersion(dep: DeploymentFacts, controller: string): ControllerVersion {
@@ -49,7 +49,8 @@ export function controllerVersion(dep: DeploymentFacts, controller: string): Con
   const labelText = dep.labels['app.kubernetes.io/version'];
   const label = parseLoose(labelText);
   const flux = label ?? (version ? fluxFromController(controller, version) : undefined);
-  const image = dep.containers.find((c) => c.image.includes(controller))?.image ?? dep.containers[0]?.image ?? '(no container)';
+  const image =
+    dep.containers.find((c) => c.image.includes(controller))?.image ?? dep.containers[0]?.image ?? '(no container)';
   const parts = [`${controller} image ${image}`];
   if (label) parts.push(`app.kubernetes.io/version ${labelText}`);
   return { controller, version, flux, evidence: parts.join(', ') };

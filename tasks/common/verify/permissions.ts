@@ -21,7 +21,11 @@ export type AclFacts = AccessControlList;
  * most specific token that says anything decides; at one level a deny beats an allow; a level
  * with inheritPermissions=false stops the walk.
  */
-export function evaluateEffective(acls: AclFacts[], chain: string[], descriptors: string[]): { allow: number; deny: number } {
+export function evaluateEffective(
+  acls: AclFacts[],
+  chain: string[],
+  descriptors: string[],
+): { allow: number; deny: number } {
   const who = new Set(descriptors.map((d) => d.toLowerCase()));
   let allow = 0;
   let deny = 0;

@@ -37,12 +37,32 @@ function revisionOf(kind: ReconcileFacts['kind'], o: FluxObject | null): string 
   return o.status.observedSourceRevision ?? o.status.lastPushCommit;
 }
 
-function facts(kind: ReconcileFacts['kind'], name: string, o: FluxObject | null, outcome: ReconcileFacts['outcome'], requested: boolean, waitedMs?: number): ReconcileFacts {
+function facts(
+  kind: ReconcileFacts['kind'],
+  name: string,
+  o: FluxObject | null,
+  outcome: ReconcileFacts['outcome'],
+  requested: boolean,
+  waitedMs?: number,
+): ReconcileFacts {
   const ready = condition(o, 'Ready');
   const revision = revisionOf(kind, o);
   return {
-    kind, name, found: !!o, requested, outcome,
-    ...(ready ? { ready: { type: ready.type, status: ready.status, ...(ready.reason ? { reason: ready.reason } : {}), ...(ready.message ? { message: ready.message } : {}) } } : {}),
+    kind,
+    name,
+    found: !!o,
+    requested,
+    outcome,
+    ...(ready
+      ? {
+          ready: {
+            type: ready.type,
+            status: ready.status,
+            ...(ready.reason ? { reason: ready.reason } : {}),
+            ...(ready.message ? { message: ready.message } : {}),
+          },
+        }
+      : {}),
     ...(revision ? { revision } : {}),
     ...(o?.status?.lastPushCommit ? { lastPushCommit: o.status.lastPushCommit } : {}),
     ...(o?.status?.lastPushTime ? { lastPushTime: o.status.lastPushTime } : {}),
@@ -59,21 +79,36 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
   const stamp = o.stamp ?? (() => new Date().toISOString());
   const left = () => Math.max(0, deadline - now());
 
-  const one = async (k: FluxKind, kind: ReconcileFacts['kind'], name: string, request: boolean, existing?: FluxObject): Promise<{ f: ReconcileFacts; obj: FluxObject | null }> => {
-    const obj = existing ?? await o.kube.getFluxObject(k, o.namespace, name);
+  const one = async (
+    k: FluxKind,
+    kind: ReconcileFacts['kind'],
+    name: string,
+    request: boolean,
+    existing?: FluxObject,
+  ): Promise<{ f: ReconcileFacts; obj: FluxObject | null }> => {
+    const obj = existing ?? (await o.kube.getFluxObject(k, o.namespace, name));
     if (!obj) return { f: facts(kind, name, null, 'missing', false), obj: null };
     if (!request) return { f: facts(kind, name, obj, 'not-requested', false), obj };
     const at = stamp();
     o.log.info(`Requesting a reconcile of ${kind} ${o.namespace}/${name} (reconcile.fluxcd.io/requestedAt=${at}).`);
     await o.kube.requestReconcile(k, o.namespace, name, at);
     const r = await waitForReady({
-      read: () => o.kube.getFluxObject(k, o.namespace, name), requestedAt: at, label: `${kind} ${o.namespace}/${name}`,
-      timeoutMs: left(), progress: (m, p) => o.log.progress(m, p), now, sleep,
+      read: () => o.kube.getFluxObject(k, o.namespace, name),
+      requestedAt: at,
+      label: `${kind} ${o.namespace}/${name}`,
+      timeoutMs: left(),
+      progress: (m, p) => o.log.progress(m, p),
+      now,
+      sleep,
     });
-    return { f: facts(kind, name, r.object, r.outcome === 'missing' ? 'missing' : r.outcome, true, r.waitedMs), obj: r.object };
+    return {
+      f: facts(kind, name, r.object, r.outcome === 'missing' ? 'missing' : r.outcome, true, r.waitedMs),
+      obj: r.object,
+    };
   };
 
-  const ok = (f: ReconcileFacts) => f.outcome === 'ready' || (f.outcome === 'not-requested' && f.ready?.status === 'True');
+  const ok = (f: ReconcileFacts) =>
+    f.outcome === 'ready' || (f.outcome === 'not-requested' && f.ready?.status === 'True');
   let git = await one(FLUX_KINDS.GitRepository, 'GitRepository', o.gitRepositoryName, o.request);
   const ks = await one(FLUX_KINDS.Kustomization, 'Kustomization', o.kustomizationName, o.request && ok(git.f));
   if (o.request && !ok(git.f) && ks.obj) ks.f.note = NOT_RECONCILED;
@@ -83,7 +118,9 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
     await waitForRollouts(o, sleep, left);
     const after = await o.kube.getFluxObject(FLUX_KINDS.GitRepository, o.namespace, o.gitRepositoryName);
     if (after && after.metadata.generation !== git.obj?.metadata.generation) {
-      o.log.info(`The Kustomization changed GitRepository ${o.namespace}/${o.gitRepositoryName} (generation ${git.obj?.metadata.generation ?? '?'} -> ${after.metadata.generation}); reconciling it again with its new spec.`);
+      o.log.info(
+        `The Kustomization changed GitRepository ${o.namespace}/${o.gitRepositoryName} (generation ${git.obj?.metadata.generation ?? '?'} -> ${after.metadata.generation}); reconciling it again with its new spec.`,
+      );
       const waited = git.f.waitedSeconds ?? 0;
       git = await one(FLUX_KINDS.GitRepository, 'GitRepository', o.gitRepositoryName, true);
       git.f.waitedSeconds = (git.f.waitedSeconds ?? 0) + waited;
@@ -93,7 +130,13 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
   const out = [git.f, ks.f];
   for (const iua of await o.kube.listFluxObjects(FLUX_KINDS.ImageUpdateAutomation, o.namespace)) {
     const go = o.request && ok(git.f);
-    const r = await one(FLUX_KINDS.ImageUpdateAutomation, 'ImageUpdateAutomation', iua.metadata.name, go, go ? undefined : iua);
+    const r = await one(
+      FLUX_KINDS.ImageUpdateAutomation,
+      'ImageUpdateAutomation',
+      iua.metadata.name,
+      go,
+      go ? undefined : iua,
+    );
     if (o.request && !go) r.f.note = NOT_RECONCILED;
     out.push(r.f);
   }
@@ -101,7 +144,11 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
 }
 
 /** Waits (within the budget) until each controller Deployment has rolled out its current template. */
-async function waitForRollouts(o: ReconcileOptions, sleep: (ms: number) => Promise<void>, left: () => number): Promise<void> {
+async function waitForRollouts(
+  o: ReconcileOptions,
+  sleep: (ms: number) => Promise<void>,
+  left: () => number,
+): Promise<void> {
   let interval = 500;
   for (;;) {
     const pending: string[] = [];
@@ -110,8 +157,11 @@ async function waitForRollouts(o: ReconcileOptions, sleep: (ms: number) => Promi
       if (!d) continue;
       const want = d.spec?.replicas ?? 1;
       const st = d.status ?? {};
-      const done = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) >= want
-        && (st.availableReplicas ?? 0) >= want && (st.replicas ?? want) <= want;
+      const done =
+        (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+        (st.updatedReplicas ?? 0) >= want &&
+        (st.availableReplicas ?? 0) >= want &&
+        (st.replicas ?? want) <= want;
       if (!done) pending.push(name);
     }
     if (pending.length === 0) return;

@@ -17,7 +17,8 @@ export function secretReferences(spec: unknown, secret: string, path = 'spec'): 
     const o = spec as Record<string, unknown>;
     if (o.kind === 'Secret' && o.name === secret) out.push(path);
     for (const [k, v] of Object.entries(o)) {
-      if (/secretref$/i.test(k) && v && typeof v === 'object' && (v as { name?: unknown }).name === secret) out.push(`${path}.${k}`);
+      if (/secretref$/i.test(k) && v && typeof v === 'object' && (v as { name?: unknown }).name === secret)
+        out.push(`${path}.${k}`);
       else out.push(...secretReferences(v, secret, `${path}.${k}`));
     }
   }
@@ -37,22 +38,43 @@ export interface RetireOptions {
 
 export async function retireStaticCredentials(o: RetireOptions): Promise<CheckResult> {
   const name = o.gitRepositoryName;
-  const base = { id: 'cleanup.retire-static-credentials', group: 'cleanup' as const, title: `Retire the static Git secret ${o.namespace}/${name}` };
+  const base = {
+    id: 'cleanup.retire-static-credentials',
+    group: 'cleanup' as const,
+    title: `Retire the static Git secret ${o.namespace}/${name}`,
+  };
   if (o.blockingChecks.length > 0) {
-    return { ...base, status: 'skip', evidence: [`not retired: ${o.blockingChecks.length} check(s) did not pass (${o.blockingChecks.join(', ')}); the old secret stays as the fallback`] };
+    return {
+      ...base,
+      status: 'skip',
+      evidence: [
+        `not retired: ${o.blockingChecks.length} check(s) did not pass (${o.blockingChecks.join(', ')}); the old secret stays as the fallback`,
+      ],
+    };
   }
   const secret = await o.kube.getSecret(o.namespace, name);
-  if (!secret) return { ...base, status: 'pass', evidence: [`secret ${o.namespace}/${name}: not present, nothing to retire`] };
+  if (!secret)
+    return { ...base, status: 'pass', evidence: [`secret ${o.namespace}/${name}: not present, nothing to retire`] };
   const keys = Object.keys({ ...(secret.data ?? {}), ...(secret.stringData ?? {}) });
   const evidence = [`secret ${o.namespace}/${name} with keys ${keys.join(', ') || '(none)'}`];
   if (!keys.some((k) => GIT_SECRET_KEYS.includes(k))) {
-    return { ...base, status: 'skip', evidence: [...evidence, 'not a Git credential secret (no identity/password/bearerToken key); left alone'] };
+    return {
+      ...base,
+      status: 'skip',
+      evidence: [...evidence, 'not a Git credential secret (no identity/password/bearerToken key); left alone'],
+    };
   }
   const managedBy = secret.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name'];
   if (managedBy) {
     return {
-      ...base, status: 'warn', evidence: [...evidence, `applied from Git by Kustomization ${secret.metadata?.labels?.['kustomize.toolkit.fluxcd.io/namespace'] ?? o.namespace}/${managedBy}`],
-      cause: 'the secret is part of the repository: deleting it in the cluster would only have it re-created', fix: 'remove the secret from the repository (and rotate the credential it holds)',
+      ...base,
+      status: 'warn',
+      evidence: [
+        ...evidence,
+        `applied from Git by Kustomization ${secret.metadata?.labels?.['kustomize.toolkit.fluxcd.io/namespace'] ?? o.namespace}/${managedBy}`,
+      ],
+      cause: 'the secret is part of the repository: deleting it in the cluster would only have it re-created',
+      fix: 'remove the secret from the repository (and rotate the credential it holds)',
     };
   }
   const refs: string[] = [];
@@ -65,12 +87,32 @@ export async function retireStaticCredentials(o: RetireOptions): Promise<CheckRe
       refs.push(`${k.kind} (cannot be listed)`);
       continue;
     }
-    for (const item of items) for (const p of secretReferences(item.spec, name)) refs.push(`${item.kind}/${item.metadata.name} ${p}`);
+    for (const item of items)
+      for (const p of secretReferences(item.spec, name)) refs.push(`${item.kind}/${item.metadata.name} ${p}`);
   }
   if (refs.length > 0) {
-    return { ...base, status: 'warn', evidence: [...evidence, ...refs.map((r) => `still referenced: ${r}`)], cause: 'other Flux objects still use the secret (or could not be checked)', fix: 'move those objects to workload identity (or their own secret) first, then re-run with retireStaticCredentials: true' };
+    return {
+      ...base,
+      status: 'warn',
+      evidence: [...evidence, ...refs.map((r) => `still referenced: ${r}`)],
+      cause: 'other Flux objects still use the secret (or could not be checked)',
+      fix: 'move those objects to workload identity (or their own secret) first, then re-run with retireStaticCredentials: true',
+    };
   }
-  if (o.plan) return { ...base, status: 'skip', evidence: [...evidence, 'no Flux object references it', `plan: apply would delete secret ${o.namespace}/${name}`] };
+  if (o.plan)
+    return {
+      ...base,
+      status: 'skip',
+      evidence: [...evidence, 'no Flux object references it', `plan: apply would delete secret ${o.namespace}/${name}`],
+    };
   await o.kube.deleteSecret(o.namespace, name);
-  return { ...base, status: 'pass', evidence: [...evidence, 'no Flux object references it', `deleted secret ${o.namespace}/${name}; revoke the deploy key / PAT it held in Azure DevOps`] };
+  return {
+    ...base,
+    status: 'pass',
+    evidence: [
+      ...evidence,
+      'no Flux object references it',
+      `deleted secret ${o.namespace}/${name}; revoke the deploy key / PAT it held in Azure DevOps`,
+    ],
+  };
 }

@@ -36,31 +36,54 @@ export interface ProofContext {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   /** Test seam: builds the credential (default ClientAssertionCredential). */
-  exchange?: (tenantId: string, clientId: string, assertion: string) => Promise<{ token: string; expiresOnTimestamp?: number }>;
+  exchange?: (
+    tenantId: string,
+    clientId: string,
+    assertion: string,
+  ) => Promise<{ token: string; expiresOnTimestamp?: number }>;
 }
 
 /** Claims of a JWT, unverified: only for evidence (iss/sub/aud), never for trust decisions. */
 export function jwtClaims(token: string): { iss?: string; sub?: string; aud?: string | string[]; exp?: number } {
   try {
-    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: string; sub?: string; aud?: string | string[]; exp?: number };
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      iss?: string;
+      sub?: string;
+      aud?: string | string[];
+      exp?: number;
+    };
   } catch {
     return {};
   }
 }
 
-interface AuthErrorLike { message?: unknown; errorResponse?: { errorDescription?: unknown } }
+interface AuthErrorLike {
+  message?: unknown;
+  errorResponse?: { errorDescription?: unknown };
+}
 
 /** The Entra error text (AADSTS…) of a failed getToken, without the trace lines. */
 export function entraErrorText(err: unknown): string {
   const e = (err && typeof err === 'object' ? err : {}) as AuthErrorLike;
-  const description = typeof e.errorResponse?.errorDescription === 'string' ? e.errorResponse.errorDescription : undefined;
+  const description =
+    typeof e.errorResponse?.errorDescription === 'string' ? e.errorResponse.errorDescription : undefined;
   const text = description ?? (typeof e.message === 'string' ? e.message : String(err));
   const aad = /AADSTS\d+:[^\r\n]*/.exec(text);
   return aad ? aad[0] : text.split(/\r?\n/)[0];
 }
 
-async function defaultExchange(authorityHost: string, proxyOptions: ProxySettings | undefined, tenantId: string, clientId: string, assertion: string): Promise<{ token: string; expiresOnTimestamp?: number }> {
-  const cred = new ClientAssertionCredential(tenantId, clientId, async () => assertion, { authorityHost, disableInstanceDiscovery: true, ...(proxyOptions ? { proxyOptions } : {}) });
+async function defaultExchange(
+  authorityHost: string,
+  proxyOptions: ProxySettings | undefined,
+  tenantId: string,
+  clientId: string,
+  assertion: string,
+): Promise<{ token: string; expiresOnTimestamp?: number }> {
+  const cred = new ClientAssertionCredential(tenantId, clientId, async () => assertion, {
+    authorityHost,
+    disableInstanceDiscovery: true,
+    ...(proxyOptions ? { proxyOptions } : {}),
+  });
   const t = await cred.getToken(DEVOPS_SCOPE);
   if (!t?.token) throw new Error('Entra returned no access token');
   return t;
@@ -75,18 +98,26 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
     ctx.log.secret(saToken);
     const claims = jwtClaims(saToken);
     facts.tokenRequest = {
-      ok: true, issuer: claims.iss ?? '?', subject: claims.sub ?? '?',
+      ok: true,
+      issuer: claims.iss ?? '?',
+      subject: claims.sub ?? '?',
       audiences: Array.isArray(claims.aud) ? claims.aud : claims.aud ? [claims.aud] : [],
       ...(tr.expirationTimestamp ? { expiresAt: tr.expirationTimestamp } : {}),
     };
   } catch (err) {
-    facts.tokenRequest = { ok: false, error: err instanceof Error ? err.message : String(err), ...(err instanceof KubeError ? { status: err.statusCode } : {}) };
+    facts.tokenRequest = {
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+      ...(err instanceof KubeError ? { status: err.statusCode } : {}),
+    };
     return facts;
   }
   if (!ctx.identity) return facts;
 
   let devopsToken: string | undefined;
-  const exchange = ctx.exchange ?? ((tenant, client, assertion) => defaultExchange(ctx.authorityHost, ctx.proxyOptions, tenant, client, assertion));
+  const exchange =
+    ctx.exchange ??
+    ((tenant, client, assertion) => defaultExchange(ctx.authorityHost, ctx.proxyOptions, tenant, client, assertion));
   const now = ctx.now ?? Date.now;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
@@ -95,14 +126,19 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
       const t = await exchange(ctx.identity.tenantId, ctx.identity.clientId, saToken);
       devopsToken = t.token;
       ctx.log.secret(devopsToken);
-      facts.exchange = { ok: true, ...(t.expiresOnTimestamp ? { expiresOn: new Date(t.expiresOnTimestamp).toISOString() } : {}) };
+      facts.exchange = {
+        ok: true,
+        ...(t.expiresOnTimestamp ? { expiresOn: new Date(t.expiresOnTimestamp).toISOString() } : {}),
+      };
       break;
     } catch (err) {
       const error = entraErrorText(err);
       facts.exchange = { ok: false, error };
       const budget = (ctx.propagationRetryMs ?? 0) - (now() - started);
       if (!/AADSTS(70021|700211|700212|700213)\b/.test(error) || budget < wait) return facts;
-      ctx.log.info(`Entra refused the ${sa} token (${error.split(':')[0]}) although its federated credential matches; a new credential takes a few minutes to propagate, retrying in ${wait / 1000}s.`);
+      ctx.log.info(
+        `Entra refused the ${sa} token (${error.split(':')[0]}) although its federated credential matches; a new credential takes a few minutes to propagate, retrying in ${wait / 1000}s.`,
+      );
       await sleep(wait);
     }
   }
@@ -112,10 +148,20 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
     facts.repoRead = { ok: false, status: refs.status, error: refs.error };
   } else {
     const head = refs.refs.find((r) => r.name === 'refs/heads/main') ?? refs.refs[0];
-    facts.repoRead = { ok: true, refs: refs.refs.length, ...(head ? { head: `${head.name} at ${head.objectId.slice(0, 12)}` } : {}) };
+    facts.repoRead = {
+      ok: true,
+      refs: refs.refs.length,
+      ...(head ? { head: `${head.name} at ${head.objectId.slice(0, 12)}` } : {}),
+    };
   }
   if (sa === IMAGE_AUTOMATION_SA && refs.ok) {
-    const r = await evaluateAs(ctx.organizationUrl, devopsToken, GIT_REPOSITORIES_NAMESPACE, repoToken(refs.repo.projectId, refs.repo.id), GitPermission.GenericContribute);
+    const r = await evaluateAs(
+      ctx.organizationUrl,
+      devopsToken,
+      GIT_REPOSITORIES_NAMESPACE,
+      repoToken(refs.repo.projectId, refs.repo.id),
+      GitPermission.GenericContribute,
+    );
     facts.contribute = r.ok ? { ok: true, allowed: r.allowed } : { ok: false, status: r.status, error: r.error };
   }
   return facts;

@@ -63,14 +63,36 @@ export interface VerifyOutcome {
 
 function errorCheck(id: string, group: CheckGroup, title: string, err: unknown): CheckResult {
   if (err instanceof UserError) {
-    return { id, group, title, status: 'fail', evidence: [err.message], ...(err.cause ? { cause: err.cause } : {}), ...(err.fix ? { fix: err.fix } : {}) };
+    return {
+      id,
+      group,
+      title,
+      status: 'fail',
+      evidence: [err.message],
+      ...(err.cause ? { cause: err.cause } : {}),
+      ...(err.fix ? { fix: err.fix } : {}),
+    };
   }
-  return { id, group, title, status: 'fail', evidence: [err instanceof Error ? err.message : String(err)], cause: 'the call failed', fix: 'see the evidence; re-run when the service is reachable' };
+  return {
+    id,
+    group,
+    title,
+    status: 'fail',
+    evidence: [err instanceof Error ? err.message : String(err)],
+    cause: 'the call failed',
+    fix: 'see the evidence; re-run when the service is reachable',
+  };
 }
 
 /** Checks a group that was not selected, so the report says so instead of staying silent. */
 function notSelected(group: CheckGroup): CheckResult {
-  return { id: `${group}.not-selected`, group, title: `${group} checks`, status: 'skip', evidence: [`not selected in the checks input`] };
+  return {
+    id: `${group}.not-selected`,
+    group,
+    title: `${group} checks`,
+    status: 'skip',
+    evidence: [`not selected in the checks input`],
+  };
 }
 
 export function blocking(checks: CheckResult[], failOn: 'error' | 'warning'): string[] {
@@ -84,7 +106,9 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
   const checks: CheckResult[] = [];
 
   // The identity (clientId, principalId, tenant) is needed by every group, so Azure is always read.
-  const azure: AzureFacts = await inGroup('Azure: cluster, identity, federated credentials', () => collectAzure(s.arm, t, log));
+  const azure: AzureFacts = await inGroup('Azure: cluster, identity, federated credentials', () =>
+    collectAzure(s.arm, t, log),
+  );
   if (o.groups.has('azure')) checks.push(...azureChecks(azure, t));
   else checks.push(notSelected('azure'));
 
@@ -93,7 +117,10 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
     await inGroup('Azure DevOps: membership, licence, team, permissions', async () => {
       try {
         const c = await s.devops();
-        devops = await collectDevOps(c, t, azure.identity, { log, ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}) });
+        devops = await collectDevOps(c, t, azure.identity, {
+          log,
+          ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}),
+        });
         checks.push(...devopsChecks(devops, azure.identity, t));
       } catch (err) {
         checks.push(errorCheck('devops.connection', 'devops', `Azure DevOps organization ${t.organizationUrl}`, err));
@@ -115,7 +142,11 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
 
   // Reconcile first: right after FluxManifestPatch the cluster has not applied the new commit
   // yet, and the checks below must judge the cluster as Flux leaves it, not as it was.
-  const fics = { identity: azure.identity, issuerUrl: azure.cluster?.issuerUrl, federatedCredentials: azure.federatedCredentials };
+  const fics = {
+    identity: azure.identity,
+    issuerUrl: azure.cluster?.issuerUrl,
+    federatedCredentials: azure.federatedCredentials,
+  };
   let reconciled: CheckResult[] = [];
   if (kube) {
     const k = kube;
@@ -123,8 +154,16 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
     reconciled = await inGroup(request ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
       try {
         const facts = await reconcileAndWait({
-          kube: k, namespace: t.fluxNamespace, gitRepositoryName: t.gitRepositoryName, kustomizationName: t.kustomizationName,
-          deployments: t.serviceAccounts, request, timeoutMs: o.timeoutSeconds * 1000, log, ...(s.now ? { now: s.now } : {}), ...(s.sleep ? { sleep: s.sleep } : {}),
+          kube: k,
+          namespace: t.fluxNamespace,
+          gitRepositoryName: t.gitRepositoryName,
+          kustomizationName: t.kustomizationName,
+          deployments: t.serviceAccounts,
+          request,
+          timeoutMs: o.timeoutSeconds * 1000,
+          log,
+          ...(s.now ? { now: s.now } : {}),
+          ...(s.sleep ? { sleep: s.sleep } : {}),
         });
         return reconcileChecks(facts, t, { ...fics, plan: o.plan && o.reconcile });
       } catch (err) {
@@ -151,13 +190,23 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
       for (const sa of t.serviceAccounts) {
         // A correct credential written minutes ago may not have reached Entra yet: retry those only.
         const ficOk = checks.some((c) => c.id === `azure.federated-credential:${sa}` && c.status === 'pass');
-        proofs.push(await proveServiceAccount(sa, {
-          kube: k, namespace: t.fluxNamespace, identity: azure.identity, authorityHost: s.authorityHost,
-          ...(s.proxyOptions ? { proxyOptions: s.proxyOptions } : {}),
-          organizationUrl: t.organizationUrl, project: t.project, repository: t.repository, log,
-          propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
-          ...(s.exchange ? { exchange: s.exchange } : {}), ...(s.sleep ? { sleep: s.sleep } : {}), ...(s.now ? { now: s.now } : {}),
-        }));
+        proofs.push(
+          await proveServiceAccount(sa, {
+            kube: k,
+            namespace: t.fluxNamespace,
+            identity: azure.identity,
+            authorityHost: s.authorityHost,
+            ...(s.proxyOptions ? { proxyOptions: s.proxyOptions } : {}),
+            organizationUrl: t.organizationUrl,
+            project: t.project,
+            repository: t.repository,
+            log,
+            propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
+            ...(s.exchange ? { exchange: s.exchange } : {}),
+            ...(s.sleep ? { sleep: s.sleep } : {}),
+            ...(s.now ? { now: s.now } : {}),
+          }),
+        );
       }
       checks.push(...tokenChecks(proofs, t, fics));
     });
@@ -167,13 +216,21 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
 
   if (o.retireStaticCredentials && kube) {
     const k = kube;
-    checks.push(await inGroup('Retire static credentials', async () => {
-      try {
-        return await retireStaticCredentials({ kube: k, namespace: t.fluxNamespace, gitRepositoryName: t.gitRepositoryName, blockingChecks: blocking(checks, o.failOn), plan: o.plan });
-      } catch (err) {
-        return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err);
-      }
-    }));
+    checks.push(
+      await inGroup('Retire static credentials', async () => {
+        try {
+          return await retireStaticCredentials({
+            kube: k,
+            namespace: t.fluxNamespace,
+            gitRepositoryName: t.gitRepositoryName,
+            blockingChecks: blocking(checks, o.failOn),
+            plan: o.plan,
+          });
+        } catch (err) {
+          return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err);
+        }
+      }),
+    );
   }
 
   // Report in a stable order (Azure, Azure DevOps, cluster, token, reconcile, cleanup), whatever ran first.

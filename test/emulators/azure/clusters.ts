@@ -20,8 +20,16 @@ export interface LocatedCluster {
 
 /** Every cluster in the state with its resource id. */
 export function allClusters(azure: AzureState): LocatedCluster[] {
-  return azure.subscriptions.flatMap((subscription) => subscription.resourceGroups.flatMap((resourceGroup) =>
-    resourceGroup.clusters.map((cluster) => ({ subscription, resourceGroup, cluster, id: clusterResourceId(subscription.id, resourceGroup.name, cluster.name) }))));
+  return azure.subscriptions.flatMap((subscription) =>
+    subscription.resourceGroups.flatMap((resourceGroup) =>
+      resourceGroup.clusters.map((cluster) => ({
+        subscription,
+        resourceGroup,
+        cluster,
+        id: clusterResourceId(subscription.id, resourceGroup.name, cluster.name),
+      })),
+    ),
+  );
 }
 
 /** Finds a cluster by resource id (case-insensitive). */

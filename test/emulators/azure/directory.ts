@@ -22,16 +22,27 @@ function* entries(azure: AzureState): Generator<DirectoryEntry> {
   const tenantId = azure.tenant.id;
   for (const app of azure.tenant.applications) {
     yield {
-      tenantId, objectId: app.servicePrincipalObjectId, appId: app.appId, displayName: app.displayName, kind: 'application',
-      app, federatedIdentityCredentials: app.federatedIdentityCredentials ?? [],
+      tenantId,
+      objectId: app.servicePrincipalObjectId,
+      appId: app.appId,
+      displayName: app.displayName,
+      kind: 'application',
+      app,
+      federatedIdentityCredentials: app.federatedIdentityCredentials ?? [],
     };
   }
   for (const sub of azure.subscriptions) {
     for (const rg of sub.resourceGroups) {
       for (const identity of rg.identities) {
         yield {
-          tenantId, objectId: identity.principalId, appId: identity.clientId, displayName: identity.name, kind: 'managedIdentity',
-          resourceId: identityResourceId(sub.id, rg.name, identity.name), identity, createdAt: identity.createdAt,
+          tenantId,
+          objectId: identity.principalId,
+          appId: identity.clientId,
+          displayName: identity.name,
+          kind: 'managedIdentity',
+          resourceId: identityResourceId(sub.id, rg.name, identity.name),
+          identity,
+          createdAt: identity.createdAt,
           federatedIdentityCredentials: identity.federatedIdentityCredentials,
         };
       }
@@ -46,10 +57,16 @@ function replicated(azure: AzureState, e: DirectoryEntry, nowMs: number): boolea
 }
 
 /** Finds a principal by app (client) id or object id (case-insensitive GUIDs). */
-export function findPrincipal(azure: AzureState, id: string, nowMs: number, by: 'appId' | 'objectId' | 'any' = 'any'): DirectoryEntry | undefined {
+export function findPrincipal(
+  azure: AzureState,
+  id: string,
+  nowMs: number,
+  by: 'appId' | 'objectId' | 'any' = 'any',
+): DirectoryEntry | undefined {
   const want = id.toLowerCase();
   for (const e of entries(azure)) {
-    const hit = (by !== 'objectId' && e.appId.toLowerCase() === want) || (by !== 'appId' && e.objectId.toLowerCase() === want);
+    const hit =
+      (by !== 'objectId' && e.appId.toLowerCase() === want) || (by !== 'appId' && e.objectId.toLowerCase() === want);
     if (hit) return replicated(azure, e, nowMs) ? e : undefined;
   }
   return undefined;
@@ -57,7 +74,13 @@ export function findPrincipal(azure: AzureState, id: string, nowMs: number, by: 
 
 /** The public view handed to other services (no secrets, no state references). */
 export function publicPrincipal(e: DirectoryEntry): DirectoryPrincipal {
-  const p: DirectoryPrincipal = { tenantId: e.tenantId, objectId: e.objectId, appId: e.appId, displayName: e.displayName, kind: e.kind };
+  const p: DirectoryPrincipal = {
+    tenantId: e.tenantId,
+    objectId: e.objectId,
+    appId: e.appId,
+    displayName: e.displayName,
+    kind: e.kind,
+  };
   if (e.resourceId) p.resourceId = e.resourceId;
   return p;
 }

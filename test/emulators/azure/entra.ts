@@ -51,7 +51,27 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${b}/oauth2${v}/logout`,
-      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'cloud_instance_name',
+        'cloud_instance_host_name',
+        'cloud_graph_host_name',
+        'msgraph_host',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       kerberos_endpoint: `${b}/kerberos`,
       tenant_region_scope: 'EU',
       cloud_instance_name: 'microsoftonline.com',
@@ -81,9 +101,12 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
 
   function checkSecret(entry: DirectoryEntry, secret: string, req: EmuRequest): void {
     const secrets = entry.app?.secrets ?? [];
-    const hit = secrets.find((s) => s.value.length === secret.length && crypto.timingSafeEqual(Buffer.from(s.value), Buffer.from(secret)));
+    const hit = secrets.find(
+      (s) => s.value.length === secret.length && crypto.timingSafeEqual(Buffer.from(s.value), Buffer.from(secret)),
+    );
     if (!hit) fail(AADSTS.badSecret(entry.appId), req);
-    if (hit.expiresOn && Date.parse(hit.expiresOn) <= ctx.clock.now()) fail(AADSTS.expiredSecret(entry.appId, hit.id ?? 'unnamed'), req);
+    if (hit.expiresOn && Date.parse(hit.expiresOn) <= ctx.clock.now())
+      fail(AADSTS.expiredSecret(entry.appId, hit.id ?? 'unnamed'), req);
   }
 
   function timeCheck(claims: JwtClaims, req: EmuRequest): void {
@@ -100,29 +123,51 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     const x5tS256 = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : undefined;
     const x5t = typeof header.x5t === 'string' ? header.x5t : undefined;
     const thumb = x5tS256 ?? x5t ?? '';
-    const cert = (entry.app?.certificates ?? []).map((c) => new crypto.X509Certificate(c.certificatePem)).find((c) => {
-      const hex = (x5tS256 ? c.fingerprint256 : c.fingerprint).replace(/:/g, '');
-      return Buffer.from(hex, 'hex').toString('base64url') === thumb;
-    });
+    const cert = (entry.app?.certificates ?? [])
+      .map((c) => new crypto.X509Certificate(c.certificatePem))
+      .find((c) => {
+        const hex = (x5tS256 ? c.fingerprint256 : c.fingerprint).replace(/:/g, '');
+        return Buffer.from(hex, 'hex').toString('base64url') === thumb;
+      });
     if (!cert) fail(AADSTS.certificateNotRegistered(thumb, entry.appId), req);
     const alg = d.header.alg;
     const key = cert.publicKey;
     const data = Buffer.from(d.signingInput);
-    const ok = alg === 'RS256' ? crypto.verify('sha256', data, key, d.signature)
-      : alg === 'PS256' ? crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO }, d.signature)
-        : false;
+    const ok =
+      alg === 'RS256'
+        ? crypto.verify('sha256', data, key, d.signature)
+        : alg === 'PS256'
+          ? crypto.verify(
+              'sha256',
+              data,
+              {
+                key,
+                padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+                saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO,
+              },
+              d.signature,
+            )
+          : false;
     if (!ok) fail(AADSTS.certificateSignature(), req);
     const aud = Array.isArray(d.claims.aud) ? d.claims.aud : [d.claims.aud];
-    if (!aud.some((a) => typeof a === 'string' && tokenEndpoints(t).includes(a))) fail(AADSTS.assertionAudience(aud.join(',')), req);
+    if (!aud.some((a) => typeof a === 'string' && tokenEndpoints(t).includes(a)))
+      fail(AADSTS.assertionAudience(aud.join(',')), req);
     timeCheck(d.claims, req);
   }
 
   /** A federated assertion: verified against its issuer's JWKS, then matched against the federated credentials. */
-  async function checkFederatedAssertion(entry: DirectoryEntry, assertion: string, t: TenantState, req: EmuRequest): Promise<void> {
+  async function checkFederatedAssertion(
+    entry: DirectoryEntry,
+    assertion: string,
+    t: TenantState,
+    req: EmuRequest,
+  ): Promise<void> {
     const d = decodeJwt(assertion);
     const iss = typeof d.claims.iss === 'string' ? d.claims.iss : '';
     const sub = typeof d.claims.sub === 'string' ? d.claims.sub : '';
-    const auds = (Array.isArray(d.claims.aud) ? d.claims.aud : [d.claims.aud]).filter((a): a is string => typeof a === 'string');
+    const auds = (Array.isArray(d.claims.aud) ? d.claims.aud : [d.claims.aud]).filter(
+      (a): a is string => typeof a === 'string',
+    );
     const fics = entry.federatedIdentityCredentials;
     if (fics.length === 0) fail(AADSTS.noFics(entry.appId, entry.displayName), req);
     const generic = t.federationErrors === 'generic';
@@ -142,7 +187,8 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
       verifyJwt(assertion, keys, { now: ctx.clock.nowSeconds() });
     } catch (e) {
       if (!(e instanceof JwtError)) throw e;
-      if (e.reason === 'expired' || e.reason === 'not-yet-valid') fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
+      if (e.reason === 'expired' || e.reason === 'not-yet-valid')
+        fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
       fail(AADSTS.assertionSignature(e.reason === 'unknown-key' ? 'The key was not found.' : e.message), req);
     }
     if (typeof d.claims.exp !== 'number') fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
@@ -164,7 +210,8 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     if (!t) fail(AADSTS.tenantNotFound(tenantSegment), req);
     const form = req.form();
     const grant = form.get('grant_type') ?? '';
-    if (grant !== 'client_credentials') fail(grant ? AADSTS.unsupportedGrant(grant) : AADSTS.missingParameter('grant_type'), req);
+    if (grant !== 'client_credentials')
+      fail(grant ? AADSTS.unsupportedGrant(grant) : AADSTS.missingParameter('grant_type'), req);
     const clientId = form.get('client_id');
     if (!clientId) fail(AADSTS.missingParameter('client_id'), req);
     const resource = resourceFrom(form, v2, req);
@@ -184,7 +231,11 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
       const type = form.get('client_assertion_type') ?? '';
       if (type !== JWT_BEARER) fail(AADSTS.badAssertionType(type), req);
       let claims: JwtClaims;
-      try { claims = decodeJwt(assertion).claims; } catch (e) { fail(AADSTS.malformedAssertion(e instanceof Error ? e.message : '')); }
+      try {
+        claims = decodeJwt(assertion).claims;
+      } catch (e) {
+        fail(AADSTS.malformedAssertion(e instanceof Error ? e.message : ''));
+      }
       if (claims.iss === clientId && claims.sub === clientId) checkCertificateAssertion(entry, assertion, t, req);
       else await checkFederatedAssertion(entry, assertion, t, req);
       appidacr = '2';
@@ -193,10 +244,26 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     }
 
     const lifetime = t.accessTokenLifetimeSeconds ?? 3599;
-    const issued = tokens.issue({ tenantId: t.id, audience, objectId: entry.objectId, appId: entry.appId, lifetimeSeconds: lifetime, appidacr, resourceId: entry.resourceId });
+    const issued = tokens.issue({
+      tenantId: t.id,
+      audience,
+      objectId: entry.objectId,
+      appId: entry.appId,
+      lifetimeSeconds: lifetime,
+      appidacr,
+      resourceId: entry.resourceId,
+    });
     const body: Record<string, unknown> = v2
       ? { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: issued.token }
-      : { token_type: 'Bearer', expires_in: String(lifetime), ext_expires_in: String(lifetime), expires_on: String(issued.exp), not_before: String(issued.exp - lifetime), resource, access_token: issued.token };
+      : {
+          token_type: 'Bearer',
+          expires_in: String(lifetime),
+          ext_expires_in: String(lifetime),
+          expires_on: String(issued.exp),
+          not_before: String(issued.exp - lifetime),
+          resource,
+          access_token: issued.token,
+        };
     // Issuing a token changes no state: keep it out of the journal's writes.
     return { status: 200, body, write: false, headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' } };
   }
@@ -206,7 +273,10 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     const [tenantSeg, ...rest] = seg;
     if (!tenantSeg) return undefined;
     const route = rest.join('/');
-    if (req.method === 'GET' && (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')) {
+    if (
+      req.method === 'GET' &&
+      (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')
+    ) {
       const t = tenantFor(tenantSeg);
       if (!t) fail(AADSTS.tenantNotFound(tenantSeg), req);
       return { status: 200, body: openIdConfiguration(t.id, route.startsWith('v2.0')) };

@@ -30,7 +30,11 @@ export class IssuerKeys {
 
   private async fetch(issuer: string): Promise<KeySet> {
     let base: URL;
-    try { base = new URL(issuer); } catch { throw new IssuerKeyError(`the issuer '${issuer}' is not a URL`); }
+    try {
+      base = new URL(issuer);
+    } catch {
+      throw new IssuerKeyError(`the issuer '${issuer}' is not a URL`);
+    }
     if (base.protocol !== 'https:') throw new IssuerKeyError(`the issuer '${issuer}' does not use https`);
     const discoveryUrl = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     const doc = await this.getJson(discoveryUrl);
@@ -49,6 +53,10 @@ export class IssuerKeys {
       throw new IssuerKeyError(`GET ${url} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (res.status !== 200) throw new IssuerKeyError(`GET ${url} answered HTTP ${res.status}`);
-    try { return res.json(); } catch { throw new IssuerKeyError(`GET ${url} did not return JSON`); }
+    try {
+      return res.json();
+    } catch {
+      throw new IssuerKeyError(`GET ${url} did not return JSON`);
+    }
   }
 }

@@ -47,32 +47,44 @@ function fresh(input: ScenarioInput): AzureState {
       replicationDelayMs: 0,
       ficPropagationDelayMs: 0,
       federationErrors: 'detailed',
-      applications: [{
-        // Azure DevOps names the app it creates for a connection `<org>-<project>-<subscription id>`.
-        displayName: `${FRESH.organization}-${FRESH.project}-${FRESH.subscriptionId}`,
-        appId: FRESH.serviceConnectionAppId,
-        servicePrincipalObjectId: FRESH.serviceConnectionObjectId,
-        federatedIdentityCredentials: [{
-          name: `${FRESH.organization}-${FRESH.project}-${FRESH.serviceConnectionName}`,
-          issuer: devopsIssuerUrl(input.urls['devops-issuer'], FRESH.organizationId),
-          subject: serviceConnectionSubject(FRESH.organization, FRESH.project, FRESH.serviceConnectionName),
-          audiences: [TOKEN_EXCHANGE_AUDIENCE],
-          description: 'Federation for the Azure DevOps service connection azure-prod',
-        }],
-        serviceConnection: {
-          id: FRESH.serviceConnectionId,
-          name: FRESH.serviceConnectionName,
-          scheme: 'WorkloadIdentityFederation',
-          subscriptionId: FRESH.subscriptionId,
+      applications: [
+        {
+          // Azure DevOps names the app it creates for a connection `<org>-<project>-<subscription id>`.
+          displayName: `${FRESH.organization}-${FRESH.project}-${FRESH.subscriptionId}`,
+          appId: FRESH.serviceConnectionAppId,
+          servicePrincipalObjectId: FRESH.serviceConnectionObjectId,
+          federatedIdentityCredentials: [
+            {
+              name: `${FRESH.organization}-${FRESH.project}-${FRESH.serviceConnectionName}`,
+              issuer: devopsIssuerUrl(input.urls['devops-issuer'], FRESH.organizationId),
+              subject: serviceConnectionSubject(FRESH.organization, FRESH.project, FRESH.serviceConnectionName),
+              audiences: [TOKEN_EXCHANGE_AUDIENCE],
+              description: 'Federation for the Azure DevOps service connection azure-prod',
+            },
+          ],
+          serviceConnection: {
+            id: FRESH.serviceConnectionId,
+            name: FRESH.serviceConnectionName,
+            scheme: 'WorkloadIdentityFederation',
+            subscriptionId: FRESH.subscriptionId,
+          },
         },
-      }],
+      ],
     },
-    subscriptions: [{
-      id: FRESH.subscriptionId,
-      displayName: FRESH.subscriptionName,
-      resourceGroups: [{ name: FRESH.resourceGroup, location: FRESH.location, identities: [], clusters: [cluster] }],
-    }],
-    roleAssignments: [{ principalId: FRESH.serviceConnectionObjectId, role: 'Contributor', scope: `/subscriptions/${FRESH.subscriptionId}` }],
+    subscriptions: [
+      {
+        id: FRESH.subscriptionId,
+        displayName: FRESH.subscriptionName,
+        resourceGroups: [{ name: FRESH.resourceGroup, location: FRESH.location, identities: [], clusters: [cluster] }],
+      },
+    ],
+    roleAssignments: [
+      {
+        principalId: FRESH.serviceConnectionObjectId,
+        role: 'Contributor',
+        scope: `/subscriptions/${FRESH.subscriptionId}`,
+      },
+    ],
     arm: { ficWriteMs: 40, maxFicsPerIdentity: 20 },
   };
 }
@@ -109,33 +121,63 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function validate(a: AzureState): string[] {
   const problems: string[] = [];
-  const need = (cond: unknown, path: string, msg: string) => { if (!cond) problems.push(`${path}: ${msg}`); };
+  const need = (cond: unknown, path: string, msg: string) => {
+    if (!cond) problems.push(`${path}: ${msg}`);
+  };
   const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-  if (!a || typeof a !== 'object') return ['azure: missing; add an `azure:` section (tenant, subscriptions, roleAssignments)'];
+  if (!a || typeof a !== 'object')
+    return ['azure: missing; add an `azure:` section (tenant, subscriptions, roleAssignments)'];
   const t = a.tenant;
   need(t && typeof t === 'object', 'azure.tenant', 'missing; add the tenant (id, domain, applications)');
   if (t) {
     need(isStr(t.id) && GUID.test(t.id), 'azure.tenant.id', 'must be a GUID');
     need(isStr(t.domain), 'azure.tenant.domain', 'missing; e.g. contoso.onmicrosoft.com');
     need(Array.isArray(t.applications), 'azure.tenant.applications', 'must be a list (may be empty)');
-    for (const [k, v] of [['accessTokenLifetimeSeconds', t.accessTokenLifetimeSeconds], ['replicationDelayMs', t.replicationDelayMs], ['ficPropagationDelayMs', t.ficPropagationDelayMs]] as const) {
+    for (const [k, v] of [
+      ['accessTokenLifetimeSeconds', t.accessTokenLifetimeSeconds],
+      ['replicationDelayMs', t.replicationDelayMs],
+      ['ficPropagationDelayMs', t.ficPropagationDelayMs],
+    ] as const) {
       need(v === undefined || (typeof v === 'number' && v >= 0), `azure.tenant.${k}`, 'must be a number >= 0');
     }
-    need(t.federationErrors === undefined || t.federationErrors === 'detailed' || t.federationErrors === 'generic', 'azure.tenant.federationErrors', "use 'detailed' or 'generic'");
+    need(
+      t.federationErrors === undefined || t.federationErrors === 'detailed' || t.federationErrors === 'generic',
+      'azure.tenant.federationErrors',
+      "use 'detailed' or 'generic'",
+    );
     (Array.isArray(t.applications) ? t.applications : []).forEach((app, i) => {
       const p = `azure.tenant.applications[${i}]`;
       need(isStr(app.displayName), `${p}.displayName`, 'missing');
       need(isStr(app.appId) && GUID.test(app.appId), `${p}.appId`, 'must be a GUID');
-      need(isStr(app.servicePrincipalObjectId) && GUID.test(app.servicePrincipalObjectId), `${p}.servicePrincipalObjectId`, 'must be a GUID');
+      need(
+        isStr(app.servicePrincipalObjectId) && GUID.test(app.servicePrincipalObjectId),
+        `${p}.servicePrincipalObjectId`,
+        'must be a GUID',
+      );
       (app.secrets ?? []).forEach((s, j) => need(isStr(s.value), `${p}.secrets[${j}].value`, 'missing'));
-      (app.certificates ?? []).forEach((c, j) => need(isStr(c.certificatePem) && c.certificatePem.includes('BEGIN CERTIFICATE'), `${p}.certificates[${j}].certificatePem`, 'must be a PEM certificate'));
+      (app.certificates ?? []).forEach((c, j) =>
+        need(
+          isStr(c.certificatePem) && c.certificatePem.includes('BEGIN CERTIFICATE'),
+          `${p}.certificates[${j}].certificatePem`,
+          'must be a PEM certificate',
+        ),
+      );
       problems.push(...validateFics(app.federatedIdentityCredentials ?? [], `${p}.federatedIdentityCredentials`));
       if (app.serviceConnection) {
-        need(isStr(app.serviceConnection.id) && GUID.test(app.serviceConnection.id), `${p}.serviceConnection.id`, 'must be a GUID');
+        need(
+          isStr(app.serviceConnection.id) && GUID.test(app.serviceConnection.id),
+          `${p}.serviceConnection.id`,
+          'must be a GUID',
+        );
         need(isStr(app.serviceConnection.name), `${p}.serviceConnection.name`, 'missing');
         const scheme = app.serviceConnection.scheme;
-        need(scheme === undefined || scheme === 'WorkloadIdentityFederation' || scheme === 'ServicePrincipal', `${p}.serviceConnection.scheme`, "use 'WorkloadIdentityFederation' or 'ServicePrincipal'");
-        if (scheme === 'ServicePrincipal') need((app.secrets ?? []).length > 0, `${p}.secrets`, 'a ServicePrincipal connection needs a secret');
+        need(
+          scheme === undefined || scheme === 'WorkloadIdentityFederation' || scheme === 'ServicePrincipal',
+          `${p}.serviceConnection.scheme`,
+          "use 'WorkloadIdentityFederation' or 'ServicePrincipal'",
+        );
+        if (scheme === 'ServicePrincipal')
+          need((app.secrets ?? []).length > 0, `${p}.secrets`, 'a ServicePrincipal connection needs a secret');
       }
     });
   }
@@ -153,25 +195,51 @@ function validate(a: AzureState): string[] {
       need(Array.isArray(rg.clusters), `${q}.clusters`, 'must be a list (may be empty)');
       (Array.isArray(rg.identities) ? rg.identities : []).forEach((id, k) => {
         const r = `${q}.identities[${k}]`;
-        need(isStr(id.name) && /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/.test(id.name), `${r}.name`, 'must be 3-128 letters, digits, - or _, starting with a letter or digit');
+        need(
+          isStr(id.name) && /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/.test(id.name),
+          `${r}.name`,
+          'must be 3-128 letters, digits, - or _, starting with a letter or digit',
+        );
         need(isStr(id.location), `${r}.location`, 'missing');
         need(isStr(id.clientId) && GUID.test(id.clientId), `${r}.clientId`, 'must be a GUID');
         need(isStr(id.principalId) && GUID.test(id.principalId), `${r}.principalId`, 'must be a GUID');
-        problems.push(...validateFics(id.federatedIdentityCredentials, `${r}.federatedIdentityCredentials`, a.arm?.maxFicsPerIdentity ?? 20));
+        problems.push(
+          ...validateFics(
+            id.federatedIdentityCredentials,
+            `${r}.federatedIdentityCredentials`,
+            a.arm?.maxFicsPerIdentity ?? 20,
+          ),
+        );
       });
       (Array.isArray(rg.clusters) ? rg.clusters : []).forEach((c, k) => {
         const r = `${q}.clusters[${k}]`;
-        need(isStr(c.name) && /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/.test(c.name), `${r}.name`, 'must be 1-63 letters, digits, - or _');
+        need(
+          isStr(c.name) && /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/.test(c.name),
+          `${r}.name`,
+          'must be 1-63 letters, digits, - or _',
+        );
         need(isStr(c.location), `${r}.location`, 'missing');
         need(isStr(c.kubernetesVersion), `${r}.kubernetesVersion`, "missing; e.g. '1.32.4' (quote it in YAML)");
-        need(c.oidcIssuer && typeof c.oidcIssuer.enabled === 'boolean', `${r}.oidcIssuer.enabled`, 'must be true or false');
-        need(c.oidcIssuer?.issuerId === undefined || GUID.test(c.oidcIssuer.issuerId), `${r}.oidcIssuer.issuerId`, 'must be a GUID');
+        need(
+          c.oidcIssuer && typeof c.oidcIssuer.enabled === 'boolean',
+          `${r}.oidcIssuer.enabled`,
+          'must be true or false',
+        );
+        need(
+          c.oidcIssuer?.issuerId === undefined || GUID.test(c.oidcIssuer.issuerId),
+          `${r}.oidcIssuer.issuerId`,
+          'must be a GUID',
+        );
         need(typeof c.workloadIdentity === 'boolean', `${r}.workloadIdentity`, 'must be true or false');
         need(!c.workloadIdentity || c.oidcIssuer?.enabled, `${r}.workloadIdentity`, 'needs oidcIssuer.enabled: true');
         const l = c.lro;
         if (l) {
           for (const k2 of ['inProgressPolls', 'durationMs', 'clockMs', 'retryAfterSeconds'] as const) {
-            need(l[k2] === undefined || (typeof l[k2] === 'number' && l[k2]! >= 0), `${r}.lro.${k2}`, 'must be a number >= 0');
+            need(
+              l[k2] === undefined || (typeof l[k2] === 'number' && l[k2]! >= 0),
+              `${r}.lro.${k2}`,
+              'must be a number >= 0',
+            );
           }
         }
       });
@@ -180,9 +248,21 @@ function validate(a: AzureState): string[] {
   need(Array.isArray(a.roleAssignments), 'azure.roleAssignments', 'must be a list (may be empty)');
   (Array.isArray(a.roleAssignments) ? a.roleAssignments : []).forEach((ra, i) => {
     const p = `azure.roleAssignments[${i}]`;
-    need(isStr(ra.principalId) && GUID.test(ra.principalId), `${p}.principalId`, 'must be the GUID object id of a service principal');
-    need(ROLES[ra.role] !== undefined, `${p}.role`, `unknown role '${ra.role}'; use one of: ${Object.keys(ROLES).join(', ')}`);
-    need(isStr(ra.scope) && /^\/subscriptions\/[^/]+/i.test(ra.scope), `${p}.scope`, 'must start with /subscriptions/{id}');
+    need(
+      isStr(ra.principalId) && GUID.test(ra.principalId),
+      `${p}.principalId`,
+      'must be the GUID object id of a service principal',
+    );
+    need(
+      ROLES[ra.role] !== undefined,
+      `${p}.role`,
+      `unknown role '${ra.role}'; use one of: ${Object.keys(ROLES).join(', ')}`,
+    );
+    need(
+      isStr(ra.scope) && /^\/subscriptions\/[^/]+/i.test(ra.scope),
+      `${p}.scope`,
+      'must start with /subscriptions/{id}',
+    );
   });
   return problems;
 }
@@ -194,14 +274,17 @@ function validateFics(list: FederatedCredentialState[] | undefined, path: string
   const seen = new Set<string>();
   list.forEach((f, i) => {
     const p = `${path}[${i}]`;
-    if (typeof f.name !== 'string' || !/^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$/.test(f.name)) problems.push(`${p}.name: must be 3-120 letters, digits, - or _, starting with a letter or digit`);
+    if (typeof f.name !== 'string' || !/^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$/.test(f.name))
+      problems.push(`${p}.name: must be 3-120 letters, digits, - or _, starting with a letter or digit`);
     for (const k of ['issuer', 'subject'] as const) {
       if (typeof f[k] !== 'string' || !f[k]) problems.push(`${p}.${k}: missing`);
       else if (f[k].length > 600) problems.push(`${p}.${k}: longer than 600 characters`);
     }
-    if (!Array.isArray(f.audiences) || f.audiences.length !== 1) problems.push(`${p}.audiences: exactly one audience (normally ${TOKEN_EXCHANGE_AUDIENCE})`);
+    if (!Array.isArray(f.audiences) || f.audiences.length !== 1)
+      problems.push(`${p}.audiences: exactly one audience (normally ${TOKEN_EXCHANGE_AUDIENCE})`);
     const key = `${f.issuer}\n${f.subject}`;
-    if (seen.has(key)) problems.push(`${p}: issuer and subject repeat an earlier credential; each combination once per identity`);
+    if (seen.has(key))
+      problems.push(`${p}: issuer and subject repeat an earlier credential; each combination once per identity`);
     seen.add(key);
   });
   return problems;

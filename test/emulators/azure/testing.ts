@@ -24,15 +24,22 @@ export interface TestApp {
 }
 
 /** Registers an app (service principal) in the running cloud's tenant, optionally with a role. */
-export function addApp(cloud: Cloud, o: {
-  name: string;
-  role?: string;
-  scope?: string;
-  certificate?: boolean;
-  fics?: { name: string; issuer: string; subject: string; audiences?: string[] }[];
-}): TestApp {
+export function addApp(
+  cloud: Cloud,
+  o: {
+    name: string;
+    role?: string;
+    scope?: string;
+    certificate?: boolean;
+    fics?: { name: string; issuer: string; subject: string; audiences?: string[] }[];
+  },
+): TestApp {
   const azure = cloud.ctx.state.azure;
-  const app: TestApp = { appId: crypto.randomUUID(), objectId: crypto.randomUUID(), secret: crypto.randomBytes(24).toString('base64url') };
+  const app: TestApp = {
+    appId: crypto.randomUUID(),
+    objectId: crypto.randomUUID(),
+    secret: crypto.randomBytes(24).toString('base64url'),
+  };
   if (o.certificate) {
     const c = issueClientCertificate(cloud.ctx.ca, o.name);
     app.certificate = { certPem: c.cert, keyPem: c.key };
@@ -43,9 +50,17 @@ export function addApp(cloud: Cloud, o: {
     servicePrincipalObjectId: app.objectId,
     secrets: [{ id: 'test', value: app.secret }],
     certificates: app.certificate ? [{ certificatePem: app.certificate.certPem }] : [],
-    federatedIdentityCredentials: (o.fics ?? []).map((f) => ({ ...f, audiences: f.audiences ?? [TOKEN_EXCHANGE_AUDIENCE] })),
+    federatedIdentityCredentials: (o.fics ?? []).map((f) => ({
+      ...f,
+      audiences: f.audiences ?? [TOKEN_EXCHANGE_AUDIENCE],
+    })),
   });
-  if (o.role) azure.roleAssignments.push({ principalId: app.objectId, role: o.role, scope: o.scope ?? `/subscriptions/${azure.subscriptions[0]!.id}` });
+  if (o.role)
+    azure.roleAssignments.push({
+      principalId: app.objectId,
+      role: o.role,
+      scope: o.scope ?? `/subscriptions/${azure.subscriptions[0]!.id}`,
+    });
   return app;
 }
 
@@ -62,10 +77,23 @@ export async function startTestIssuer(cloud: Cloud, name = 'test-issuer'): Promi
   const key = createSigningKey();
   let issuer = '';
   const host = await startHost({
-    name, ca: cloud.ctx.ca, journal: cloud.ctx.journal, faults: cloud.ctx.faults, clock: cloud.ctx.clock,
+    name,
+    ca: cloud.ctx.ca,
+    journal: cloud.ctx.journal,
+    faults: cloud.ctx.faults,
+    clock: cloud.ctx.clock,
     handler: async (req) => {
       if (req.path.endsWith('/.well-known/openid-configuration')) {
-        return { status: 200, body: { issuer, jwks_uri: `${issuer}openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] } };
+        return {
+          status: 200,
+          body: {
+            issuer,
+            jwks_uri: `${issuer}openid/v1/jwks`,
+            response_types_supported: ['id_token'],
+            subject_types_supported: ['public'],
+            id_token_signing_alg_values_supported: ['RS256'],
+          },
+        };
       }
       if (req.path.endsWith('/openid/v1/jwks')) return { status: 200, body: jwks(key) };
       return undefined;
@@ -76,7 +104,14 @@ export async function startTestIssuer(cloud: Cloud, name = 'test-issuer'): Promi
     issuer,
     sign: (claims) => {
       const now = cloud.ctx.clock.nowSeconds();
-      return signJwt(key, { iss: issuer, aud: [TOKEN_EXCHANGE_AUDIENCE], iat: now, nbf: now, exp: now + 3600, ...claims });
+      return signJwt(key, {
+        iss: issuer,
+        aud: [TOKEN_EXCHANGE_AUDIENCE],
+        iat: now,
+        nbf: now,
+        exp: now + 3600,
+        ...claims,
+      });
     },
     close: () => host.close(),
   };

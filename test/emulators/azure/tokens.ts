@@ -11,7 +11,12 @@ import type { Clock } from '../core/clock';
 import { AZURE_DEVOPS_RESOURCE_ID } from '../names';
 
 /** The audiences ARM accepts (the real front door list). */
-export const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.core.windows.net', 'https://management.azure.com/', 'https://management.azure.com'];
+export const ARM_AUDIENCES = [
+  'https://management.core.windows.net/',
+  'https://management.core.windows.net',
+  'https://management.azure.com/',
+  'https://management.azure.com',
+];
 
 /** The AKS AAD server app (kubelogin's audience), for the Kubernetes emulator's optional Entra auth. */
 export const AKS_AAD_SERVER_APP_ID = '6dae42f8-4368-4678-94ff-3960e28e3630';
@@ -24,8 +29,14 @@ export function audienceFor(resource: string, armUrl: string): string | undefine
   const r = resource.trim();
   const bare = r.replace(/\/+$/, '');
   if (bare === 'https://management.core.windows.net') return 'https://management.core.windows.net/';
-  if (bare === 'https://management.azure.com' || bare === armUrl.replace(/\/+$/, '')) return 'https://management.azure.com/';
-  if (bare === AZURE_DEVOPS_RESOURCE_ID || bare === 'https://app.vssps.visualstudio.com' || bare === `api://${AZURE_DEVOPS_RESOURCE_ID}`) return AZURE_DEVOPS_RESOURCE_ID;
+  if (bare === 'https://management.azure.com' || bare === armUrl.replace(/\/+$/, ''))
+    return 'https://management.azure.com/';
+  if (
+    bare === AZURE_DEVOPS_RESOURCE_ID ||
+    bare === 'https://app.vssps.visualstudio.com' ||
+    bare === `api://${AZURE_DEVOPS_RESOURCE_ID}`
+  )
+    return AZURE_DEVOPS_RESOURCE_ID;
   if (bare === AKS_AAD_SERVER_APP_ID) return AKS_AAD_SERVER_APP_ID;
   if (bare === 'https://graph.microsoft.com') return 'https://graph.microsoft.com';
   return undefined;
@@ -35,11 +46,21 @@ export class TokenService {
   readonly key: SigningKey = (() => {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
     // The kid is the certificate thumbprint style Entra uses (base64url, 27 chars).
-    const kid = crypto.createHash('sha1').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url');
-    return { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256' as const, use: 'sig' as const } };
+    const kid = crypto
+      .createHash('sha1')
+      .update(publicKey.export({ format: 'der', type: 'spki' }))
+      .digest('base64url');
+    return {
+      kid,
+      privateKey,
+      publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256' as const, use: 'sig' as const },
+    };
   })();
 
-  constructor(private readonly entraUrl: () => string, private readonly clock: Clock) {}
+  constructor(
+    private readonly entraUrl: () => string,
+    private readonly clock: Clock,
+  ) {}
 
   /** `iss` of access tokens: the v1 `https://sts.windows.net/{tid}/` form, on the emulator's host. */
   issuer(tenantId: string): string {
@@ -50,7 +71,15 @@ export class TokenService {
     return jwks(this.key);
   }
 
-  issue(p: { tenantId: string; audience: string; objectId: string; appId: string; lifetimeSeconds: number; appidacr: '1' | '2'; resourceId?: string }): { token: string; exp: number } {
+  issue(p: {
+    tenantId: string;
+    audience: string;
+    objectId: string;
+    appId: string;
+    lifetimeSeconds: number;
+    appidacr: '1' | '2';
+    resourceId?: string;
+  }): { token: string; exp: number } {
     const now = this.clock.nowSeconds();
     const exp = now + p.lifetimeSeconds;
     const claims: AccessTokenClaims = {
@@ -81,19 +110,37 @@ export class TokenService {
       claims = verifyJwt(token, this.jwks(), { now: this.clock.nowSeconds() }) as AccessTokenClaims;
     } catch (e) {
       if (e instanceof JwtError && e.reason === 'expired') {
-        const exp = (() => { try { return Number(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp); } catch { return 0; } })();
-        return { ok: false, status: 401, code: 'ExpiredAuthenticationToken',
-          message: `The access token expiry UTC time '${new Date(exp * 1000).toUTCString()}' is earlier than current UTC time '${new Date(this.clock.now()).toUTCString()}'.` };
+        const exp = (() => {
+          try {
+            return Number(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp);
+          } catch {
+            return 0;
+          }
+        })();
+        return {
+          ok: false,
+          status: 401,
+          code: 'ExpiredAuthenticationToken',
+          message: `The access token expiry UTC time '${new Date(exp * 1000).toUTCString()}' is earlier than current UTC time '${new Date(this.clock.now()).toUTCString()}'.`,
+        };
       }
       return { ok: false, status: 401, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
     }
     if (!tenantIds.includes(claims.tid) || claims.iss !== this.issuer(claims.tid)) {
-      return { ok: false, status: 401, code: 'InvalidAuthenticationTokenTenant',
-        message: `The access token is from the wrong issuer '${claims.iss}'. It must match the tenant '${this.issuer(tenantIds[0] ?? '')}' associated with this subscription. Please use the authority (URL) '${this.entraUrl()}/${tenantIds[0] ?? ''}' to get the token.` };
+      return {
+        ok: false,
+        status: 401,
+        code: 'InvalidAuthenticationTokenTenant',
+        message: `The access token is from the wrong issuer '${claims.iss}'. It must match the tenant '${this.issuer(tenantIds[0] ?? '')}' associated with this subscription. Please use the authority (URL) '${this.entraUrl()}/${tenantIds[0] ?? ''}' to get the token.`,
+      };
     }
     if (!audiences.includes(claims.aud)) {
-      return { ok: false, status: 401, code: 'InvalidAuthenticationTokenAudience',
-        message: `The access token has been obtained for wrong audience or resource '${claims.aud}'. It should exactly match with one of the allowed audiences '${audiences.join("','")}'.` };
+      return {
+        ok: false,
+        status: 401,
+        code: 'InvalidAuthenticationTokenAudience',
+        message: `The access token has been obtained for wrong audience or resource '${claims.aud}'. It should exactly match with one of the allowed audiences '${audiences.join("','")}'.`,
+      };
     }
     return { ok: true, claims };
   }

@@ -27,6 +27,8 @@ export class Clock {
 
   onAdvance(listener: (nowMs: number) => void): () => void {
     this.listeners.push(listener);
-    return () => { this.listeners = this.listeners.filter((x) => x !== listener); };
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== listener);
+    };
   }
 }

@@ -20,8 +20,7 @@ export type HostName = 'entra' | 'arm' | 'devops' | 'vssps' | 'vsaex' | 'devops-
 export type CloudUrls = Record<HostName, string>;
 
 export type TokenCheck =
-  | { ok: true; claims: AccessTokenClaims }
-  | { ok: false; status: 401 | 403; code: string; message: string };
+  { ok: true; claims: AccessTokenClaims } | { ok: false; status: 401 | 403; code: string; message: string };
 
 /** The claims the emulated Entra ID puts into an access token (v1 shape, as ARM and ADO see). */
 export interface AccessTokenClaims extends JwtClaims {
@@ -92,14 +91,23 @@ export interface HttpsResult {
 }
 
 /** HTTPS request from one emulated service to another, trusting the cloud's CA. */
-export function httpsRequest(ca: TestCa, url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<HttpsResult> {
+export function httpsRequest(
+  ca: TestCa,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: init.method ?? 'GET', headers: init.headers, ca: ca.caCert }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T>() => JSON.parse(body.toString('utf8')) as T });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          json: <T>() => JSON.parse(body.toString('utf8')) as T,
+        });
       });
       res.on('error', reject);
     });

@@ -37,11 +37,18 @@ export interface EmuResponse {
 }
 
 /** A handler may also take over the raw response (streaming, e.g. git smart HTTP): return `{ raw: true }`. */
-export type Handler = (req: EmuRequest, res: ServerResponse) => Promise<EmuResponse | { raw: true; status: number; write?: boolean } | undefined>;
+export type Handler = (
+  req: EmuRequest,
+  res: ServerResponse,
+) => Promise<EmuResponse | { raw: true; status: number; write?: boolean } | undefined>;
 
 /** Throw from a handler to answer with a status and body. */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(typeof body === 'string' ? body : JSON.stringify(body));
   }
 }
@@ -75,7 +82,8 @@ function send(res: ServerResponse, r: EmuResponse): void {
   else if (typeof r.body === 'string') payload = Buffer.from(r.body);
   else {
     payload = Buffer.from(JSON.stringify(r.body));
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json; charset=utf-8';
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json; charset=utf-8';
   }
   if (payload) headers['content-length'] = String(payload.length);
   res.writeHead(r.status, headers);
@@ -83,13 +91,16 @@ function send(res: ServerResponse, r: EmuResponse): void {
 }
 
 export async function startHost(o: HostOptions): Promise<Host> {
-  const server = https.createServer({
-    key: o.ca.serverKey,
-    cert: o.ca.serverCert,
-    ca: o.ca.caCert,
-    requestCert: o.requestClientCert ?? false,
-    rejectUnauthorized: false,
-  }, (raw, res) => void serve(raw, res));
+  const server = https.createServer(
+    {
+      key: o.ca.serverKey,
+      cert: o.ca.serverCert,
+      ca: o.ca.caCert,
+      requestCert: o.requestClientCert ?? false,
+      rejectUnauthorized: false,
+    },
+    (raw, res) => void serve(raw, res),
+  );
 
   async function serve(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -107,7 +118,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
       raw,
       text: () => body.toString('utf8'),
       json: <T>() => {
-        try { return JSON.parse(body.toString('utf8')) as T; } catch { throw new HttpError(400, { message: 'The request body is not valid JSON.' }); }
+        try {
+          return JSON.parse(body.toString('utf8')) as T;
+        } catch {
+          throw new HttpError(400, { message: 'The request body is not valid JSON.' });
+        }
       },
       form: () => new URLSearchParams(body.toString('utf8')),
       bearer: () => {
@@ -121,21 +136,36 @@ export async function startHost(o: HostOptions): Promise<Host> {
       const peer = sock.getPeerCertificate();
       if (peer && peer.subject) {
         const org = peer.subject.O;
-        req.clientCert = { commonName: String(peer.subject.CN ?? ''), organizations: Array.isArray(org) ? org : org ? [org] : [] };
+        req.clientCert = {
+          commonName: String(peer.subject.CN ?? ''),
+          organizations: Array.isArray(org) ? org : org ? [org] : [],
+        };
       }
     }
-    const record = (status: number, write: boolean, fault?: string) => o.journal.record({
-      at: o.clock.now(), service: o.name, method, path: url.pathname, query: url.search.slice(1), status, write, fault,
-      durationMs: Date.now() - started,
-    });
+    const record = (status: number, write: boolean, fault?: string) =>
+      o.journal.record({
+        at: o.clock.now(),
+        service: o.name,
+        method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        status,
+        write,
+        fault,
+        durationMs: Date.now() - started,
+      });
     const defaultWrite = !READS.has(method);
 
     const fault = o.faults.match(o.name, method, url.pathname);
     if (fault) {
-      if (fault.kind === 'reset') { record(0, defaultWrite, 'reset'); raw.socket.destroy(); return; }
+      if (fault.kind === 'reset') {
+        record(0, defaultWrite, 'reset');
+        raw.socket.destroy();
+        return;
+      }
       if (fault.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
       else {
-        const status = fault.kind === 'status' ? fault.status ?? 500 : Number(fault.kind);
+        const status = fault.kind === 'status' ? (fault.status ?? 500) : Number(fault.kind);
         const code = fault.code ?? (status === 429 ? 'TooManyRequests' : 'InternalServerError');
         const message = fault.message ?? `Injected fault ${status}.`;
         const headers: Record<string, string> = {};
@@ -162,9 +192,10 @@ export async function startHost(o: HostOptions): Promise<Host> {
         send(res, { status: e.status, headers: e.headers, body: e.body });
         record(e.status, defaultWrite);
       } else {
-        const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+        const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
         process.stderr.write(`[emulator ${o.name}] ${method} ${url.pathname}: ${msg}\n`);
-        if (!res.headersSent) send(res, { status: 500, body: { message: `Emulator bug: ${e instanceof Error ? e.message : String(e)}` } });
+        if (!res.headersSent)
+          send(res, { status: 500, body: { message: `Emulator bug: ${e instanceof Error ? e.message : String(e)}` } });
         else res.end();
         record(500, defaultWrite);
       }
@@ -177,6 +208,10 @@ export async function startHost(o: HostOptions): Promise<Host> {
     name: o.name,
     url: `https://127.0.0.1:${port}`,
     port,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

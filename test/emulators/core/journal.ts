@@ -47,13 +47,15 @@ export class Journal {
   }
 
   entries(f: JournalFilter = {}): JournalEntry[] {
-    return this.list.filter((e) =>
-      (f.since === undefined || e.seq > f.since) &&
-      (f.service === undefined || e.service === f.service) &&
-      (f.method === undefined || e.method === f.method.toUpperCase()) &&
-      (f.path === undefined || (typeof f.path === 'string' ? e.path.includes(f.path) : f.path.test(e.path))) &&
-      (!f.writesOnly || e.write) &&
-      (f.includeFaults !== false || !e.fault));
+    return this.list.filter(
+      (e) =>
+        (f.since === undefined || e.seq > f.since) &&
+        (f.service === undefined || e.service === f.service) &&
+        (f.method === undefined || e.method === f.method.toUpperCase()) &&
+        (f.path === undefined || (typeof f.path === 'string' ? e.path.includes(f.path) : f.path.test(e.path))) &&
+        (!f.writesOnly || e.write) &&
+        (f.includeFaults !== false || !e.fault),
+    );
   }
 
   /** Successful (status < 400) state-changing requests. */
@@ -68,7 +70,10 @@ export class Journal {
   /** One line per entry, for test failure messages and `--journal` dumps. */
   format(f: JournalFilter = {}): string {
     return this.entries(f)
-      .map((e) => `${e.seq} ${e.service} ${e.method} ${e.path}${e.query ? `?${e.query}` : ''} -> ${e.status}${e.write ? ' W' : ''}${e.fault ? ` [fault ${e.fault}]` : ''}`)
+      .map(
+        (e) =>
+          `${e.seq} ${e.service} ${e.method} ${e.path}${e.query ? `?${e.query}` : ''} -> ${e.status}${e.write ? ' W' : ''}${e.fault ? ` [fault ${e.fault}]` : ''}`,
+      )
       .join('\n');
   }
 }

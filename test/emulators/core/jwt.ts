@@ -12,7 +12,12 @@ export interface SigningKey {
 }
 
 export type JwtClaims = Record<string, unknown> & {
-  iss?: string; sub?: string; aud?: string | string[]; exp?: number; nbf?: number; iat?: number;
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
 };
 
 const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
@@ -57,10 +62,14 @@ export function decodeJwt(token: string): DecodedJwt {
   }
 }
 
-export type JwtErrorReason = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'issuer' | 'audience' | 'unknown-key';
+export type JwtErrorReason =
+  'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'issuer' | 'audience' | 'unknown-key';
 
 export class JwtError extends Error {
-  constructor(readonly reason: JwtErrorReason, message: string) {
+  constructor(
+    readonly reason: JwtErrorReason,
+    message: string,
+  ) {
     super(message);
     this.name = 'JwtError';
   }
@@ -87,12 +96,16 @@ export function verifyJwt(token: string, keySet: { keys: crypto.JsonWebKey[] }, 
   }
   const skew = opts.skew ?? 0;
   const c = d.claims;
-  if (typeof c.exp === 'number' && opts.now > c.exp + skew) throw new JwtError('expired', `token expired at ${new Date(c.exp * 1000).toISOString()}`);
-  if (typeof c.nbf === 'number' && opts.now + skew < c.nbf) throw new JwtError('not-yet-valid', `token not valid before ${new Date(c.nbf * 1000).toISOString()}`);
-  if (opts.issuer !== undefined && c.iss !== opts.issuer) throw new JwtError('issuer', `issuer '${String(c.iss)}' is not '${opts.issuer}'`);
+  if (typeof c.exp === 'number' && opts.now > c.exp + skew)
+    throw new JwtError('expired', `token expired at ${new Date(c.exp * 1000).toISOString()}`);
+  if (typeof c.nbf === 'number' && opts.now + skew < c.nbf)
+    throw new JwtError('not-yet-valid', `token not valid before ${new Date(c.nbf * 1000).toISOString()}`);
+  if (opts.issuer !== undefined && c.iss !== opts.issuer)
+    throw new JwtError('issuer', `issuer '${String(c.iss)}' is not '${opts.issuer}'`);
   if (opts.audience !== undefined) {
     const auds = Array.isArray(c.aud) ? c.aud : [c.aud];
-    if (!auds.includes(opts.audience)) throw new JwtError('audience', `audience '${auds.join(',')}' does not include '${opts.audience}'`);
+    if (!auds.includes(opts.audience))
+      throw new JwtError('audience', `audience '${auds.join(',')}' does not include '${opts.audience}'`);
   }
   return c;
 }

@@ -25,13 +25,56 @@ function openssl(args: string[], cwd: string): void {
 /** Creates a CA and a 127.0.0.1 server certificate in `dir` (a new temp dir by default). */
 export function createTestCa(dir: string = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-oidc-ca-'))): TestCa {
   fs.mkdirSync(dir, { recursive: true });
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30',
-    '-subj', '/CN=flux-oidc emulated cloud CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-  fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.crt', '-days', '30', '-extfile', 'server.ext'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=flux-oidc emulated cloud CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'],
+    dir,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '30',
+      '-extfile',
+      'server.ext',
+    ],
+    dir,
+  );
   return loadTestCa(dir);
 }
 
@@ -56,14 +99,39 @@ export function loadOrCreateTestCa(dir: string): TestCa {
 }
 
 /** A client certificate signed by the CA (Kubernetes: CN = user name, O = group). */
-export function issueClientCertificate(ca: TestCa, commonName: string, organization?: string): { cert: string; key: string } {
+export function issueClientCertificate(
+  ca: TestCa,
+  commonName: string,
+  organization?: string,
+): { cert: string; key: string } {
   const work = fs.mkdtempSync(path.join(ca.dir, 'client-'));
   const subj = `/CN=${commonName}${organization ? `/O=${organization}` : ''}`;
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', subj], work);
   fs.writeFileSync(path.join(work, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  openssl(['x509', '-req', '-in', 'client.csr', '-CA', path.join(ca.dir, 'ca.crt'), '-CAkey', ca.caKeyPath,
-    '-CAcreateserial', '-out', 'client.crt', '-days', '30', '-extfile', 'client.ext'], work);
-  const out = { cert: fs.readFileSync(path.join(work, 'client.crt'), 'utf8'), key: fs.readFileSync(path.join(work, 'client.key'), 'utf8') };
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      path.join(ca.dir, 'ca.crt'),
+      '-CAkey',
+      ca.caKeyPath,
+      '-CAcreateserial',
+      '-out',
+      'client.crt',
+      '-days',
+      '30',
+      '-extfile',
+      'client.ext',
+    ],
+    work,
+  );
+  const out = {
+    cert: fs.readFileSync(path.join(work, 'client.crt'), 'utf8'),
+    key: fs.readFileSync(path.join(work, 'client.key'), 'utf8'),
+  };
   fs.rmSync(work, { recursive: true, force: true });
   return out;
 }

@@ -7,7 +7,15 @@
  */
 import * as crypto from 'node:crypto';
 import type { EmuRequest } from '../core/host';
-import { createSigningKey, decodeJwt, signJwt, verifyJwt, JwtError, type JwtClaims, type SigningKey } from '../core/jwt';
+import {
+  createSigningKey,
+  decodeJwt,
+  signJwt,
+  verifyJwt,
+  JwtError,
+  type JwtClaims,
+  type SigningKey,
+} from '../core/jwt';
 import type { CloudContext } from '../core/context';
 import { AZURE_DEVOPS_RESOURCE_ID } from '../names';
 import { TF, vssError } from './errors';
@@ -49,13 +57,25 @@ export class Authenticator {
   issueSystemToken(): string {
     const s = this.state;
     const build = s.principals.find((p) => p.kind === 'build' && sameId(p.projectId, s.pipeline.projectId));
-    if (!build) throw new Error(`devops state: no build service identity (kind: build) for the pipeline project ${s.pipeline.projectId}; add one to devops.principals`);
+    if (!build)
+      throw new Error(
+        `devops state: no build service identity (kind: build) for the pipeline project ${s.pipeline.projectId}; add one to devops.principals`,
+      );
     const now = this.cloud.clock.nowSeconds();
     const claims: SystemTokenClaims = {
-      nameid: build.id, scp: 'app_token', aui: crypto.randomUUID(), sid: crypto.randomUUID(),
-      orgId: s.organization.id, projectId: s.pipeline.projectId, planId: s.pipeline.planId, jobId: s.pipeline.jobId,
-      iss: SYSTEM_TOKEN_ISSUER, aud: `${SYSTEM_TOKEN_ISSUER}|vso:${s.organization.id}`,
-      nbf: now, iat: now, exp: now + (s.faults?.systemAccessTokenLifetimeSeconds ?? 3900),
+      nameid: build.id,
+      scp: 'app_token',
+      aui: crypto.randomUUID(),
+      sid: crypto.randomUUID(),
+      orgId: s.organization.id,
+      projectId: s.pipeline.projectId,
+      planId: s.pipeline.planId,
+      jobId: s.pipeline.jobId,
+      iss: SYSTEM_TOKEN_ISSUER,
+      aud: `${SYSTEM_TOKEN_ISSUER}|vso:${s.organization.id}`,
+      nbf: now,
+      iat: now,
+      exp: now + (s.faults?.systemAccessTokenLifetimeSeconds ?? 3900),
     };
     return signJwt(this.key, claims);
   }
@@ -92,7 +112,11 @@ export class Authenticator {
       throw vssError(401, 'UnauthorizedRequestException', TF.anonymous(), 'Framework', this.challenge(hostUrl));
     }
     let iss: unknown;
-    try { iss = decodeJwt(token).claims.iss; } catch { iss = undefined; }
+    try {
+      iss = decodeJwt(token).claims.iss;
+    } catch {
+      iss = undefined;
+    }
     if (iss === SYSTEM_TOKEN_ISSUER) return this.systemCaller(token, orgUrl, hostUrl);
     return this.entraCaller(token, orgUrl, hostUrl);
   }
@@ -100,15 +124,25 @@ export class Authenticator {
   private systemCaller(token: string, orgUrl: string, hostUrl: string): Caller {
     let claims: SystemTokenClaims;
     try {
-      claims = verifyJwt(token, { keys: [this.key.publicJwk] }, { now: this.cloud.clock.nowSeconds() }) as SystemTokenClaims;
+      claims = verifyJwt(
+        token,
+        { keys: [this.key.publicJwk] },
+        { now: this.cloud.clock.nowSeconds() },
+      ) as SystemTokenClaims;
     } catch (e) {
       const reason = e instanceof JwtError ? e.reason : 'malformed';
-      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', { ...this.challenge(hostUrl), 'x-emulator-reason': `system-token-${reason}` });
+      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', {
+        ...this.challenge(hostUrl),
+        'x-emulator-reason': `system-token-${reason}`,
+      });
     }
     const s = this.state;
     const build = s.principals.find((p) => p.kind === 'build' && sameId(p.id, claims.nameid));
     if (!build || !sameId(claims.orgId, s.organization.id)) {
-      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', { ...this.challenge(hostUrl), 'x-emulator-reason': 'system-token-unknown-identity' });
+      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', {
+        ...this.challenge(hostUrl),
+        'x-emulator-reason': 'system-token-unknown-identity',
+      });
     }
     return { identity: principalView(s, build), principal: build, via: 'system', job: claims };
   }
@@ -116,13 +150,22 @@ export class Authenticator {
   private entraCaller(token: string, orgUrl: string, hostUrl: string): Caller {
     const check = this.cloud.entra.verifyAccessToken(token, AZURE_DEVOPS_RESOURCE_ID);
     if (!check.ok) {
-      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', { ...this.challenge(hostUrl), 'x-emulator-reason': check.code });
+      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', {
+        ...this.challenge(hostUrl),
+        'x-emulator-reason': check.code,
+      });
     }
     const { oid, tid } = check.claims;
     const s = this.state;
     const p = sameId(tid, s.organization.tenantId) ? principalByOrigin(s, oid) : undefined;
     if (!p || p.license === undefined) {
-      throw vssError(401, 'UnauthorizedRequestException', TF.notInOrganization(tid, oid), 'Framework', this.challenge(hostUrl));
+      throw vssError(
+        401,
+        'UnauthorizedRequestException',
+        TF.notInOrganization(tid, oid),
+        'Framework',
+        this.challenge(hostUrl),
+      );
     }
     if (p.license === 'none') {
       const who = p.kind === 'user' ? (p.principalName ?? oid) : `${tid}\\${oid}`;
@@ -136,5 +179,10 @@ export class Authenticator {
 
 /** Stakeholders cannot use Azure Repos in private projects: the repository "does not exist". */
 export function canUseRepos(caller: Caller): boolean {
-  return caller.principal.kind === 'build' || (caller.principal.license !== undefined && caller.principal.license !== 'stakeholder' && caller.principal.license !== 'none');
+  return (
+    caller.principal.kind === 'build' ||
+    (caller.principal.license !== undefined &&
+      caller.principal.license !== 'stakeholder' &&
+      caller.principal.license !== 'none')
+  );
 }

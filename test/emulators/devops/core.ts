@@ -25,23 +25,44 @@ function connectionData(r: Req) {
   const user = caller
     ? { ...imsIdentity(s, caller.identity, 'none') }
     : {
-      id: 'aa0f5f2c-7c12-4d68-a5d9-0f2dd8c1a8f4', descriptor: 'Microsoft.TeamFoundation.UnauthenticatedIdentity;S-1-0-0',
-      subjectDescriptor: 'uauth.Uy0xLTAtMA', providerDisplayName: 'Anonymous', isActive: true, members: [], memberOf: [], properties: {}, resourceVersion: 2, metaTypeId: -1,
-    };
+        id: 'aa0f5f2c-7c12-4d68-a5d9-0f2dd8c1a8f4',
+        descriptor: 'Microsoft.TeamFoundation.UnauthenticatedIdentity;S-1-0-0',
+        subjectDescriptor: 'uauth.Uy0xLTAtMA',
+        providerDisplayName: 'Anonymous',
+        isActive: true,
+        members: [],
+        memberOf: [],
+        properties: {},
+        resourceVersion: 2,
+        metaTypeId: -1,
+      };
   const accessPoint = `${r.ctx.svc.cloud.urls[r.ctx.host]}/${s.organization.name}/`;
-  return ok({
-    authenticatedUser: user,
-    authorizedUser: user,
-    instanceId: s.organization.id,
-    deploymentId: s.organization.id,
-    deploymentType: 'hosted',
-    locationServiceData: {
-      serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
-      defaultAccessMappingMoniker: 'PublicAccessMapping',
-      lastChangeId: 1, lastChangeId64: 1,
-      accessMappings: [{ displayName: 'Public Access Mapping', moniker: 'PublicAccessMapping', accessPoint, serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7', virtualDirectory: '' }],
+  return ok(
+    {
+      authenticatedUser: user,
+      authorizedUser: user,
+      instanceId: s.organization.id,
+      deploymentId: s.organization.id,
+      deploymentType: 'hosted',
+      locationServiceData: {
+        serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
+        defaultAccessMappingMoniker: 'PublicAccessMapping',
+        lastChangeId: 1,
+        lastChangeId64: 1,
+        accessMappings: [
+          {
+            displayName: 'Public Access Mapping',
+            moniker: 'PublicAccessMapping',
+            accessPoint,
+            serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
+            virtualDirectory: '',
+          },
+        ],
+      },
     },
-  }, 200, false);
+    200,
+    false,
+  );
 }
 
 function areas(r: Req) {
@@ -58,7 +79,8 @@ function areas(r: Req) {
 function visibleProject(r: Req, key: string): ProjectState {
   const s = r.ctx.state;
   const p = findProject(s, key);
-  if (!p || !canSeeProject(s, who(r).identity.id, p.id)) throw vssError(404, 'ProjectDoesNotExistWithNameException', TF.projectNotFound(key), 'Core');
+  if (!p || !canSeeProject(s, who(r).identity.id, p.id))
+    throw vssError(404, 'ProjectDoesNotExistWithNameException', TF.projectNotFound(key), 'Core');
   return p;
 }
 
@@ -76,7 +98,10 @@ function getProject(r: Req) {
   const p = visibleProject(r, r.params.projectId ?? '');
   const json = projectRef(r.ctx.urls, p, true);
   if (queryBool(r.req, 'includeCapabilities')) {
-    json.capabilities = { versioncontrol: { sourceControlType: 'Git', gitEnabled: 'True', tfvcEnabled: 'False' }, processTemplate: { templateName: 'Agile', templateTypeId: 'adcc42ab-9882-485e-a3ed-7678f01f66bc' } };
+    json.capabilities = {
+      versioncontrol: { sourceControlType: 'Git', gitEnabled: 'True', tfvcEnabled: 'False' },
+      processTemplate: { templateName: 'Agile', templateTypeId: 'adcc42ab-9882-485e-a3ed-7678f01f66bc' },
+    };
   }
   return ok(json);
 }
@@ -85,10 +110,21 @@ function teamsOf(s: DevOpsState, projectId: string): GroupState[] {
   return s.groups.filter((g) => g.kind === 'team' && sameId(g.projectId, projectId));
 }
 
-function teamJson(u: OrgUrls, s: DevOpsState, p: ProjectState, g: GroupState, expandIdentity = false): Record<string, unknown> {
+function teamJson(
+  u: OrgUrls,
+  s: DevOpsState,
+  p: ProjectState,
+  g: GroupState,
+  expandIdentity = false,
+): Record<string, unknown> {
   const json: Record<string, unknown> = {
-    id: g.id, name: g.displayName, url: `${u.devops}/_apis/projects/${p.id}/teams/${g.id}`, description: g.description ?? '',
-    identityUrl: `${u.vssps}/_apis/Identities/${g.id}`, projectName: p.name, projectId: p.id,
+    id: g.id,
+    name: g.displayName,
+    url: `${u.devops}/_apis/projects/${p.id}/teams/${g.id}`,
+    description: g.description ?? '',
+    identityUrl: `${u.vssps}/_apis/Identities/${g.id}`,
+    projectName: p.name,
+    projectId: p.id,
   };
   if (expandIdentity) json.identity = imsIdentity(s, groupView(s, g), 'none');
   return json;
@@ -96,7 +132,13 @@ function teamJson(u: OrgUrls, s: DevOpsState, p: ProjectState, g: GroupState, ex
 
 function findTeam(s: DevOpsState, p: ProjectState, key: string): GroupState {
   const t = teamsOf(s, p.id).find((g) => sameId(g.id, key) || g.displayName.toLowerCase() === key.toLowerCase());
-  if (!t) throw vssError(404, 'TeamNotFoundException', `The team with id or name '${key}' does not exist in project '${p.name}'.`, 'Core');
+  if (!t)
+    throw vssError(
+      404,
+      'TeamNotFoundException',
+      `The team with id or name '${key}' does not exist in project '${p.name}'.`,
+      'Core',
+    );
   return t;
 }
 
@@ -115,7 +157,9 @@ function listTeams(r: Req) {
 function getTeam(r: Req) {
   const s = r.ctx.state;
   const p = visibleProject(r, r.params.projectId ?? '');
-  return ok(teamJson(r.ctx.urls, s, p, findTeam(s, p, r.params.teamId ?? ''), queryBool(r.req, '$expandIdentity') ?? false));
+  return ok(
+    teamJson(r.ctx.urls, s, p, findTeam(s, p, r.params.teamId ?? ''), queryBool(r.req, '$expandIdentity') ?? false),
+  );
 }
 
 const BAD_TEAM_CHARS = /[\\/:*?"<>|;#$*{},+=[\]]/;
@@ -127,19 +171,44 @@ function createTeam(r: Req) {
   const body = jsonBody(r.req, 'team');
   const name = prop<string>(body, 'name');
   const description = prop<string>(body, 'description') ?? '';
-  if (typeof name !== 'string' || !name.trim()) throw vssError(400, 'ArgumentNullException', 'Value cannot be null. Parameter name: name. Give the team a name.');
+  if (typeof name !== 'string' || !name.trim())
+    throw vssError(400, 'ArgumentNullException', 'Value cannot be null. Parameter name: name. Give the team a name.');
   if (name.length > 64 || BAD_TEAM_CHARS.test(name) || name.trim() !== name) {
-    throw vssError(400, 'InvalidTeamNameException', `The team name '${name}' is not valid: at most 64 characters, no leading/trailing spaces, none of \\ / : * ? " < > | ; # $ { } , + = [ ].`, 'Core');
+    throw vssError(
+      400,
+      'InvalidTeamNameException',
+      `The team name '${name}' is not valid: at most 64 characters, no leading/trailing spaces, none of \\ / : * ? " < > | ; # $ { } , + = [ ].`,
+      'Core',
+    );
   }
   if (!isProjectAdmin(s, caller.identity.id, p.id)) {
-    throw vssError(403, 'AccessCheckException', TF.accessDenied(caller.identity.displayName, `project ${p.name}`, 'Create teams (Project Administrators)'), 'Security');
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(caller.identity.displayName, `project ${p.name}`, 'Create teams (Project Administrators)'),
+      'Security',
+    );
   }
   if (s.groups.some((g) => sameId(g.projectId, p.id) && g.displayName.toLowerCase() === name.toLowerCase())) {
     // UNVERIFIED wording.
-    throw vssError(409, 'TeamAlreadyExistsException', `A team or group named '${name}' already exists in project '${p.name}'.`, 'Core');
+    throw vssError(
+      409,
+      'TeamAlreadyExistsException',
+      `A team or group named '${name}' already exists in project '${p.name}'.`,
+      'Core',
+    );
   }
   const id = crypto.randomUUID();
-  const team: GroupState = { id, kind: 'team', displayName: name, description, projectId: p.id, sid: groupSid(p.id, id), members: [], admins: [caller.identity.id] };
+  const team: GroupState = {
+    id,
+    kind: 'team',
+    displayName: name,
+    description,
+    projectId: p.id,
+    sid: groupSid(p.id, id),
+    members: [],
+    admins: [caller.identity.id],
+  };
   s.groups.push(team);
   return ok(teamJson(r.ctx.urls, s, p, team));
 }
@@ -148,7 +217,13 @@ function updateTeam(r: Req) {
   const s = r.ctx.state;
   const p = visibleProject(r, r.params.projectId ?? '');
   const t = findTeam(s, p, r.params.teamId ?? '');
-  if (!isProjectAdmin(s, who(r).identity.id, p.id)) throw vssError(403, 'AccessCheckException', TF.accessDenied(who(r).identity.displayName, `team ${t.displayName}`, 'Manage team'), 'Security');
+  if (!isProjectAdmin(s, who(r).identity.id, p.id))
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(who(r).identity.displayName, `team ${t.displayName}`, 'Manage team'),
+      'Security',
+    );
   const body = jsonBody(r.req, 'team');
   const name = prop<string>(body, 'name');
   const description = prop<string>(body, 'description');
@@ -161,8 +236,20 @@ function deleteTeam(r: Req) {
   const s = r.ctx.state;
   const p = visibleProject(r, r.params.projectId ?? '');
   const t = findTeam(s, p, r.params.teamId ?? '');
-  if (!isProjectAdmin(s, who(r).identity.id, p.id)) throw vssError(403, 'AccessCheckException', TF.accessDenied(who(r).identity.displayName, `team ${t.displayName}`, 'Delete team'), 'Security');
-  if (sameId(t.id, p.defaultTeamId)) throw vssError(400, 'InvalidOperationException', `The default team '${t.displayName}' of project '${p.name}' cannot be deleted.`, 'Core');
+  if (!isProjectAdmin(s, who(r).identity.id, p.id))
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(who(r).identity.displayName, `team ${t.displayName}`, 'Delete team'),
+      'Security',
+    );
+  if (sameId(t.id, p.defaultTeamId))
+    throw vssError(
+      400,
+      'InvalidOperationException',
+      `The default team '${t.displayName}' of project '${p.name}' cannot be deleted.`,
+      'Core',
+    );
   s.groups = s.groups.filter((g) => g !== t);
   for (const g of s.groups) g.members = g.members.filter((m) => !sameId(m, t.id));
   return { status: 204 };
@@ -175,10 +262,14 @@ function teamMembers(r: Req) {
   const skip = queryInt(r.req, '$skip') ?? 0;
   const top = queryInt(r.req, '$top') ?? 100;
   const members = t.members.map((m) => identityById(s, m)).filter((v): v is NonNullable<typeof v> => !!v);
-  return ok(collection(members.slice(skip, skip + top).map((v) => ({
-    isTeamAdmin: (t.admins ?? []).some((a) => sameId(a, v.id)),
-    identity: identityRef(r.ctx.urls, v),
-  }))));
+  return ok(
+    collection(
+      members.slice(skip, skip + top).map((v) => ({
+        isTeamAdmin: (t.admins ?? []).some((a) => sameId(a, v.id)),
+        identity: identityRef(r.ctx.urls, v),
+      })),
+    ),
+  );
 }
 
 export const locationRoutes: DevOpsRoute[] = [

@@ -28,10 +28,24 @@ const ASSEMBLY: Record<string, string> = {
 
 export function vssBody(typeKey: string, message: string, area: keyof typeof ASSEMBLY = 'Framework'): VssErrorBody {
   const asm = ASSEMBLY[area]!;
-  return { $id: '1', innerException: null, message, typeName: `${asm}.${typeKey}, ${asm}`, typeKey, errorCode: 0, eventId: 3000 };
+  return {
+    $id: '1',
+    innerException: null,
+    message,
+    typeName: `${asm}.${typeKey}, ${asm}`,
+    typeKey,
+    errorCode: 0,
+    eventId: 3000,
+  };
 }
 
-export function vssError(status: number, typeKey: string, message: string, area: keyof typeof ASSEMBLY = 'Framework', headers: Record<string, string> = {}): HttpError {
+export function vssError(
+  status: number,
+  typeKey: string,
+  message: string,
+  area: keyof typeof ASSEMBLY = 'Framework',
+  headers: Record<string, string> = {},
+): HttpError {
   return new HttpError(status, vssBody(typeKey, message, area), headers);
 }
 
@@ -51,14 +65,18 @@ export const TF = {
     `TF401028: The reference '${ref}' has already been updated by another client, so you cannot update it. Please try again.`,
   /** UNVERIFIED wording (observed code only). */
   prExists: (): string => 'TF401179: An active pull request for the source and target branch already exists.',
-  projectNotFound: (p: string): string => `TF200016: The following project does not exist: ${p}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`,
+  projectNotFound: (p: string): string =>
+    `TF200016: The following project does not exist: ${p}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`,
   itemNotFound: (path: string, repo: string, version: string, commit: string): string =>
     `TF401174: The item '${path}' could not be found in the repository '${repo}' at the version specified by '${version}' (resolved to commit '${commit}').`,
-  versionNotFound: (version: string): string => `TF401175: The version descriptor <${version}> could not be resolved to a version in the repository.`,
+  versionNotFound: (version: string): string =>
+    `TF401175: The version descriptor <${version}> could not be resolved to a version in the repository.`,
   /** UNVERIFIED wording. */
-  addExists: (path: string): string => `The path '${path}' specified in the add operation already exists. Please specify a new path.`,
+  addExists: (path: string): string =>
+    `The path '${path}' specified in the add operation already exists. Please specify a new path.`,
   /** UNVERIFIED wording. */
-  editMissing: (path: string, commit: string): string => `The path '${path}' does not exist at commit '${commit}'; an edit needs an existing file (use changeType add for a new file).`,
+  editMissing: (path: string, commit: string): string =>
+    `The path '${path}' does not exist at commit '${commit}'; an edit needs an existing file (use changeType add for a new file).`,
   accessDenied: (identity: string, resource: string, permission: string): string =>
     `Access Denied: ${identity} needs the following permission(s) on the resource ${resource} to perform this action: ${permission}`,
   serviceConnectionNotFound: (id: string): string => `No service connection found with identifier ${id}.`,

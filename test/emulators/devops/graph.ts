@@ -7,8 +7,18 @@ import * as crypto from 'node:crypto';
 import { TF, vssError } from './errors';
 import { collection, jsonBody, ok, prop, query, queryList, route, isGuid } from './http';
 import {
-  allGroups, allIdentities, directGroups, groupView, identityById, identityByLegacyDescriptor, identityBySubjectDescriptor,
-  isCollectionAdmin, isProjectAdmin, principalByOrigin, sameId, type IdentityView,
+  allGroups,
+  allIdentities,
+  directGroups,
+  groupView,
+  identityById,
+  identityByLegacyDescriptor,
+  identityBySubjectDescriptor,
+  isCollectionAdmin,
+  isProjectAdmin,
+  principalByOrigin,
+  sameId,
+  type IdentityView,
 } from './identity';
 import type { DevOpsState, GroupState, PrincipalState } from './model';
 import { who, type DevOpsRoute, type Req } from './service';
@@ -16,12 +26,19 @@ import { graphSubject, imsIdentity, type OrgUrls } from './views';
 
 function subjectOr404(s: DevOpsState, d: string): IdentityView {
   const v = identityBySubjectDescriptor(s, d);
-  if (!v) throw vssError(404, 'GraphSubjectNotFoundException', `The subject with descriptor '${d}' could not be found.`, 'Graph');
+  if (!v)
+    throw vssError(
+      404,
+      'GraphSubjectNotFoundException',
+      `The subject with descriptor '${d}' could not be found.`,
+      'Graph',
+    );
   return v;
 }
 
 function membershipJson(u: OrgUrls, member: IdentityView, container: IdentityView): Record<string, unknown> {
-  const kindPath = member.kind === 'group' ? 'Groups' : member.kind === 'servicePrincipal' ? 'ServicePrincipals' : 'Users';
+  const kindPath =
+    member.kind === 'group' ? 'Groups' : member.kind === 'servicePrincipal' ? 'ServicePrincipals' : 'Users';
   return {
     containerDescriptor: container.subjectDescriptor,
     memberDescriptor: member.subjectDescriptor,
@@ -38,17 +55,30 @@ function requireManageMembership(r: Req, g: GroupState): void {
   const s = r.ctx.state;
   const caller = who(r);
   const id = caller.identity.id;
-  const ok = isCollectionAdmin(s, id)
-    || (g.projectId !== undefined && isProjectAdmin(s, id, g.projectId))
-    || (g.kind === 'team' && (g.admins ?? []).some((a) => sameId(a, id)));
-  if (!ok) throw vssError(403, 'AccessCheckException', TF.accessDenied(caller.identity.displayName, groupView(s, g).principalName, 'Manage group membership'), 'Security');
+  const ok =
+    isCollectionAdmin(s, id) ||
+    (g.projectId !== undefined && isProjectAdmin(s, id, g.projectId)) ||
+    (g.kind === 'team' && (g.admins ?? []).some((a) => sameId(a, id)));
+  if (!ok)
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(caller.identity.displayName, groupView(s, g).principalName, 'Manage group membership'),
+      'Security',
+    );
 }
 
 function descriptorOf(r: Req) {
   const s = r.ctx.state;
   const key = r.params.storageKey ?? '';
   const v = isGuid(key) ? identityById(s, key) : undefined;
-  if (!v) throw vssError(404, 'GraphSubjectNotFoundException', `No subject with storage key '${key}' exists in this organization.`, 'Graph');
+  if (!v)
+    throw vssError(
+      404,
+      'GraphSubjectNotFoundException',
+      `No subject with storage key '${key}' exists in this organization.`,
+      'Graph',
+    );
   const u = r.ctx.urls;
   const kindPath = v.kind === 'group' ? 'Groups' : v.kind === 'servicePrincipal' ? 'ServicePrincipals' : 'Users';
   return ok({
@@ -81,14 +111,17 @@ function listGroups(r: Req) {
     // scp.{base64 of the scope id}: the organization or a project.
     const m = /^scp\.(.+)$/.exec(scope);
     const scopeId = m ? Buffer.from(m[1]!, 'base64url').toString('utf8') : scope;
-    groups = sameId(scopeId, s.organization.id) ? groups.filter((g) => !g.projectId) : groups.filter((g) => sameId(g.projectId, scopeId));
+    groups = sameId(scopeId, s.organization.id)
+      ? groups.filter((g) => !g.projectId)
+      : groups.filter((g) => sameId(g.projectId, scopeId));
   }
   return ok(collection(groups.map((g) => graphSubject(r.ctx.urls, s, groupView(s, g)))));
 }
 
 function getGroup(r: Req) {
   const v = subjectOr404(r.ctx.state, r.params.descriptor ?? '');
-  if (v.kind !== 'group') throw vssError(404, 'GraphSubjectNotFoundException', `'${v.subjectDescriptor}' is not a group.`, 'Graph');
+  if (v.kind !== 'group')
+    throw vssError(404, 'GraphSubjectNotFoundException', `'${v.subjectDescriptor}' is not a group.`, 'Graph');
   return ok(graphSubject(r.ctx.urls, r.ctx.state, v));
 }
 
@@ -103,7 +136,13 @@ function listKind(kinds: PrincipalState['kind'][]) {
 function getKind(kinds: IdentityView['kind'][]) {
   return (r: Req) => {
     const v = subjectOr404(r.ctx.state, r.params.descriptor ?? '');
-    if (!kinds.includes(v.kind)) throw vssError(404, 'GraphSubjectNotFoundException', `'${v.subjectDescriptor}' is not a ${kinds.join(' or ')}.`, 'Graph');
+    if (!kinds.includes(v.kind))
+      throw vssError(
+        404,
+        'GraphSubjectNotFoundException',
+        `'${v.subjectDescriptor}' is not a ${kinds.join(' or ')}.`,
+        'Graph',
+      );
     return ok(graphSubject(r.ctx.urls, r.ctx.state, v));
   };
 }
@@ -115,19 +154,40 @@ function createServicePrincipal(r: Req) {
   const body = jsonBody(r.req, 'service principal creation context');
   const originId = prop<string>(body, 'originId');
   if (typeof originId !== 'string' || !isGuid(originId)) {
-    throw vssError(400, 'InvalidGraphSubjectCreationContextException', `originId must be the object id (GUID) of the Entra service principal, got ${JSON.stringify(originId)}.`, 'Graph');
+    throw vssError(
+      400,
+      'InvalidGraphSubjectCreationContextException',
+      `originId must be the object id (GUID) of the Entra service principal, got ${JSON.stringify(originId)}.`,
+      'Graph',
+    );
   }
   if (!isCollectionAdmin(s, caller.identity.id)) {
-    throw vssError(403, 'AccessCheckException', TF.accessDenied(caller.identity.displayName, 'Users', 'Add Users'), 'Security');
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(caller.identity.displayName, 'Users', 'Add Users'),
+      'Security',
+    );
   }
   const entra = r.ctx.svc.cloud.entra.principal(originId);
   if (!entra || !sameId(entra.objectId, originId) || !sameId(entra.tenantId, s.organization.tenantId)) {
-    throw vssError(400, 'GraphBadRequestException', `Failed to create service principal with object ID '${originId}': no service principal with this object id in tenant ${s.organization.tenantId}. Pass the service principal's (enterprise application's) object id, not the app registration's.`, 'Graph');
+    throw vssError(
+      400,
+      'GraphBadRequestException',
+      `Failed to create service principal with object ID '${originId}': no service principal with this object id in tenant ${s.organization.tenantId}. Pass the service principal's (enterprise application's) object id, not the app registration's.`,
+      'Graph',
+    );
   }
   let p = principalByOrigin(s, originId);
   if (!p) {
     const storageKey = prop<string>(body, 'storageKey');
-    p = { kind: 'servicePrincipal', id: isGuid(storageKey) ? storageKey! : crypto.randomUUID(), displayName: entra.displayName, originId: entra.objectId, applicationId: entra.appId };
+    p = {
+      kind: 'servicePrincipal',
+      id: isGuid(storageKey) ? storageKey! : crypto.randomUUID(),
+      displayName: entra.displayName,
+      originId: entra.objectId,
+      applicationId: entra.appId,
+    };
     s.principals.push(p);
   }
   for (const d of queryList(r.req, 'groupDescriptors')) {
@@ -142,8 +202,20 @@ function createServicePrincipal(r: Req) {
 function deleteServicePrincipal(r: Req) {
   const s = r.ctx.state;
   const v = subjectOr404(s, r.params.descriptor ?? '');
-  if (v.kind !== 'servicePrincipal') throw vssError(404, 'GraphSubjectNotFoundException', `'${v.subjectDescriptor}' is not a service principal.`, 'Graph');
-  if (!isCollectionAdmin(s, who(r).identity.id)) throw vssError(403, 'AccessCheckException', TF.accessDenied(who(r).identity.displayName, 'Users', 'Delete Users'), 'Security');
+  if (v.kind !== 'servicePrincipal')
+    throw vssError(
+      404,
+      'GraphSubjectNotFoundException',
+      `'${v.subjectDescriptor}' is not a service principal.`,
+      'Graph',
+    );
+  if (!isCollectionAdmin(s, who(r).identity.id))
+    throw vssError(
+      403,
+      'AccessCheckException',
+      TF.accessDenied(who(r).identity.displayName, 'Users', 'Delete Users'),
+      'Security',
+    );
   s.principals = s.principals.filter((p) => !sameId(p.id, v.id));
   for (const g of s.groups) g.members = g.members.filter((m) => !sameId(m, v.id));
   return { status: 204 };
@@ -153,7 +225,13 @@ function membershipPair(r: Req): { member: IdentityView; container: IdentityView
   const s = r.ctx.state;
   const member = subjectOr404(s, r.params.subject ?? '');
   const container = subjectOr404(s, r.params.container ?? '');
-  if (!container.group) throw vssError(400, 'GraphBadRequestException', `The container '${container.subjectDescriptor}' is not a group; memberships are {member}/{group}.`, 'Graph');
+  if (!container.group)
+    throw vssError(
+      400,
+      'GraphBadRequestException',
+      `The container '${container.subjectDescriptor}' is not a group; memberships are {member}/{group}.`,
+      'Graph',
+    );
   return { member, container, group: container.group };
 }
 
@@ -161,14 +239,28 @@ function addMembership(r: Req) {
   const s = r.ctx.state;
   const { member, container, group } = membershipPair(r);
   if (!member.active) {
-    throw vssError(400, 'GraphBadRequestException',
-      `The subject '${member.subjectDescriptor}' (${member.displayName}) is not active in organization '${s.organization.name}'. Add it to the organization (member entitlements) before adding it to groups.`, 'Graph');
+    throw vssError(
+      400,
+      'GraphBadRequestException',
+      `The subject '${member.subjectDescriptor}' (${member.displayName}) is not active in organization '${s.organization.name}'. Add it to the organization (member entitlements) before adding it to groups.`,
+      'Graph',
+    );
   }
   if (group.kind === 'collectionValidUsers' || group.kind === 'projectValidUsers') {
-    throw vssError(400, 'GraphBadRequestException', `'${container.principalName}' has implicit members; it cannot be changed.`, 'Graph');
+    throw vssError(
+      400,
+      'GraphBadRequestException',
+      `'${container.principalName}' has implicit members; it cannot be changed.`,
+      'Graph',
+    );
   }
   if (sameId(member.id, group.id) || (member.group && allGroups(s, group.id).some((g) => sameId(g.id, member.id)))) {
-    throw vssError(400, 'GraphBadRequestException', `Adding '${member.principalName}' to '${container.principalName}' would create a membership cycle.`, 'Graph');
+    throw vssError(
+      400,
+      'GraphBadRequestException',
+      `Adding '${member.principalName}' to '${container.principalName}' would create a membership cycle.`,
+      'Graph',
+    );
   }
   requireManageMembership(r, group);
   if (!group.members.some((m) => sameId(m, member.id))) group.members.push(member.id);
@@ -183,7 +275,12 @@ function checkMembership(r: Req) {
 function getMembership(r: Req) {
   const { member, container, group } = membershipPair(r);
   if (!group.members.some((m) => sameId(m, member.id))) {
-    throw vssError(404, 'GraphMembershipNotFoundException', `'${member.subjectDescriptor}' is not a direct member of '${container.subjectDescriptor}'.`, 'Graph');
+    throw vssError(
+      404,
+      'GraphMembershipNotFoundException',
+      `'${member.subjectDescriptor}' is not a direct member of '${container.subjectDescriptor}'.`,
+      'Graph',
+    );
   }
   return ok(membershipJson(r.ctx.urls, member, container));
 }
@@ -192,7 +289,12 @@ function removeMembership(r: Req) {
   const { member, container, group } = membershipPair(r);
   requireManageMembership(r, group);
   if (!group.members.some((m) => sameId(m, member.id))) {
-    throw vssError(404, 'GraphMembershipNotFoundException', `'${member.subjectDescriptor}' is not a direct member of '${container.subjectDescriptor}'.`, 'Graph');
+    throw vssError(
+      404,
+      'GraphMembershipNotFoundException',
+      `'${member.subjectDescriptor}' is not a direct member of '${container.subjectDescriptor}'.`,
+      'Graph',
+    );
   }
   group.members = group.members.filter((m) => !sameId(m, member.id));
   return { status: 200 };
@@ -216,7 +318,10 @@ function listMemberships(r: Req) {
 
 function membershipState(r: Req) {
   const v = subjectOr404(r.ctx.state, r.params.subject ?? '');
-  return ok({ active: v.active, _links: { self: { href: `${r.ctx.urls.vssps}/_apis/Graph/MembershipStates/${v.subjectDescriptor}` } } });
+  return ok({
+    active: v.active,
+    _links: { self: { href: `${r.ctx.urls.vssps}/_apis/Graph/MembershipStates/${v.subjectDescriptor}` } },
+  });
 }
 
 function subjectLookup(r: Req) {
@@ -234,20 +339,36 @@ function subjectLookup(r: Req) {
 }
 
 const MEMBERSHIP_QUERY: Record<string, 'none' | 'direct' | 'expanded'> = {
-  none: 'none', direct: 'direct', expanded: 'expanded', expandedup: 'expanded', expandeddown: 'direct',
+  none: 'none',
+  direct: 'direct',
+  expanded: 'expanded',
+  expandedup: 'expanded',
+  expandeddown: 'direct',
 };
 
 function identities(r: Req) {
   const s = r.ctx.state;
   const qm = MEMBERSHIP_QUERY[(query(r.req, 'queryMembership') ?? 'none').toLowerCase()];
-  if (!qm) throw vssError(400, 'ArgumentException', `queryMembership '${query(r.req, 'queryMembership')}' is not one of None, Direct, Expanded, ExpandedUp, ExpandedDown.`);
+  if (!qm)
+    throw vssError(
+      400,
+      'ArgumentException',
+      `queryMembership '${query(r.req, 'queryMembership')}' is not one of None, Direct, Expanded, ExpandedUp, ExpandedDown.`,
+    );
   const subjectDescriptors = queryList(r.req, 'subjectDescriptors');
   const descriptors = queryList(r.req, 'descriptors');
   const identityIds = queryList(r.req, 'identityIds');
   const searchFilter = query(r.req, 'searchFilter');
-  const given = [subjectDescriptors.length, descriptors.length, identityIds.length, searchFilter ? 1 : 0].filter((n) => n > 0).length;
+  const given = [subjectDescriptors.length, descriptors.length, identityIds.length, searchFilter ? 1 : 0].filter(
+    (n) => n > 0,
+  ).length;
   if (given !== 1) {
-    throw vssError(400, 'ArgumentException', 'Give exactly one of descriptors, subjectDescriptors, identityIds or searchFilter+filterValue.', 'WebApi');
+    throw vssError(
+      400,
+      'ArgumentException',
+      'Give exactly one of descriptors, subjectDescriptors, identityIds or searchFilter+filterValue.',
+      'WebApi',
+    );
   }
   let found: (IdentityView | undefined)[];
   if (subjectDescriptors.length) found = subjectDescriptors.map((d) => identityBySubjectDescriptor(s, d));
@@ -259,10 +380,14 @@ function identities(r: Req) {
     if (!value) throw vssError(400, 'ArgumentException', 'filterValue is required with searchFilter.', 'WebApi');
     found = allIdentities(s).filter((v) => {
       const p = v.principal;
-      const keys = filter === 'accountname' ? [v.uniqueName, p?.principalName]
-        : filter === 'displayname' ? [v.displayName]
-          : filter === 'mailaddress' ? [p?.principalName]
-            : [v.displayName, v.uniqueName, v.principalName, p?.originId, p?.applicationId, p?.principalName];
+      const keys =
+        filter === 'accountname'
+          ? [v.uniqueName, p?.principalName]
+          : filter === 'displayname'
+            ? [v.displayName]
+            : filter === 'mailaddress'
+              ? [p?.principalName]
+              : [v.displayName, v.uniqueName, v.principalName, p?.originId, p?.applicationId, p?.principalName];
       return keys.some((k) => k !== undefined && k.toLowerCase() === value);
     });
   }

@@ -38,18 +38,36 @@ export interface Route<C> {
   handler: (r: RouteContext<C>) => Promise<RouteResult> | RouteResult;
 }
 
-export function route<C>(methods: string | string[], pattern: string, options: RouteOptions, handler: Route<C>['handler']): Route<C> {
-  return { methods: (Array.isArray(methods) ? methods : [methods]).map((m) => m.toUpperCase()), pattern: pattern.split('/').filter(Boolean), options, handler };
+export function route<C>(
+  methods: string | string[],
+  pattern: string,
+  options: RouteOptions,
+  handler: Route<C>['handler'],
+): Route<C> {
+  return {
+    methods: (Array.isArray(methods) ? methods : [methods]).map((m) => m.toUpperCase()),
+    pattern: pattern.split('/').filter(Boolean),
+    options,
+    handler,
+  };
 }
 
-export function matchRoute<C>(routes: Route<C>[], method: string, segments: string[], scope: 'org' | 'project'): { route: Route<C>; params: Record<string, string> } | { methodMismatch: true } | undefined {
+export function matchRoute<C>(
+  routes: Route<C>[],
+  method: string,
+  segments: string[],
+  scope: 'org' | 'project',
+): { route: Route<C>; params: Record<string, string> } | { methodMismatch: true } | undefined {
   let mismatch = false;
   for (const r of routes) {
     const where = r.options.scope ?? 'org';
     if (where !== 'any' && where !== scope) continue;
     const params = matchPattern(r.pattern, segments);
     if (!params) continue;
-    if (!r.methods.includes(method)) { mismatch = true; continue; }
+    if (!r.methods.includes(method)) {
+      mismatch = true;
+      continue;
+    }
     return { route: r, params };
   }
   return mismatch ? { methodMismatch: true } : undefined;
@@ -59,7 +77,10 @@ function matchPattern(pattern: string[], segments: string[]): Record<string, str
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
-    if (p.startsWith('*')) { params[p.slice(1)] = segments.slice(i).join('/'); return params; }
+    if (p.startsWith('*')) {
+      params[p.slice(1)] = segments.slice(i).join('/');
+      return params;
+    }
     const s = segments[i];
     if (s === undefined) return undefined;
     if (p.startsWith(':')) params[p.slice(1)] = s;
@@ -70,7 +91,16 @@ function matchPattern(pattern: string[], segments: string[]): Record<string, str
 
 /** Path segments after a prefix, URL-decoded. */
 export function segmentsOf(pathname: string): string[] {
-  return pathname.split('/').filter(Boolean).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
+  return pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }
 
 export interface ApiVersion {
@@ -91,20 +121,39 @@ export function negotiateVersion(req: EmuRequest, rule: RouteOptions): ApiVersio
   }
   if (!text) {
     if (rule.optional || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
-    throw vssError(400, 'VssVersionNotSpecifiedException',
-      `No api-version was supplied for the ${req.method} request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. '?api-version=1.0').`, 'WebApi');
+    throw vssError(
+      400,
+      'VssVersionNotSpecifiedException',
+      `No api-version was supplied for the ${req.method} request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. '?api-version=1.0').`,
+      'WebApi',
+    );
   }
   const m = /^(\d+(?:\.\d+)?)(-preview(?:\.(\d+))?)?$/i.exec(text.trim());
-  if (!m) throw vssError(400, 'VssInvalidApiVersionException', `The api-version '${text}' is not valid. Use a version such as 7.1 or 7.1-preview.1.`, 'WebApi');
+  if (!m)
+    throw vssError(
+      400,
+      'VssInvalidApiVersionException',
+      `The api-version '${text}' is not valid. Use a version such as 7.1 or 7.1-preview.1.`,
+      'WebApi',
+    );
   const major = Number(m[1]);
   const preview = m[2] !== undefined;
   if (major > MAX_VERSION) {
-    throw vssError(400, 'VssVersionOutOfRangeException', `The requested REST API version of ${m[1]} is out of range for this server. The latest REST API version this server supports is ${MAX_VERSION}.`, 'WebApi');
+    throw vssError(
+      400,
+      'VssVersionOutOfRangeException',
+      `The requested REST API version of ${m[1]} is out of range for this server. The latest REST API version this server supports is ${MAX_VERSION}.`,
+      'WebApi',
+    );
   }
   // 7.2 is preview for every resource; preview-only resources need -preview at any version.
   if (!preview && (rule.preview || major > 7.1) && !rule.optional) {
-    throw vssError(400, 'VssInvalidPreviewVersionException',
-      `The requested version "${m[1]}" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: "${m[1]}-preview"`, 'WebApi');
+    throw vssError(
+      400,
+      'VssInvalidPreviewVersionException',
+      `The requested version "${m[1]}" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: "${m[1]}-preview"`,
+      'WebApi',
+    );
   }
   return { text, major, preview };
 }
@@ -126,13 +175,21 @@ export function queryInt(req: EmuRequest, name: string): number | undefined {
   const v = query(req, name);
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n)) throw vssError(400, 'InvalidArgumentValueException', `The value '${v}' of the query parameter '${name}' is not an integer.`);
+  if (!Number.isInteger(n))
+    throw vssError(
+      400,
+      'InvalidArgumentValueException',
+      `The value '${v}' of the query parameter '${name}' is not an integer.`,
+    );
   return n;
 }
 
 /** Comma separated list parameter. */
 export function queryList(req: EmuRequest, name: string): string[] {
-  return (query(req, name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (query(req, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Case-insensitive property of a JSON object (Newtonsoft deserializes case-insensitively). */
@@ -146,9 +203,21 @@ export function prop<T = unknown>(obj: unknown, name: string): T | undefined {
 /** Parses a JSON body; an invalid or missing body is a 400 naming the fix. */
 export function jsonBody(req: EmuRequest, what: string): unknown {
   const text = req.text().trim();
-  if (!text) throw vssError(400, 'ArgumentNullException', `Value cannot be null. Parameter name: ${what}. Send the ${what} as a JSON body.`);
-  try { return JSON.parse(text); } catch {
-    throw vssError(400, 'VssRequestContentException', `The request body is not valid JSON (expected ${what}).`, 'WebApi');
+  if (!text)
+    throw vssError(
+      400,
+      'ArgumentNullException',
+      `Value cannot be null. Parameter name: ${what}. Send the ${what} as a JSON body.`,
+    );
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw vssError(
+      400,
+      'VssRequestContentException',
+      `The request body is not valid JSON (expected ${what}).`,
+      'WebApi',
+    );
   }
 }
 
@@ -163,7 +232,11 @@ export function enumValue<T extends string>(v: unknown, names: Record<T, number>
     if (hit) return hit;
     if (/^\d+$/.test(v.trim())) return enumValue(Number(v), names, what);
   }
-  throw vssError(400, 'InvalidArgumentValueException', `The value '${String(v)}' is not a valid ${what}. Valid values: ${Object.keys(names).join(', ')}.`);
+  throw vssError(
+    400,
+    'InvalidArgumentValueException',
+    `The value '${String(v)}' is not a valid ${what}. Valid values: ${Object.keys(names).join(', ')}.`,
+  );
 }
 
 export function collection<T>(value: T[]): { count: number; value: T[] } {
@@ -171,7 +244,11 @@ export function collection<T>(value: T[]): { count: number; value: T[] } {
 }
 
 export function ok(body: unknown, status = 200, write?: boolean): EmuResponse {
-  const r: EmuResponse = { status, body, headers: { 'content-type': 'application/json; charset=utf-8; api-version=7.1' } };
+  const r: EmuResponse = {
+    status,
+    body,
+    headers: { 'content-type': 'application/json; charset=utf-8; api-version=7.1' },
+  };
   if (write !== undefined) r.write = write;
   return r;
 }

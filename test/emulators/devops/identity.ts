@@ -67,26 +67,44 @@ export function principalView(state: DevOpsState, p: PrincipalState): IdentityVi
   if (p.kind === 'build') {
     const scope = `${org.id}:Build:${p.projectId ?? ''}`;
     return {
-      id: p.id, kind: 'build', displayName: p.displayName, principal: p, active: true,
+      id: p.id,
+      kind: 'build',
+      displayName: p.displayName,
+      principal: p,
+      active: true,
       subjectDescriptor: `svc.${b64(scope)}`,
       legacyDescriptor: `Microsoft.TeamFoundation.ServiceIdentity;${scope}`,
-      uniqueName: `Build\\${p.projectId ?? ''}`, principalName: p.id, domain: 'Build',
+      uniqueName: `Build\\${p.projectId ?? ''}`,
+      principalName: p.id,
+      domain: 'Build',
     };
   }
   if (p.kind === 'user') {
     const upn = p.principalName ?? p.originId ?? p.id;
     return {
-      id: p.id, kind: 'user', displayName: p.displayName, principal: p, active: p.license !== undefined,
+      id: p.id,
+      kind: 'user',
+      displayName: p.displayName,
+      principal: p,
+      active: p.license !== undefined,
       subjectDescriptor: `aad.${b64(p.id)}`,
       legacyDescriptor: `Microsoft.IdentityModel.Claims.ClaimsIdentity;${org.tenantId}\\${upn}`,
-      uniqueName: upn, principalName: upn, domain: org.tenantId,
+      uniqueName: upn,
+      principalName: upn,
+      domain: org.tenantId,
     };
   }
   return {
-    id: p.id, kind: 'servicePrincipal', displayName: p.displayName, principal: p, active: p.license !== undefined,
+    id: p.id,
+    kind: 'servicePrincipal',
+    displayName: p.displayName,
+    principal: p,
+    active: p.license !== undefined,
     subjectDescriptor: `aadsp.${b64(p.id)}`,
     legacyDescriptor: `Microsoft.VisualStudio.Services.Claims.AadServicePrincipal;${org.tenantId}\\${p.originId ?? ''}`,
-    uniqueName: `${p.applicationId ?? p.originId ?? p.id}@${org.tenantId}`, principalName: p.applicationId ?? p.originId ?? p.id, domain: org.tenantId,
+    uniqueName: `${p.applicationId ?? p.originId ?? p.id}@${org.tenantId}`,
+    principalName: p.applicationId ?? p.originId ?? p.id,
+    domain: org.tenantId,
   };
 }
 
@@ -94,12 +112,20 @@ export function groupView(state: DevOpsState, g: GroupState): IdentityView {
   const project = projectOf(state, g.projectId);
   const scopeName = project ? project.name : state.organization.name;
   return {
-    id: g.id, kind: 'group', displayName: g.displayName, group: g, active: true,
+    id: g.id,
+    kind: 'group',
+    displayName: g.displayName,
+    group: g,
+    active: true,
     subjectDescriptor: `vssgp.${b64(g.sid)}`,
     legacyDescriptor: `Microsoft.TeamFoundation.Identity;${g.sid}`,
-    uniqueName: project ? `vstfs:///Classification/TeamProject/${project.id}\\${g.displayName}` : `[${scopeName}]\\${g.displayName}`,
+    uniqueName: project
+      ? `vstfs:///Classification/TeamProject/${project.id}\\${g.displayName}`
+      : `[${scopeName}]\\${g.displayName}`,
     principalName: `[${scopeName}]\\${g.displayName}`,
-    domain: project ? `vstfs:///Classification/TeamProject/${project.id}` : `vstfs:///Framework/IdentityDomain/${state.organization.id}`,
+    domain: project
+      ? `vstfs:///Classification/TeamProject/${project.id}`
+      : `vstfs:///Framework/IdentityDomain/${state.organization.id}`,
   };
 }
 
@@ -149,16 +175,21 @@ export function allGroups(state: DevOpsState, id: string): GroupState[] {
   while (queue.length > 0) {
     const cur = queue.shift()!;
     for (const g of directGroups(state, cur)) {
-      if (!seen.has(g.id.toLowerCase())) { seen.set(g.id.toLowerCase(), g); queue.push(g.id); }
+      if (!seen.has(g.id.toLowerCase())) {
+        seen.set(g.id.toLowerCase(), g);
+        queue.push(g.id);
+      }
     }
   }
   const self = identityById(state, id);
   if (self?.active) {
     for (const g of groupsOfKind(state, 'collectionValidUsers')) seen.set(g.id.toLowerCase(), g);
     const projects = new Set([...seen.values()].map((g) => g.projectId?.toLowerCase()).filter((x): x is string => !!x));
-    if (self.principal?.kind === 'build' && self.principal.projectId) projects.add(self.principal.projectId.toLowerCase());
+    if (self.principal?.kind === 'build' && self.principal.projectId)
+      projects.add(self.principal.projectId.toLowerCase());
     for (const g of state.groups) {
-      if (g.kind === 'projectValidUsers' && g.projectId && projects.has(g.projectId.toLowerCase())) seen.set(g.id.toLowerCase(), g);
+      if (g.kind === 'projectValidUsers' && g.projectId && projects.has(g.projectId.toLowerCase()))
+        seen.set(g.id.toLowerCase(), g);
     }
   }
   return [...seen.values()];
@@ -173,7 +204,10 @@ export function isCollectionAdmin(state: DevOpsState, id: string): boolean {
 }
 
 export function isProjectAdmin(state: DevOpsState, id: string, projectId: string): boolean {
-  return isCollectionAdmin(state, id) || allGroups(state, id).some((g) => g.kind === 'projectAdministrators' && sameId(g.projectId, projectId));
+  return (
+    isCollectionAdmin(state, id) ||
+    allGroups(state, id).some((g) => g.kind === 'projectAdministrators' && sameId(g.projectId, projectId))
+  );
 }
 
 /** The legacy descriptors ACEs are evaluated against for an identity: its own and its groups'. */

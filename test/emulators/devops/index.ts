@@ -21,11 +21,15 @@ export { DevOpsService } from './service';
 export { devopsScenario, validateDevOps } from './scenario';
 
 export async function createDevOpsServices(ctx: CloudContext): Promise<ServiceSet & { service: DevOpsService }> {
-  const svc = new DevOpsService(ctx, {
-    devops: [...locationRoutes, ...coreRoutes, ...gitRoutes, ...pullRequestRoutes, ...securityRoutes, ...oidcRoutes],
-    vssps: [...locationRoutes, ...graphRoutes],
-    vsaex: [...locationRoutes, ...entitlementRoutes],
-  }, gitSmartHttp);
+  const svc = new DevOpsService(
+    ctx,
+    {
+      devops: [...locationRoutes, ...coreRoutes, ...gitRoutes, ...pullRequestRoutes, ...securityRoutes, ...oidcRoutes],
+      vssps: [...locationRoutes, ...graphRoutes],
+      vsaex: [...locationRoutes, ...entitlementRoutes],
+    },
+    gitSmartHttp,
+  );
   // Seed every repository now: a broken seed fails the start, not the first request.
   for (const p of ctx.state.devops.projects) for (const r of p.repositories) await svc.repos.ensure(r);
   const pl = ctx.state.devops.pipeline;

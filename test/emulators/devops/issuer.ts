@@ -23,7 +23,13 @@ export class DevOpsIssuer {
   sign(subject: string): string {
     const now = this.cloud.clock.nowSeconds();
     return signJwt(this.key, {
-      jti: crypto.randomUUID(), sub: subject, aud: TOKEN_EXCHANGE_AUDIENCE, iss: this.issuer(), nbf: now, iat: now, exp: now + OIDC_TOKEN_LIFETIME_SECONDS,
+      jti: crypto.randomUUID(),
+      sub: subject,
+      aud: TOKEN_EXCHANGE_AUDIENCE,
+      iss: this.issuer(),
+      nbf: now,
+      iat: now,
+      exp: now + OIDC_TOKEN_LIFETIME_SECONDS,
     });
   }
 

@@ -63,11 +63,18 @@ export function tokenChain(ns: SecurityNamespace, token: string): string[] {
 }
 
 export function findAcl(state: DevOpsState, nsId: string, token: string): AclState | undefined {
-  return state.acls.find((a) => a.namespaceId.toLowerCase() === nsId.toLowerCase() && a.token.toLowerCase() === token.toLowerCase());
+  return state.acls.find(
+    (a) => a.namespaceId.toLowerCase() === nsId.toLowerCase() && a.token.toLowerCase() === token.toLowerCase(),
+  );
 }
 
 /** Effective allow/deny bits for a set of (lower-cased legacy) descriptors, from `start` of the chain. */
-function effectiveFrom(state: DevOpsState, ns: SecurityNamespace, chain: string[], descriptors: Set<string>): { allow: number; deny: number } {
+function effectiveFrom(
+  state: DevOpsState,
+  ns: SecurityNamespace,
+  chain: string[],
+  descriptors: Set<string>,
+): { allow: number; deny: number } {
   let decided = 0;
   let allow = 0;
   let deny = 0;
@@ -89,19 +96,36 @@ function effectiveFrom(state: DevOpsState, ns: SecurityNamespace, chain: string[
   return { allow, deny };
 }
 
-export function effective(state: DevOpsState, ns: SecurityNamespace, token: string, descriptors: Set<string>): { allow: number; deny: number } {
+export function effective(
+  state: DevOpsState,
+  ns: SecurityNamespace,
+  token: string,
+  descriptors: Set<string>,
+): { allow: number; deny: number } {
   return effectiveFrom(state, ns, tokenChain(ns, token), descriptors);
 }
 
 /** What the token inherits from its ancestors (nothing when its ACL does not inherit). */
-export function inherited(state: DevOpsState, ns: SecurityNamespace, token: string, descriptors: Set<string>): { allow: number; deny: number } {
+export function inherited(
+  state: DevOpsState,
+  ns: SecurityNamespace,
+  token: string,
+  descriptors: Set<string>,
+): { allow: number; deny: number } {
   const own = findAcl(state, ns.namespaceId, token);
   if (own && !own.inheritPermissions) return { allow: 0, deny: 0 };
   return effectiveFrom(state, ns, tokenChain(ns, token).slice(1), descriptors);
 }
 
 /** Does identity `id` hold every bit of `bits` on `token`? */
-export function hasPermission(state: DevOpsState, id: string, nsId: string, token: string, bits: number, alwaysAllowAdministrators = false): boolean {
+export function hasPermission(
+  state: DevOpsState,
+  id: string,
+  nsId: string,
+  token: string,
+  bits: number,
+  alwaysAllowAdministrators = false,
+): boolean {
   const ns = namespaceById(nsId);
   if (!ns) return false;
   if (alwaysAllowAdministrators && isCollectionAdmin(state, id)) return true;
@@ -116,7 +140,13 @@ export function gitRepoToken(projectId: string, repoId: string): string {
 function nsOf(r: Req): SecurityNamespace {
   const id = r.params.ns ?? '';
   const ns = namespaceById(id);
-  if (!ns) throw vssError(404, 'InvalidSecurityNamespaceIdException', `The security namespace '${id}' does not exist.`, 'Security');
+  if (!ns)
+    throw vssError(
+      404,
+      'InvalidSecurityNamespaceIdException',
+      `The security namespace '${id}' does not exist.`,
+      'Security',
+    );
   return ns;
 }
 
@@ -137,10 +167,21 @@ function requireManage(r: Req, ns: SecurityNamespace, token: string): void {
   const state = r.ctx.state;
   if (isCollectionAdmin(state, caller.identity.id)) return;
   if (hasPermission(state, caller.identity.id, ns.namespaceId, token, ns.writePermission)) return;
-  throw vssError(403, 'AccessCheckException', TF.accessDenied(caller.identity.displayName, token, actionName(ns, ns.writePermission)), 'Security');
+  throw vssError(
+    403,
+    'AccessCheckException',
+    TF.accessDenied(caller.identity.displayName, token, actionName(ns, ns.writePermission)),
+    'Security',
+  );
 }
 
-function aclJson(state: DevOpsState, ns: SecurityNamespace, acl: AclState, descriptors: Set<string> | undefined, withInfo: boolean): Record<string, unknown> {
+function aclJson(
+  state: DevOpsState,
+  ns: SecurityNamespace,
+  acl: AclState,
+  descriptors: Set<string> | undefined,
+  withInfo: boolean,
+): Record<string, unknown> {
   const aces: Record<string, unknown> = {};
   for (const ace of acl.aces) {
     if (descriptors && !descriptors.has(ace.descriptor.toLowerCase())) continue;
@@ -148,7 +189,11 @@ function aclJson(state: DevOpsState, ns: SecurityNamespace, acl: AclState, descr
     if (withInfo) entry.extendedInfo = extendedInfo(state, ns, acl.token, ace);
     aces[ace.descriptor] = entry;
   }
-  const out: Record<string, unknown> = { inheritPermissions: acl.inheritPermissions, token: acl.token, acesDictionary: aces };
+  const out: Record<string, unknown> = {
+    inheritPermissions: acl.inheritPermissions,
+    token: acl.token,
+    acesDictionary: aces,
+  };
   if (withInfo) out.includeExtendedInfo = true;
   return out;
 }
@@ -183,7 +228,12 @@ function getAcls(r: Req) {
       const info = extendedInfo(state, ns, token, { descriptor: d, allow: 0, deny: 0 });
       if (Object.keys(info).length === 0) continue;
       if (!own) {
-        own = { inheritPermissions: findAcl(state, ns.namespaceId, token)?.inheritPermissions ?? true, token, acesDictionary: {}, includeExtendedInfo: true };
+        own = {
+          inheritPermissions: findAcl(state, ns.namespaceId, token)?.inheritPermissions ?? true,
+          token,
+          acesDictionary: {},
+          includeExtendedInfo: true,
+        };
         value.unshift(own);
       }
       (own.acesDictionary as Record<string, unknown>)[d] = { descriptor: d, allow: 0, deny: 0, extendedInfo: info };
@@ -192,21 +242,43 @@ function getAcls(r: Req) {
   return ok(collection(value));
 }
 
-interface AceInput { descriptor: string; allow: number; deny: number }
+interface AceInput {
+  descriptor: string;
+  allow: number;
+  deny: number;
+}
 
 function aceInputs(raw: unknown, where: string): AceInput[] {
-  if (!Array.isArray(raw)) throw vssError(400, 'ArgumentException', `${where} must be an array of {descriptor, allow, deny}.`);
+  if (!Array.isArray(raw))
+    throw vssError(400, 'ArgumentException', `${where} must be an array of {descriptor, allow, deny}.`);
   return raw.map((e, i) => {
     const descriptor = prop<string>(e, 'descriptor');
     const allow = prop<number>(e, 'allow') ?? 0;
     const deny = prop<number>(e, 'deny') ?? 0;
-    if (typeof descriptor !== 'string' || !descriptor.trim()) throw vssError(400, 'ArgumentException', `${where}[${i}].descriptor is missing: give the identity descriptor of the user or group.`);
+    if (typeof descriptor !== 'string' || !descriptor.trim())
+      throw vssError(
+        400,
+        'ArgumentException',
+        `${where}[${i}].descriptor is missing: give the identity descriptor of the user or group.`,
+      );
     if (looksLikeSubjectDescriptor(descriptor)) {
-      throw vssError(400, 'InvalidIdentityDescriptorException',
-        `${where}[${i}].descriptor '${descriptor}' is a Graph subject descriptor; access control entries take identity descriptors (such as Microsoft.TeamFoundation.Identity;S-1-9-…), read it from _apis/identities?subjectDescriptors=…`, 'Security');
+      throw vssError(
+        400,
+        'InvalidIdentityDescriptorException',
+        `${where}[${i}].descriptor '${descriptor}' is a Graph subject descriptor; access control entries take identity descriptors (such as Microsoft.TeamFoundation.Identity;S-1-9-…), read it from _apis/identities?subjectDescriptors=…`,
+        'Security',
+      );
     }
-    for (const [name, v] of [['allow', allow], ['deny', deny]] as const) {
-      if (!Number.isInteger(v) || v < 0) throw vssError(400, 'ArgumentException', `${where}[${i}].${name} must be a non-negative integer bit mask, got ${JSON.stringify(v)}.`);
+    for (const [name, v] of [
+      ['allow', allow],
+      ['deny', deny],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0)
+        throw vssError(
+          400,
+          'ArgumentException',
+          `${where}[${i}].${name} must be a non-negative integer bit mask, got ${JSON.stringify(v)}.`,
+        );
     }
     return { descriptor: descriptor.trim(), allow, deny };
   });
@@ -217,7 +289,12 @@ function postAces(r: Req) {
   const state = r.ctx.state;
   const body = jsonBody(r.req, 'access control entries');
   const token = prop<string>(body, 'token');
-  if (typeof token !== 'string' || !token) throw vssError(400, 'ArgumentNullException', 'Value cannot be null. Parameter name: token. Give the security token (for Git: repoV2/{projectId}/{repositoryId}).');
+  if (typeof token !== 'string' || !token)
+    throw vssError(
+      400,
+      'ArgumentNullException',
+      'Value cannot be null. Parameter name: token. Give the security token (for Git: repoV2/{projectId}/{repositoryId}).',
+    );
   const merge = prop<boolean>(body, 'merge') === true;
   const entries = aceInputs(prop(body, 'accessControlEntries'), 'accessControlEntries');
   requireManage(r, ns, token);
@@ -231,7 +308,11 @@ function postAces(r: Req) {
     const existing = acl.aces.find((a) => a.descriptor.toLowerCase() === e.descriptor.toLowerCase());
     let next: AceState;
     if (merge && existing) {
-      next = { descriptor: existing.descriptor, allow: (existing.allow & ~e.deny) | e.allow, deny: (existing.deny & ~e.allow) | e.deny };
+      next = {
+        descriptor: existing.descriptor,
+        allow: (existing.allow & ~e.deny) | e.allow,
+        deny: (existing.deny & ~e.allow) | e.deny,
+      };
     } else next = { descriptor: e.descriptor, allow: e.allow, deny: e.deny };
     if (existing) Object.assign(existing, next);
     else acl.aces.push(next);
@@ -258,7 +339,12 @@ function postAcls(r: Req) {
   const state = r.ctx.state;
   const body = jsonBody(r.req, 'access control lists');
   const list = prop<unknown[]>(body, 'value');
-  if (!Array.isArray(list)) throw vssError(400, 'ArgumentException', 'The body must be {"count":n,"value":[{token, inheritPermissions, acesDictionary}]}.');
+  if (!Array.isArray(list))
+    throw vssError(
+      400,
+      'ArgumentException',
+      'The body must be {"count":n,"value":[{token, inheritPermissions, acesDictionary}]}.',
+    );
   for (const [i, raw] of list.entries()) {
     const token = prop<string>(raw, 'token');
     if (typeof token !== 'string' || !token) throw vssError(400, 'ArgumentException', `value[${i}].token is missing.`);
@@ -266,7 +352,12 @@ function postAcls(r: Req) {
     const dict = prop<Record<string, unknown>>(raw, 'acesDictionary') ?? {};
     const aces = aceInputs(Object.values(dict), `value[${i}].acesDictionary`);
     const existing = findAcl(state, ns.namespaceId, token);
-    const next: AclState = { namespaceId: ns.namespaceId, token, inheritPermissions: prop<boolean>(raw, 'inheritPermissions') !== false, aces };
+    const next: AclState = {
+      namespaceId: ns.namespaceId,
+      token,
+      inheritPermissions: prop<boolean>(raw, 'inheritPermissions') !== false,
+      aces,
+    };
     if (existing) Object.assign(existing, next);
     else state.acls.push(next);
   }
@@ -299,27 +390,49 @@ function getNamespaces(r: Req) {
 function hasPermissions(r: Req) {
   const ns = nsOf(r);
   const bits = Number(r.params.permissions);
-  if (!Number.isInteger(bits) || bits <= 0) throw vssError(400, 'ArgumentException', `'${r.params.permissions}' is not a permission bit mask.`);
+  if (!Number.isInteger(bits) || bits <= 0)
+    throw vssError(400, 'ArgumentException', `'${r.params.permissions}' is not a permission bit mask.`);
   const delimiter = query(r.req, 'delimiter') ?? ',';
   const tokens = (query(r.req, 'tokens') ?? '').split(delimiter).filter((t) => t !== '');
   const always = queryBool(r.req, 'alwaysAllowAdministrators') ?? false;
   const id = who(r).identity.id;
-  return ok(collection((tokens.length ? tokens : ['']).map((t) => hasPermission(r.ctx.state, id, ns.namespaceId, t, bits, always))));
+  return ok(
+    collection(
+      (tokens.length ? tokens : ['']).map((t) => hasPermission(r.ctx.state, id, ns.namespaceId, t, bits, always)),
+    ),
+  );
 }
 
 function evaluationBatch(r: Req) {
   const body = jsonBody(r.req, 'permission evaluation batch');
   const always = prop<boolean>(body, 'alwaysAllowAdministrators') === true;
   const evaluations = prop<unknown[]>(body, 'evaluations');
-  if (!Array.isArray(evaluations)) throw vssError(400, 'ArgumentException', 'evaluations must be an array of {securityNamespaceId, token, permissions}.');
+  if (!Array.isArray(evaluations))
+    throw vssError(
+      400,
+      'ArgumentException',
+      'evaluations must be an array of {securityNamespaceId, token, permissions}.',
+    );
   const id = who(r).identity.id;
   const out = evaluations.map((e, i) => {
     const nsId = prop<string>(e, 'securityNamespaceId');
     const token = prop<string>(e, 'token') ?? '';
     const permissions = prop<number>(e, 'permissions');
-    if (typeof nsId !== 'string' || !namespaceById(nsId)) throw vssError(400, 'InvalidSecurityNamespaceIdException', `evaluations[${i}].securityNamespaceId '${String(nsId)}' is not a security namespace.`, 'Security');
-    if (typeof permissions !== 'number') throw vssError(400, 'ArgumentException', `evaluations[${i}].permissions must be a bit mask.`);
-    return { securityNamespaceId: nsId, token, permissions, value: hasPermission(r.ctx.state, id, nsId, token, permissions, always) };
+    if (typeof nsId !== 'string' || !namespaceById(nsId))
+      throw vssError(
+        400,
+        'InvalidSecurityNamespaceIdException',
+        `evaluations[${i}].securityNamespaceId '${String(nsId)}' is not a security namespace.`,
+        'Security',
+      );
+    if (typeof permissions !== 'number')
+      throw vssError(400, 'ArgumentException', `evaluations[${i}].permissions must be a bit mask.`);
+    return {
+      securityNamespaceId: nsId,
+      token,
+      permissions,
+      value: hasPermission(r.ctx.state, id, nsId, token, permissions, always),
+    };
   });
   return ok({ evaluations: out }, 200, false);
 }

@@ -10,7 +10,16 @@ import { vssError, TF } from './errors';
 import { RepoRegistry } from './git/repos';
 import { DevOpsIssuer } from './issuer';
 import { GitStore } from './git/store';
-import { collection, matchRoute, negotiateVersion, ok, segmentsOf, type Route, type RouteContext, type RouteResult } from './http';
+import {
+  collection,
+  matchRoute,
+  negotiateVersion,
+  ok,
+  segmentsOf,
+  type Route,
+  type RouteContext,
+  type RouteResult,
+} from './http';
 import { sameId } from './identity';
 import { areaLocations, type DevOpsHostName } from './locations';
 import type { DevOpsState, ProjectState } from './model';
@@ -43,7 +52,12 @@ export function findProject(state: DevOpsState, nameOrId: string): ProjectState 
 }
 
 /** A git smart-HTTP handler: gets the request after the organization segment. */
-export type GitHttpHandler = (svc: DevOpsService, req: Parameters<Handler>[0], res: Parameters<Handler>[1], rest: string[]) => Promise<RouteResult>;
+export type GitHttpHandler = (
+  svc: DevOpsService,
+  req: Parameters<Handler>[0],
+  res: Parameters<Handler>[1],
+  rest: string[],
+) => Promise<RouteResult>;
 
 export class DevOpsService {
   readonly auth: Authenticator;
@@ -51,7 +65,11 @@ export class DevOpsService {
   readonly repos: RepoRegistry;
   readonly issuer: DevOpsIssuer;
 
-  constructor(readonly cloud: CloudContext, private readonly routes: Record<DevOpsHostName, DevOpsRoute[]>, private readonly gitHttp: GitHttpHandler) {
+  constructor(
+    readonly cloud: CloudContext,
+    private readonly routes: Record<DevOpsHostName, DevOpsRoute[]>,
+    private readonly gitHttp: GitHttpHandler,
+  ) {
     this.auth = new Authenticator(cloud);
     this.git = new GitStore(`${cloud.workDir}/devops-git`, cloud.clock);
     this.repos = new RepoRegistry(this.git, () => this.state);
@@ -74,7 +92,11 @@ export class DevOpsService {
       const org = state.organization.name;
       const orgUrl = `${hostUrl}/${org}`;
       if (segs.length === 0 || segs[0]!.toLowerCase() !== org.toLowerCase()) {
-        throw vssError(404, 'HostNotFoundException', `The organization '${segs[0] ?? ''}' was not found on this host; the emulated organization is '${org}' (${orgUrl}).`);
+        throw vssError(
+          404,
+          'HostNotFoundException',
+          `The organization '${segs[0] ?? ''}' was not found on this host; the emulated organization is '${org}' (${orgUrl}).`,
+        );
       }
       const rest = segs.slice(1);
       if (host === 'devops') {
@@ -84,11 +106,21 @@ export class DevOpsService {
       let scope: 'org' | 'project';
       let routeSegs: string[];
       let projectKey: string | undefined;
-      if (rest[0]?.toLowerCase() === '_apis') { scope = 'org'; routeSegs = rest; }
-      else if (rest[1]?.toLowerCase() === '_apis') { scope = 'project'; projectKey = rest[0]; routeSegs = rest.slice(1); }
-      else {
+      if (rest[0]?.toLowerCase() === '_apis') {
+        scope = 'org';
+        routeSegs = rest;
+      } else if (rest[1]?.toLowerCase() === '_apis') {
+        scope = 'project';
+        projectKey = rest[0];
+        routeSegs = rest.slice(1);
+      } else {
         this.auth.authenticate(req, orgUrl, hostUrl);
-        throw vssError(404, 'HttpException', `The controller for path '${req.path}' was not found or does not implement IController.`, 'WebApi');
+        throw vssError(
+          404,
+          'HttpException',
+          `The controller for path '${req.path}' was not found or does not implement IController.`,
+          'WebApi',
+        );
       }
       const base: DevOpsCtx = { svc: this, state, host, urls: this.orgUrls(), orgUrl };
 
@@ -96,21 +128,39 @@ export class DevOpsService {
       if (req.method === 'OPTIONS' && scope === 'org' && routeSegs.length === 2) {
         this.auth.authenticate(req, orgUrl, hostUrl);
         const locations = areaLocations(host, routeSegs[1]!);
-        if (!locations) throw vssError(404, 'VssResourceNotFoundException', `API resource area '${routeSegs[1]}' is not served by ${hostUrl}.`, 'WebApi');
+        if (!locations)
+          throw vssError(
+            404,
+            'VssResourceNotFoundException',
+            `API resource area '${routeSegs[1]}' is not served by ${hostUrl}.`,
+            'WebApi',
+          );
         return ok(collection(locations));
       }
 
       const m = matchRoute(this.routes[host], req.method, routeSegs, scope);
       if (!m || 'methodMismatch' in m) {
         this.auth.authenticate(req, orgUrl, hostUrl);
-        if (m) throw vssError(405, 'HttpException', `The requested resource does not support http method '${req.method}'.`, 'WebApi');
-        throw vssError(404, 'HttpException', `The controller for path '${req.path}' was not found or does not implement IController.`, 'WebApi');
+        if (m)
+          throw vssError(
+            405,
+            'HttpException',
+            `The requested resource does not support http method '${req.method}'.`,
+            'WebApi',
+          );
+        throw vssError(
+          404,
+          'HttpException',
+          `The controller for path '${req.path}' was not found or does not implement IController.`,
+          'WebApi',
+        );
       }
       const caller = this.auth.authenticate(req, orgUrl, hostUrl, m.route.options.anonymous === true);
       let project: ProjectState | undefined;
       if (projectKey !== undefined) {
         project = findProject(state, projectKey);
-        if (!project) throw vssError(404, 'ProjectDoesNotExistWithNameException', TF.projectNotFound(projectKey), 'Core');
+        if (!project)
+          throw vssError(404, 'ProjectDoesNotExistWithNameException', TF.projectNotFound(projectKey), 'Core');
       }
       const apiVersion = negotiateVersion(req, m.route.options);
       const ctx: DevOpsCtx = { ...base };

@@ -36,7 +36,10 @@ export interface DevOpsTestbed {
   /** The stand-in Entra directory (object id -> principal); add principals to make them "exist". */
   directory: Map<string, DirectoryPrincipal>;
   /** An Entra access token for Azure DevOps, as the real token endpoint would issue for this principal. */
-  entraToken(objectId: string, opts?: { tenantId?: string; audience?: string; lifetimeSeconds?: number; appId?: string }): string;
+  entraToken(
+    objectId: string,
+    opts?: { tenantId?: string; audience?: string; lifetimeSeconds?: number; appId?: string },
+  ): string;
   systemAccessToken(): string;
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -47,12 +50,16 @@ const DEVOPS_HOSTS: HostName[] = ['devops', 'vssps', 'vsaex', 'devops-issuer'];
 export function testCaDir(): string {
   const dir = process.env.FLUX_OIDC_TEST_CA_DIR;
   if (!dir) {
-    throw new Error('FLUX_OIDC_TEST_CA_DIR is not set: run the tests with FLUX_OIDC_TEST_CA_DIR=<dir> NODE_EXTRA_CA_CERTS=<dir>/ca.crt (node scripts/test.mjs does), so Node trusts the emulators\' CA');
+    throw new Error(
+      "FLUX_OIDC_TEST_CA_DIR is not set: run the tests with FLUX_OIDC_TEST_CA_DIR=<dir> NODE_EXTRA_CA_CERTS=<dir>/ca.crt (node scripts/test.mjs does), so Node trusts the emulators' CA",
+    );
   }
   return dir;
 }
 
-export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate?: (s: DevOpsState) => void } = {}): Promise<DevOpsTestbed> {
+export async function startDevOpsTestbed(
+  opts: { scenario?: ScenarioName; mutate?: (s: DevOpsState) => void } = {},
+): Promise<DevOpsTestbed> {
   const ca = loadOrCreateTestCa(testCaDir());
   const journal = new Journal();
   const faults = new Faults(1);
@@ -60,7 +67,16 @@ export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate
   const handlers: Partial<Record<HostName, Handler>> = {};
   const hosts: Host[] = [];
   for (const name of DEVOPS_HOSTS) {
-    hosts.push(await startHost({ name, ca, journal, faults, clock, handler: (req, res) => (handlers[name] ? handlers[name]!(req, res) : Promise.resolve(undefined)) }));
+    hosts.push(
+      await startHost({
+        name,
+        ca,
+        journal,
+        faults,
+        clock,
+        handler: (req, res) => (handlers[name] ? handlers[name]!(req, res) : Promise.resolve(undefined)),
+      }),
+    );
   }
   const unused = 'https://127.0.0.1:9';
   const urls = { entra: unused, arm: unused, 'aks-issuer': unused, kube: unused } as CloudUrls;
@@ -69,7 +85,11 @@ export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate
   const devops = devopsScenario.build({ scenario: opts.scenario ?? 'fresh', urls });
   opts.mutate?.(devops);
   const state: CloudState = {
-    azure: { tenant: { id: FRESH.tenantId, domain: FRESH.tenantDomain, applications: [] }, subscriptions: [], roleAssignments: [] },
+    azure: {
+      tenant: { id: FRESH.tenantId, domain: FRESH.tenantDomain, applications: [] },
+      subscriptions: [],
+      roleAssignments: [],
+    },
     devops,
     kube: { clusters: {} },
   };
@@ -80,24 +100,56 @@ export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate
   const key = createSigningKey('entra-stub');
   const issuer = (tid: string): string => `https://sts.windows.net/${tid}/`;
   const directory = new Map<string, DirectoryPrincipal>();
-  const add = (p: DirectoryPrincipal): void => { directory.set(p.objectId.toLowerCase(), p); };
-  add({ tenantId: FRESH.tenantId, objectId: FRESH.serviceConnectionObjectId, appId: FRESH.serviceConnectionAppId, displayName: 'contoso-platform-azure-prod', kind: 'application' });
-  add({ tenantId: FRESH.tenantId, objectId: CONVERGED_IDENTITY.principalId, appId: CONVERGED_IDENTITY.clientId, displayName: FRESH.identityName, kind: 'managedIdentity' });
+  const add = (p: DirectoryPrincipal): void => {
+    directory.set(p.objectId.toLowerCase(), p);
+  };
+  add({
+    tenantId: FRESH.tenantId,
+    objectId: FRESH.serviceConnectionObjectId,
+    appId: FRESH.serviceConnectionAppId,
+    displayName: 'contoso-platform-azure-prod',
+    kind: 'application',
+  });
+  add({
+    tenantId: FRESH.tenantId,
+    objectId: CONVERGED_IDENTITY.principalId,
+    appId: CONVERGED_IDENTITY.clientId,
+    displayName: FRESH.identityName,
+    kind: 'managedIdentity',
+  });
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devops-testbed-'));
   const ctx: CloudContext = {
-    ca, journal, faults, clock, urls, state, workDir,
+    ca,
+    journal,
+    faults,
+    clock,
+    urls,
+    state,
+    workDir,
     entra: {
       verifyAccessToken(token, audience) {
         const auds = Array.isArray(audience) ? audience : [audience];
         try {
           const claims = verifyJwt(token, { keys: [key.publicJwk] }, { now: clock.nowSeconds() }) as AccessTokenClaims;
-          if (claims.iss !== issuer(claims.tid)) return { ok: false, status: 401, code: 'InvalidAuthenticationTokenTenant', message: 'wrong issuer' };
-          if (!auds.includes(claims.aud)) return { ok: false, status: 401, code: 'InvalidAuthenticationTokenAudience', message: `wrong audience ${claims.aud}` };
+          if (claims.iss !== issuer(claims.tid))
+            return { ok: false, status: 401, code: 'InvalidAuthenticationTokenTenant', message: 'wrong issuer' };
+          if (!auds.includes(claims.aud))
+            return {
+              ok: false,
+              status: 401,
+              code: 'InvalidAuthenticationTokenAudience',
+              message: `wrong audience ${claims.aud}`,
+            };
           return { ok: true, claims };
         } catch (e) {
           const expired = e instanceof JwtError && e.reason === 'expired';
-          return { ok: false, status: 401, code: expired ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken', message: String(e) };
+          return {
+            ok: false,
+            status: 401,
+            code: expired ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken',
+            message: String(e),
+          };
         }
       },
       principal(id) {
@@ -106,10 +158,16 @@ export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate
       },
     },
     kube: {
-      kubeconfig: () => { throw new Error('no kube emulator in the devops test bed'); },
+      kubeconfig: () => {
+        throw new Error('no kube emulator in the devops test bed');
+      },
       clusterUpdated: () => undefined,
     },
-    devops: { systemAccessToken: () => { throw new Error('devops services not started yet'); } },
+    devops: {
+      systemAccessToken: () => {
+        throw new Error('devops services not started yet');
+      },
+    },
   };
   const set = await createDevOpsServices(ctx);
   Object.assign(handlers, set.handlers);
@@ -127,8 +185,17 @@ export async function startDevOpsTestbed(opts: { scenario?: ScenarioName; mutate
       const tid = o.tenantId ?? FRESH.tenantId;
       const known = directory.get(objectId.toLowerCase());
       const claims: AccessTokenClaims = {
-        aud: o.audience ?? AZURE_DEVOPS_RESOURCE_ID, iss: issuer(tid), iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 3599),
-        oid: objectId, sub: objectId, tid, appid: o.appId ?? known?.appId ?? crypto.randomUUID(), idtyp: 'app', ver: '1.0',
+        aud: o.audience ?? AZURE_DEVOPS_RESOURCE_ID,
+        iss: issuer(tid),
+        iat: now,
+        nbf: now,
+        exp: now + (o.lifetimeSeconds ?? 3599),
+        oid: objectId,
+        sub: objectId,
+        tid,
+        appid: o.appId ?? known?.appId ?? crypto.randomUUID(),
+        idtyp: 'app',
+        ver: '1.0',
       };
       return signJwt(key, claims);
     },

@@ -53,76 +53,152 @@ export function graphSubject(u: OrgUrls, state: DevOpsState, v: IdentityView): R
   const d = v.subjectDescriptor;
   if (v.kind === 'group') {
     return {
-      subjectKind: 'group', description: v.group?.description ?? '', domain: v.domain, principalName: v.principalName,
-      mailAddress: null, origin: 'vsts', originId: v.id, displayName: v.displayName,
-      _links: graphLinks(u, 'Groups', d, false), url: `${u.vssps}/_apis/Graph/Groups/${d}`, descriptor: d,
+      subjectKind: 'group',
+      description: v.group?.description ?? '',
+      domain: v.domain,
+      principalName: v.principalName,
+      mailAddress: null,
+      origin: 'vsts',
+      originId: v.id,
+      displayName: v.displayName,
+      _links: graphLinks(u, 'Groups', d, false),
+      url: `${u.vssps}/_apis/Graph/Groups/${d}`,
+      descriptor: d,
     };
   }
   const p = v.principal!;
   if (v.kind === 'servicePrincipal') {
     return {
-      subjectKind: 'servicePrincipal', applicationId: p.applicationId ?? null, metaType: 'application',
-      directoryAlias: p.originId ?? null, domain: state.organization.tenantId, principalName: p.originId ?? null,
-      mailAddress: null, origin: 'aad', originId: p.originId ?? null, displayName: p.displayName,
-      _links: graphLinks(u, 'ServicePrincipals', d, true), url: `${u.vssps}/_apis/Graph/ServicePrincipals/${d}`, descriptor: d,
+      subjectKind: 'servicePrincipal',
+      applicationId: p.applicationId ?? null,
+      metaType: 'application',
+      directoryAlias: p.originId ?? null,
+      domain: state.organization.tenantId,
+      principalName: p.originId ?? null,
+      mailAddress: null,
+      origin: 'aad',
+      originId: p.originId ?? null,
+      displayName: p.displayName,
+      _links: graphLinks(u, 'ServicePrincipals', d, true),
+      url: `${u.vssps}/_apis/Graph/ServicePrincipals/${d}`,
+      descriptor: d,
     };
   }
   if (v.kind === 'user') {
     return {
-      subjectKind: 'user', metaType: 'member', directoryAlias: p.principalName?.split('@')[0] ?? null, domain: state.organization.tenantId,
-      principalName: p.principalName ?? null, mailAddress: p.principalName ?? null, origin: 'aad', originId: p.originId ?? null,
-      displayName: p.displayName, _links: graphLinks(u, 'Users', d, true), url: `${u.vssps}/_apis/Graph/Users/${d}`, descriptor: d,
+      subjectKind: 'user',
+      metaType: 'member',
+      directoryAlias: p.principalName?.split('@')[0] ?? null,
+      domain: state.organization.tenantId,
+      principalName: p.principalName ?? null,
+      mailAddress: p.principalName ?? null,
+      origin: 'aad',
+      originId: p.originId ?? null,
+      displayName: p.displayName,
+      _links: graphLinks(u, 'Users', d, true),
+      url: `${u.vssps}/_apis/Graph/Users/${d}`,
+      descriptor: d,
     };
   }
   return {
-    subjectKind: 'user', metaType: 'serviceIdentity', domain: 'Build', principalName: p.id, mailAddress: null, origin: 'vsts',
-    originId: p.id, displayName: p.displayName, _links: graphLinks(u, 'Users', d, true), url: `${u.vssps}/_apis/Graph/Users/${d}`, descriptor: d,
+    subjectKind: 'user',
+    metaType: 'serviceIdentity',
+    domain: 'Build',
+    principalName: p.id,
+    mailAddress: null,
+    origin: 'vsts',
+    originId: p.id,
+    displayName: p.displayName,
+    _links: graphLinks(u, 'Users', d, true),
+    url: `${u.vssps}/_apis/Graph/Users/${d}`,
+    descriptor: d,
   };
 }
 
 const str = (v: string): { $type: string; $value: string } => ({ $type: 'System.String', $value: v });
 
 /** An IMS identity (`_apis/identities`), with legacy descriptors in members/memberOf. */
-export function imsIdentity(state: DevOpsState, v: IdentityView, queryMembership: 'none' | 'direct' | 'expanded'): Record<string, unknown> {
-  const memberOf = queryMembership === 'none' ? [] :
-    (queryMembership === 'direct' ? directGroups(state, v.id) : allGroups(state, v.id)).map((g) => groupView(state, g).legacyDescriptor);
-  const members = queryMembership === 'none' || !v.group ? [] :
-    v.group.members.map((m) => identityById(state, m)?.legacyDescriptor).filter((x): x is string => !!x);
+export function imsIdentity(
+  state: DevOpsState,
+  v: IdentityView,
+  queryMembership: 'none' | 'direct' | 'expanded',
+): Record<string, unknown> {
+  const memberOf =
+    queryMembership === 'none'
+      ? []
+      : (queryMembership === 'direct' ? directGroups(state, v.id) : allGroups(state, v.id)).map(
+          (g) => groupView(state, g).legacyDescriptor,
+        );
+  const members =
+    queryMembership === 'none' || !v.group
+      ? []
+      : v.group.members.map((m) => identityById(state, m)?.legacyDescriptor).filter((x): x is string => !!x);
   const memberIds = queryMembership === 'none' || !v.group ? [] : v.group.members;
   const base = {
-    id: v.id, descriptor: v.legacyDescriptor, subjectDescriptor: v.subjectDescriptor,
-    providerDisplayName: v.kind === 'group' ? v.principalName : v.displayName, isActive: v.active,
+    id: v.id,
+    descriptor: v.legacyDescriptor,
+    subjectDescriptor: v.subjectDescriptor,
+    providerDisplayName: v.kind === 'group' ? v.principalName : v.displayName,
+    isActive: v.active,
   };
   if (v.kind === 'group') {
     return {
-      ...base, isContainer: true, members, memberOf, memberIds,
+      ...base,
+      isContainer: true,
+      members,
+      memberOf,
+      memberIds,
       properties: {
-        SchemaClassName: str('Group'), Description: str(v.group?.description ?? ''), Domain: str(v.domain),
-        Account: str(v.displayName), SecurityGroup: str('SecurityGroup'),
+        SchemaClassName: str('Group'),
+        Description: str(v.group?.description ?? ''),
+        Domain: str(v.domain),
+        Account: str(v.displayName),
+        SecurityGroup: str('SecurityGroup'),
         SpecialType: str(v.group?.kind === 'collectionValidUsers' ? 'EveryoneApplicationGroup' : 'Generic'),
         ScopeId: { $type: 'System.Guid', $value: v.group?.projectId ?? state.organization.id },
-        ScopeType: str(v.group?.projectId ? 'TeamProject' : 'ServiceHost'), LocalScopeId: { $type: 'System.Guid', $value: v.group?.projectId ?? state.organization.id },
+        ScopeType: str(v.group?.projectId ? 'TeamProject' : 'ServiceHost'),
+        LocalScopeId: { $type: 'System.Guid', $value: v.group?.projectId ?? state.organization.id },
         SecuringHostId: { $type: 'System.Guid', $value: state.organization.id },
-        ScopeName: str(v.principalName.replace(/^\[([^\]]*)\].*$/, '$1')), VirtualPlugin: str(''),
+        ScopeName: str(v.principalName.replace(/^\[([^\]]*)\].*$/, '$1')),
+        VirtualPlugin: str(''),
       },
-      resourceVersion: 2, metaTypeId: 255,
+      resourceVersion: 2,
+      metaTypeId: 255,
     };
   }
   const p = v.principal!;
   const props: Record<string, unknown> = {
-    SchemaClassName: str(v.kind === 'build' ? 'User' : 'User'), Description: str(''), Domain: str(v.domain),
+    SchemaClassName: str(v.kind === 'build' ? 'User' : 'User'),
+    Description: str(''),
+    Domain: str(v.domain),
     Account: str(v.kind === 'servicePrincipal' ? (p.applicationId ?? p.originId ?? v.id) : v.uniqueName),
-    DN: str(''), Mail: str(v.kind === 'user' ? v.uniqueName : ''), SpecialType: str('Generic'),
+    DN: str(''),
+    Mail: str(v.kind === 'user' ? v.uniqueName : ''),
+    SpecialType: str('Generic'),
     DirectoryAlias: str(v.kind === 'user' ? (p.principalName?.split('@')[0] ?? '') : ''),
   };
   if (p.originId) props['http://schemas.microsoft.com/identity/claims/objectidentifier'] = str(p.originId);
-  return { ...base, members, memberOf, memberIds, properties: props, resourceVersion: 2, metaTypeId: v.kind === 'servicePrincipal' ? 4 : 0 };
+  return {
+    ...base,
+    members,
+    memberOf,
+    memberIds,
+    properties: props,
+    resourceVersion: 2,
+    metaTypeId: v.kind === 'servicePrincipal' ? 4 : 0,
+  };
 }
 
 export function projectRef(u: OrgUrls, p: ProjectState, full = false): Record<string, unknown> {
   const ref: Record<string, unknown> = {
-    id: p.id, name: p.name, description: p.description ?? '', url: `${u.devops}/_apis/projects/${p.id}`,
-    state: 'wellFormed', revision: 11, visibility: p.visibility ?? 'private', lastUpdateTime: '2025-01-06T09:00:00.000Z',
+    id: p.id,
+    name: p.name,
+    description: p.description ?? '',
+    url: `${u.devops}/_apis/projects/${p.id}`,
+    state: 'wellFormed',
+    revision: 11,
+    visibility: p.visibility ?? 'private',
+    lastUpdateTime: '2025-01-06T09:00:00.000Z',
   };
   if (full) {
     ref._links = {
@@ -130,7 +206,11 @@ export function projectRef(u: OrgUrls, p: ProjectState, full = false): Record<st
       collection: { href: `${u.devops}/_apis/projectCollections/${p.id}` },
       web: { href: `${u.devops}/${encodeURIComponent(p.name)}` },
     };
-    ref.defaultTeam = { id: p.defaultTeamId, name: `${p.name} Team`, url: `${u.devops}/_apis/projects/${p.id}/teams/${p.defaultTeamId}` };
+    ref.defaultTeam = {
+      id: p.defaultTeamId,
+      name: `${p.name} Team`,
+      url: `${u.devops}/_apis/projects/${p.id}/teams/${p.defaultTeamId}`,
+    };
   }
   return ref;
 }

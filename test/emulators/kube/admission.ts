@@ -25,24 +25,38 @@ export function admit(def: ResourceDef, version: string, incoming: KubeObject): 
   o.kind = def.kind;
   o.metadata ??= { name: '' };
   if (!o.metadata.name && !o.metadata.generateName) {
-    throw errors.invalid(def.kind, def.group, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
+    throw errors.invalid(def.kind, def.group, '', [
+      {
+        field: 'metadata.name',
+        message: 'Required value: name or generateName is required',
+        reason: 'FieldValueRequired',
+      },
+    ]);
   }
   if (o.metadata.name && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.metadata.name)) {
-    throw errors.invalid(def.kind, def.group, o.metadata.name, [{
-      field: 'metadata.name',
-      message: `Invalid value: "${o.metadata.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
-    }]);
+    throw errors.invalid(def.kind, def.group, o.metadata.name, [
+      {
+        field: 'metadata.name',
+        message: `Invalid value: "${o.metadata.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      },
+    ]);
   }
   const bad = enumViolations(o, def.schemas?.[version]);
   if (bad.length) {
-    throw errors.invalid(def.kind, def.group, o.metadata.name, bad.map((b) => {
-      const i = b.indexOf(': ');
-      return { field: b.slice(0, i), message: b.slice(i + 2), reason: 'FieldValueNotSupported' };
-    }));
+    throw errors.invalid(
+      def.kind,
+      def.group,
+      o.metadata.name,
+      bad.map((b) => {
+        const i = b.indexOf(': ');
+        return { field: b.slice(0, i), message: b.slice(i + 2), reason: 'FieldValueNotSupported' };
+      }),
+    );
   }
   if (def.kind === 'Secret' && !def.group && o.stringData && typeof o.stringData === 'object') {
     const data = { ...((o.data as Record<string, string>) ?? {}) };
-    for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) data[k] = Buffer.from(String(v)).toString('base64');
+    for (const [k, v] of Object.entries(o.stringData as Record<string, string>))
+      data[k] = Buffer.from(String(v)).toString('base64');
     o.data = data;
     delete o.stringData;
   }

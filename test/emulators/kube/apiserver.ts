@@ -12,7 +12,15 @@ import type { EmuRequest, EmuResponse, Handler } from '../core/host';
 import { admit, viewAt } from './admission';
 import { authenticate } from './authn';
 import type { KubeCluster } from './cluster';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Index, versionInfo } from './discovery';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  openApiV3Document,
+  openApiV3Index,
+  versionInfo,
+} from './discovery';
 import type { KubeObject } from './model';
 import { clone, isObject, jsonPatch, mergePatch, PatchError, serverSideApply, strategicMergePatch } from './patch';
 import type { Attributes, UserInfo } from './rbac';
@@ -44,7 +52,9 @@ function readBody(req: EmuRequest): unknown {
   try {
     return /yaml/.test(ct) ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw errors.badRequest(`the object provided is unrecognized (must be of type ${/yaml/.test(ct) ? 'YAML' : 'JSON'}): ${e instanceof Error ? e.message : String(e)}`);
+    throw errors.badRequest(
+      `the object provided is unrecognized (must be of type ${/yaml/.test(ct) ? 'YAML' : 'JSON'}): ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -62,51 +72,119 @@ function randomSuffix(): string {
 
 export function kubeApiHandler(clusterByName: (name: string) => KubeCluster | undefined): Handler {
   return async (req, res) => {
-    const segs = req.path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const segs = req.path
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
     if (segs[0] !== 'clusters' || !segs[1]) throw errors.pathNotFound();
     const cluster = clusterByName(segs[1]);
     if (!cluster) throw errors.pathNotFound();
     await cluster.ensureBooted();
-    const user = authenticate({
-      ctx: cluster.ctx, state: cluster.state, key: cluster.key,
-      issuers: () => [...new Set([cluster.issuer(), 'https://kubernetes.default.svc.cluster.local'])],
-      audiences: () => cluster.apiAudiences(),
-      serviceAccountExists: (ns, name, uid) => {
-        const sa = cluster.store.get(cluster.store.byKind('', 'ServiceAccount')!, ns, name);
-        return !!sa && (uid === undefined || sa.metadata.uid === uid);
+    const user = authenticate(
+      {
+        ctx: cluster.ctx,
+        state: cluster.state,
+        key: cluster.key,
+        issuers: () => [...new Set([cluster.issuer(), 'https://kubernetes.default.svc.cluster.local'])],
+        audiences: () => cluster.apiAudiences(),
+        serviceAccountExists: (ns, name, uid) => {
+          const sa = cluster.store.get(cluster.store.byKind('', 'ServiceAccount')!, ns, name);
+          return !!sa && (uid === undefined || sa.metadata.uid === uid);
+        },
       },
-    }, req);
+      req,
+    );
     return serve(cluster, user, req, res, segs.slice(2));
   };
 }
 
-async function serve(cluster: KubeCluster, user: UserInfo, req: EmuRequest, res: ServerResponse, rest: string[]): Promise<Result> {
+async function serve(
+  cluster: KubeCluster,
+  user: UserInfo,
+  req: EmuRequest,
+  res: ServerResponse,
+  rest: string[],
+): Promise<Result> {
   const store = cluster.store;
   const resources = store.resources();
   const get = req.method === 'GET' || req.method === 'HEAD';
   // ---- non-resource paths ----
-  if (rest.length === 0) return ok({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] });
-  if (rest.length === 1 && ['healthz', 'livez', 'readyz'].includes(rest[0]!)) return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' };
+  if (rest.length === 0)
+    return ok({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] });
+  if (rest.length === 1 && ['healthz', 'livez', 'readyz'].includes(rest[0]!))
+    return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' };
   if (rest[0] === 'version' && rest.length === 1) return ok(versionInfo(cluster.state.kubernetesVersion ?? '1.32.4'));
   if (rest[0] === 'openapi') {
     // v2 is not served (kubectl then uses its built-in types for strategic merge); v3 tells it to validate server-side.
     if (rest[1] === 'v3' && rest.length === 2) return ok(openApiV3Index(resources));
-    if (rest[1] === 'v3' && rest[2] === 'api' && rest.length === 4) return ok(openApiV3Document(resources, '', rest[3]!) ?? (() => { throw errors.pathNotFound(); })());
-    if (rest[1] === 'v3' && rest[2] === 'apis' && rest.length === 5) return ok(openApiV3Document(resources, rest[3]!, rest[4]!) ?? (() => { throw errors.pathNotFound(); })());
+    if (rest[1] === 'v3' && rest[2] === 'api' && rest.length === 4)
+      return ok(
+        openApiV3Document(resources, '', rest[3]!) ??
+          (() => {
+            throw errors.pathNotFound();
+          })(),
+      );
+    if (rest[1] === 'v3' && rest[2] === 'apis' && rest.length === 5)
+      return ok(
+        openApiV3Document(resources, rest[3]!, rest[4]!) ??
+          (() => {
+            throw errors.pathNotFound();
+          })(),
+      );
     throw errors.pathNotFound();
   }
   if (get && rest[0] === 'api' && rest.length === 1) return ok(apiVersions());
-  if (get && rest[0] === 'api' && rest.length === 2) return ok(apiResourceList(resources, '', rest[1]!) ?? (() => { throw errors.pathNotFound(); })());
+  if (get && rest[0] === 'api' && rest.length === 2)
+    return ok(
+      apiResourceList(resources, '', rest[1]!) ??
+        (() => {
+          throw errors.pathNotFound();
+        })(),
+    );
   if (get && rest[0] === 'apis' && rest.length === 1) return ok(apiGroupList(resources));
-  if (get && rest[0] === 'apis' && rest.length === 2) return ok(apiGroup(resources, rest[1]!) ?? (() => { throw errors.pathNotFound(); })());
-  if (get && rest[0] === 'apis' && rest.length === 3) return ok(apiResourceList(resources, rest[1]!, rest[2]!) ?? (() => { throw errors.pathNotFound(); })());
+  if (get && rest[0] === 'apis' && rest.length === 2)
+    return ok(
+      apiGroup(resources, rest[1]!) ??
+        (() => {
+          throw errors.pathNotFound();
+        })(),
+    );
+  if (get && rest[0] === 'apis' && rest.length === 3)
+    return ok(
+      apiResourceList(resources, rest[1]!, rest[2]!) ??
+        (() => {
+          throw errors.pathNotFound();
+        })(),
+    );
 
   // ---- reviews ----
-  if (rest[0] === 'apis' && rest[1] === 'authorization.k8s.io' && rest[2] === 'v1' && rest[3] === 'selfsubjectaccessreviews' && rest.length === 4 && req.method === 'POST') {
+  if (
+    rest[0] === 'apis' &&
+    rest[1] === 'authorization.k8s.io' &&
+    rest[2] === 'v1' &&
+    rest[3] === 'selfsubjectaccessreviews' &&
+    rest.length === 4 &&
+    req.method === 'POST'
+  ) {
     return selfSubjectAccessReview(cluster, user, asObject(readBody(req)));
   }
-  if (rest[0] === 'apis' && rest[1] === 'authentication.k8s.io' && rest[2] === 'v1' && rest[3] === 'selfsubjectreviews' && rest.length === 4 && req.method === 'POST') {
-    return ok({ kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, groups: user.groups } } }, 201);
+  if (
+    rest[0] === 'apis' &&
+    rest[1] === 'authentication.k8s.io' &&
+    rest[2] === 'v1' &&
+    rest[3] === 'selfsubjectreviews' &&
+    rest.length === 4 &&
+    req.method === 'POST'
+  ) {
+    return ok(
+      {
+        kind: 'SelfSubjectReview',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { creationTimestamp: null },
+        status: { userInfo: { username: user.name, groups: user.groups } },
+      },
+      201,
+    );
   }
 
   // ---- resources ----
@@ -117,7 +195,8 @@ async function serve(cluster: KubeCluster, user: UserInfo, req: EmuRequest, res:
   const attrs: Attributes = { verb, def: t.def, subresource: t.subresource, namespace: t.namespace, name: t.name };
   if (!authorize(store, user, attrs)) throw forbidden(user, attrs);
 
-  if (t.subresource === 'token' && t.def.plural === 'serviceaccounts') return tokenRequest(cluster, t, asObject(readBody(req)));
+  if (t.subresource === 'token' && t.def.plural === 'serviceaccounts')
+    return tokenRequest(cluster, t, asObject(readBody(req)));
   if (t.subresource === 'log' && t.def.plural === 'pods' && verb === 'get') {
     // The simulated controllers write no container logs.
     if (!cluster.store.get(t.def, t.namespace, t.name!)) throw errors.notFound(t.def, t.name!);
@@ -127,41 +206,66 @@ async function serve(cluster: KubeCluster, user: UserInfo, req: EmuRequest, res:
 
   const dryRun = q.getAll('dryRun').includes('All');
   switch (verb) {
-    case 'get': return getOne(cluster, t, req);
-    case 'list': return list(cluster, t, req);
-    case 'watch': return watch(cluster, t, req, res);
-    case 'create': return create(cluster, t, asObject(readBody(req)), dryRun);
-    case 'update': return update(cluster, t, asObject(readBody(req)), dryRun);
-    case 'patch': return patch(cluster, t, req, dryRun);
-    case 'delete': return remove(cluster, t, dryRun);
-    default: throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    case 'get':
+      return getOne(cluster, t, req);
+    case 'list':
+      return list(cluster, t, req);
+    case 'watch':
+      return watch(cluster, t, req, res);
+    case 'create':
+      return create(cluster, t, asObject(readBody(req)), dryRun);
+    case 'update':
+      return update(cluster, t, asObject(readBody(req)), dryRun);
+    case 'patch':
+      return patch(cluster, t, req, dryRun);
+    case 'delete':
+      return remove(cluster, t, dryRun);
+    default:
+      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
   }
 }
 
 function verbOf(method: string, t: Target, q: URLSearchParams): string {
   const watching = q.get('watch') === 'true' || q.get('watch') === '1';
   switch (method) {
-    case 'GET': case 'HEAD': return t.name ? (watching ? 'watch' : 'get') : (watching ? 'watch' : 'list');
-    case 'POST': return 'create';
-    case 'PUT': return 'update';
-    case 'PATCH': return 'patch';
-    case 'DELETE': return t.name ? 'delete' : 'deletecollection';
-    default: return method.toLowerCase();
+    case 'GET':
+    case 'HEAD':
+      return t.name ? (watching ? 'watch' : 'get') : watching ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return t.name ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
   }
 }
 
 /** Parses `/api/v1/...` or `/apis/{g}/{v}/...` into the addressed resource. */
 function resolveTarget(resources: ResourceDef[], rest: string[]): Target | undefined {
-  let group: string; let version: string; let r: string[];
-  if (rest[0] === 'api' && rest[1]) { group = ''; version = rest[1]; r = rest.slice(2); }
-  else if (rest[0] === 'apis' && rest[1] && rest[2]) { group = rest[1]; version = rest[2]; r = rest.slice(3); }
-  else return undefined;
-  const find = (plural: string) => resources.find((d) => d.group === group && d.plural === plural && d.versions.includes(version));
+  let group: string;
+  let version: string;
+  let r: string[];
+  if (rest[0] === 'api' && rest[1]) {
+    group = '';
+    version = rest[1];
+    r = rest.slice(2);
+  } else if (rest[0] === 'apis' && rest[1] && rest[2]) {
+    group = rest[1];
+    version = rest[2];
+    r = rest.slice(3);
+  } else return undefined;
+  const find = (plural: string) =>
+    resources.find((d) => d.group === group && d.plural === plural && d.versions.includes(version));
   let namespace: string | undefined;
   if (r[0] === 'namespaces' && r.length >= 3) {
     const nsDef = group === '' ? find('namespaces') : undefined;
     // `/api/v1/namespaces/{name}/status` addresses the Namespace itself.
-    if (nsDef && r.length === 3 && (r[2] === 'status' || r[2] === 'finalize')) return { def: nsDef, version, name: r[1], subresource: r[2] };
+    if (nsDef && r.length === 3 && (r[2] === 'status' || r[2] === 'finalize'))
+      return { def: nsDef, version, name: r[1], subresource: r[2] };
     namespace = r[1];
     r = r.slice(2);
     const def = find(r[0]!);
@@ -181,7 +285,8 @@ function view(t: Target, o: KubeObject): KubeObject {
 function getOne(cluster: KubeCluster, t: Target, req: EmuRequest): Result {
   const o = cluster.store.get(t.def, t.namespace, t.name!);
   if (!o) throw errors.notFound(t.def, t.name!);
-  if (wantsTable(String(req.headers.accept ?? ''))) return ok(toTable(t.def, t.version, [view(t, o)], cluster.ctx.clock.now(), cluster.store.resourceVersion()));
+  if (wantsTable(String(req.headers.accept ?? '')))
+    return ok(toTable(t.def, t.version, [view(t, o)], cluster.ctx.clock.now(), cluster.store.resourceVersion()));
   return ok(view(t, o));
 }
 
@@ -193,8 +298,14 @@ function selected(cluster: KubeCluster, t: Target, q: URLSearchParams): KubeObje
 
 function list(cluster: KubeCluster, t: Target, req: EmuRequest): Result {
   const items = selected(cluster, t, req.url.searchParams).map((o) => view(t, o));
-  if (wantsTable(String(req.headers.accept ?? ''))) return ok(toTable(t.def, t.version, items, cluster.ctx.clock.now(), cluster.store.resourceVersion()));
-  return ok({ apiVersion: apiVersionOf(t.def, t.version), kind: t.def.listKind, metadata: { resourceVersion: cluster.store.resourceVersion() }, items });
+  if (wantsTable(String(req.headers.accept ?? '')))
+    return ok(toTable(t.def, t.version, items, cluster.ctx.clock.now(), cluster.store.resourceVersion()));
+  return ok({
+    apiVersion: apiVersionOf(t.def, t.version),
+    kind: t.def.listKind,
+    metadata: { resourceVersion: cluster.store.resourceVersion() },
+    items,
+  });
 }
 
 /** A watch: the current objects as ADDED, then changes, until the client leaves or timeoutSeconds pass. */
@@ -202,7 +313,11 @@ function watch(cluster: KubeCluster, t: Target, req: EmuRequest, res: ServerResp
   const q = req.url.searchParams;
   const ls = parseLabelSelector(q.get('labelSelector'));
   const fs = q.get('fieldSelector');
-  const match = (o: KubeObject) => (!t.namespace || o.metadata.namespace === t.namespace) && (!t.name || o.metadata.name === t.name) && labelsMatch(o, ls) && fieldsMatch(o, fs);
+  const match = (o: KubeObject) =>
+    (!t.namespace || o.metadata.namespace === t.namespace) &&
+    (!t.name || o.metadata.name === t.name) &&
+    labelsMatch(o, ls) &&
+    fieldsMatch(o, fs);
   res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
   const send = (type: string, o: KubeObject) => res.write(`${JSON.stringify({ type, object: view(t, o) })}\n`);
   const since = q.get('resourceVersion');
@@ -216,16 +331,22 @@ function watch(cluster: KubeCluster, t: Target, req: EmuRequest, res: ServerResp
   const timeout = Number(q.get('timeoutSeconds') ?? '1800');
   const timer = setTimeout(() => res.end(), Math.max(1, timeout) * 1000);
   timer.unref();
-  res.on('close', () => { off(); clearTimeout(timer); });
+  res.on('close', () => {
+    off();
+    clearTimeout(timer);
+  });
   return { raw: true, status: 200, write: false };
 }
 
 function checkIdentity(t: Target, body: KubeObject): void {
   const expected = apiVersionOf(t.def, t.version);
   if (body.apiVersion && body.apiVersion !== expected) {
-    throw errors.badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${expected})`);
+    throw errors.badRequest(
+      `the API version in the data (${body.apiVersion}) does not match the expected API version (${expected})`,
+    );
   }
-  if (body.kind && body.kind !== t.def.kind) throw errors.badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${t.def.kind})`);
+  if (body.kind && body.kind !== t.def.kind)
+    throw errors.badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${t.def.kind})`);
   if (t.def.namespaced && body.metadata.namespace && t.namespace && body.metadata.namespace !== t.namespace) {
     throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
   }
@@ -246,9 +367,14 @@ function create(cluster: KubeCluster, t: Target, body: KubeObject, dryRun: boole
   if (t.def.namespaced) o.metadata.namespace = t.namespace;
   requireNamespace(cluster, t);
   if (cluster.store.get(t.def, t.namespace, o.metadata.name)) throw errors.alreadyExists(t.def, o.metadata.name);
-  for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'deletionTimestamp'] as const) delete o.metadata[k];
+  for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'deletionTimestamp'] as const)
+    delete o.metadata[k];
   if (t.def.statusSubresource) delete o.status;
-  if (dryRun) return ok(view(t, { ...o, metadata: { ...o.metadata, uid: crypto.randomUUID(), creationTimestamp: cluster.nowIso() } }), 201);
+  if (dryRun)
+    return ok(
+      view(t, { ...o, metadata: { ...o.metadata, uid: crypto.randomUUID(), creationTimestamp: cluster.nowIso() } }),
+      201,
+    );
   const stored = cluster.store.create(t.def, toStorage(t, o));
   return ok(view(t, stored), 201);
 }
@@ -263,12 +389,17 @@ function update(cluster: KubeCluster, t: Target, body: KubeObject, dryRun: boole
   checkIdentity(t, body);
   const live = cluster.store.get(t.def, t.namespace, t.name);
   if (!live) throw errors.notFound(t.def, t.name);
-  if (body.metadata.name && body.metadata.name !== t.name) throw errors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${t.name})`);
+  if (body.metadata.name && body.metadata.name !== t.name)
+    throw errors.badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${t.name})`,
+    );
   body.metadata.name = t.name;
   const rv = body.metadata.resourceVersion;
   if (rv !== undefined && rv !== '' && rv !== live.metadata.resourceVersion) throw errors.conflict(t.def, t.name);
   if ((rv === undefined || rv === '') && !t.def.builtin) {
-    throw errors.invalid(t.def.kind, t.def.group, t.name, [{ field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    throw errors.invalid(t.def.kind, t.def.group, t.name, [
+      { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+    ]);
   }
   const admitted = admit(t.def, t.version, body);
   return write(cluster, t, live, admitted, dryRun);
@@ -286,7 +417,9 @@ function write(cluster: KubeCluster, t: Target, live: KubeObject, next: KubeObje
     if (result.status === undefined) delete result.status;
     result.metadata = {
       ...next.metadata,
-      uid: live.metadata.uid, creationTimestamp: live.metadata.creationTimestamp, resourceVersion: live.metadata.resourceVersion,
+      uid: live.metadata.uid,
+      creationTimestamp: live.metadata.creationTimestamp,
+      resourceVersion: live.metadata.resourceVersion,
       managedFields: next.metadata.managedFields ?? live.metadata.managedFields,
     };
     if (!result.metadata.managedFields) delete result.metadata.managedFields;
@@ -300,7 +433,9 @@ function write(cluster: KubeCluster, t: Target, live: KubeObject, next: KubeObje
 
 function patch(cluster: KubeCluster, t: Target, req: EmuRequest, dryRun: boolean): Result {
   if (!t.name) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
-  const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const ct = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   const live = cluster.store.get(t.def, t.namespace, t.name);
   const q = req.url.searchParams;
   if (ct === 'application/apply-patch+yaml') {
@@ -308,7 +443,10 @@ function patch(cluster: KubeCluster, t: Target, req: EmuRequest, dryRun: boolean
     if (!manager) throw errors.badRequest('fieldManager is required for apply requests');
     const body = asObject(readBody(req));
     checkIdentity(t, body);
-    if (body.metadata.name && body.metadata.name !== t.name) throw errors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${t.name})`);
+    if (body.metadata.name && body.metadata.name !== t.name)
+      throw errors.badRequest(
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${t.name})`,
+      );
     body.metadata.name = t.name;
     if (t.def.namespaced) body.metadata.namespace = t.namespace;
     const applied = admit(t.def, t.version, body);
@@ -328,17 +466,24 @@ function patch(cluster: KubeCluster, t: Target, req: EmuRequest, dryRun: boolean
   let patched: unknown;
   try {
     switch (ct) {
-      case 'application/json-patch+json': patched = jsonPatch(base, body); break;
-      case 'application/merge-patch+json': patched = mergePatch(base, body); break;
+      case 'application/json-patch+json':
+        patched = jsonPatch(base, body);
+        break;
+      case 'application/merge-patch+json':
+        patched = mergePatch(base, body);
+        break;
       case 'application/strategic-merge-patch+json':
         if (!t.def.builtin) throw errors.unsupportedPatch();
         patched = strategicMergePatch(base, body);
         break;
-      default: throw errors.unsupportedPatch();
+      default:
+        throw errors.unsupportedPatch();
     }
   } catch (e) {
     if (e instanceof PatchError) {
-      throw statusError(422, 'Invalid', 'the server rejected our request due to an error in our request', { causes: [{ reason: 'FieldValueInvalid', message: e.message }] });
+      throw statusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
+        causes: [{ reason: 'FieldValueInvalid', message: e.message }],
+      });
     }
     throw e;
   }
@@ -363,22 +508,49 @@ function remove(cluster: KubeCluster, t: Target, dryRun: boolean): Result {
   }
   const gone = cluster.store.delete(t.def, t.namespace, t.name!)!;
   if (t.def.kind === 'Pod' || t.def.kind === 'Namespace') return ok(view(t, gone));
-  return ok({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: t.name, ...(t.def.group ? { group: t.def.group } : {}), kind: t.def.plural, uid: gone.metadata.uid } });
+  return ok({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: {
+      name: t.name,
+      ...(t.def.group ? { group: t.def.group } : {}),
+      kind: t.def.plural,
+      uid: gone.metadata.uid,
+    },
+  });
 }
 
 /** POST serviceaccounts/{name}/token. */
 function tokenRequest(cluster: KubeCluster, t: Target, body: KubeObject): Result {
   const sa = cluster.store.get(t.def, t.namespace, t.name!);
   if (!sa) throw errors.notFound(t.def, t.name!);
-  const spec = (isObject(body.spec) ? body.spec : {}) as { audiences?: unknown; expirationSeconds?: unknown; boundObjectRef?: { kind?: string; name?: string; uid?: string; apiVersion?: string } | null };
-  const exp = spec.expirationSeconds === undefined || spec.expirationSeconds === null ? 3600 : Number(spec.expirationSeconds);
+  const spec = (isObject(body.spec) ? body.spec : {}) as {
+    audiences?: unknown;
+    expirationSeconds?: unknown;
+    boundObjectRef?: { kind?: string; name?: string; uid?: string; apiVersion?: string } | null;
+  };
+  const exp =
+    spec.expirationSeconds === undefined || spec.expirationSeconds === null ? 3600 : Number(spec.expirationSeconds);
   if (!Number.isInteger(exp) || exp < 600) {
-    throw errors.invalid('TokenRequest', 'authentication.k8s.io', t.name!, [{ field: 'spec.expirationSeconds', message: `Invalid value: ${String(spec.expirationSeconds)}: may not specify a duration less than 10 minutes` }]);
+    throw errors.invalid('TokenRequest', 'authentication.k8s.io', t.name!, [
+      {
+        field: 'spec.expirationSeconds',
+        message: `Invalid value: ${String(spec.expirationSeconds)}: may not specify a duration less than 10 minutes`,
+      },
+    ]);
   }
   if (exp > 2 ** 32) {
-    throw errors.invalid('TokenRequest', 'authentication.k8s.io', t.name!, [{ field: 'spec.expirationSeconds', message: `Invalid value: ${exp}: may not specify a duration larger than 2^32 seconds` }]);
+    throw errors.invalid('TokenRequest', 'authentication.k8s.io', t.name!, [
+      {
+        field: 'spec.expirationSeconds',
+        message: `Invalid value: ${exp}: may not specify a duration larger than 2^32 seconds`,
+      },
+    ]);
   }
-  const audiences = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : cluster.apiAudiences();
+  const audiences =
+    Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : cluster.apiAudiences();
   let pod: KubeObject | undefined;
   const bound = spec.boundObjectRef;
   if (bound && bound.kind === 'Pod') {
@@ -387,25 +559,52 @@ function tokenRequest(cluster: KubeCluster, t: Target, body: KubeObject): Result
     if (!pod) throw errors.notFound(podDef, bound.name ?? '');
   }
   const { token, exp: expAt } = cluster.mintToken(sa, audiences, exp, pod);
-  return ok({
-    kind: 'TokenRequest',
-    apiVersion: 'authentication.k8s.io/v1',
-    metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null },
-    spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
-    status: { token, expirationTimestamp: new Date(expAt * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
-  }, 201);
+  return ok(
+    {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null },
+      spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
+      status: { token, expirationTimestamp: new Date(expAt * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    },
+    201,
+  );
 }
 
 function selfSubjectAccessReview(cluster: KubeCluster, user: UserInfo, body: KubeObject): Result {
-  const ra = ((body.spec as { resourceAttributes?: { namespace?: string; verb?: string; group?: string; resource?: string; subresource?: string; name?: string } } | undefined)?.resourceAttributes) ?? {};
+  const ra =
+    (
+      body.spec as
+        | {
+            resourceAttributes?: {
+              namespace?: string;
+              verb?: string;
+              group?: string;
+              resource?: string;
+              subresource?: string;
+              name?: string;
+            };
+          }
+        | undefined
+    )?.resourceAttributes ?? {};
   const def = cluster.store.resources().find((d) => d.group === (ra.group ?? '') && d.plural === ra.resource);
   const allowed = def
-    ? authorize(cluster.store, user, { verb: ra.verb ?? 'get', def, subresource: ra.subresource || undefined, namespace: ra.namespace || undefined, name: ra.name || undefined })
+    ? authorize(cluster.store, user, {
+        verb: ra.verb ?? 'get',
+        def,
+        subresource: ra.subresource || undefined,
+        namespace: ra.namespace || undefined,
+        name: ra.name || undefined,
+      })
     : user.groups.includes('system:masters');
-  return ok({
-    kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null },
-    spec: body.spec ?? {},
-    status: allowed ? { allowed: true, reason: 'RBAC: allowed by emulated RBAC' } : { allowed: false },
-  }, 201);
+  return ok(
+    {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: body.spec ?? {},
+      status: allowed ? { allowed: true, reason: 'RBAC: allowed by emulated RBAC' } : { allowed: false },
+    },
+    201,
+  );
 }
-

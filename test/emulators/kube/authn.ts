@@ -37,7 +37,11 @@ export function authenticate(a: AuthnContext, req: EmuRequest): UserInfo {
   if (fixed) return { name: fixed.user, groups: [...(fixed.groups ?? []), 'system:authenticated'] };
 
   let claims: Record<string, unknown> | undefined;
-  try { claims = decodeJwt(token).claims; } catch { throw errors.unauthorized(); }
+  try {
+    claims = decodeJwt(token).claims;
+  } catch {
+    throw errors.unauthorized();
+  }
   if (typeof claims.iss === 'string' && a.issuers().includes(claims.iss)) {
     try {
       const c = verifyJwt(token, jwks(a.key), { now: a.ctx.clock.nowSeconds() });
@@ -47,7 +51,10 @@ export function authenticate(a: AuthnContext, req: EmuRequest): UserInfo {
       if (!m) throw errors.unauthorized();
       const sa = (c['kubernetes.io'] as { serviceaccount?: { uid?: string } } | undefined)?.serviceaccount;
       if (!a.serviceAccountExists(m[1]!, m[2]!, sa?.uid)) throw errors.unauthorized();
-      return { name: String(c.sub), groups: ['system:serviceaccounts', `system:serviceaccounts:${m[1]}`, 'system:authenticated'] };
+      return {
+        name: String(c.sub),
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${m[1]}`, 'system:authenticated'],
+      };
     } catch {
       throw errors.unauthorized();
     }

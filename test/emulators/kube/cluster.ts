@@ -41,13 +41,21 @@ export class KubeCluster {
   readonly flux: FluxControllers;
   private boot?: Promise<void>;
 
-  constructor(readonly ctx: CloudContext, readonly name: string, readonly state: KubeClusterState) {
+  constructor(
+    readonly ctx: CloudContext,
+    readonly name: string,
+    readonly state: KubeClusterState,
+  ) {
     this.store = new Store(state, ctx.clock);
-    this.workloads = new Workloads(this.store, {
-      enabled: () => this.facts().workloadIdentity,
-      tenantId: () => this.facts().tenantId,
-      authorityHost: () => `${ctx.urls.entra}/`,
-    }, () => this.nowIso());
+    this.workloads = new Workloads(
+      this.store,
+      {
+        enabled: () => this.facts().workloadIdentity,
+        tenantId: () => this.facts().tenantId,
+        authorityHost: () => `${ctx.urls.entra}/`,
+      },
+      () => this.nowIso(),
+    );
     this.flux = new FluxControllers(this);
     this.store.onChange((c) => this.systemControllers(c));
     this.store.onChange((c) => this.workloads.onChange(c));
@@ -87,8 +95,20 @@ export class KubeCluster {
     return [INTERNAL_ISSUER, this.serverUrl()];
   }
 
-  mintToken(serviceAccount: KubeObject, audiences: string[], expirationSeconds: number, pod?: KubeObject): { token: string; exp: number } {
-    return mintServiceAccountToken(this.key, { issuer: this.issuer(), serviceAccount, audiences, expirationSeconds, nowSeconds: this.ctx.clock.nowSeconds(), pod });
+  mintToken(
+    serviceAccount: KubeObject,
+    audiences: string[],
+    expirationSeconds: number,
+    pod?: KubeObject,
+  ): { token: string; exp: number } {
+    return mintServiceAccountToken(this.key, {
+      issuer: this.issuer(),
+      serviceAccount,
+      audiences,
+      expirationSeconds,
+      nowSeconds: this.ctx.clock.nowSeconds(),
+      pod,
+    });
   }
 
   /** Starts the controllers on first contact and waits until the first reconciles are done. */
@@ -106,7 +126,12 @@ export class KubeCluster {
 
   private create(): void {
     const ns = this.store.byKind('', 'Namespace')!;
-    for (const n of SYSTEM_NAMESPACES) this.store.create(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n, labels: { 'kubernetes.io/metadata.name': n } } });
+    for (const n of SYSTEM_NAMESPACES)
+      this.store.create(ns, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: n, labels: { 'kubernetes.io/metadata.name': n } },
+      });
     const cr = this.store.byKind('rbac.authorization.k8s.io', 'ClusterRole')!;
     for (const r of builtinClusterRoles()) this.store.create(cr, r);
     (this.state.access ?? []).forEach((g, i) => this.grant(g, i));
@@ -117,21 +142,40 @@ export class KubeCluster {
     const subjects = [
       ...(g.user ? [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: g.user }] : []),
       ...(g.group ? [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: g.group }] : []),
-      ...(g.serviceAccount ? [{ kind: 'ServiceAccount', namespace: g.serviceAccount.split(':')[0], name: g.serviceAccount.split(':')[1] }] : []),
+      ...(g.serviceAccount
+        ? [{ kind: 'ServiceAccount', namespace: g.serviceAccount.split(':')[0], name: g.serviceAccount.split(':')[1] }]
+        : []),
     ];
     const name = `emulator-access-${i}-${g.role}`;
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: g.role };
     if (g.namespace) {
       this.ensureNamespace(g.namespace);
-      this.store.create(this.store.byKind('rbac.authorization.k8s.io', 'RoleBinding')!, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: g.namespace }, roleRef, subjects });
+      this.store.create(this.store.byKind('rbac.authorization.k8s.io', 'RoleBinding')!, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace: g.namespace },
+        roleRef,
+        subjects,
+      });
     } else {
-      this.store.create(this.store.byKind('rbac.authorization.k8s.io', 'ClusterRoleBinding')!, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef, subjects });
+      this.store.create(this.store.byKind('rbac.authorization.k8s.io', 'ClusterRoleBinding')!, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name },
+        roleRef,
+        subjects,
+      });
     }
   }
 
   ensureNamespace(name: string): void {
     const ns = this.store.byKind('', 'Namespace')!;
-    if (!this.store.get(ns, undefined, name)) this.store.create(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+    if (!this.store.get(ns, undefined, name))
+      this.store.create(ns, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      });
   }
 
   /** What `flux bootstrap` does to a cluster: install the components, write the Git Secret, apply gotk-sync. */
@@ -142,7 +186,14 @@ export class KubeCluster {
     // A PAT bootstrap without an explicit password gets a token the Azure DevOps emulator accepts (the build identity's).
     const password = b.secretType === 'basic' ? (b.password ?? this.ctx.devops.systemAccessToken()) : undefined;
     this.putObject(bootstrapSecret(b.namespace, b.secretName, b.secretType, password), 'flux');
-    for (const o of fluxSync({ namespace: b.namespace, url: b.url, branch: b.branch, path: b.path, secretName: b.secretName })) this.putObject(o, 'flux');
+    for (const o of fluxSync({
+      namespace: b.namespace,
+      url: b.url,
+      branch: b.branch,
+      path: b.path,
+      secretName: b.secretName,
+    }))
+      this.putObject(o, 'flux');
   }
 
   /** Server-side applies an object in-process as `manager` (the flux CLI's install / bootstrap writes). */
@@ -162,9 +213,16 @@ export class KubeCluster {
     if (c.def.kind !== 'Namespace' || c.type !== 'ADDED') return;
     const n = c.obj.metadata.name;
     const sa = this.store.byKind('', 'ServiceAccount')!;
-    if (!this.store.get(sa, n, 'default')) this.store.create(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: n } });
+    if (!this.store.get(sa, n, 'default'))
+      this.store.create(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: n } });
     const cm = this.store.byKind('', 'ConfigMap')!;
-    if (!this.store.get(cm, n, 'kube-root-ca.crt')) this.store.create(cm, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: n }, data: { 'ca.crt': this.ctx.ca.caCert } });
+    if (!this.store.get(cm, n, 'kube-root-ca.crt'))
+      this.store.create(cm, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kube-root-ca.crt', namespace: n },
+        data: { 'ca.crt': this.ctx.ca.caCert },
+      });
   }
 }
 
@@ -172,18 +230,33 @@ export class KubeCluster {
 function bootstrapSecret(namespace: string, name: string, type: 'ssh' | 'basic', password?: string): KubeObject {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   if (type === 'basic') {
-    return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', data: { username: b64('git'), password: b64(password ?? 'emulated-pat') } };
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace },
+      type: 'Opaque',
+      data: { username: b64('git'), password: b64(password ?? 'emulated-pat') },
+    };
   }
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  const str = (b: Buffer) => { const l = Buffer.alloc(4); l.writeUInt32BE(b.length); return Buffer.concat([l, b]); };
+  const str = (b: Buffer) => {
+    const l = Buffer.alloc(4);
+    l.writeUInt32BE(b.length);
+    return Buffer.concat([l, b]);
+  };
   const pub = `ssh-ed25519 ${Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]).toString('base64')}`;
   return {
-    apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    type: 'Opaque',
     data: {
       identity: b64(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()),
       'identity.pub': b64(`${pub}\n`),
-      known_hosts: b64('ssh.dev.azure.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7Hr1oTWqNqOlzGJOfGJ4NakVyIzf1rXYd4d7wo6jBlkLvCA4odBlL0mDUyZ0/QUfTTqeu+tm22gOsv+VrVTMk6vwRU75gY/y9ut5Mb3bR5BV58dKXyq9A9UeB5Cakehn5Zgm6x1mKoVyf+FFn26iYqXJRgzIZZcZ5V6hrE0Qg39kZm4az48o0AUbf6Sp4SLdvnuMa2sVNwHBboS7EJkm57XQPVU3/QpyNLHbWDdzwtrlS+ez30S3AdYhLKEOxAG8weOnyrtLJAUen9mTkol8oII1edf7mWWbWVf0nBmly21+nZcmCTISQBtdcyPaEno7fFQMDD26/s0lfKob4Kw8H\n'),
+      known_hosts: b64(
+        'ssh.dev.azure.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7Hr1oTWqNqOlzGJOfGJ4NakVyIzf1rXYd4d7wo6jBlkLvCA4odBlL0mDUyZ0/QUfTTqeu+tm22gOsv+VrVTMk6vwRU75gY/y9ut5Mb3bR5BV58dKXyq9A9UeB5Cakehn5Zgm6x1mKoVyf+FFn26iYqXJRgzIZZcZ5V6hrE0Qg39kZm4az48o0AUbf6Sp4SLdvnuMa2sVNwHBboS7EJkm57XQPVU3/QpyNLHbWDdzwtrlS+ez30S3AdYhLKEOxAG8weOnyrtLJAUen9mTkol8oII1edf7mWWbWVf0nBmly21+nZcmCTISQBtdcyPaEno7fFQMDD26/s0lfKob4Kw8H\n',
+      ),
     },
   };
 }

@@ -54,9 +54,13 @@ export class KubeRuntime {
 
   clusterByResourceId(resourceId: string): KubeCluster | undefined {
     const located = this.ctx.state.azure?.subscriptions ? findCluster(this.ctx.state.azure, resourceId) : undefined;
-    const known = Object.entries(this.ctx.state.kube.clusters).find(([, s]) => s.resourceId.toLowerCase() === resourceId.toLowerCase());
+    const known = Object.entries(this.ctx.state.kube.clusters).find(
+      ([, s]) => s.resourceId.toLowerCase() === resourceId.toLowerCase(),
+    );
     if (!known && !located) return undefined;
-    const name = known ? known[0] : this.ensureState(resourceId, located!.cluster.name, located!.cluster.kubernetesVersion);
+    const name = known
+      ? known[0]
+      : this.ensureState(resourceId, located!.cluster.name, located!.cluster.kubernetesVersion);
     return this.cluster(name);
   }
 
@@ -74,7 +78,12 @@ export class KubeRuntime {
       const c = this.clusterByResourceId(resourceId);
       if (!c) throw new Error(`no emulated cluster for ${resourceId}`);
       const facts = c.facts();
-      const base = { clusterName: c.facts().azureName ?? c.name, server: c.serverUrl(), caCert: this.ctx.ca.caCert, resourceGroup: facts.resourceGroup ?? 'rg' };
+      const base = {
+        clusterName: c.facts().azureName ?? c.name,
+        server: c.serverUrl(),
+        caCert: this.ctx.ca.caCert,
+        resourceGroup: facts.resourceGroup ?? 'rg',
+      };
       if (kind === 'admin') {
         this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
         return adminKubeconfig({ ...base, clientCert: this.adminCert.cert, clientKey: this.adminCert.key });
@@ -104,7 +113,8 @@ export class KubeRuntime {
  * import, and a test importing it again (another loader, another instance) must still find it.
  */
 const REGISTRY = Symbol.for('flux-oidc.emulators.kubeRuntimes');
-const runtimes: WeakMap<CloudContext, KubeRuntime> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new WeakMap()) as WeakMap<CloudContext, KubeRuntime>;
+const runtimes: WeakMap<CloudContext, KubeRuntime> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??=
+  new WeakMap()) as WeakMap<CloudContext, KubeRuntime>;
 
 /** The kube runtime of a cloud (tests: settle reconciles, static-token kubeconfigs, direct cluster access). */
 export function kubeRuntime(ctx: CloudContext): KubeRuntime {
@@ -119,11 +129,13 @@ export function createKubeServices(ctx: CloudContext): ServiceSet {
   return {
     handlers: {
       kube: kubeApiHandler((name) => rt.cluster(name)),
-      'aks-issuer': issuerHandler(() => rt.names().flatMap((n) => {
-        const c = rt.cluster(n);
-        const url = c?.facts().issuerUrl;
-        return c && url ? [{ url, key: c.key }] : [];
-      })),
+      'aks-issuer': issuerHandler(() =>
+        rt.names().flatMap((n) => {
+          const c = rt.cluster(n);
+          const url = c?.facts().issuerUrl;
+          return c && url ? [{ url, key: c.key }] : [];
+        }),
+      ),
     },
     hooks: { kube: rt.hooks },
     stop: () => rt.stop(),

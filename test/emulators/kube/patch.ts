@@ -11,10 +11,11 @@ import type { KubeObject, ManagedFieldsEntry } from './model';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
-export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function clone<T>(v: T): T {
-  return v === undefined ? v : JSON.parse(JSON.stringify(v)) as T;
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
 /** RFC 7386. */
@@ -33,18 +34,28 @@ export class PatchError extends Error {}
 function decodePointer(p: string): string[] {
   if (p === '') return [];
   if (!p.startsWith('/')) throw new PatchError(`invalid JSON pointer '${p}'`);
-  return p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return p
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function parentOf(doc: unknown, tokens: string[], op: string, path: string): { parent: Record<string, unknown> | unknown[]; key: string } {
+function parentOf(
+  doc: unknown,
+  tokens: string[],
+  op: string,
+  path: string,
+): { parent: Record<string, unknown> | unknown[]; key: string } {
   let cur: unknown = doc;
   for (const t of tokens.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[Number(t)];
     else if (isObject(cur)) cur = cur[t];
     else cur = undefined;
-    if (cur === undefined) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+    if (cur === undefined)
+      throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
   }
-  if (!Array.isArray(cur) && !isObject(cur)) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+  if (!Array.isArray(cur) && !isObject(cur))
+    throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
   return { parent: cur, key: tokens[tokens.length - 1]! };
 }
 
@@ -54,7 +65,8 @@ function getAt(doc: unknown, path: string, op: string): unknown {
     if (Array.isArray(cur)) cur = cur[Number(t)];
     else if (isObject(cur)) cur = cur[t];
     else cur = undefined;
-    if (cur === undefined) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+    if (cur === undefined)
+      throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
   }
   return cur;
 }
@@ -69,11 +81,15 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
     const path = String(raw.path ?? '');
     const tokens = decodePointer(path);
     const add = (value: unknown) => {
-      if (tokens.length === 0) { out = clone(value); return; }
+      if (tokens.length === 0) {
+        out = clone(value);
+        return;
+      }
       const { parent, key } = parentOf(out, tokens, op, path);
       if (Array.isArray(parent)) {
         const i = key === '-' ? parent.length : Number(key);
-        if (!Number.isInteger(i) || i < 0 || i > parent.length) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+        if (!Number.isInteger(i) || i < 0 || i > parent.length)
+          throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
         parent.splice(i, 0, clone(value));
       } else parent[key] = clone(value);
     };
@@ -81,7 +97,8 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       const { parent, key } = parentOf(out, tokens, op, path);
       if (Array.isArray(parent)) {
         const i = Number(key);
-        if (!(i >= 0 && i < parent.length)) throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+        if (!(i >= 0 && i < parent.length))
+          throw new PatchError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
         parent.splice(i, 1);
       } else {
         if (!(key in parent)) throw new PatchError(`Unable to remove nonexistent key: ${key}: missing value`);
@@ -89,24 +106,38 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       }
     };
     switch (op) {
-      case 'add': add(raw.value); break;
-      case 'remove': remove(); break;
+      case 'add':
+        add(raw.value);
+        break;
+      case 'remove':
+        remove();
+        break;
       case 'replace': {
         const { parent, key } = parentOf(out, tokens, op, path);
         if (Array.isArray(parent) ? !(Number(key) < parent.length) : !(key in parent)) {
           throw new PatchError(`replace operation does not apply: doc is missing key: ${path}: missing value`);
         }
-        if (Array.isArray(parent)) parent[Number(key)] = clone(raw.value); else parent[key] = clone(raw.value);
+        if (Array.isArray(parent)) parent[Number(key)] = clone(raw.value);
+        else parent[key] = clone(raw.value);
         break;
       }
-      case 'move': { const v = getAt(out, String(raw.from), op); jsonPatchRemoveAt(out, String(raw.from)); add(v); break; }
-      case 'copy': add(getAt(out, String(raw.from), op)); break;
+      case 'move': {
+        const v = getAt(out, String(raw.from), op);
+        jsonPatchRemoveAt(out, String(raw.from));
+        add(v);
+        break;
+      }
+      case 'copy':
+        add(getAt(out, String(raw.from), op));
+        break;
       case 'test': {
         const v = getAt(out, path, op);
-        if (JSON.stringify(v) !== JSON.stringify(raw.value)) throw new PatchError(`testing value ${path} failed: test failed`);
+        if (JSON.stringify(v) !== JSON.stringify(raw.value))
+          throw new PatchError(`testing value ${path} failed: test failed`);
         break;
       }
-      default: throw new PatchError(`Unexpected kind: ${op}`);
+      default:
+        throw new PatchError(`Unexpected kind: ${op}`);
     }
   }
   return out;
@@ -115,21 +146,32 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
 function jsonPatchRemoveAt(doc: unknown, from: string): void {
   const tokens = decodePointer(from);
   const { parent, key } = parentOf(doc, tokens, 'move', from);
-  if (Array.isArray(parent)) parent.splice(Number(key), 1); else delete parent[key];
+  if (Array.isArray(parent)) parent.splice(Number(key), 1);
+  else delete parent[key];
 }
 
 /** The merge key of a list field, by field name and parent field (strategic merge / apply). */
 export function mergeKeyFor(field: string, parentField: string | undefined): string | undefined {
   switch (field) {
-    case 'containers': case 'initContainers': case 'ephemeralContainers':
-    case 'env': case 'volumes': case 'imagePullSecrets':
+    case 'containers':
+    case 'initContainers':
+    case 'ephemeralContainers':
+    case 'env':
+    case 'volumes':
+    case 'imagePullSecrets':
       return 'name';
-    case 'volumeMounts': return 'mountPath';
-    case 'ports': return parentField === 'spec' ? 'port' : 'containerPort';
-    case 'conditions': return 'type';
-    case 'ownerReferences': return 'uid';
-    case 'hostAliases': return 'ip';
-    default: return undefined;
+    case 'volumeMounts':
+      return 'mountPath';
+    case 'ports':
+      return parentField === 'spec' ? 'port' : 'containerPort';
+    case 'conditions':
+      return 'type';
+    case 'ownerReferences':
+      return 'uid';
+    case 'hostAliases':
+      return 'ip';
+    default:
+      return undefined;
   }
 }
 
@@ -157,11 +199,18 @@ export function strategicMergePatch(target: unknown, patch: unknown, field?: str
       if (Array.isArray(out[name])) out[name] = (out[name] as unknown[]).filter((x) => !drop.has(JSON.stringify(x)));
       continue;
     }
-    if (v === null) { delete out[k]; continue; }
-    if (Array.isArray(v)) { out[k] = mergeList(out[k], v, k, field); continue; }
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    if (Array.isArray(v)) {
+      out[k] = mergeList(out[k], v, k, field);
+      continue;
+    }
     if (isObject(v)) {
       const merged = strategicMergePatch(out[k], v, k);
-      if (merged === undefined) delete out[k]; else out[k] = merged;
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
       continue;
     }
     out[k] = v;
@@ -181,7 +230,10 @@ function mergeList(current: unknown, patch: unknown[], field: string, parentFiel
   for (const item of patch) {
     if (!isObject(item)) continue;
     const idx = out.findIndex((x) => isObject(x) && x[key] === item[key]);
-    if (item.$patch === 'delete') { if (idx >= 0) out.splice(idx, 1); continue; }
+    if (item.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
     if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, field);
     else out.push(strategicMergePatch(undefined, item, field));
   }
@@ -245,7 +297,10 @@ function applyMerge(live: unknown, applied: unknown, field?: string): unknown {
   if (!isObject(applied)) return clone(applied);
   const out: Record<string, unknown> = isObject(live) ? { ...live } : {};
   for (const [k, v] of Object.entries(applied)) {
-    if (v === null) { delete out[k]; continue; }
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
     if (Array.isArray(v)) {
       const key = mergeKeyFor(k, field);
       out[k] = key ? mergeList(out[k], v, k, field) : clone(v);
@@ -260,11 +315,21 @@ function applyMerge(live: unknown, applied: unknown, field?: string): unknown {
  * manager applied before and no longer applies are removed; the rest is merged; the manager's
  * managedFields entry is replaced.
  */
-export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, manager: string, now: string, takeOver: string[] = []): KubeObject {
-  const base: KubeObject = live ? clone(live) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name: applied.metadata.name } };
+export function serverSideApply(
+  live: KubeObject | undefined,
+  applied: KubeObject,
+  manager: string,
+  now: string,
+  takeOver: string[] = [],
+): KubeObject {
+  const base: KubeObject = live
+    ? clone(live)
+    : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name: applied.metadata.name } };
   let entries: ManagedFieldsEntry[] = base.metadata.managedFields ?? [];
   // Managers taken over (kustomize-controller's cleanup of `flux`, `kubectl`, ...): their fields become ours.
-  const owned = entries.filter((e) => e.operation === 'Apply' && (e.manager === manager || takeOver.includes(e.manager)));
+  const owned = entries.filter(
+    (e) => e.operation === 'Apply' && (e.manager === manager || takeOver.includes(e.manager)),
+  );
   entries = entries.filter((e) => !takeOver.includes(e.manager));
   const newFields = fieldsOf(applied);
   for (const entry of owned) {
@@ -285,7 +350,14 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   merged.kind = applied.kind;
   merged.metadata.managedFields = [
     ...entries.filter((e) => !(e.manager === manager && e.operation === 'Apply')),
-    { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: newFields },
+    {
+      manager,
+      operation: 'Apply',
+      apiVersion: applied.apiVersion,
+      time: now,
+      fieldsType: 'FieldsV1',
+      fieldsV1: newFields,
+    },
   ];
   return merged;
 }

@@ -26,10 +26,23 @@ export interface Rule {
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 const FLUX_GROUPS = [
-  'source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io',
-  'notification.toolkit.fluxcd.io', 'image.toolkit.fluxcd.io',
+  'source.toolkit.fluxcd.io',
+  'kustomize.toolkit.fluxcd.io',
+  'helm.toolkit.fluxcd.io',
+  'notification.toolkit.fluxcd.io',
+  'image.toolkit.fluxcd.io',
 ];
-const VIEWABLE_CORE = ['pods', 'pods/status', 'pods/log', 'services', 'configmaps', 'serviceaccounts', 'namespaces', 'events', 'resourcequotas'];
+const VIEWABLE_CORE = [
+  'pods',
+  'pods/status',
+  'pods/log',
+  'services',
+  'configmaps',
+  'serviceaccounts',
+  'namespaces',
+  'events',
+  'resourcequotas',
+];
 
 const viewRules: Rule[] = [
   { apiGroups: [''], resources: VIEWABLE_CORE, verbs: READ },
@@ -40,7 +53,11 @@ const viewRules: Rule[] = [
 ];
 const editRules: Rule[] = [
   ...viewRules,
-  { apiGroups: [''], resources: ['pods', 'services', 'configmaps', 'serviceaccounts', 'secrets'], verbs: [...READ, ...WRITE] },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'services', 'configmaps', 'serviceaccounts', 'secrets'],
+    verbs: [...READ, ...WRITE],
+  },
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
@@ -54,12 +71,20 @@ const adminRules: Rule[] = [
 /** The built-in ClusterRoles, created with every cluster. */
 export function builtinClusterRoles(): KubeObject[] {
   const role = (name: string, rules: Rule[]): KubeObject => ({
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-    metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+      annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+    },
     rules,
   });
   return [
-    role('cluster-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }]),
+    role('cluster-admin', [
+      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+      { nonResourceURLs: ['*'], verbs: ['*'] },
+    ]),
     role('admin', adminRules),
     role('edit', editRules),
     role('view', viewRules),
@@ -91,7 +116,8 @@ function subjectMatches(subjects: unknown, user: UserInfo, bindingNamespace: str
   return subjects.some((s: { kind?: string; name?: string; namespace?: string }) => {
     if (s.kind === 'User') return s.name === user.name;
     if (s.kind === 'Group') return !!s.name && user.groups.includes(s.name);
-    if (s.kind === 'ServiceAccount') return user.name === `system:serviceaccount:${s.namespace ?? bindingNamespace}:${s.name}`;
+    if (s.kind === 'ServiceAccount')
+      return user.name === `system:serviceaccount:${s.namespace ?? bindingNamespace}:${s.name}`;
     return false;
   });
 }
@@ -127,5 +153,9 @@ export function forbidden(user: UserInfo, a: Attributes) {
   const subject = a.name ? `${qualifiedResource(a.def)} "${a.name}"` : qualifiedResource(a.def);
   const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
   const message = `${subject} is forbidden: User "${user.name}" cannot ${a.verb} resource "${resource}" in API group "${a.def.group}" ${scope}`;
-  return statusError(403, 'Forbidden', message, { ...(a.name ? { name: a.name } : {}), ...(a.def.group ? { group: a.def.group } : {}), kind: a.def.plural });
+  return statusError(403, 'Forbidden', message, {
+    ...(a.name ? { name: a.name } : {}),
+    ...(a.def.group ? { group: a.def.group } : {}),
+    kind: a.def.plural,
+  });
 }

@@ -56,16 +56,38 @@ export interface ResourceDef {
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function builtin(group: string, version: string, kind: string, plural: string, namespaced: boolean, extra: Partial<ResourceDef> = {}): ResourceDef {
+function builtin(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  extra: Partial<ResourceDef> = {},
+): ResourceDef {
   return {
-    group, versions: [version], storageVersion: version, kind, listKind: `${kind}List`, plural,
-    singular: kind.toLowerCase(), namespaced, builtin: true, generation: false, statusSubresource: false, verbs: RW, ...extra,
+    group,
+    versions: [version],
+    storageVersion: version,
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced,
+    builtin: true,
+    generation: false,
+    statusSubresource: false,
+    verbs: RW,
+    ...extra,
   };
 }
 
 /** Built-in kinds the emulated clusters serve (what Flux manifests and the product touch). */
 export const BUILTIN_RESOURCES: ResourceDef[] = [
-  builtin('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], statusSubresource: true, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
+  builtin('', 'v1', 'Namespace', 'namespaces', false, {
+    shortNames: ['ns'],
+    statusSubresource: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  }),
   builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
   builtin('', 'v1', 'Secret', 'secrets', true),
   builtin('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
@@ -73,19 +95,36 @@ export const BUILTIN_RESOURCES: ResourceDef[] = [
   builtin('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], statusSubresource: true, categories: ['all'] }),
   builtin('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   builtin('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], statusSubresource: true }),
-  builtin('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], generation: true, statusSubresource: true, categories: ['all'] }),
+  builtin('apps', 'v1', 'Deployment', 'deployments', true, {
+    shortNames: ['deploy'],
+    generation: true,
+    statusSubresource: true,
+    categories: ['all'],
+  }),
   builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
   builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
   builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
-  builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, { shortNames: ['crd', 'crds'], generation: true, statusSubresource: true }),
+  builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
+    shortNames: ['crd', 'crds'],
+    generation: true,
+    statusSubresource: true,
+  }),
 ];
 
 /** Subresources with their own verbs (discovery lists them; RBAC checks them). */
-export const SUBRESOURCES: Record<string, { sub: string; kind: string; group?: string; version?: string; verbs: string[] }[]> = {
-  serviceaccounts: [{ sub: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] }],
-  pods: [{ sub: 'status', kind: 'Pod', verbs: ['get', 'patch', 'update'] }, { sub: 'log', kind: 'Pod', verbs: ['get'] }],
+export const SUBRESOURCES: Record<
+  string,
+  { sub: string; kind: string; group?: string; version?: string; verbs: string[] }[]
+> = {
+  serviceaccounts: [
+    { sub: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] },
+  ],
+  pods: [
+    { sub: 'status', kind: 'Pod', verbs: ['get', 'patch', 'update'] },
+    { sub: 'log', kind: 'Pod', verbs: ['get'] },
+  ],
   deployments: [{ sub: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update'] }],
   namespaces: [{ sub: 'status', kind: 'Namespace', verbs: ['get', 'patch', 'update'] }],
 };
@@ -101,10 +140,21 @@ interface CrdVersion {
 
 /** The resource a CustomResourceDefinition object declares (undefined when malformed). */
 export function resourceFromCrd(crd: KubeObject): ResourceDef | undefined {
-  const spec = crd.spec as {
-    group?: string; scope?: string; versions?: CrdVersion[];
-    names?: { kind?: string; listKind?: string; plural?: string; singular?: string; shortNames?: string[]; categories?: string[] };
-  } | undefined;
+  const spec = crd.spec as
+    | {
+        group?: string;
+        scope?: string;
+        versions?: CrdVersion[];
+        names?: {
+          kind?: string;
+          listKind?: string;
+          plural?: string;
+          singular?: string;
+          shortNames?: string[];
+          categories?: string[];
+        };
+      }
+    | undefined;
   if (!spec?.group || !spec.names?.kind || !spec.names.plural || !Array.isArray(spec.versions)) return undefined;
   const served = spec.versions.filter((v) => v.served !== false);
   if (served.length === 0) return undefined;
@@ -114,8 +164,10 @@ export function resourceFromCrd(crd: KubeObject): ResourceDef | undefined {
   const fluxVersion = crd.metadata.labels?.['app.kubernetes.io/version'];
   for (const v of served) {
     const declared = v.schema?.openAPIV3Schema;
-    const abbreviated = !declared || (declared['x-kubernetes-preserve-unknown-fields'] === true && !declared.properties);
-    schemas[v.name] = (abbreviated ? knownFluxSchema(spec.group, spec.names.kind, v.name, fluxVersion) : undefined) ?? declared;
+    const abbreviated =
+      !declared || (declared['x-kubernetes-preserve-unknown-fields'] === true && !declared.properties);
+    schemas[v.name] =
+      (abbreviated ? knownFluxSchema(spec.group, spec.names.kind, v.name, fluxVersion) : undefined) ?? declared;
     columns[v.name] = v.additionalPrinterColumns ?? knownFluxColumns(spec.group, spec.names.kind, v.name) ?? [];
   }
   return {
@@ -127,7 +179,9 @@ export function resourceFromCrd(crd: KubeObject): ResourceDef | undefined {
     plural: spec.names.plural,
     singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
     namespaced: spec.scope !== 'Cluster',
-    shortNames: spec.names.shortNames ?? (spec.group.endsWith('.toolkit.fluxcd.io') ? FLUX_SHORT_NAMES[spec.names.kind] : undefined),
+    shortNames:
+      spec.names.shortNames ??
+      (spec.group.endsWith('.toolkit.fluxcd.io') ? FLUX_SHORT_NAMES[spec.names.kind] : undefined),
     categories: spec.names.categories,
     builtin: false,
     generation: true,
@@ -147,7 +201,8 @@ export function sortVersions(versions: string[]): string[] {
     return [stage, Number(m[1]), Number(m[3] ?? 0)];
   };
   return [...versions].sort((a, b) => {
-    const ra = rank(a); const rb = rank(b);
+    const ra = rank(a);
+    const rb = rank(b);
     for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return rb[i]! - ra[i]!;
     return a.localeCompare(b);
   });
@@ -165,7 +220,9 @@ export function apiVersionOf(def: ResourceDef, version: string): string {
 /** Splits an apiVersion into group and version. */
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.lastIndexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 /**
@@ -179,7 +236,10 @@ export function prune(value: unknown, schema: Schema | undefined, top = true): u
   const obj = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (top && (k === 'metadata' || k === 'apiVersion' || k === 'kind')) { out[k] = v; continue; }
+    if (top && (k === 'metadata' || k === 'apiVersion' || k === 'kind')) {
+      out[k] = v;
+      continue;
+    }
     if (schema.properties) {
       if (k in schema.properties) out[k] = prune(v, schema.properties[k], false);
     } else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
@@ -196,14 +256,17 @@ export function enumViolations(value: unknown, schema: Schema | undefined, path 
   if (!schema || value === undefined || value === null) return [];
   const out: string[] = [];
   if (schema.enum && !schema.enum.includes(value)) {
-    out.push(`${path}: Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+    out.push(
+      `${path}: Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`,
+    );
   }
   if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, s] of Object.entries(schema.properties)) {
-      if (path === '' && (k === 'metadata')) continue;
+      if (path === '' && k === 'metadata') continue;
       out.push(...enumViolations((value as Record<string, unknown>)[k], s, path ? `${path}.${k}` : k));
     }
   }
-  if (schema.items && Array.isArray(value)) value.forEach((v, i) => out.push(...enumViolations(v, schema.items, `${path}[${i}]`)));
+  if (schema.items && Array.isArray(value))
+    value.forEach((v, i) => out.push(...enumViolations(v, schema.items, `${path}[${i}]`)));
   return out;
 }

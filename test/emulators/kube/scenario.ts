@@ -67,25 +67,46 @@ export const kubeScenario: ScenarioSection<KubeState> = {
     }
     for (const [name, c] of Object.entries(section.clusters)) {
       const at = `kube.clusters.${name}`;
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) out.push(`${at}: the cluster name must be a DNS label (lower case letters, digits, '-')`);
-      if (!c.resourceId) out.push(`${at}.resourceId: missing; give the ARM id of the managed cluster in the azure section`);
-      else if (root.azure?.subscriptions && !findCluster(root.azure, c.resourceId)) out.push(`${at}.resourceId: '${c.resourceId}' is not a cluster of the azure section; add it there or fix the id`);
-      if (!Array.isArray(c.objects)) out.push(`${at}.objects: missing; use [] for a cluster that boots from its bootstrap description`);
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+        out.push(`${at}: the cluster name must be a DNS label (lower case letters, digits, '-')`);
+      if (!c.resourceId)
+        out.push(`${at}.resourceId: missing; give the ARM id of the managed cluster in the azure section`);
+      else if (root.azure?.subscriptions && !findCluster(root.azure, c.resourceId))
+        out.push(
+          `${at}.resourceId: '${c.resourceId}' is not a cluster of the azure section; add it there or fix the id`,
+        );
+      if (!Array.isArray(c.objects))
+        out.push(`${at}.objects: missing; use [] for a cluster that boots from its bootstrap description`);
       for (const [i, g] of (c.access ?? []).entries()) {
-        if (!g.user && !g.group && !g.serviceAccount) out.push(`${at}.access[${i}]: name a user, group or serviceAccount ("namespace:name")`);
-        if (!['cluster-admin', 'admin', 'edit', 'view'].includes(g.role)) out.push(`${at}.access[${i}].role: '${String(g.role)}' is not one of cluster-admin, admin, edit, view`);
+        if (!g.user && !g.group && !g.serviceAccount)
+          out.push(`${at}.access[${i}]: name a user, group or serviceAccount ("namespace:name")`);
+        if (!['cluster-admin', 'admin', 'edit', 'view'].includes(g.role))
+          out.push(`${at}.access[${i}].role: '${String(g.role)}' is not one of cluster-admin, admin, edit, view`);
       }
       const b = c.bootstrap;
       if (b) {
-        try { fluxComponents({ version: b.version, components: b.components }); } catch (e) {
+        try {
+          fluxComponents({ version: b.version, components: b.components });
+        } catch (e) {
           out.push(`${at}.bootstrap: ${e instanceof Error ? e.message : String(e)}`);
         }
-        if (compareVersions(b.version || '0.0.0', '2.2.0') < 0) out.push(`${at}.bootstrap.version: Flux ${b.version} is older than the oldest modelled version (2.2)`);
-        for (const comp of b.components ?? []) if (!(CONTROLLERS as readonly string[]).includes(comp)) out.push(`${at}.bootstrap.components: unknown component '${comp}'`);
-        for (const k of ['namespace', 'url', 'branch', 'path', 'secretName'] as const) if (!b[k]) out.push(`${at}.bootstrap.${k}: missing`);
-        if (b.secretType !== 'ssh' && b.secretType !== 'basic') out.push(`${at}.bootstrap.secretType: use 'ssh' or 'basic'`);
-        if (b.secretType === 'basic' && /^ssh:|@[^/]*:/.test(b.url ?? '')) out.push(`${at}.bootstrap.url: a 'basic' (PAT) bootstrap needs an HTTPS URL such as https://dev.azure.com/{org}/{project}/_git/{repo}`);
-        if (b.secretType === 'ssh' && /^https?:/.test(b.url ?? '')) out.push(`${at}.bootstrap.url: an 'ssh' bootstrap needs an SSH URL such as ssh://git@ssh.dev.azure.com/v3/{org}/{project}/{repo}`);
+        if (compareVersions(b.version || '0.0.0', '2.2.0') < 0)
+          out.push(`${at}.bootstrap.version: Flux ${b.version} is older than the oldest modelled version (2.2)`);
+        for (const comp of b.components ?? [])
+          if (!(CONTROLLERS as readonly string[]).includes(comp))
+            out.push(`${at}.bootstrap.components: unknown component '${comp}'`);
+        for (const k of ['namespace', 'url', 'branch', 'path', 'secretName'] as const)
+          if (!b[k]) out.push(`${at}.bootstrap.${k}: missing`);
+        if (b.secretType !== 'ssh' && b.secretType !== 'basic')
+          out.push(`${at}.bootstrap.secretType: use 'ssh' or 'basic'`);
+        if (b.secretType === 'basic' && /^ssh:|@[^/]*:/.test(b.url ?? ''))
+          out.push(
+            `${at}.bootstrap.url: a 'basic' (PAT) bootstrap needs an HTTPS URL such as https://dev.azure.com/{org}/{project}/_git/{repo}`,
+          );
+        if (b.secretType === 'ssh' && /^https?:/.test(b.url ?? ''))
+          out.push(
+            `${at}.bootstrap.url: an 'ssh' bootstrap needs an SSH URL such as ssh://git@ssh.dev.azure.com/v3/{org}/{project}/{repo}`,
+          );
       }
     }
     return out;

@@ -10,11 +10,16 @@ type Requirement = { key: string; op: 'eq' | 'neq' | 'in' | 'notin' | 'exists' |
 
 function splitTopLevel(s: string): string[] {
   const out: string[] = [];
-  let depth = 0; let cur = '';
+  let depth = 0;
+  let cur = '';
   for (const ch of s) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; continue; }
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   if (cur.trim()) out.push(cur);
@@ -25,7 +30,15 @@ export function parseLabelSelector(s: string | null): Requirement[] {
   if (!s) return [];
   return splitTopLevel(s).map((part) => {
     let m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part);
-    if (m) return { key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => v.trim()).filter(Boolean) };
+    if (m)
+      return {
+        key: m[1]!,
+        op: m[2] as 'in' | 'notin',
+        values: m[3]!
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      };
     m = /^([^\s!=]+)\s*(==|=|!=)\s*(\S*)$/.exec(part);
     if (m) return { key: m[1]!, op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3]!] };
     m = /^!([^\s!=]+)$/.exec(part);
@@ -40,12 +53,18 @@ function matches(reqs: Requirement[], get: (k: string) => string | undefined): b
   return reqs.every((r) => {
     const v = get(r.key);
     switch (r.op) {
-      case 'eq': return v === r.values[0];
-      case 'neq': return v !== r.values[0];
-      case 'in': return v !== undefined && r.values.includes(v);
-      case 'notin': return v === undefined || !r.values.includes(v);
-      case 'exists': return v !== undefined;
-      case '!exists': return v === undefined;
+      case 'eq':
+        return v === r.values[0];
+      case 'neq':
+        return v !== r.values[0];
+      case 'in':
+        return v !== undefined && r.values.includes(v);
+      case 'notin':
+        return v === undefined || !r.values.includes(v);
+      case 'exists':
+        return v !== undefined;
+      case '!exists':
+        return v === undefined;
     }
   });
 }
@@ -76,7 +95,8 @@ export function jsonPath(obj: unknown, path: string): unknown {
   re.lastIndex = 0;
   while (re.lastIndex < path.length && (m = re.exec(path))) {
     if (m[1] !== undefined) cur = isObject(cur) ? cur[m[1]] : undefined;
-    else if (m[2] !== undefined) cur = Array.isArray(cur) ? cur.find((x) => isObject(x) && String(x[m![2]!]) === m![3]) : undefined;
+    else if (m[2] !== undefined)
+      cur = Array.isArray(cur) ? cur.find((x) => isObject(x) && String(x[m![2]!]) === m![3]) : undefined;
     else if (m[4] !== undefined) cur = Array.isArray(cur) ? cur[Number(m[4])] : undefined;
     if (cur === undefined) return undefined;
   }

@@ -14,8 +14,20 @@ export interface StatusDetails {
   retryAfterSeconds?: number;
 }
 
-export function statusBody(code: number, reason: string, message: string, details?: StatusDetails): Record<string, unknown> {
-  const body: Record<string, unknown> = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason };
+export function statusBody(
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusDetails,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+  };
   if (details) body.details = details;
   body.code = code;
   return body;
@@ -39,14 +51,26 @@ export const errors = {
   alreadyExists: (def: ResourceDef, name: string) =>
     statusError(409, 'AlreadyExists', `${qualifiedResource(def)} "${name}" already exists`, detailsFor(def, name)),
   conflict: (def: ResourceDef, name: string) =>
-    statusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, detailsFor(def, name)),
+    statusError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualifiedResource(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      detailsFor(def, name),
+    ),
   /** 422 with the `Kind.group "name" is invalid: a; b` message of field validation. */
-  invalid: (kind: string, group: string, name: string, causes: { field: string; message: string; reason?: string }[]) => {
+  invalid: (
+    kind: string,
+    group: string,
+    name: string,
+    causes: { field: string; message: string; reason?: string }[],
+  ) => {
     const qualified = group ? `${kind}.${group}` : kind;
     const list = causes.map((c) => `${c.field}: ${c.message}`);
     const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
     return statusError(422, 'Invalid', `${qualified} "${name}" is invalid: ${summary}`, {
-      name, ...(group ? { group } : {}), kind,
+      name,
+      ...(group ? { group } : {}),
+      kind,
       causes: causes.map((c) => ({ reason: c.reason ?? 'FieldValueInvalid', message: c.message, field: c.field })),
     });
   },
@@ -54,6 +78,10 @@ export const errors = {
   unauthorized: () => statusError(401, 'Unauthorized', 'Unauthorized'),
   pathNotFound: () => statusError(404, 'NotFound', 'the server could not find the requested resource', {}),
   methodNotAllowed: (message: string) => statusError(405, 'MethodNotAllowed', message, {}),
-  unsupportedPatch: () => statusError(415, 'UnsupportedMediaType',
-    'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'),
+  unsupportedPatch: () =>
+    statusError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    ),
 };

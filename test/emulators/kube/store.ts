@@ -19,7 +19,8 @@ export interface Change {
   old?: KubeObject;
 }
 
-const keyOf = (group: string, kind: string, ns: string | undefined, name: string) => `${group}/${kind}/${ns ?? ''}/${name}`;
+const keyOf = (group: string, kind: string, ns: string | undefined, name: string) =>
+  `${group}/${kind}/${ns ?? ''}/${name}`;
 
 /** Spec-like content: everything but metadata and status (what metadata.generation counts). */
 function specOf(o: KubeObject): string {
@@ -32,7 +33,10 @@ export class Store {
   private listeners: ((c: Change) => void)[] = [];
   private crdDefs = new Map<string, ResourceDef>();
 
-  constructor(private readonly state: KubeClusterState, private readonly clock: Clock) {
+  constructor(
+    private readonly state: KubeClusterState,
+    private readonly clock: Clock,
+  ) {
     for (const o of state.objects) this.index.set(this.keyFor(o), o);
     this.refreshCrds();
   }
@@ -85,7 +89,11 @@ export class Store {
       if (namespace !== undefined && def.namespaced && o.metadata.namespace !== namespace) continue;
       out.push(o);
     }
-    return out.sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
+    return out.sort((a, b) =>
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+      ),
+    );
   }
 
   resourceVersion(): string {
@@ -152,9 +160,11 @@ export class Store {
       // Deleting a CRD deletes its custom resources, as on a real cluster.
       const gone = resourceFromCrd(old);
       this.refreshCrds();
-      if (gone) for (const o of [...this.index.values()]) {
-        if (o.kind === gone.kind && splitApiVersion(o.apiVersion).group === gone.group) this.index.delete(this.keyFor(o));
-      }
+      if (gone)
+        for (const o of [...this.index.values()]) {
+          if (o.kind === gone.kind && splitApiVersion(o.apiVersion).group === gone.group)
+            this.index.delete(this.keyFor(o));
+        }
       this.persist();
     }
     this.emit({ type: 'DELETED', def, obj: old });
@@ -164,7 +174,9 @@ export class Store {
   /** Registers a listener; returns its removal. */
   onChange(listener: (c: Change) => void): () => void {
     this.listeners.push(listener);
-    return () => { this.listeners = this.listeners.filter((l) => l !== listener); };
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   private emit(c: Change): void {
@@ -186,5 +198,9 @@ function metaChanged(a: KubeObject, b: KubeObject): boolean {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isObject(v)) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k])]),
+  );
 }

@@ -8,8 +8,16 @@ import { isObject } from './patch';
 import type { PrinterColumn, ResourceDef } from './resources';
 import { jsonPath } from './select';
 
-interface Column { name: string; type: string; format?: string; description: string; priority: number }
-interface BuiltinColumn extends Column { cell(o: KubeObject, now: number): string | number }
+interface Column {
+  name: string;
+  type: string;
+  format?: string;
+  description: string;
+  priority: number;
+}
+interface BuiltinColumn extends Column {
+  cell(o: KubeObject, now: number): string | number;
+}
 
 /** Kubernetes' HumanDuration (what the AGE column shows). */
 export function humanDuration(ms: number): string {
@@ -30,8 +38,14 @@ export function humanDuration(ms: number): string {
 const age = (o: KubeObject, now: number) =>
   o.metadata.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>';
 
-const col = (name: string, cell: BuiltinColumn['cell'], type = 'string', priority = 0): BuiltinColumn =>
-  ({ name, type, description: name, priority, cell, ...(name === 'Name' ? { format: 'name' } : {}) });
+const col = (name: string, cell: BuiltinColumn['cell'], type = 'string', priority = 0): BuiltinColumn => ({
+  name,
+  type,
+  description: name,
+  priority,
+  cell,
+  ...(name === 'Name' ? { format: 'name' } : {}),
+});
 
 const nameCol = col('Name', (o) => o.metadata.name);
 const ageCol = col('Age', age, 'date');
@@ -44,9 +58,22 @@ function get(o: unknown, ...path: string[]): unknown {
 
 const BUILTIN_COLUMNS: Record<string, BuiltinColumn[]> = {
   Namespace: [nameCol, col('Status', (o) => String(get(o, 'status', 'phase') ?? 'Active')), ageCol],
-  ServiceAccount: [nameCol, col('Secrets', (o) => (get(o, 'secrets') as unknown[] | undefined)?.length ?? 0, 'integer'), ageCol],
-  Secret: [nameCol, col('Type', (o) => String(get(o, 'type') ?? 'Opaque')), col('Data', (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length, 'integer'), ageCol],
-  ConfigMap: [nameCol, col('Data', (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length, 'integer'), ageCol],
+  ServiceAccount: [
+    nameCol,
+    col('Secrets', (o) => (get(o, 'secrets') as unknown[] | undefined)?.length ?? 0, 'integer'),
+    ageCol,
+  ],
+  Secret: [
+    nameCol,
+    col('Type', (o) => String(get(o, 'type') ?? 'Opaque')),
+    col('Data', (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length, 'integer'),
+    ageCol,
+  ],
+  ConfigMap: [
+    nameCol,
+    col('Data', (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length, 'integer'),
+    ageCol,
+  ],
   Pod: [
     nameCol,
     col('Ready', (o) => {
@@ -77,15 +104,35 @@ function crdCells(columns: PrinterColumn[], o: KubeObject, now: number): (string
 }
 
 /** The meta.k8s.io/v1 Table for a list of objects (served at `version`). */
-export function toTable(def: ResourceDef, version: string, objects: KubeObject[], now: number, resourceVersion: string): Record<string, unknown> {
-  const partial = (o: KubeObject) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata });
+export function toTable(
+  def: ResourceDef,
+  version: string,
+  objects: KubeObject[],
+  now: number,
+  resourceVersion: string,
+): Record<string, unknown> {
+  const partial = (o: KubeObject) => ({
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: o.metadata,
+  });
   let columnDefinitions: Column[];
   let rows: { cells: (string | number)[]; object: unknown }[];
   const crdColumns = def.columns?.[version];
   if (crdColumns) {
-    const all: PrinterColumn[] = [{ name: 'Name', type: 'string', jsonPath: '.metadata.name', format: 'name' }, ...crdColumns];
-    if (!crdColumns.some((c) => c.jsonPath === '.metadata.creationTimestamp')) all.push({ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' });
-    columnDefinitions = all.map((c) => ({ name: c.name, type: c.type, ...(c.format ? { format: c.format } : {}), description: c.description ?? c.name, priority: c.priority ?? 0 }));
+    const all: PrinterColumn[] = [
+      { name: 'Name', type: 'string', jsonPath: '.metadata.name', format: 'name' },
+      ...crdColumns,
+    ];
+    if (!crdColumns.some((c) => c.jsonPath === '.metadata.creationTimestamp'))
+      all.push({ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' });
+    columnDefinitions = all.map((c) => ({
+      name: c.name,
+      type: c.type,
+      ...(c.format ? { format: c.format } : {}),
+      description: c.description ?? c.name,
+      priority: c.priority ?? 0,
+    }));
     rows = objects.map((o) => ({ cells: crdCells(all, o, now), object: partial(o) }));
   } else {
     const cols = BUILTIN_COLUMNS[def.kind] ?? [nameCol, ageCol];

@@ -19,19 +19,40 @@ export const FRESH_CLUSTER_ID = clusterResourceId(FRESH.subscriptionId, FRESH.re
 /** A KubeConfig for the fresh cluster: the admin (client certificate) kubeconfig, or a static token. */
 export function kubeConfig(cloud: Cloud, who: { admin: true } | { token: string }): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  const yaml = 'admin' in who
-    ? cloud.ctx.kube.kubeconfig(FRESH_CLUSTER_ID, 'admin')
-    : kubeRuntime(cloud.ctx).tokenKubeconfig(FRESH.clusterName, who.token);
+  const yaml =
+    'admin' in who
+      ? cloud.ctx.kube.kubeconfig(FRESH_CLUSTER_ID, 'admin')
+      : kubeRuntime(cloud.ctx).tokenKubeconfig(FRESH.clusterName, who.token);
   kc.loadFromString(yaml);
   return kc;
 }
 
 /** The Kubernetes Status body of a failed client-node call. */
-export async function statusOf(p: Promise<unknown>): Promise<{ code: number; reason?: string; message?: string; details?: Record<string, unknown> }> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  if (!(e instanceof k8s.ApiException)) throw new Error(`expected an ApiException, got ${e === undefined ? 'success' : String(e)}`);
-  const body = typeof e.body === 'string' ? (() => { try { return JSON.parse(e.body as string) as Record<string, unknown>; } catch { return {}; } })() : (e.body ?? {}) as Record<string, unknown>;
-  return { code: e.code, reason: body.reason as string | undefined, message: body.message as string | undefined, details: body.details as Record<string, unknown> | undefined };
+export async function statusOf(
+  p: Promise<unknown>,
+): Promise<{ code: number; reason?: string; message?: string; details?: Record<string, unknown> }> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof k8s.ApiException))
+    throw new Error(`expected an ApiException, got ${e === undefined ? 'success' : String(e)}`);
+  const body =
+    typeof e.body === 'string'
+      ? (() => {
+          try {
+            return JSON.parse(e.body as string) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        })()
+      : ((e.body ?? {}) as Record<string, unknown>);
+  return {
+    code: e.code,
+    reason: body.reason as string | undefined,
+    message: body.message as string | undefined,
+    details: body.details as Record<string, unknown> | undefined,
+  };
 }
 
 /** Waits until no simulated Flux reconcile is queued or running. */
@@ -50,23 +71,45 @@ export function kubectl(kubeconfigYaml: string): Kubectl {
   const file = path.join(dir, 'kubeconfig');
   fs.writeFileSync(file, kubeconfigYaml, { mode: 0o600 });
   return {
-    run: (args) => new Promise((resolve) => {
-      execFile('kubectl', ['--kubeconfig', file, '--cache-dir', path.join(dir, 'cache'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir } }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-      });
-    }),
+    run: (args) =>
+      new Promise((resolve) => {
+        execFile(
+          'kubectl',
+          ['--kubeconfig', file, '--cache-dir', path.join(dir, 'cache'), ...args],
+          { env: { PATH: process.env.PATH ?? '', HOME: dir } },
+          (err, stdout, stderr) => {
+            resolve({
+              code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+              stdout: String(stdout),
+              stderr: String(stderr),
+            });
+          },
+        );
+      }),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 function git(args: string[], cwd: string, cloud: Cloud, token?: string): Promise<string> {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '', HOME: cwd, GIT_TERMINAL_PROMPT: '0', GIT_SSL_CAINFO: cloud.ctx.ca.caCertPath,
-    GIT_AUTHOR_NAME: 'Platform Engineer', GIT_AUTHOR_EMAIL: 'platform@contoso.com', GIT_COMMITTER_NAME: 'Platform Engineer', GIT_COMMITTER_EMAIL: 'platform@contoso.com',
+    PATH: process.env.PATH ?? '',
+    HOME: cwd,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_SSL_CAINFO: cloud.ctx.ca.caCertPath,
+    GIT_AUTHOR_NAME: 'Platform Engineer',
+    GIT_AUTHOR_EMAIL: 'platform@contoso.com',
+    GIT_COMMITTER_NAME: 'Platform Engineer',
+    GIT_COMMITTER_EMAIL: 'platform@contoso.com',
   };
-  if (token) { env.GIT_CONFIG_COUNT = '1'; env.GIT_CONFIG_KEY_0 = 'http.extraHeader'; env.GIT_CONFIG_VALUE_0 = `Authorization: Bearer ${token}`; }
+  if (token) {
+    env.GIT_CONFIG_COUNT = '1';
+    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
+    env.GIT_CONFIG_VALUE_0 = `Authorization: Bearer ${token}`;
+  }
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env }, (err, stdout, stderr) => (err ? reject(new Error(`git ${args[0]}: ${stderr || err.message}`)) : resolve(String(stdout))));
+    execFile('git', args, { cwd, env }, (err, stdout, stderr) =>
+      err ? reject(new Error(`git ${args[0]}: ${stderr || err.message}`)) : resolve(String(stdout)),
+    );
   });
 }
 
@@ -87,7 +130,10 @@ export async function pushFiles(cloud: Cloud, files: Record<string, string | nul
     for (const [p, content] of Object.entries(files)) {
       const f = path.join(dir, p);
       if (content === null) fs.rmSync(f, { force: true });
-      else { fs.mkdirSync(path.dirname(f), { recursive: true }); fs.writeFileSync(f, content); }
+      else {
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, content);
+      }
     }
     await git(['add', '-A'], dir, cloud);
     await git(['commit', '--quiet', '-m', message], dir, cloud);
@@ -102,7 +148,12 @@ export async function pushFiles(cloud: Cloud, files: Record<string, string | nul
 export async function readRepoFile(cloud: Cloud, file: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-'));
   try {
-    await git(['clone', '--quiet', '--depth', '1', '--branch', FRESH.branch, fleetUrl(cloud), dir], dir, cloud, cloud.ctx.devops.systemAccessToken());
+    await git(
+      ['clone', '--quiet', '--depth', '1', '--branch', FRESH.branch, fleetUrl(cloud), dir],
+      dir,
+      cloud,
+      cloud.ctx.devops.systemAccessToken(),
+    );
     return fs.readFileSync(path.join(dir, file), 'utf8');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -127,9 +178,10 @@ export interface PatchOptions {
  */
 export function workloadIdentityKustomization(o: PatchOptions): string {
   const sas = o.serviceAccounts ?? ['source-controller', 'image-automation-controller'];
-  const label = o.labelOn === 'metadata'
-    ? '    metadata:\n      name: NAME\n      namespace: flux-system\n      labels:\n        azure.workload.identity/use: "true"\n'
-    : '    metadata:\n      name: NAME\n      namespace: flux-system\n    spec:\n      template:\n        metadata:\n          labels:\n            azure.workload.identity/use: "true"\n';
+  const label =
+    o.labelOn === 'metadata'
+      ? '    metadata:\n      name: NAME\n      namespace: flux-system\n      labels:\n        azure.workload.identity/use: "true"\n'
+      : '    metadata:\n      name: NAME\n      namespace: flux-system\n    spec:\n      template:\n        metadata:\n          labels:\n            azure.workload.identity/use: "true"\n';
   const url = o.url ?? `https://dev.azure.com/${FRESH.organization}/${FRESH.project}/_git/${FRESH.repository}`;
   return [
     'apiVersion: kustomize.config.k8s.io/v1beta1',

@@ -40,13 +40,23 @@ function safeEncode(bytes: Buffer, n: number): string {
 
 /** The pod-template-hash: a digest of the template, independent of key order. */
 export function templateHash(template: unknown): string {
-  return safeEncode(crypto.createHash('sha256').update(JSON.stringify(sortKeys(template ?? {}))).digest(), 10);
+  return safeEncode(
+    crypto
+      .createHash('sha256')
+      .update(JSON.stringify(sortKeys(template ?? {})))
+      .digest(),
+    10,
+  );
 }
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isObject(v)) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k])]),
+  );
 }
 
 const NODE = 'aks-nodepool1-31718369-vmss000000';
@@ -54,10 +64,18 @@ const NODE = 'aks-nodepool1-31718369-vmss000000';
 export class Workloads {
   private counter = 0;
 
-  constructor(private readonly store: Store, private readonly webhook: WebhookConfig, private readonly now: () => string) {}
+  constructor(
+    private readonly store: Store,
+    private readonly webhook: WebhookConfig,
+    private readonly now: () => string,
+  ) {}
 
-  private get deployments() { return this.store.byKind('apps', 'Deployment')!; }
-  private get pods() { return this.store.byKind('', 'Pod')!; }
+  private get deployments() {
+    return this.store.byKind('apps', 'Deployment')!;
+  }
+  private get pods() {
+    return this.store.byKind('', 'Pod')!;
+  }
 
   /** Reacts to writes (wired to Store.onChange). */
   onChange(c: Change): void {
@@ -73,7 +91,9 @@ export class Workloads {
     } else if (c.def.kind === 'ServiceAccount' && c.type === 'ADDED') {
       // Pods that could not be admitted for lack of their ServiceAccount are created now.
       for (const d of this.store.list(this.deployments, c.obj.metadata.namespace)) {
-        const sa = (d.spec as { template?: { spec?: { serviceAccountName?: string } } }).template?.spec?.serviceAccountName ?? 'default';
+        const sa =
+          (d.spec as { template?: { spec?: { serviceAccountName?: string } } }).template?.spec?.serviceAccountName ??
+          'default';
         if (sa === c.obj.metadata.name) this.sync(d);
       }
     }
@@ -90,22 +110,34 @@ export class Workloads {
 
   /** Brings a Deployment's pods and status in line with its spec. */
   sync(d: KubeObject): void {
-    const spec = (d.spec ?? {}) as { replicas?: number; template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> }; paused?: boolean };
+    const spec = (d.spec ?? {}) as {
+      replicas?: number;
+      template?: {
+        metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+        spec?: Record<string, unknown>;
+      };
+      paused?: boolean;
+    };
     const hash = templateHash(spec.template);
     const want = spec.replicas ?? 1;
     const pods = this.podsOf(d);
     for (const p of pods) {
-      if (p.metadata.labels?.['pod-template-hash'] !== hash) this.store.delete(this.pods, p.metadata.namespace, p.metadata.name);
+      if (p.metadata.labels?.['pod-template-hash'] !== hash)
+        this.store.delete(this.pods, p.metadata.namespace, p.metadata.name);
     }
     let current = this.podsOf(d);
     let admissionError: string | undefined;
     while (current.length < want) {
       const pod = this.newPod(d, hash);
-      if (typeof pod === 'string') { admissionError = pod; break; }
+      if (typeof pod === 'string') {
+        admissionError = pod;
+        break;
+      }
       this.store.create(this.pods, pod);
       current = this.podsOf(d);
     }
-    for (const extra of current.slice(want)) this.store.delete(this.pods, extra.metadata.namespace, extra.metadata.name);
+    for (const extra of current.slice(want))
+      this.store.delete(this.pods, extra.metadata.namespace, extra.metadata.name);
     current = this.podsOf(d);
     this.updateStatus(d, current.length, admissionError);
   }
@@ -115,7 +147,9 @@ export class Workloads {
     if (!fresh) return;
     const want = (fresh.spec as { replicas?: number }).replicas ?? 1;
     const at = this.now();
-    const old = (fresh.status ?? {}) as { conditions?: { type: string; lastTransitionTime?: string; status?: string }[] };
+    const old = (fresh.status ?? {}) as {
+      conditions?: { type: string; lastTransitionTime?: string; status?: string }[];
+    };
     const cond = (type: string, status: string, reason: string, message: string) => {
       const prev = old.conditions?.find((c) => c.type === type);
       const transition = prev && prev.status === status ? prev.lastTransitionTime : at;
@@ -123,35 +157,63 @@ export class Workloads {
     };
     const rs = `${d.metadata.name}-${templateHash((fresh.spec as { template?: unknown }).template)}`;
     const conditions = [
-      cond('Available', ready >= want ? 'True' : 'False', ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
-        ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
+      cond(
+        'Available',
+        ready >= want ? 'True' : 'False',
+        ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+      ),
       cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rs}" has successfully progressed.`),
     ];
     if (admissionError) conditions.push(cond('ReplicaFailure', 'True', 'FailedCreate', admissionError));
     const status: Record<string, unknown> = {
       observedGeneration: fresh.metadata.generation,
-      replicas: ready, updatedReplicas: ready, readyReplicas: ready, availableReplicas: ready,
+      replicas: ready,
+      updatedReplicas: ready,
+      readyReplicas: ready,
+      availableReplicas: ready,
       conditions,
     };
-    if (ready === 0) { delete status.readyReplicas; delete status.availableReplicas; status.unavailableReplicas = want; }
+    if (ready === 0) {
+      delete status.readyReplicas;
+      delete status.availableReplicas;
+      status.unavailableReplicas = want;
+    }
     if (JSON.stringify(stripTimes(fresh.status)) === JSON.stringify(stripTimes(status))) return;
     this.store.update(this.deployments, { ...fresh, status });
   }
 
   private suffix(seed: string): string {
     this.counter++;
-    return safeEncode(crypto.createHash('sha256').update(`${seed}/${this.counter}/${this.store.resourceVersion()}`).digest(), 5);
+    return safeEncode(
+      crypto.createHash('sha256').update(`${seed}/${this.counter}/${this.store.resourceVersion()}`).digest(),
+      5,
+    );
   }
 
   /** A new pod for the Deployment, admitted (and mutated) as the API server would; a string is an admission error. */
   private newPod(d: KubeObject, hash: string): KubeObject | string {
     const ns = d.metadata.namespace!;
-    const tpl = clone((d.spec as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> } }).template ?? {});
-    const podSpec = (tpl.spec ?? {}) as Record<string, unknown> & { containers?: Record<string, unknown>[]; volumes?: Record<string, unknown>[]; serviceAccountName?: string };
+    const tpl = clone(
+      (
+        d.spec as {
+          template?: {
+            metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+            spec?: Record<string, unknown>;
+          };
+        }
+      ).template ?? {},
+    );
+    const podSpec = (tpl.spec ?? {}) as Record<string, unknown> & {
+      containers?: Record<string, unknown>[];
+      volumes?: Record<string, unknown>[];
+      serviceAccountName?: string;
+    };
     const saName = podSpec.serviceAccountName ?? 'default';
     const sa = this.store.get(this.store.byKind('', 'ServiceAccount')!, ns, saName);
     const rsName = `${d.metadata.name}-${hash}`;
-    if (!sa) return `pods "${rsName}-" is forbidden: error looking up service account ${ns}/${saName}: serviceaccount "${saName}" not found`;
+    if (!sa)
+      return `pods "${rsName}-" is forbidden: error looking up service account ${ns}/${saName}: serviceaccount "${saName}" not found`;
     const name = `${rsName}-${this.suffix(rsName)}`;
     const labels = { ...(tpl.metadata?.labels ?? {}), 'pod-template-hash': hash };
     podSpec.serviceAccountName = saName;
@@ -160,25 +222,49 @@ export class Workloads {
     const containers = (podSpec.containers ?? []).map((c) => clone(c));
     // ServiceAccount admission: the kube-api-access projected volume.
     const apiVolume = `kube-api-access-${this.suffix(name)}`;
-    podSpec.volumes = [...(podSpec.volumes ?? []), {
-      name: apiVolume,
-      projected: { defaultMode: 420, sources: [
-        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-        { configMap: { items: [{ key: 'ca.crt', path: 'ca.crt' }], name: 'kube-root-ca.crt' } },
-        { downwardAPI: { items: [{ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' }, path: 'namespace' }] } },
-      ] },
-    }];
+    podSpec.volumes = [
+      ...(podSpec.volumes ?? []),
+      {
+        name: apiVolume,
+        projected: {
+          defaultMode: 420,
+          sources: [
+            { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+            { configMap: { items: [{ key: 'ca.crt', path: 'ca.crt' }], name: 'kube-root-ca.crt' } },
+            {
+              downwardAPI: {
+                items: [{ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' }, path: 'namespace' }],
+              },
+            },
+          ],
+        },
+      },
+    ];
     for (const c of containers) {
-      c.volumeMounts = [...((c.volumeMounts as unknown[]) ?? []), { mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: apiVolume, readOnly: true }];
+      c.volumeMounts = [
+        ...((c.volumeMounts as unknown[]) ?? []),
+        { mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: apiVolume, readOnly: true },
+      ];
     }
     podSpec.containers = containers;
     const pod: KubeObject = {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: {
-        name, namespace: ns, labels,
+        name,
+        namespace: ns,
+        labels,
         ...(tpl.metadata?.annotations ? { annotations: tpl.metadata.annotations } : {}),
         generateName: `${rsName}-`,
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: uuidFrom(`${d.metadata.uid}/${hash}`), controller: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rsName,
+            uid: uuidFrom(`${d.metadata.uid}/${hash}`),
+            controller: true,
+          },
+        ],
       },
       spec: podSpec,
     };
@@ -187,14 +273,24 @@ export class Workloads {
     const at = this.now();
     pod.status = {
       phase: 'Running',
-      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: at })),
+      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(
+        (type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: at }),
+      ),
       hostIP: '10.224.0.4',
       podIP: `10.244.0.${(this.counter % 250) + 2}`,
       startTime: at,
       qosClass: 'Burstable',
-      containerStatuses: ((pod.spec as { containers: { name: string; image?: string }[] }).containers).map((c) => ({
-        name: c.name, image: c.image, imageID: `${c.image ?? ''}@sha256:${crypto.createHash('sha256').update(c.image ?? '').digest('hex')}`,
-        ready: true, started: true, restartCount: 0, state: { running: { startedAt: at } },
+      containerStatuses: (pod.spec as { containers: { name: string; image?: string }[] }).containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        imageID: `${c.image ?? ''}@sha256:${crypto
+          .createHash('sha256')
+          .update(c.image ?? '')
+          .digest('hex')}`,
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: at } },
       })),
     };
     return pod;
@@ -207,7 +303,9 @@ export class Workloads {
     if (pod.metadata.namespace === 'kube-system') return undefined;
     const ann = sa.metadata.annotations ?? {};
     let expiration = 3600;
-    const exp = ann['azure.workload.identity/service-account-token-expiration'] ?? pod.metadata.annotations?.['azure.workload.identity/service-account-token-expiration'];
+    const exp =
+      ann['azure.workload.identity/service-account-token-expiration'] ??
+      pod.metadata.annotations?.['azure.workload.identity/service-account-token-expiration'];
     if (exp !== undefined) {
       expiration = Number(exp);
       if (!Number.isInteger(expiration) || expiration < 3600 || expiration > 86400) {
@@ -216,24 +314,49 @@ export class Workloads {
     }
     const clientId = ann[WI_CLIENT_ID] ?? '';
     const tenantId = ann[WI_TENANT_ID] ?? this.webhook.tenantId();
-    const skip = new Set((pod.metadata.annotations?.['azure.workload.identity/skip-containers'] ?? '').split(';').map((s) => s.trim()).filter(Boolean));
+    const skip = new Set(
+      (pod.metadata.annotations?.['azure.workload.identity/skip-containers'] ?? '')
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     const spec = pod.spec as { containers: Record<string, unknown>[]; volumes?: Record<string, unknown>[] };
     for (const c of spec.containers) {
       if (skip.has(String(c.name))) continue;
-      const env = ((c.env as { name: string; value?: string }[] | undefined) ?? []);
+      const env = (c.env as { name: string; value?: string }[] | undefined) ?? [];
       const have = new Set(env.map((e) => e.name));
-      for (const [n, v] of [['AZURE_CLIENT_ID', clientId], ['AZURE_TENANT_ID', tenantId], ['AZURE_FEDERATED_TOKEN_FILE', WI_TOKEN_FILE], ['AZURE_AUTHORITY_HOST', this.webhook.authorityHost()]] as const) {
+      for (const [n, v] of [
+        ['AZURE_CLIENT_ID', clientId],
+        ['AZURE_TENANT_ID', tenantId],
+        ['AZURE_FEDERATED_TOKEN_FILE', WI_TOKEN_FILE],
+        ['AZURE_AUTHORITY_HOST', this.webhook.authorityHost()],
+      ] as const) {
         if (!have.has(n) && v !== '') env.push({ name: n, value: v });
       }
       c.env = env;
       const mounts = (c.volumeMounts as { name: string }[] | undefined) ?? [];
-      if (!mounts.some((m) => m.name === WI_VOLUME)) mounts.push({ mountPath: WI_TOKEN_DIR, name: WI_VOLUME, readOnly: true } as { name: string });
+      if (!mounts.some((m) => m.name === WI_VOLUME))
+        mounts.push({ mountPath: WI_TOKEN_DIR, name: WI_VOLUME, readOnly: true } as { name: string });
       c.volumeMounts = mounts;
     }
-    spec.volumes = [...(spec.volumes ?? []), {
-      name: WI_VOLUME,
-      projected: { defaultMode: 420, sources: [{ serviceAccountToken: { audience: 'api://AzureADTokenExchange', expirationSeconds: expiration, path: WI_VOLUME } }] },
-    }];
+    spec.volumes = [
+      ...(spec.volumes ?? []),
+      {
+        name: WI_VOLUME,
+        projected: {
+          defaultMode: 420,
+          sources: [
+            {
+              serviceAccountToken: {
+                audience: 'api://AzureADTokenExchange',
+                expirationSeconds: expiration,
+                path: WI_VOLUME,
+              },
+            },
+          ],
+        },
+      },
+    ];
     return undefined;
   }
 }
@@ -252,7 +375,11 @@ function specChanged(c: Change): boolean {
 function stripTimes(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripTimes);
   if (!isObject(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'lastUpdateTime' && k !== 'lastTransitionTime').map(([k, x]) => [k, stripTimes(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([k]) => k !== 'lastUpdateTime' && k !== 'lastTransitionTime')
+      .map(([k, x]) => [k, stripTimes(x)]),
+  );
 }
 
 function uuidFrom(seed: string): string {
@@ -262,7 +389,9 @@ function uuidFrom(seed: string): string {
 
 /** The environment a container of a pod runs with (plain values only). */
 export function containerEnv(pod: KubeObject, container?: string): Record<string, string> {
-  const cs = ((pod.spec as { containers?: { name: string; env?: { name: string; value?: string }[] }[] } | undefined)?.containers) ?? [];
+  const cs =
+    (pod.spec as { containers?: { name: string; env?: { name: string; value?: string }[] }[] } | undefined)
+      ?.containers ?? [];
   const c = container ? cs.find((x) => x.name === container) : cs[0];
   const out: Record<string, string> = {};
   for (const e of c?.env ?? []) if (typeof e.value === 'string') out[e.name] = e.value;

@@ -16,7 +16,16 @@ import { azureScenario } from '../azure/scenario';
 import { scenarioSection } from './modules';
 
 export const SCENARIOS: readonly ScenarioName[] = ['fresh', 'converged'];
-export const HOST_NAMES: readonly HostName[] = ['entra', 'arm', 'devops', 'vssps', 'vsaex', 'devops-issuer', 'aks-issuer', 'kube'];
+export const HOST_NAMES: readonly HostName[] = [
+  'entra',
+  'arm',
+  'devops',
+  'vssps',
+  'vsaex',
+  'devops-issuer',
+  'aks-issuer',
+  'kube',
+];
 const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '502', '503', 'reset', 'slow'];
 
 export function isScenarioName(name: string): name is ScenarioName {
@@ -24,9 +33,15 @@ export function isScenarioName(name: string): name is ScenarioName {
 }
 
 /** A built-in scenario with the live URLs filled in. */
-export async function buildScenario(name: string, urls: CloudUrls, folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+export async function buildScenario(
+  name: string,
+  urls: CloudUrls,
+  folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
+): Promise<CloudState> {
   if (!isScenarioName(name)) {
-    throw new Error(`Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}; or load a state file with --state <file>.`);
+    throw new Error(
+      `Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}; or load a state file with --state <file>.`,
+    );
   }
   const input = { scenario: name, urls };
   const devops = folders.includes('devops') ? await scenarioSection('devops') : undefined;
@@ -55,16 +70,27 @@ export function resolvePlaceholders<T>(doc: T, urls: CloudUrls): T {
 
 /** https://127.0.0.1:PORT -> `${arm}` (the port must end there, so :4431 never matches :44310). */
 export function toPlaceholders<T>(doc: T, urls: CloudUrls): T {
-  const pairs = HOST_NAMES.map((h) => ({ h, re: new RegExp(`${urls[h].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?!\\d)`, 'g') }));
+  const pairs = HOST_NAMES.map((h) => ({
+    h,
+    re: new RegExp(`${urls[h].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?!\\d)`, 'g'),
+  }));
   return mapStrings(doc, (s) => pairs.reduce((acc, p) => acc.replace(p.re, `\${${p.h}}`), s)) as T;
 }
 
 /** Throws one error listing every problem in the state (field path, what is wrong, the fix). */
-export async function validateState(state: CloudState, source = 'the cloud state', folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<void> {
+export async function validateState(
+  state: CloudState,
+  source = 'the cloud state',
+  folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
+): Promise<void> {
   const problems: string[] = [];
-  if (!state || typeof state !== 'object') throw new Error(`${source}: not a mapping; expected top-level keys azure, devops, kube (and optionally faults, seed).`);
+  if (!state || typeof state !== 'object')
+    throw new Error(
+      `${source}: not a mapping; expected top-level keys azure, devops, kube (and optionally faults, seed).`,
+    );
   const known = new Set(['azure', 'devops', 'kube', 'faults', 'seed']);
-  for (const k of Object.keys(state)) if (!known.has(k)) problems.push(`${k}: unknown top-level key; use azure, devops, kube, faults, seed`);
+  for (const k of Object.keys(state))
+    if (!known.has(k)) problems.push(`${k}: unknown top-level key; use azure, devops, kube, faults, seed`);
   problems.push(...(azureScenario.validate?.(state.azure, state) ?? []));
   for (const folder of folders) {
     const section = await scenarioSection(folder);
@@ -74,16 +100,27 @@ export async function validateState(state: CloudState, source = 'the cloud state
   if (state.faults !== undefined && !Array.isArray(state.faults)) problems.push('faults: must be a list of rules');
   (Array.isArray(state.faults) ? state.faults : []).forEach((f, i) => {
     const p = `faults[${i}]`;
-    if (f.service !== '*' && !(HOST_NAMES as readonly string[]).includes(f.service)) problems.push(`${p}.service: '${f.service}' is not a host; use one of ${HOST_NAMES.join(', ')} or '*'`);
-    if (!FAULT_KINDS.includes(f.kind)) problems.push(`${p}.kind: '${String(f.kind)}' is not a fault; use one of ${FAULT_KINDS.join(', ')} (quote numbers: '429')`);
-    if (f.probability !== undefined && !(f.probability >= 0 && f.probability <= 1)) problems.push(`${p}.probability: must be between 0 and 1`);
-    if (f.count !== undefined && !(Number.isInteger(f.count) && f.count >= 0)) problems.push(`${p}.count: must be an integer >= 0`);
+    if (f.service !== '*' && !(HOST_NAMES as readonly string[]).includes(f.service))
+      problems.push(`${p}.service: '${f.service}' is not a host; use one of ${HOST_NAMES.join(', ')} or '*'`);
+    if (!FAULT_KINDS.includes(f.kind))
+      problems.push(
+        `${p}.kind: '${String(f.kind)}' is not a fault; use one of ${FAULT_KINDS.join(', ')} (quote numbers: '429')`,
+      );
+    if (f.probability !== undefined && !(f.probability >= 0 && f.probability <= 1))
+      problems.push(`${p}.probability: must be between 0 and 1`);
+    if (f.count !== undefined && !(Number.isInteger(f.count) && f.count >= 0))
+      problems.push(`${p}.count: must be an integer >= 0`);
   });
   if (problems.length > 0) throw new Error(`Invalid cloud state in ${source}:\n  - ${problems.join('\n  - ')}`);
 }
 
 /** Parses and validates a state document (YAML or JSON text). */
-export async function parseState(text: string, urls: CloudUrls, source = 'the state document', folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+export async function parseState(
+  text: string,
+  urls: CloudUrls,
+  source = 'the state document',
+  folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
+): Promise<CloudState> {
   let doc: unknown;
   try {
     doc = YAML.parse(text);
@@ -91,7 +128,9 @@ export async function parseState(text: string, urls: CloudUrls, source = 'the st
     throw new Error(`${source} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new Error(`${source} must be a YAML mapping with the keys azure, devops, kube (see test/emulators/scenarios/README.md).`);
+    throw new Error(
+      `${source} must be a YAML mapping with the keys azure, devops, kube (see test/emulators/scenarios/README.md).`,
+    );
   }
   const state = resolvePlaceholders(doc as CloudState, urls);
   state.devops ??= {} as DevOpsState;
@@ -100,18 +139,26 @@ export async function parseState(text: string, urls: CloudUrls, source = 'the st
   return state;
 }
 
-export async function loadStateFile(file: string, urls: CloudUrls, folders: readonly ('devops' | 'kube')[] = ['devops', 'kube']): Promise<CloudState> {
+export async function loadStateFile(
+  file: string,
+  urls: CloudUrls,
+  folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
+): Promise<CloudState> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`Cannot read the state file '${file}': ${e instanceof Error ? e.message : String(e)}. Give the path of a YAML state (e.g. one written by --dump).`, { cause: e });
+    throw new Error(
+      `Cannot read the state file '${file}': ${e instanceof Error ? e.message : String(e)}. Give the path of a YAML state (e.g. one written by --dump).`,
+      { cause: e },
+    );
   }
   return parseState(text, urls, file, folders);
 }
 
 /** The live state as YAML, URLs as placeholders. */
 export function dumpState(state: CloudState, urls: CloudUrls): string {
-  const header = '# Emulated cloud state (test/emulators). ${host} stands for an emulator URL; load with --state <file>.\n';
+  const header =
+    '# Emulated cloud state (test/emulators). ${host} stands for an emulator URL; load with --state <file>.\n';
   return header + YAML.stringify(toPlaceholders(state, urls), { lineWidth: 0 });
 }

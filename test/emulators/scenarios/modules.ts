@@ -27,7 +27,10 @@ export async function serviceFactory(folder: Folder): Promise<ServiceFactory | u
   const mod = await load(folder, 'index');
   if (!mod) return undefined;
   const f = mod[FACTORY[folder]];
-  if (typeof f !== 'function') throw new Error(`test/emulators/${folder}/index.ts must export function ${FACTORY[folder]}(ctx) (see core/service.ts)`);
+  if (typeof f !== 'function')
+    throw new Error(
+      `test/emulators/${folder}/index.ts must export function ${FACTORY[folder]}(ctx) (see core/service.ts)`,
+    );
   return f as ServiceFactory;
 }
 
@@ -36,6 +39,9 @@ export async function scenarioSection(folder: Folder): Promise<ScenarioSection<u
   const mod = await load(folder, 'scenario');
   if (!mod) return undefined;
   const s = mod[SECTION[folder]] as ScenarioSection<unknown> | undefined;
-  if (!s || typeof s.build !== 'function') throw new Error(`test/emulators/${folder}/scenario.ts must export const ${SECTION[folder]}: ScenarioSection (see core/service.ts)`);
+  if (!s || typeof s.build !== 'function')
+    throw new Error(
+      `test/emulators/${folder}/scenario.ts must export const ${SECTION[folder]}: ScenarioSection (see core/service.ts)`,
+    );
   return s;
 }

@@ -10,12 +10,26 @@ import type { CloudContext } from '../../core/context';
 import type { EmuResponse } from '../../core/host';
 import { clusterIssuerUrl, clusterResourceId } from '../clusters';
 import type { ClusterState, LroBehaviour, ResourceGroupState, SubscriptionState } from '../model';
-import { ArmError, authorize, eqi, findResourceGroup, findSubscription, isObject, jsonBody, ok, resourceNotFound, tagsFrom, type ArmCall } from './common';
+import {
+  ArmError,
+  authorize,
+  eqi,
+  findResourceGroup,
+  findSubscription,
+  isObject,
+  jsonBody,
+  ok,
+  resourceNotFound,
+  tagsFrom,
+  type ArmCall,
+} from './common';
 
 const TYPE = 'Microsoft.ContainerService/managedClusters';
 const NAME = /^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/;
-const CLUSTER_BASE = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters';
-const OPERATIONS = '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operations/{operationId}';
+const CLUSTER_BASE =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters';
+const OPERATIONS =
+  '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operations/{operationId}';
 /** The version a create without kubernetesVersion gets (the current AKS default line). */
 export const DEFAULT_KUBERNETES_VERSION = '1.34.1';
 
@@ -78,9 +92,10 @@ export function createAksOperations() {
   function settle(ctx: CloudContext, op: Operation): void {
     if (op.status !== 'InProgress') return;
     const b = op.behaviour;
-    const due = op.polls >= (b.inProgressPolls ?? 0)
-      && Date.now() - op.startedReal >= (b.durationMs ?? 0)
-      && ctx.clock.now() - op.startedClock >= (b.clockMs ?? 0);
+    const due =
+      op.polls >= (b.inProgressPolls ?? 0) &&
+      Date.now() - op.startedReal >= (b.durationMs ?? 0) &&
+      ctx.clock.now() - op.startedClock >= (b.clockMs ?? 0);
     if (!due) return;
     const c = op.cluster;
     op.endTime = ctx.clock.iso();
@@ -88,9 +103,13 @@ export function createAksOperations() {
     const fail = c.lro?.fail;
     if (fail && (fail.count ?? 1) > 0) {
       op.status = 'Failed';
-      op.error = { code: fail.code ?? 'InternalOperationError', message: fail.message ?? 'The cluster operation failed (emulated failure). Retry the operation.' };
+      op.error = {
+        code: fail.code ?? 'InternalOperationError',
+        message: fail.message ?? 'The cluster operation failed (emulated failure). Retry the operation.',
+      };
       const left = (fail.count ?? 1) - 1;
-      if (left > 0) fail.count = left; else delete c.lro!.fail;
+      if (left > 0) fail.count = left;
+      else delete c.lro!.fail;
       c.provisioningState = 'Failed';
       return;
     }
@@ -99,7 +118,8 @@ export function createAksOperations() {
     let identityChanged = false;
     if (p.oidcIssuer !== undefined && p.oidcIssuer !== c.oidcIssuer.enabled) {
       c.oidcIssuer.enabled = p.oidcIssuer;
-      if (p.oidcIssuer && !c.oidcIssuer.issuerId && !c.oidcIssuer.issuerUrl) c.oidcIssuer.issuerId = crypto.randomUUID();
+      if (p.oidcIssuer && !c.oidcIssuer.issuerId && !c.oidcIssuer.issuerUrl)
+        c.oidcIssuer.issuerId = crypto.randomUUID();
       identityChanged = true;
     }
     if (p.workloadIdentity !== undefined && p.workloadIdentity !== c.workloadIdentity) {
@@ -117,21 +137,47 @@ export function createAksOperations() {
     if (op) settle(call.ctx, op);
   }
 
-  function render(call: ArmCall, sub: SubscriptionState, rg: ResourceGroupState, c: ClusterState, override: Partial<Pending> & { provisioningState?: string } = {}): Record<string, unknown> {
+  function render(
+    call: ArmCall,
+    sub: SubscriptionState,
+    rg: ResourceGroupState,
+    c: ClusterState,
+    override: Partial<Pending> & { provisioningState?: string } = {},
+  ): Record<string, unknown> {
     const id = clusterResourceId(sub.id, rg.name, c.name);
-    const state = override.provisioningState ?? (c.busy ? c.busy.operation ?? 'Updating' : c.provisioningState ?? 'Succeeded');
+    const state =
+      override.provisioningState ?? (c.busy ? (c.busy.operation ?? 'Updating') : (c.provisioningState ?? 'Succeeded'));
     const dnsPrefix = c.dnsPrefix ?? `${c.name}-${rg.name}-${sub.id.slice(0, 6)}`.slice(0, 54);
     const suffix = stableUuid(id).slice(0, 8);
     const oidcEnabled = override.oidcIssuer ?? c.oidcIssuer.enabled;
     const wi = override.workloadIdentity ?? c.workloadIdentity;
-    const issuerURL = oidcEnabled ? clusterIssuerUrl(call.ctx, { ...c, oidcIssuer: { ...c.oidcIssuer, enabled: true } }) : undefined;
+    const issuerURL = oidcEnabled
+      ? clusterIssuerUrl(call.ctx, { ...c, oidcIssuer: { ...c.oidcIssuer, enabled: true } })
+      : undefined;
     const nodeRg = `MC_${rg.name}_${c.name}_${c.location}`;
     const pool = {
-      name: 'nodepool1', count: c.nodeCount ?? 3, vmSize: 'Standard_D4ds_v5', osDiskSizeGB: 128, osDiskType: 'Ephemeral', kubeletDiskType: 'OS',
-      maxPods: 110, type: 'VirtualMachineScaleSets', availabilityZones: ['1', '2', '3'], enableAutoScaling: false,
-      provisioningState: state, powerState: { code: 'Running' }, orchestratorVersion: c.kubernetesVersion, currentOrchestratorVersion: c.kubernetesVersion,
-      enableNodePublicIP: false, mode: 'System', osType: 'Linux', osSKU: 'Ubuntu', nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202503.02.0',
-      upgradeSettings: { maxSurge: '10%' }, enableFIPS: false, eTag: stableUuid(`${id}/pool/${c.eTag ?? ''}`).slice(0, 8),
+      name: 'nodepool1',
+      count: c.nodeCount ?? 3,
+      vmSize: 'Standard_D4ds_v5',
+      osDiskSizeGB: 128,
+      osDiskType: 'Ephemeral',
+      kubeletDiskType: 'OS',
+      maxPods: 110,
+      type: 'VirtualMachineScaleSets',
+      availabilityZones: ['1', '2', '3'],
+      enableAutoScaling: false,
+      provisioningState: state,
+      powerState: { code: 'Running' },
+      orchestratorVersion: c.kubernetesVersion,
+      currentOrchestratorVersion: c.kubernetesVersion,
+      enableNodePublicIP: false,
+      mode: 'System',
+      osType: 'Linux',
+      osSKU: 'Ubuntu',
+      nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202503.02.0',
+      upgradeSettings: { maxSurge: '10%' },
+      enableFIPS: false,
+      eTag: stableUuid(`${id}/pool/${c.eTag ?? ''}`).slice(0, 8),
     };
     const properties: Record<string, unknown> = {
       provisioningState: state,
@@ -142,19 +188,37 @@ export function createAksOperations() {
       fqdn: `${dnsPrefix}-${suffix}.hcp.${c.location}.azmk8s.io`,
       azurePortalFQDN: `${dnsPrefix}-${suffix}.portal.hcp.${c.location}.azmk8s.io`,
       agentPoolProfiles: [pool],
-      linuxProfile: { adminUsername: 'azureuser', ssh: { publicKeys: [{ keyData: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ emulated' }] } },
+      linuxProfile: {
+        adminUsername: 'azureuser',
+        ssh: { publicKeys: [{ keyData: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ emulated' }] },
+      },
       servicePrincipalProfile: { clientId: 'msi' },
       nodeResourceGroup: nodeRg,
       enableRBAC: true,
       supportPlan: 'KubernetesOfficial',
       networkProfile: {
-        networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'none', networkDataplane: 'azure', loadBalancerSku: 'standard',
+        networkPlugin: 'azure',
+        networkPluginMode: 'overlay',
+        networkPolicy: 'none',
+        networkDataplane: 'azure',
+        loadBalancerSku: 'standard',
         loadBalancerProfile: {
-          managedOutboundIPs: { count: 1 }, allocatedOutboundPorts: 0, idleTimeoutInMinutes: 30,
-          effectiveOutboundIPs: [{ id: `/subscriptions/${sub.id}/resourceGroups/${nodeRg}/providers/Microsoft.Network/publicIPAddresses/${stableUuid(`${id}/ip`)}` }],
+          managedOutboundIPs: { count: 1 },
+          allocatedOutboundPorts: 0,
+          idleTimeoutInMinutes: 30,
+          effectiveOutboundIPs: [
+            {
+              id: `/subscriptions/${sub.id}/resourceGroups/${nodeRg}/providers/Microsoft.Network/publicIPAddresses/${stableUuid(`${id}/ip`)}`,
+            },
+          ],
         },
-        podCidr: '10.244.0.0/16', serviceCidr: '10.0.0.0/16', dnsServiceIP: '10.0.0.10', outboundType: 'loadBalancer',
-        podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.0.0.0/16'], ipFamilies: ['IPv4'],
+        podCidr: '10.244.0.0/16',
+        serviceCidr: '10.0.0.0/16',
+        dnsServiceIP: '10.0.0.10',
+        outboundType: 'loadBalancer',
+        podCidrs: ['10.244.0.0/16'],
+        serviceCidrs: ['10.0.0.0/16'],
+        ipFamilies: ['IPv4'],
       },
       maxAgentPools: 100,
       disableLocalAccounts: false,
@@ -163,12 +227,18 @@ export function createAksOperations() {
       identityProfile: {
         kubeletidentity: {
           resourceId: `/subscriptions/${sub.id}/resourcegroups/${nodeRg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${c.name}-agentpool`,
-          clientId: stableUuid(`${id}/kubelet/client`), objectId: stableUuid(`${id}/kubelet/object`),
+          clientId: stableUuid(`${id}/kubelet/client`),
+          objectId: stableUuid(`${id}/kubelet/object`),
         },
       },
     };
     return {
-      id, location: c.location, name: c.name, type: TYPE, tags: (override.tagsSet ? override.tags : c.tags) ?? {}, eTag: c.eTag ?? 'initial',
+      id,
+      location: c.location,
+      name: c.name,
+      type: TYPE,
+      tags: (override.tagsSet ? override.tags : c.tags) ?? {},
+      eTag: c.eTag ?? 'initial',
       sku: { name: 'Base', tier: 'Free' },
       identity: { type: 'SystemAssigned', principalId: stableUuid(`${id}/identity`), tenantId: call.azure.tenant.id },
       properties,
@@ -188,41 +258,76 @@ export function createAksOperations() {
     authorize(call, `${TYPE}/read`, call.req.path.replace(/\/providers\/.*$/i, ''));
     const sub = findSubscription(call);
     const rgs = call.params.resourceGroupName ? [findResourceGroup(call, sub)] : sub.resourceGroups;
-    const value = rgs.flatMap((rg) => rg.clusters.map((c) => {
-      settleCluster(call, clusterResourceId(sub.id, rg.name, c.name));
-      return render(call, sub, rg, c);
-    }));
+    const value = rgs.flatMap((rg) =>
+      rg.clusters.map((c) => {
+        settleCluster(call, clusterResourceId(sub.id, rg.name, c.name));
+        return render(call, sub, rg, c);
+      }),
+    );
     return ok(200, { value });
   }
 
   function rejectWhileBusy(c: ClusterState, op: Operation | undefined): void {
-    const operation = op ? (op.creating ? 'Creating' : 'Updating') : c.busy ? c.busy.operation ?? 'Updating' : undefined;
+    const operation = op
+      ? op.creating
+        ? 'Creating'
+        : 'Updating'
+      : c.busy
+        ? (c.busy.operation ?? 'Updating')
+        : undefined;
     if (!operation) return;
     if (!op && c.busy) {
       const left = c.busy.rejections;
       if (left !== undefined) {
-        if (left <= 1) delete c.busy; else c.busy.rejections = left - 1;
+        if (left <= 1) delete c.busy;
+        else c.busy.rejections = left - 1;
       }
     }
-    throw new ArmError(409, 'OperationNotAllowed',
-      `Operation is not allowed: Another operation (${operation}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details`);
+    throw new ArmError(
+      409,
+      'OperationNotAllowed',
+      `Operation is not allowed: Another operation (${operation}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details`,
+    );
   }
 
   /** The writable fields of a PUT body the emulator models. */
   function desired(body: Record<string, unknown>): Pending {
     const props = isObject(body.properties) ? body.properties : {};
     const p: Pending = { tagsSet: false };
-    if (isObject(props.oidcIssuerProfile) && typeof props.oidcIssuerProfile.enabled === 'boolean') p.oidcIssuer = props.oidcIssuerProfile.enabled;
+    if (isObject(props.oidcIssuerProfile) && typeof props.oidcIssuerProfile.enabled === 'boolean')
+      p.oidcIssuer = props.oidcIssuerProfile.enabled;
     const sp = props.securityProfile;
-    if (isObject(sp) && isObject(sp.workloadIdentity) && typeof sp.workloadIdentity.enabled === 'boolean') p.workloadIdentity = sp.workloadIdentity.enabled;
-    if ('tags' in body) { p.tags = tagsFrom(body.tags); p.tagsSet = true; }
+    if (isObject(sp) && isObject(sp.workloadIdentity) && typeof sp.workloadIdentity.enabled === 'boolean')
+      p.workloadIdentity = sp.workloadIdentity.enabled;
+    if ('tags' in body) {
+      p.tags = tagsFrom(body.tags);
+      p.tagsSet = true;
+    }
     return p;
   }
 
-  function startOperation(call: ArmCall, sub: SubscriptionState, c: ClusterState, clusterId: string, pending: Pending, creating: boolean): Operation {
+  function startOperation(
+    call: ArmCall,
+    sub: SubscriptionState,
+    c: ClusterState,
+    clusterId: string,
+    pending: Pending,
+    creating: boolean,
+  ): Operation {
     const op: Operation = {
-      id: crypto.randomUUID(), clusterId, subscriptionId: sub.id, location: c.location, startedReal: Date.now(), startedClock: call.ctx.clock.now(),
-      polls: 0, behaviour: { ...(c.lro ?? {}) }, status: 'InProgress', startTime: call.ctx.clock.iso(), pending, cluster: c, creating,
+      id: crypto.randomUUID(),
+      clusterId,
+      subscriptionId: sub.id,
+      location: c.location,
+      startedReal: Date.now(),
+      startedClock: call.ctx.clock.now(),
+      polls: 0,
+      behaviour: { ...(c.lro ?? {}) },
+      status: 'InProgress',
+      startTime: call.ctx.clock.iso(),
+      pending,
+      cluster: c,
+      creating,
     };
     operations.set(op.id, op);
     running.set(clusterId.toLowerCase(), op);
@@ -239,50 +344,85 @@ export function createAksOperations() {
     authorize(call, `${TYPE}/write`, call.req.path);
     const { sub, rg } = locate(call);
     if (!NAME.test(name)) {
-      throw new ArmError(400, 'InvalidParameter', `The value of parameter resourceName '${name}' is invalid. It must match '^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$'.`);
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The value of parameter resourceName '${name}' is invalid. It must match '^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$'.`,
+      );
     }
     const body = jsonBody<Record<string, unknown>>(call);
     const location = typeof body.location === 'string' ? body.location.replace(/\s+/g, '').toLowerCase() : '';
-    if (!location) throw new ArmError(400, 'InvalidParameter', "The value of parameter location is invalid: a location is required.");
+    if (!location)
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        'The value of parameter location is invalid: a location is required.',
+      );
     const want = desired(body);
     const clusterId = clusterResourceId(sub.id, rg.name, findClusterIn(rg, name)?.name ?? name);
     const existing = findClusterIn(rg, name);
     if (existing) {
       settleCluster(call, clusterId);
       const ifMatch = call.req.headers['if-match'];
-      if (typeof ifMatch === 'string' && ifMatch !== '*' && ifMatch.replace(/"/g, '') !== (existing.eTag ?? 'initial')) {
+      if (
+        typeof ifMatch === 'string' &&
+        ifMatch !== '*' &&
+        ifMatch.replace(/"/g, '') !== (existing.eTag ?? 'initial')
+      ) {
         throw new ArmError(409, 'EtagMismatch', 'Operation is not allowed: Another operation is in progress');
       }
       rejectWhileBusy(existing, running.get(clusterId.toLowerCase()));
-      if (existing.location !== location) throw new ArmError(400, 'PropertyChangeNotAllowed', "Changing property 'location' is not allowed.");
+      if (existing.location !== location)
+        throw new ArmError(400, 'PropertyChangeNotAllowed', "Changing property 'location' is not allowed.");
       if (existing.oidcIssuer.enabled && want.oidcIssuer === false) {
         // Documented ("disabling it is not supported"); the service's exact code/text is not published (api-contracts B).
         throw new ArmError(400, 'BadRequest', 'OIDC issuer feature cannot be disabled.');
       }
       const oidcAfter = want.oidcIssuer ?? existing.oidcIssuer.enabled;
       if ((want.workloadIdentity ?? existing.workloadIdentity) && !oidcAfter) {
-        throw new ArmError(400, 'BadRequest', 'Enabling workload identity requires the OIDC issuer to be enabled: set properties.oidcIssuerProfile.enabled to true.');
+        throw new ArmError(
+          400,
+          'BadRequest',
+          'Enabling workload identity requires the OIDC issuer to be enabled: set properties.oidcIssuerProfile.enabled to true.',
+        );
       }
       existing.provisioningState = 'Updating';
       const op = startOperation(call, sub, existing, clusterId, want, false);
-      return ok(200, render(call, sub, rg, existing, { ...want, provisioningState: 'Updating' }), { headers: lroHeaders(call, op) });
+      return ok(200, render(call, sub, rg, existing, { ...want, provisioningState: 'Updating' }), {
+        headers: lroHeaders(call, op),
+      });
     }
     const props = isObject(body.properties) ? body.properties : {};
-    const version = typeof props.kubernetesVersion === 'string' && props.kubernetesVersion ? props.kubernetesVersion : DEFAULT_KUBERNETES_VERSION;
+    const version =
+      typeof props.kubernetesVersion === 'string' && props.kubernetesVersion
+        ? props.kubernetesVersion
+        : DEFAULT_KUBERNETES_VERSION;
     want.oidcIssuer ??= oidcOnByDefault(version);
     if (want.workloadIdentity && !want.oidcIssuer) {
-      throw new ArmError(400, 'BadRequest', 'Enabling workload identity requires the OIDC issuer to be enabled: set properties.oidcIssuerProfile.enabled to true.');
+      throw new ArmError(
+        400,
+        'BadRequest',
+        'Enabling workload identity requires the OIDC issuer to be enabled: set properties.oidcIssuerProfile.enabled to true.',
+      );
     }
     const pools = Array.isArray(props.agentPoolProfiles) ? props.agentPoolProfiles : [];
     const firstPool = isObject(pools[0]) ? pools[0] : {};
     const created: ClusterState = {
-      name, location, kubernetesVersion: version, oidcIssuer: { enabled: false }, workloadIdentity: false, provisioningState: 'Creating', eTag: newEtag(),
+      name,
+      location,
+      kubernetesVersion: version,
+      oidcIssuer: { enabled: false },
+      workloadIdentity: false,
+      provisioningState: 'Creating',
+      eTag: newEtag(),
     };
     if (typeof props.dnsPrefix === 'string') created.dnsPrefix = props.dnsPrefix;
     if (typeof firstPool.count === 'number') created.nodeCount = firstPool.count;
     rg.clusters.push(created);
     const op = startOperation(call, sub, created, clusterId, want, true);
-    return ok(201, render(call, sub, rg, created, { ...want, provisioningState: 'Creating' }), { headers: lroHeaders(call, op) });
+    return ok(201, render(call, sub, rg, created, { ...want, provisioningState: 'Creating' }), {
+      headers: lroHeaders(call, op),
+    });
   }
 
   async function operationStatus(call: ArmCall): Promise<EmuResponse> {
@@ -296,11 +436,15 @@ export function createAksOperations() {
       settle(call.ctx, op);
     }
     const body: Record<string, unknown> = {
-      id: call.req.path, name: op.id, status: op.status, startTime: op.startTime,
+      id: call.req.path,
+      name: op.id,
+      status: op.status,
+      startTime: op.startTime,
     };
     if (op.endTime) body.endTime = op.endTime;
     if (op.error) body.error = op.error;
-    const headers: Record<string, string> = op.status === 'InProgress' ? { 'retry-after': String(op.behaviour.retryAfterSeconds ?? 1) } : {};
+    const headers: Record<string, string> =
+      op.status === 'InProgress' ? { 'retry-after': String(op.behaviour.retryAfterSeconds ?? 1) } : {};
     return ok(200, body, { headers });
   }
 
@@ -314,7 +458,11 @@ export function createAksOperations() {
       const kubeconfig = call.ctx.kube.kubeconfig(clusterResourceId(sub.id, rg.name, c.name), kind);
       const value = Buffer.from(kubeconfig, 'utf8').toString('base64');
       // Reading credentials changes nothing: not a write in the journal.
-      return ok(200, { kubeconfigs: [{ name: kind === 'user' ? 'clusterUser' : 'clusterAdmin', value }] }, { write: false });
+      return ok(
+        200,
+        { kubeconfigs: [{ name: kind === 'user' ? 'clusterUser' : 'clusterAdmin', value }] },
+        { write: false },
+      );
     };
   }
 
@@ -323,9 +471,21 @@ export function createAksOperations() {
       { method: 'GET', pattern: `${CLUSTER_BASE}/{resourceName}`, handle: getCluster },
       { method: 'PUT', pattern: `${CLUSTER_BASE}/{resourceName}`, handle: putCluster },
       { method: 'GET', pattern: CLUSTER_BASE, handle: listClusters },
-      { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters', handle: listClusters },
-      { method: 'POST', pattern: `${CLUSTER_BASE}/{resourceName}/listClusterUserCredential`, handle: credentials('user') },
-      { method: 'POST', pattern: `${CLUSTER_BASE}/{resourceName}/listClusterAdminCredential`, handle: credentials('admin') },
+      {
+        method: 'GET',
+        pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters',
+        handle: listClusters,
+      },
+      {
+        method: 'POST',
+        pattern: `${CLUSTER_BASE}/{resourceName}/listClusterUserCredential`,
+        handle: credentials('user'),
+      },
+      {
+        method: 'POST',
+        pattern: `${CLUSTER_BASE}/{resourceName}/listClusterAdminCredential`,
+        handle: credentials('admin'),
+      },
       { method: 'GET', pattern: OPERATIONS, handle: operationStatus },
     ],
     /** Lets time-driven operations finish when the emulated clock moves (nobody may be polling). */

@@ -59,16 +59,22 @@ export function findResourceGroup(call: ArmCall, sub: SubscriptionState): Resour
 }
 
 export function resourceNotFound(type: string, name: string, rg: string): ArmError {
-  return new ArmError(404, 'ResourceNotFound',
-    `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+  return new ArmError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
 }
 
 /** 403 AuthorizationFailed unless the caller holds `action` at or above `scope`. */
 export function authorize(call: ArmCall, action: string, scope: string): void {
   if (isAuthorized(call.azure, call.caller.oid, action, scope)) return;
   const who = call.caller.appid;
-  throw new ArmError(403, 'AuthorizationFailed',
-    `The client '${who}' with object id '${call.caller.oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`);
+  throw new ArmError(
+    403,
+    'AuthorizationFailed',
+    `The client '${who}' with object id '${call.caller.oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  );
 }
 
 /** Request ids ARM returns on every response (RPC common-api-details). */
@@ -79,12 +85,18 @@ export function armHeaders(req: EmuRequest, write: boolean): Record<string, stri
   const h: Record<string, string> = {
     'x-ms-request-id': requestId,
     'x-ms-correlation-request-id': corr,
-    'x-ms-routing-request-id': `WESTEUROPE:${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}:${corr}`,
+    'x-ms-routing-request-id': `WESTEUROPE:${new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}:${corr}`,
     'cache-control': 'no-cache',
-    [write ? 'x-ms-ratelimit-remaining-subscription-writes' : 'x-ms-ratelimit-remaining-subscription-reads']: write ? '799' : '3749',
+    [write ? 'x-ms-ratelimit-remaining-subscription-writes' : 'x-ms-ratelimit-remaining-subscription-reads']: write
+      ? '799'
+      : '3749',
   };
   const clientId = req.headers['x-ms-client-request-id'];
-  if (typeof clientId === 'string' && req.headers['x-ms-return-client-request-id'] === 'true') h['x-ms-client-request-id'] = clientId;
+  if (typeof clientId === 'string' && req.headers['x-ms-return-client-request-id'] === 'true')
+    h['x-ms-client-request-id'] = clientId;
   return h;
 }
 
@@ -93,11 +105,20 @@ export function ok(status: number, body?: unknown, extra: Partial<EmuResponse> =
 }
 
 export function jsonBody<T>(call: ArmCall): T {
-  if (call.req.body.length === 0) throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: the body is empty.');
+  if (call.req.body.length === 0)
+    throw new ArmError(
+      400,
+      'InvalidRequestContent',
+      'The request content was invalid and could not be deserialized: the body is empty.',
+    );
   try {
     return JSON.parse(call.req.text()) as T;
   } catch (e) {
-    throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${e instanceof Error ? e.message : String(e)}'.`);
+    throw new ArmError(
+      400,
+      'InvalidRequestContent',
+      `The request content was invalid and could not be deserialized: '${e instanceof Error ? e.message : String(e)}'.`,
+    );
   }
 }
 
@@ -107,6 +128,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 
 export function tagsFrom(v: unknown): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw new ArmError(400, 'InvalidTags', 'The tags must be an object of string values.');
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string'))
+    throw new ArmError(400, 'InvalidTags', 'The tags must be an object of string values.');
   return { ...(v as Record<string, string>) };
 }

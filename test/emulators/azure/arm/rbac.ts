@@ -15,39 +15,67 @@ export const ROLES: Record<string, RoleDefinition> = {
   Owner: { actions: ['*'], notActions: [] },
   Contributor: {
     actions: ['*'],
-    notActions: ['Microsoft.Authorization/*/Delete', 'Microsoft.Authorization/*/Write', 'Microsoft.Authorization/elevateAccess/Action'],
+    notActions: [
+      'Microsoft.Authorization/*/Delete',
+      'Microsoft.Authorization/*/Write',
+      'Microsoft.Authorization/elevateAccess/Action',
+    ],
   },
   Reader: { actions: ['*/read'], notActions: [] },
   'Managed Identity Contributor': {
-    actions: ['Microsoft.ManagedIdentity/userAssignedIdentities/read', 'Microsoft.ManagedIdentity/userAssignedIdentities/write',
-      'Microsoft.ManagedIdentity/userAssignedIdentities/delete', 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/*',
-      'Microsoft.Resources/subscriptions/resourceGroups/read'],
+    actions: [
+      'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/write',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/delete',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/*',
+      'Microsoft.Resources/subscriptions/resourceGroups/read',
+    ],
     notActions: [],
   },
   'Managed Identity Operator': {
-    actions: ['Microsoft.ManagedIdentity/userAssignedIdentities/*/read', 'Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action',
-      'Microsoft.ManagedIdentity/userAssignedIdentities/read', 'Microsoft.Resources/subscriptions/resourceGroups/read'],
+    actions: [
+      'Microsoft.ManagedIdentity/userAssignedIdentities/*/read',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      'Microsoft.Resources/subscriptions/resourceGroups/read',
+    ],
     notActions: [],
   },
   'Azure Kubernetes Service Contributor Role': {
-    actions: ['Microsoft.ContainerService/managedClusters/read', 'Microsoft.ContainerService/managedClusters/write',
-      'Microsoft.ContainerService/locations/operations/read', 'Microsoft.Resources/subscriptions/resourceGroups/read'],
+    actions: [
+      'Microsoft.ContainerService/managedClusters/read',
+      'Microsoft.ContainerService/managedClusters/write',
+      'Microsoft.ContainerService/locations/operations/read',
+      'Microsoft.Resources/subscriptions/resourceGroups/read',
+    ],
     notActions: [],
   },
   'Azure Kubernetes Service Cluster User Role': {
-    actions: ['Microsoft.ContainerService/managedClusters/listClusterUserCredential/action', 'Microsoft.ContainerService/managedClusters/read'],
+    actions: [
+      'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action',
+      'Microsoft.ContainerService/managedClusters/read',
+    ],
     notActions: [],
   },
   'Azure Kubernetes Service Cluster Admin Role': {
-    actions: ['Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action',
-      'Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action', 'Microsoft.ContainerService/managedClusters/read',
-      'Microsoft.ContainerService/managedClusters/runcommand/action'],
+    actions: [
+      'Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action',
+      'Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action',
+      'Microsoft.ContainerService/managedClusters/read',
+      'Microsoft.ContainerService/managedClusters/runcommand/action',
+    ],
     notActions: [],
   },
 };
 
 function wildcard(pattern: string, action: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return re.test(action);
 }
 
@@ -64,5 +92,11 @@ export function scopeCovers(assignmentScope: string, scope: string): boolean {
 
 export function isAuthorized(azure: AzureState, principalId: string, action: string, scope: string): boolean {
   const pid = principalId.toLowerCase();
-  return azure.roleAssignments.some((ra) => ra.principalId.toLowerCase() === pid && scopeCovers(ra.scope, scope) && ROLES[ra.role] !== undefined && grants(ROLES[ra.role]!, action));
+  return azure.roleAssignments.some(
+    (ra) =>
+      ra.principalId.toLowerCase() === pid &&
+      scopeCovers(ra.scope, scope) &&
+      ROLES[ra.role] !== undefined &&
+      grants(ROLES[ra.role]!, action),
+  );
 }

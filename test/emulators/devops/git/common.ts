@@ -29,20 +29,33 @@ const PERMISSION_NAMES: Record<number, string> = {
 };
 
 export function repoPermitted(state: DevOpsState, caller: Caller, ref: RepoRef, bit: number): boolean {
-  return hasPermission(state, caller.identity.id, GIT_SECURITY_NAMESPACE, gitRepoToken(ref.project.id, ref.repo.id), bit);
+  return hasPermission(
+    state,
+    caller.identity.id,
+    GIT_SECURITY_NAMESPACE,
+    gitRepoToken(ref.project.id, ref.repo.id),
+    bit,
+  );
 }
 
 /** Throws 403 TF401027 unless the caller holds `bit` on the repository. */
 export function requireRepoPermission(r: Req, ref: RepoRef, bit: number): void {
   const caller = who(r);
   if (repoPermitted(r.ctx.state, caller, ref, bit)) return;
-  throw vssError(403, 'GitNeedsPermissionException', TF.needsPermission(PERMISSION_NAMES[bit] ?? String(bit), caller.identity.displayName), 'Git');
+  throw vssError(
+    403,
+    'GitNeedsPermissionException',
+    TF.needsPermission(PERMISSION_NAMES[bit] ?? String(bit), caller.identity.displayName),
+    'Git',
+  );
 }
 
 export function findRepo(state: DevOpsState, project: ProjectState | undefined, nameOrId: string): RepoRef | undefined {
   const projects = project ? [project] : state.projects;
   for (const p of projects) {
-    const repo = p.repositories.find((x) => sameId(x.id, nameOrId) || (project !== undefined && x.name.toLowerCase() === nameOrId.toLowerCase()));
+    const repo = p.repositories.find(
+      (x) => sameId(x.id, nameOrId) || (project !== undefined && x.name.toLowerCase() === nameOrId.toLowerCase()),
+    );
     if (repo) return { project: p, repo };
   }
   return undefined;
@@ -65,7 +78,7 @@ export function visibleRepos(r: Req, project?: ProjectState): RepoRef[] {
 /** The repository of the route (`:repo` by name or id), readable by the caller, on disk. */
 export async function repoOf(r: Req, key = r.params.repo ?? ''): Promise<RepoRef> {
   const caller = who(r);
-  const ref = (r.ctx.project || isGuid(key)) ? findRepo(r.ctx.state, r.ctx.project, key) : undefined;
+  const ref = r.ctx.project || isGuid(key) ? findRepo(r.ctx.state, r.ctx.project, key) : undefined;
   if (!ref || !canUseRepos(caller) || !repoPermitted(r.ctx.state, caller, ref, GIT_BITS.read)) {
     throw vssError(404, 'GitRepositoryNotFoundException', TF.repoNotFound(key), 'Git');
   }
@@ -108,7 +121,9 @@ export function repoJson(r: Req, ref: RepoRef): Record<string, unknown> {
       self: { href: url },
       project: { href: `vstfs:///Classification/TeamProject/${ref.project.id}` },
       web: { href: web },
-      ssh: { href: `git@ssh.dev.azure.com:v3/${org}/${encodeURIComponent(ref.project.name)}/${encodeURIComponent(ref.repo.name)}` },
+      ssh: {
+        href: `git@ssh.dev.azure.com:v3/${org}/${encodeURIComponent(ref.project.name)}/${encodeURIComponent(ref.repo.name)}`,
+      },
       commits: { href: `${url}/commits` },
       refs: { href: `${url}/refs` },
       pullRequests: { href: `${url}/pullRequests` },
@@ -147,6 +162,9 @@ export function commitJson(r: Req, ref: RepoRef, c: CommitInfo, full = false): R
 
 /** The git author for a caller (display name, unique name as mail). */
 export function callerPerson(caller: Caller, time: number): GitPerson {
-  const email = caller.identity.kind === 'user' ? caller.identity.uniqueName : `${caller.principal.originId ?? caller.identity.id}@${caller.identity.domain}`;
+  const email =
+    caller.identity.kind === 'user'
+      ? caller.identity.uniqueName
+      : `${caller.principal.originId ?? caller.identity.id}@${caller.identity.domain}`;
   return { name: caller.identity.displayName, email, time };
 }

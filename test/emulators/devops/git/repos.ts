@@ -50,14 +50,18 @@ export function seedOps(seed: SeedCommit): TreeOp[] {
   const ops: TreeOp[] = [];
   if (seed.folder) {
     const dir = resolveSeedFolder(seed.folder);
-    if (!fs.existsSync(dir)) throw new Error(`seed folder '${seed.folder}' (${dir}) does not exist; point devops.projects[].repositories[].seed[].folder at a folder of files`);
+    if (!fs.existsSync(dir))
+      throw new Error(
+        `seed folder '${seed.folder}' (${dir}) does not exist; point devops.projects[].repositories[].seed[].folder at a folder of files`,
+      );
     const include = seed.include?.map((x) => x.replace(/^\/+|\/+$/g, ''));
     for (const [p, content] of readFolder(dir)) {
       if (include && !include.some((x) => p === x || p.startsWith(`${x}/`))) continue;
       ops.push({ op: 'put', path: p, content });
     }
   }
-  for (const [p, content] of Object.entries(seed.files ?? {})) ops.push({ op: 'put', path: p.replace(/^\/+/, ''), content: Buffer.from(content, 'utf8') });
+  for (const [p, content] of Object.entries(seed.files ?? {}))
+    ops.push({ op: 'put', path: p.replace(/^\/+/, ''), content: Buffer.from(content, 'utf8') });
   for (const p of seed.delete ?? []) ops.push({ op: 'delete', path: p.replace(/^\/+/, '') });
   return ops;
 }
@@ -69,7 +73,10 @@ export class RepoRegistry {
   /** `${repoId}|${ref}` -> storage key of the identity that created it. */
   private readonly creators = new Map<string, string>();
 
-  constructor(readonly store: GitStore, private readonly state: () => DevOpsState) {}
+  constructor(
+    readonly store: GitStore,
+    private readonly state: () => DevOpsState,
+  ) {}
 
   /** Creates and seeds the repository on disk the first time it is needed. */
   ensure(repo: RepositoryState): Promise<void> {
@@ -90,7 +97,12 @@ export class RepoRegistry {
     let parent: string | undefined;
     for (const [i, seed] of repo.seed.entries()) {
       const who = { ...SEED_AUTHOR, time: SEED_EPOCH + i * 60 };
-      const c = await this.store.writeCommit(repo.id, { parent, message: seed.message, author: who, ops: seedOps(seed) });
+      const c = await this.store.writeCommit(repo.id, {
+        parent,
+        message: seed.message,
+        author: who,
+        ops: seedOps(seed),
+      });
       parent = c.commitId;
     }
     if (parent) await this.store.updateRef(repo.id, `refs/heads/${branch}`, parent, ZERO_ID);

@@ -42,7 +42,11 @@ function findRepoForHttp(svc: DevOpsService, projectKey: string | undefined, rep
   return all.length === 1 ? all[0] : undefined;
 }
 
-interface PushCommand { oldId: string; newId: string; ref: string }
+interface PushCommand {
+  oldId: string;
+  newId: string;
+  ref: string;
+}
 
 /** The ref update commands at the start of a receive-pack request (pkt-lines up to the flush). */
 export function receivePackCommands(body: Buffer): PushCommand[] {
@@ -74,12 +78,24 @@ function rejectPush(res: ServerResponse, body: Buffer, cmds: PushCommand[], mess
   const firstLen = parseInt(body.subarray(0, 4).toString('ascii'), 16) || 4;
   const firstLine = body.subarray(4, firstLen).toString('utf8');
   const caps = firstLine.split('\0')[1] ?? '';
-  const report = Buffer.concat([pkt('unpack ok\n'), ...cmds.map((c) => pkt(`ng ${c.ref} ${message}\n`)), Buffer.from('0000')]);
+  const report = Buffer.concat([
+    pkt('unpack ok\n'),
+    ...cmds.map((c) => pkt(`ng ${c.ref} ${message}\n`)),
+    Buffer.from('0000'),
+  ]);
   let payload = report;
   if (/\bside-band(-64k)?\b/.test(caps)) {
-    payload = Buffer.concat([pkt(Buffer.concat([Buffer.from([2]), Buffer.from(`${message}\n`, 'utf8')])), pkt(Buffer.concat([Buffer.from([1]), report])), Buffer.from('0000')]);
+    payload = Buffer.concat([
+      pkt(Buffer.concat([Buffer.from([2]), Buffer.from(`${message}\n`, 'utf8')])),
+      pkt(Buffer.concat([Buffer.from([1]), report])),
+      Buffer.from('0000'),
+    ]);
   }
-  res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-result', 'cache-control': 'no-cache', 'content-length': String(payload.length) });
+  res.writeHead(200, {
+    'content-type': 'application/x-git-receive-pack-result',
+    'cache-control': 'no-cache',
+    'content-length': String(payload.length),
+  });
   res.end(payload);
   return { raw: true, status: 200, write: true };
 }
@@ -89,20 +105,37 @@ function missingPermission(svc: DevOpsService, caller: Caller, ref: RepoRef, cmd
   if (!has(GIT_BITS.contribute)) return 'GenericContribute';
   for (const c of cmds) {
     const tag = c.ref.startsWith('refs/tags/');
-    if (c.oldId === ZERO_ID && !has(tag ? GIT_BITS.createTag : GIT_BITS.createBranch)) return tag ? 'CreateTag' : 'CreateBranch';
-    if (c.newId === ZERO_ID && !has(GIT_BITS.forcePush) && svc.repos.creatorOf(ref.repo.id, c.ref) !== caller.identity.id) return 'ForcePush';
+    if (c.oldId === ZERO_ID && !has(tag ? GIT_BITS.createTag : GIT_BITS.createBranch))
+      return tag ? 'CreateTag' : 'CreateBranch';
+    if (
+      c.newId === ZERO_ID &&
+      !has(GIT_BITS.forcePush) &&
+      svc.repos.creatorOf(ref.repo.id, c.ref) !== caller.identity.id
+    )
+      return 'ForcePush';
   }
   return undefined;
 }
 
-function runBackend(svc: DevOpsService, req: EmuRequest, pathInfo: string, caller: Caller): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+function runBackend(
+  svc: DevOpsService,
+  req: EmuRequest,
+  pathInfo: string,
+  caller: Caller,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1',
-      GIT_PROJECT_ROOT: svc.git.root, GIT_HTTP_EXPORT_ALL: '1', PATH_INFO: pathInfo,
-      REQUEST_METHOD: req.method, QUERY_STRING: req.url.search.replace(/^\?/, ''),
-      CONTENT_TYPE: String(req.headers['content-type'] ?? ''), REMOTE_USER: caller.identity.uniqueName, REMOTE_ADDR: '127.0.0.1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_PROJECT_ROOT: svc.git.root,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: pathInfo,
+      REQUEST_METHOD: req.method,
+      QUERY_STRING: req.url.search.replace(/^\?/, ''),
+      CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
+      REMOTE_USER: caller.identity.uniqueName,
+      REMOTE_ADDR: '127.0.0.1',
     };
     if (req.method === 'POST') env.CONTENT_LENGTH = String(req.body.length);
     if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
@@ -111,14 +144,22 @@ function runBackend(svc: DevOpsService, req: EmuRequest, pathInfo: string, calle
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const all = Buffer.concat(out);
       let split = all.indexOf('\r\n\r\n');
       let sepLen = 4;
-      if (split < 0) { split = all.indexOf('\n\n'); sepLen = 2; }
-      if (split < 0) { reject(new Error(`git http-backend exited ${code} without headers: ${err.trim()}`)); return; }
+      if (split < 0) {
+        split = all.indexOf('\n\n');
+        sepLen = 2;
+      }
+      if (split < 0) {
+        reject(new Error(`git http-backend exited ${code} without headers: ${err.trim()}`));
+        return;
+      }
       const headers: Record<string, string> = {};
       let status = 200;
       for (const line of all.subarray(0, split).toString('utf8').split(/\r?\n/)) {
@@ -151,13 +192,22 @@ export const gitSmartHttp: GitHttpHandler = async (svc, req, res, rest) => {
   await svc.repos.ensure(ref.repo);
   const service = req.url.searchParams.get('service');
   const isReceive = tail === 'git-receive-pack' || (tail === 'info/refs' && service === 'git-receive-pack');
-  const allowed = (req.method === 'GET' && tail === 'info/refs' && (service === 'git-upload-pack' || service === 'git-receive-pack'))
-    || (req.method === 'POST' && (tail === 'git-upload-pack' || tail === 'git-receive-pack'));
-  if (!allowed) return text(res, 404, `Only smart HTTP (info/refs?service=…, git-upload-pack, git-receive-pack) is served; got ${req.method} ${tail || '/'}.`);
+  const allowed =
+    (req.method === 'GET' &&
+      tail === 'info/refs' &&
+      (service === 'git-upload-pack' || service === 'git-receive-pack')) ||
+    (req.method === 'POST' && (tail === 'git-upload-pack' || tail === 'git-receive-pack'));
+  if (!allowed)
+    return text(
+      res,
+      404,
+      `Only smart HTTP (info/refs?service=…, git-upload-pack, git-receive-pack) is served; got ${req.method} ${tail || '/'}.`,
+    );
 
   let cmds: PushCommand[] = [];
   if (isReceive && req.method === 'POST') {
-    const raw = String(req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip' ? zlib.gunzipSync(req.body) : req.body;
+    const raw =
+      String(req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip' ? zlib.gunzipSync(req.body) : req.body;
     cmds = receivePackCommands(raw);
     const missing = missingPermission(svc, caller, ref, cmds);
     if (missing) return rejectPush(res, raw, cmds, TF.needsPermission(missing, caller.identity.displayName));
@@ -166,7 +216,8 @@ export const gitSmartHttp: GitHttpHandler = async (svc, req, res, rest) => {
   const out = isReceive && req.method === 'POST' ? await svc.git.exclusive(ref.repo.id, run) : await run();
   if (isReceive && req.method === 'POST') {
     for (const c of cmds) {
-      if (c.oldId === ZERO_ID && (await svc.git.refTip(ref.repo.id, c.ref)) === c.newId) svc.repos.setCreator(ref.repo.id, c.ref, caller.identity.id);
+      if (c.oldId === ZERO_ID && (await svc.git.refTip(ref.repo.id, c.ref)) === c.newId)
+        svc.repos.setCreator(ref.repo.id, c.ref, caller.identity.id);
     }
   }
   res.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) });

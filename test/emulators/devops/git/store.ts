@@ -41,7 +41,11 @@ export type TreeOp =
   | { op: 'rename'; from: string; to: string };
 
 export class GitError extends Error {
-  constructor(readonly args: string[], readonly code: number, readonly stderr: string) {
+  constructor(
+    readonly args: string[],
+    readonly code: number,
+    readonly stderr: string,
+  ) {
     super(`git ${args.join(' ')} failed (${code}): ${stderr.trim()}`);
   }
 }
@@ -65,7 +69,10 @@ export class GitStore {
   private readonly locks = new Map<string, Promise<unknown>>();
   private tmp = 0;
 
-  constructor(readonly root: string, private readonly clock: Clock) {
+  constructor(
+    readonly root: string,
+    private readonly clock: Clock,
+  ) {
     fs.mkdirSync(root, { recursive: true });
   }
 
@@ -78,10 +85,20 @@ export class GitStore {
   }
 
   /** Runs git against a repository; resolves with the exit code (no throw). */
-  run(repoId: string, args: string[], input?: Buffer | string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  run(
+    repoId: string,
+    args: string[],
+    input?: Buffer | string,
+  ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn('git', [`--git-dir=${this.dir(repoId)}`, ...args], {
-        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: {
+          ...process.env,
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_TERMINAL_PROMPT: '0',
+          LC_ALL: 'C',
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       const out: Buffer[] = [];
@@ -89,7 +106,9 @@ export class GitStore {
       child.stdout.on('data', (c: Buffer) => out.push(c));
       child.stderr.on('data', (c: Buffer) => err.push(c));
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+      child.on('close', (code) =>
+        resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }),
+      );
       child.stdin.on('error', () => undefined);
       child.stdin.end(input);
     });
@@ -107,7 +126,10 @@ export class GitStore {
     const key = repoId.toLowerCase();
     const prev = this.locks.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.locks.set(key, next.catch(() => undefined));
+    this.locks.set(
+      key,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -123,11 +145,20 @@ export class GitStore {
   }
 
   async refs(repoId: string): Promise<{ name: string; objectId: string }[]> {
-    const out = await this.git(repoId, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags', 'refs/notes']);
-    return out.split('\n').filter(Boolean).map((l) => {
-      const i = l.indexOf(' ');
-      return { objectId: l.slice(0, i), name: l.slice(i + 1) };
-    });
+    const out = await this.git(repoId, [
+      'for-each-ref',
+      '--format=%(objectname) %(refname)',
+      'refs/heads',
+      'refs/tags',
+      'refs/notes',
+    ]);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const i = l.indexOf(' ');
+        return { objectId: l.slice(0, i), name: l.slice(i + 1) };
+      });
   }
 
   async refTip(repoId: string, ref: string): Promise<string | undefined> {
@@ -168,11 +199,15 @@ export class GitStore {
     if (dir) args.push('--', `${dir}/`);
     const out = await this.git(repoId, args);
     // -t also lists the trees on the way to `dir`; keep what is below it.
-    return out.split('\0').filter(Boolean).map((l) => {
-      const tab = l.indexOf('\t');
-      const [mode, type, objectId] = l.slice(0, tab).split(' ') as [string, TreeEntry['type'], string];
-      return { mode, type, objectId, path: l.slice(tab + 1) };
-    }).filter((e) => !dir || e.path.startsWith(`${dir}/`));
+    return out
+      .split('\0')
+      .filter(Boolean)
+      .map((l) => {
+        const tab = l.indexOf('\t');
+        const [mode, type, objectId] = l.slice(0, tab).split(' ') as [string, TreeEntry['type'], string];
+        return { mode, type, objectId, path: l.slice(tab + 1) };
+      })
+      .filter((e) => !dir || e.path.startsWith(`${dir}/`));
   }
 
   /** Every file of a commit: path -> mode and blob id. */
@@ -195,7 +230,14 @@ export class GitStore {
     const header = split >= 0 ? text.slice(0, split) : text;
     const message = split >= 0 ? text.slice(split + 2) : '';
     const commitId = /^[0-9a-f]{40}$/.test(sha) ? sha : ((await this.objectId(repoId, `${sha}^{commit}`)) ?? sha);
-    const info: CommitInfo = { commitId, treeId: '', parents: [], author: parsePerson(''), committer: parsePerson(''), message };
+    const info: CommitInfo = {
+      commitId,
+      treeId: '',
+      parents: [],
+      author: parsePerson(''),
+      committer: parsePerson(''),
+      message,
+    };
     for (const line of header.split('\n')) {
       const sp = line.indexOf(' ');
       const key = line.slice(0, sp);
@@ -209,18 +251,34 @@ export class GitStore {
   }
 
   /** History from `rev` (newest first), optionally touching `filePath`. */
-  async log(repoId: string, rev: string, opts: { path?: string; top?: number; skip?: number } = {}): Promise<CommitInfo[]> {
-    const args = ['log', '-z', '--format=%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%B', `--max-count=${opts.top ?? 100}`];
+  async log(
+    repoId: string,
+    rev: string,
+    opts: { path?: string; top?: number; skip?: number } = {},
+  ): Promise<CommitInfo[]> {
+    const args = [
+      'log',
+      '-z',
+      '--format=%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%B',
+      `--max-count=${opts.top ?? 100}`,
+    ];
     if (opts.skip) args.push(`--skip=${opts.skip}`);
     args.push(rev);
     if (opts.path) args.push('--', opts.path);
-    return (await this.git(repoId, args)).split('\0').filter(Boolean).map((rec) => {
-      const [commitId, treeId, parents, an, ae, at, cn, ce, ct, message] = rec.split('\x1f') as string[];
-      return {
-        commitId: commitId!, treeId: treeId!, parents: parents ? parents.split(' ') : [],
-        author: { name: an!, email: ae!, time: Number(at) }, committer: { name: cn!, email: ce!, time: Number(ct) }, message: message ?? '',
-      };
-    });
+    return (await this.git(repoId, args))
+      .split('\0')
+      .filter(Boolean)
+      .map((rec) => {
+        const [commitId, treeId, parents, an, ae, at, cn, ce, ct, message] = rec.split('\x1f') as string[];
+        return {
+          commitId: commitId!,
+          treeId: treeId!,
+          parents: parents ? parents.split(' ') : [],
+          author: { name: an!, email: ae!, time: Number(at) },
+          committer: { name: cn!, email: ce!, time: Number(ct) },
+          message: message ?? '',
+        };
+      });
   }
 
   async isAncestor(repoId: string, ancestor: string, descendant: string): Promise<boolean> {
@@ -231,15 +289,22 @@ export class GitStore {
    * Writes one commit on top of `parent` (a root commit when absent) with fast-import and returns
    * its id; no ref is moved (the caller does that with compare-and-swap).
    */
-  async writeCommit(repoId: string, c: { parent?: string; message: string; author: GitPerson; committer?: GitPerson; ops: TreeOp[] }): Promise<CommitInfo> {
+  async writeCommit(
+    repoId: string,
+    c: { parent?: string; message: string; author: GitPerson; committer?: GitPerson; ops: TreeOp[] },
+  ): Promise<CommitInfo> {
     const tmpRef = `refs/emulator/tmp/${process.pid}-${++this.tmp}`;
     const parts: Buffer[] = [];
-    const text = (s: string): void => { parts.push(Buffer.from(s, 'utf8')); };
+    const text = (s: string): void => {
+      parts.push(Buffer.from(s, 'utf8'));
+    };
     const msg = Buffer.from(c.message.endsWith('\n') ? c.message : `${c.message}\n`, 'utf8');
     text(`commit ${tmpRef}\nmark :1\n`);
     text(personLine('author', c.author));
     text(personLine('committer', c.committer ?? c.author));
-    text(`data ${msg.length}\n`); parts.push(msg); text('\n');
+    text(`data ${msg.length}\n`);
+    parts.push(msg);
+    text('\n');
     if (c.parent) text(`from ${c.parent}\n`);
     for (const op of c.ops) {
       if (op.op === 'put') {
@@ -252,7 +317,11 @@ export class GitStore {
     text('\n');
     const marks = path.join(this.dir(repoId), `emulator-marks-${this.tmp}`);
     try {
-      await this.git(repoId, ['fast-import', '--quiet', '--date-format=raw', `--export-marks=${marks}`], Buffer.concat(parts));
+      await this.git(
+        repoId,
+        ['fast-import', '--quiet', '--date-format=raw', `--export-marks=${marks}`],
+        Buffer.concat(parts),
+      );
       const commitId = /^:1 ([0-9a-f]{40})$/m.exec(fs.readFileSync(marks, 'utf8'))?.[1];
       if (!commitId) throw new Error(`git fast-import wrote no commit for ${repoId}`);
       await this.git(repoId, ['update-ref', '-d', tmpRef]);
@@ -280,21 +349,37 @@ export class GitStore {
     throw new GitError(['merge-tree'], r.code, r.stderr);
   }
 
-  async commitTree(repoId: string, treeId: string, parents: string[], message: string, who: GitPerson): Promise<string> {
+  async commitTree(
+    repoId: string,
+    treeId: string,
+    parents: string[],
+    message: string,
+    who: GitPerson,
+  ): Promise<string> {
     const args = ['commit-tree', treeId];
     for (const p of parents) args.push('-p', p);
     const r = await new Promise<string>((resolve, reject) => {
       const child = spawn('git', [`--git-dir=${this.dir(repoId)}`, ...args], {
         env: {
-          ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1',
-          GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: `${who.time} +0000`,
-          GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email, GIT_COMMITTER_DATE: `${who.time} +0000`,
+          ...process.env,
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_AUTHOR_NAME: who.name,
+          GIT_AUTHOR_EMAIL: who.email,
+          GIT_AUTHOR_DATE: `${who.time} +0000`,
+          GIT_COMMITTER_NAME: who.name,
+          GIT_COMMITTER_EMAIL: who.email,
+          GIT_COMMITTER_DATE: `${who.time} +0000`,
         },
       });
       let out = '';
       let err = '';
-      child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-      child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString('utf8');
+      });
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new GitError(args, code ?? -1, err))));
       child.stdin.end(message.endsWith('\n') ? message : `${message}\n`);

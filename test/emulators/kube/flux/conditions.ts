@@ -16,7 +16,7 @@ export interface Condition {
 }
 
 export function conditionsOf(o: KubeObject): Condition[] {
-  return ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []);
+  return (o.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
 }
 
 export function getCondition(o: KubeObject, type: string): Condition | undefined {
@@ -24,12 +24,24 @@ export function getCondition(o: KubeObject, type: string): Condition | undefined
 }
 
 /** Sets (or replaces) a condition; lastTransitionTime changes only when the status flips. Ready stays first. */
-export function setCondition(o: KubeObject, type: string, status: Condition['status'], reason: string, message: string, now: string): void {
+export function setCondition(
+  o: KubeObject,
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+  now: string,
+): void {
   const st = (o.status ??= {}) as { conditions?: Condition[] };
   const list = st.conditions ?? [];
   const prev = list.find((c) => c.type === type);
   const c: Condition = {
-    type, status, observedGeneration: o.metadata.generation, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now, reason, message,
+    type,
+    status,
+    observedGeneration: o.metadata.generation,
+    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
+    reason,
+    message,
   };
   const rest = list.filter((x) => x.type !== type);
   st.conditions = type === 'Ready' ? [c, ...rest] : [...rest, c];

@@ -42,8 +42,13 @@ function fluxKindOf(def: ResourceDef): FluxKind | undefined {
 export function parseDuration(s: string | undefined): number | undefined {
   if (!s) return undefined;
   const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  let total = 0; let m: RegExpExecArray | null; let any = false;
-  while ((m = re.exec(s))) { any = true; total += Number(m[1]) * ({ h: 3600000, m: 60000, s: 1000, ms: 1 } as Record<string, number>)[m[2]!]!; }
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let any = false;
+  while ((m = re.exec(s))) {
+    any = true;
+    total += Number(m[1]) * ({ h: 3600000, m: 60000, s: 1000, ms: 1 } as Record<string, number>)[m[2]!]!;
+  }
   return any ? total : undefined;
 }
 
@@ -82,7 +87,9 @@ export class FluxControllers implements FluxRuntime {
     this.unsubscribe = cluster.ctx.clock.onAdvance(() => this.onClock());
   }
 
-  now(): string { return this.cluster.nowIso(); }
+  now(): string {
+    return this.cluster.nowIso();
+  }
 
   private def(kind: FluxKind): ResourceDef | undefined {
     return this.cluster.store.byKind(KINDS[kind].group, kind);
@@ -126,8 +133,13 @@ export class FluxControllers implements FluxRuntime {
 
   sourceChanged(source: KubeObject): void {
     for (const k of this.list('Kustomization')) {
-      const ref = (k.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined)?.sourceRef;
-      if ((ref?.kind ?? 'GitRepository') === source.kind && ref?.name === source.metadata.name && (ref.namespace ?? k.metadata.namespace) === source.metadata.namespace) {
+      const ref = (k.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined)
+        ?.sourceRef;
+      if (
+        (ref?.kind ?? 'GitRepository') === source.kind &&
+        ref?.name === source.metadata.name &&
+        (ref.namespace ?? k.metadata.namespace) === source.metadata.namespace
+      ) {
         this.enqueue('Kustomization', k.metadata.namespace!, k.metadata.name);
       }
     }
@@ -145,7 +157,8 @@ export class FluxControllers implements FluxRuntime {
   start(): Promise<void> {
     this.started = true;
     for (const kind of Object.keys(KINDS) as FluxKind[]) {
-      for (const o of this.list(kind)) if (needsReconcile(o)) this.enqueue(kind, o.metadata.namespace!, o.metadata.name);
+      for (const o of this.list(kind))
+        if (needsReconcile(o)) this.enqueue(kind, o.metadata.namespace!, o.metadata.name);
     }
     void this.pump();
     return this.idle();
@@ -174,9 +187,12 @@ export class FluxControllers implements FluxRuntime {
           const t0 = Date.now();
           await this.reconcile(key);
           // KUBE_DEBUG=1 traces reconciles and their real duration (finding slow tests).
-          if (process.env.KUBE_DEBUG) process.stderr.write(`[emulator kube ${this.cluster.name}] reconcile ${key} ${Date.now() - t0}ms\n`);
+          if (process.env.KUBE_DEBUG)
+            process.stderr.write(`[emulator kube ${this.cluster.name}] reconcile ${key} ${Date.now() - t0}ms\n`);
         } catch (e) {
-          process.stderr.write(`[emulator kube ${this.cluster.name}] reconcile ${key} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+          process.stderr.write(
+            `[emulator kube ${this.cluster.name}] reconcile ${key} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+          );
         }
       }
     } finally {
@@ -191,13 +207,17 @@ export class FluxControllers implements FluxRuntime {
   controller(name: Controller): ControllerInfo | undefined {
     const deployDef = this.cluster.store.byKind('apps', 'Deployment')!;
     const preferred = this.cluster.state.bootstrap?.namespace;
-    const deployments = this.cluster.store.list(deployDef).filter((d) => d.metadata.name === name)
+    const deployments = this.cluster.store
+      .list(deployDef)
+      .filter((d) => d.metadata.name === name)
       .sort((a, b) => Number(b.metadata.namespace === preferred) - Number(a.metadata.namespace === preferred));
     for (const d of deployments) {
-      const pods = this.cluster.workloads.podsOf(d).filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running');
+      const pods = this.cluster.workloads
+        .podsOf(d)
+        .filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running');
       const pod = pods[pods.length - 1];
       if (!pod) continue;
-      const c = ((pod.spec as { containers?: { name: string; image?: string; args?: string[] }[] }).containers ?? []);
+      const c = (pod.spec as { containers?: { name: string; image?: string; args?: string[] }[] }).containers ?? [];
       const manager = c.find((x) => x.name === 'manager') ?? c[0];
       const tag = /:v?([0-9][^@]*)/.exec(manager?.image?.split('/').pop() ?? '')?.[1];
       let minor = 99;
@@ -219,11 +239,16 @@ export class FluxControllers implements FluxRuntime {
     if (!controller) return;
     this.lastRun.set(key, this.cluster.ctx.clock.now());
     switch (kind) {
-      case 'GitRepository': return reconcileGitRepository(this, obj, controller);
-      case 'Kustomization': return reconcileKustomization(this, obj, controller);
-      case 'ImageRepository': return reconcileImageRepository(this, obj);
-      case 'ImagePolicy': return reconcileImagePolicy(this, obj);
-      case 'ImageUpdateAutomation': return reconcileImageUpdateAutomation(this, obj, controller);
+      case 'GitRepository':
+        return reconcileGitRepository(this, obj, controller);
+      case 'Kustomization':
+        return reconcileKustomization(this, obj, controller);
+      case 'ImageRepository':
+        return reconcileImageRepository(this, obj);
+      case 'ImagePolicy':
+        return reconcileImagePolicy(this, obj);
+      case 'ImageUpdateAutomation':
+        return reconcileImageUpdateAutomation(this, obj, controller);
     }
   }
 
@@ -254,7 +279,10 @@ export class FluxControllers implements FluxRuntime {
         const key = `${kind}/${o.metadata.namespace}/${o.metadata.name}`;
         const interval = parseDuration((o.spec as { interval?: string } | undefined)?.interval) ?? 600000;
         const last = this.lastRun.get(key);
-        if (last === undefined) { this.lastRun.set(key, now); continue; }
+        if (last === undefined) {
+          this.lastRun.set(key, now);
+          continue;
+        }
         if (now - last >= interval) this.enqueue(kind, o.metadata.namespace!, o.metadata.name);
       }
     }
@@ -268,4 +296,3 @@ function needsReconcile(o: KubeObject): boolean {
   const requested = o.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'];
   return requested !== undefined && requested !== st.lastHandledReconcileAt;
 }
-

@@ -34,20 +34,36 @@ export class GitError extends Error {}
 /** Maps a GitRepository URL to the emulator, or throws the network error a cluster would see. */
 export function resolveRemote(ctx: CloudContext, url: string): Remote {
   const devops = ctx.urls.devops;
-  const ssh = /^(?:ssh:\/\/)?[^@\s]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::22)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+  const ssh =
+    /^(?:ssh:\/\/)?[^@\s]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::22)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(
+      url,
+    );
   if (ssh) return { url, transport: 'ssh', httpUrl: `${devops}/${ssh[1]}/${ssh[2]}/_git/${ssh[3]}` };
   let u: URL;
-  try { u = new URL(url); } catch { throw new GitError(`failed to parse url '${url}'`); }
+  try {
+    u = new URL(url);
+  } catch {
+    throw new GitError(`failed to parse url '${url}'`);
+  }
   if (u.protocol === 'http:') throw new GitError(`dial tcp ${u.host}:80: connect: connection refused`);
   const emu = new URL(devops);
   const parts = u.pathname.split('/').filter(Boolean);
   let org: string | undefined;
   let rest: string[];
-  if (u.protocol === 'https:' && u.host === emu.host) { org = parts[0]; rest = parts.slice(1); }
-  else if (u.protocol === 'https:' && u.hostname === 'dev.azure.com') { org = parts[0]; rest = parts.slice(1); }
-  else if (u.protocol === 'https:' && u.hostname.endsWith('.visualstudio.com')) { org = u.hostname.split('.')[0]; rest = parts; if (rest[0] === 'DefaultCollection') rest = rest.slice(1); }
-  else if (u.protocol === 'https:') {
-    throw new GitError(`Get "${u.origin}${u.pathname.replace(/\/$/, '')}/info/refs?service=git-upload-pack": dial tcp: lookup ${u.hostname} on 10.0.0.10:53: no such host`);
+  if (u.protocol === 'https:' && u.host === emu.host) {
+    org = parts[0];
+    rest = parts.slice(1);
+  } else if (u.protocol === 'https:' && u.hostname === 'dev.azure.com') {
+    org = parts[0];
+    rest = parts.slice(1);
+  } else if (u.protocol === 'https:' && u.hostname.endsWith('.visualstudio.com')) {
+    org = u.hostname.split('.')[0];
+    rest = parts;
+    if (rest[0] === 'DefaultCollection') rest = rest.slice(1);
+  } else if (u.protocol === 'https:') {
+    throw new GitError(
+      `Get "${u.origin}${u.pathname.replace(/\/$/, '')}/info/refs?service=git-upload-pack": dial tcp: lookup ${u.hostname} on 10.0.0.10:53: no such host`,
+    );
   } else {
     throw new GitError(`unsupported scheme in url '${url}'`);
   }
@@ -55,7 +71,8 @@ export function resolveRemote(ctx: CloudContext, url: string): Remote {
   return { url, transport: 'https', httpUrl: `${devops}/${org}/${rest.map(encodeURIComponent).join('/')}` };
 }
 
-export type Auth = { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
+export type Auth =
+  { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
 
 function authHeader(a: Auth): string | undefined {
   if (a.kind === 'bearer') return `Bearer ${a.token}`;
@@ -69,7 +86,9 @@ function reasonOf(body: Buffer): string {
   try {
     const j = JSON.parse(body.toString('utf8')) as { message?: unknown };
     if (typeof j.message === 'string') return j.message;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return text;
 }
 
@@ -89,8 +108,14 @@ function parseAdvertisement(body: Buffer): Map<string, string> {
   while (i + 4 <= body.length) {
     const len = parseInt(body.subarray(i, i + 4).toString('ascii'), 16);
     if (Number.isNaN(len)) break;
-    if (len === 0) { i += 4; continue; }
-    const line = body.subarray(i + 4, i + len).toString('utf8').replace(/\n$/, '');
+    if (len === 0) {
+      i += 4;
+      continue;
+    }
+    const line = body
+      .subarray(i + 4, i + len)
+      .toString('utf8')
+      .replace(/\n$/, '');
     i += len;
     if (line.startsWith('#')) continue;
     const [refPart] = line.split('\0');
@@ -101,7 +126,12 @@ function parseAdvertisement(body: Buffer): Map<string, string> {
 }
 
 /** The first request of every fetch / push; returns the advertised refs or throws the go-git-like error. */
-export async function advertisedRefs(ctx: CloudContext, remote: Remote, auth: Auth, service: 'git-upload-pack' | 'git-receive-pack'): Promise<Map<string, string>> {
+export async function advertisedRefs(
+  ctx: CloudContext,
+  remote: Remote,
+  auth: Auth,
+  service: 'git-upload-pack' | 'git-receive-pack',
+): Promise<Map<string, string>> {
   const headers: Record<string, string> = { 'user-agent': 'git/2.0 (flux)' };
   const h = authHeader(auth);
   if (h) headers.authorization = h;
@@ -109,16 +139,25 @@ export async function advertisedRefs(ctx: CloudContext, remote: Remote, auth: Au
   try {
     res = await httpsRequest(ctx.ca, `${remote.httpUrl}/info/refs?service=${service}`, { headers });
   } catch (e) {
-    throw new GitError(`Get "${remote.httpUrl}/info/refs?service=${service}": ${e instanceof Error ? e.message : String(e)}`);
+    throw new GitError(
+      `Get "${remote.httpUrl}/info/refs?service=${service}": ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (res.status !== 200) throw transportError(res.status, res.body);
   return parseAdvertisement(res.body);
 }
 
-export interface GitRun { stdout: string; stderr: string }
+export interface GitRun {
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the system git asynchronously; the auth header travels in the environment, never on the command line. */
-export function git(ctx: CloudContext, args: string[], o: { cwd?: string; auth?: Auth; env?: Record<string, string> } = {}): Promise<GitRun> {
+export function git(
+  ctx: CloudContext,
+  args: string[],
+  o: { cwd?: string; auth?: Auth; env?: Record<string, string> } = {},
+): Promise<GitRun> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: ctx.workDir,
@@ -128,7 +167,11 @@ export function git(ctx: CloudContext, args: string[], o: { cwd?: string; auth?:
     ...(o.env ?? {}),
   };
   const h = o.auth ? authHeader(o.auth) : undefined;
-  if (h) { env.GIT_CONFIG_COUNT = '1'; env.GIT_CONFIG_KEY_0 = 'http.extraHeader'; env.GIT_CONFIG_VALUE_0 = `Authorization: ${h}`; }
+  if (h) {
+    env.GIT_CONFIG_COUNT = '1';
+    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
+    env.GIT_CONFIG_VALUE_0 = `Authorization: ${h}`;
+  }
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd: o.cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new GitError(String(stderr || err.message).trim()));
@@ -139,7 +182,10 @@ export function git(ctx: CloudContext, args: string[], o: { cwd?: string; auth?:
 
 /** A per-cluster bare repository holding everything the controllers fetched (the source-controller's storage). */
 export class GitCache {
-  constructor(private readonly ctx: CloudContext, readonly dir: string) {}
+  constructor(
+    private readonly ctx: CloudContext,
+    readonly dir: string,
+  ) {}
 
   private async ensure(): Promise<void> {
     if (fs.existsSync(path.join(this.dir, 'HEAD'))) return;
@@ -149,16 +195,32 @@ export class GitCache {
 
   async has(sha: string): Promise<boolean> {
     await this.ensure();
-    try { await git(this.ctx, ['--git-dir', this.dir, 'cat-file', '-e', `${sha}^{commit}`]); return true; } catch { return false; }
+    try {
+      await git(this.ctx, ['--git-dir', this.dir, 'cat-file', '-e', `${sha}^{commit}`]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Fetches `branch` from the remote into a private ref; returns the commit. */
   async fetch(remote: Remote, auth: Auth, branch: string, refName: string): Promise<string> {
     await this.ensure();
     try {
-      await git(this.ctx, ['--git-dir', this.dir, 'fetch', '--quiet', '--no-tags', remote.httpUrl, `+refs/heads/${branch}:${refName}`], { auth });
+      await git(
+        this.ctx,
+        ['--git-dir', this.dir, 'fetch', '--quiet', '--no-tags', remote.httpUrl, `+refs/heads/${branch}:${refName}`],
+        { auth },
+      );
     } catch (e) {
-      throw new GitError(e instanceof Error ? e.message.split('\n').filter((l) => !l.startsWith('remote:')).join('\n') || e.message : String(e));
+      throw new GitError(
+        e instanceof Error
+          ? e.message
+              .split('\n')
+              .filter((l) => !l.startsWith('remote:'))
+              .join('\n') || e.message
+          : String(e),
+      );
     }
     return (await git(this.ctx, ['--git-dir', this.dir, 'rev-parse', refName])).stdout.trim();
   }
@@ -167,9 +229,19 @@ export class GitCache {
   async archive(sha: string): Promise<Buffer> {
     await this.ensure();
     return new Promise((resolve, reject) => {
-      execFile('git', ['--git-dir', this.dir, 'archive', '--format=tar', sha], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '', HOME: this.ctx.workDir } }, (err, stdout) => {
-        if (err) reject(new GitError(err.message)); else resolve(stdout);
-      });
+      execFile(
+        'git',
+        ['--git-dir', this.dir, 'archive', '--format=tar', sha],
+        {
+          encoding: 'buffer',
+          maxBuffer: 256 * 1024 * 1024,
+          env: { PATH: process.env.PATH ?? '', HOME: this.ctx.workDir },
+        },
+        (err, stdout) => {
+          if (err) reject(new GitError(err.message));
+          else resolve(stdout);
+        },
+      );
     });
   }
 

@@ -25,18 +25,30 @@ export async function reconcileImageRepository(rt: FluxRuntime, obj: KubeObject)
   const tags = rt.cluster.state.registry?.[image];
   if (!tags) {
     const host = image.split('/')[0] ?? image;
-    markFailed(o, 'ReconciliationFailed', `GET https://${host}/v2/${image.split('/').slice(1).join('/')}/tags/list: NAME_UNKNOWN: repository name not known to registry`, rt.now());
+    markFailed(
+      o,
+      'ReconciliationFailed',
+      `GET https://${host}/v2/${image.split('/').slice(1).join('/')}/tags/list: NAME_UNKNOWN: repository name not known to registry`,
+      rt.now(),
+    );
   } else {
-    (o.status ??= {});
+    o.status ??= {};
     const st = o.status as Record<string, unknown>;
     st.canonicalImageName = image;
-    st.lastScanResult = { scanTime: rt.now(), tagCount: tags.length, latestTags: [...tags].sort().reverse().slice(0, 10) };
+    st.lastScanResult = {
+      scanTime: rt.now(),
+      tagCount: tags.length,
+      latestTags: [...tags].sort().reverse().slice(0, 10),
+    };
     markReady(o, 'Succeeded', `successful scan: found ${tags.length} tags`, rt.now());
   }
   finishReconcile(o);
   rt.writeStatus(o);
   for (const p of rt.list('ImagePolicy', obj.metadata.namespace)) {
-    if ((p.spec as { imageRepositoryRef?: { name?: string } } | undefined)?.imageRepositoryRef?.name === obj.metadata.name) rt.enqueue('ImagePolicy', p.metadata.namespace!, p.metadata.name);
+    if (
+      (p.spec as { imageRepositoryRef?: { name?: string } } | undefined)?.imageRepositoryRef?.name === obj.metadata.name
+    )
+      rt.enqueue('ImagePolicy', p.metadata.namespace!, p.metadata.name);
   }
 }
 
@@ -62,41 +74,66 @@ export function inRange(v: Semver, range: string): boolean {
     if (op === '=' && nums.some((n) => n === undefined)) return nums.every((n, i) => n === undefined || v[i] === n);
     const base: Semver = [nums[0] ?? 0, nums[1] ?? 0, nums[2] ?? 0];
     switch (op) {
-      case '>=': return cmp(v, base) >= 0;
-      case '<=': return cmp(v, base) <= 0;
-      case '>': return cmp(v, base) > 0;
-      case '<': return cmp(v, base) < 0;
-      case '^': return v[0] === base[0] && cmp(v, base) >= 0;
-      case '~': return v[0] === base[0] && v[1] === base[1] && cmp(v, base) >= 0;
-      default: return cmp(v, base) === 0;
+      case '>=':
+        return cmp(v, base) >= 0;
+      case '<=':
+        return cmp(v, base) <= 0;
+      case '>':
+        return cmp(v, base) > 0;
+      case '<':
+        return cmp(v, base) < 0;
+      case '^':
+        return v[0] === base[0] && cmp(v, base) >= 0;
+      case '~':
+        return v[0] === base[0] && v[1] === base[1] && cmp(v, base) >= 0;
+      default:
+        return cmp(v, base) === 0;
     }
   });
 }
 
 export async function reconcileImagePolicy(rt: FluxRuntime, obj: KubeObject): Promise<void> {
   const o = structuredClone(obj);
-  const spec = (obj.spec ?? {}) as { imageRepositoryRef?: { name?: string }; policy?: { semver?: { range?: string }; alphabetical?: { order?: string }; numerical?: { order?: string } }; filterTags?: { pattern?: string; extract?: string } };
+  const spec = (obj.spec ?? {}) as {
+    imageRepositoryRef?: { name?: string };
+    policy?: { semver?: { range?: string }; alphabetical?: { order?: string }; numerical?: { order?: string } };
+    filterTags?: { pattern?: string; extract?: string };
+  };
   const repo = rt.get('ImageRepository', obj.metadata.namespace!, spec.imageRepositoryRef?.name ?? '');
-  const scan = (repo?.status as { lastScanResult?: { latestTags?: string[] }; canonicalImageName?: string } | undefined);
+  const scan = repo?.status as { lastScanResult?: { latestTags?: string[] }; canonicalImageName?: string } | undefined;
   const image = String((repo?.spec as { image?: string } | undefined)?.image ?? '');
   let tags = repo ? (rt.cluster.state.registry?.[image] ?? []) : [];
   if (spec.filterTags?.pattern) {
     const re = new RegExp(spec.filterTags.pattern);
-    tags = tags.filter((t) => re.test(t)).map((t) => (spec.filterTags?.extract ? t.replace(re, spec.filterTags.extract) : t));
+    tags = tags
+      .filter((t) => re.test(t))
+      .map((t) => (spec.filterTags?.extract ? t.replace(re, spec.filterTags.extract) : t));
   }
   let latest: string | undefined;
   if (spec.policy?.semver) {
     const range = spec.policy.semver.range ?? '*';
-    latest = tags.map((t) => [t, parseSemver(t)] as const).filter(([, v]) => v && inRange(v, range)).sort((a, b) => cmp(a[1]!, b[1]!)).pop()?.[0];
+    latest = tags
+      .map((t) => [t, parseSemver(t)] as const)
+      .filter(([, v]) => v && inRange(v, range))
+      .sort((a, b) => cmp(a[1]!, b[1]!))
+      .pop()?.[0];
   } else if (spec.policy?.numerical) {
     const asc = spec.policy.numerical.order !== 'desc';
-    latest = tags.filter((t) => !Number.isNaN(Number(t))).sort((a, b) => (asc ? Number(a) - Number(b) : Number(b) - Number(a))).pop();
+    latest = tags
+      .filter((t) => !Number.isNaN(Number(t)))
+      .sort((a, b) => (asc ? Number(a) - Number(b) : Number(b) - Number(a)))
+      .pop();
   } else {
     const asc = spec.policy?.alphabetical?.order !== 'desc';
     latest = [...tags].sort((a, b) => (asc ? a.localeCompare(b) : b.localeCompare(a))).pop();
   }
   if (!repo || !scan?.lastScanResult) {
-    markFailed(o, 'DependencyNotReady', `referenced ImageRepository '${spec.imageRepositoryRef?.name ?? ''}' is not ready`, rt.now());
+    markFailed(
+      o,
+      'DependencyNotReady',
+      `referenced ImageRepository '${spec.imageRepositoryRef?.name ?? ''}' is not ready`,
+      rt.now(),
+    );
   } else if (!latest) {
     markFailed(o, 'ReconciliationFailed', 'unable to determine latest version from provided list', rt.now());
   } else {
@@ -111,15 +148,32 @@ export async function reconcileImagePolicy(rt: FluxRuntime, obj: KubeObject): Pr
 
 // ---------- image-automation-controller ----------
 
-function iacFailure(f: AuthFailure, controller: ControllerInfo, url: string): { reason: string; message: string; stalled?: boolean } {
+function iacFailure(
+  f: AuthFailure,
+  controller: ControllerInfo,
+  url: string,
+): { reason: string; message: string; stalled?: boolean } {
   switch (f.stage) {
-    case 'secret': return { reason: 'SourceManagerFailed', message: `failed configuring source manager: ${f.message.replace(/^failed to get secret/, 'failed to get auth secret')}` };
-    case 'stalled': return { reason: f.reason, message: f.message, stalled: true };
-    case 'conflict': return { reason: 'GitOperationFailed', message: `failed to checkout source: ${f.message}` };
-    case 'transport': return { reason: 'GitOperationFailed', message: `failed to checkout source: unable to clone '${url}': ${f.message}` };
+    case 'secret':
+      return {
+        reason: 'SourceManagerFailed',
+        message: `failed configuring source manager: ${f.message.replace(/^failed to get secret/, 'failed to get auth secret')}`,
+      };
+    case 'stalled':
+      return { reason: f.reason, message: f.message, stalled: true };
+    case 'conflict':
+      return { reason: 'GitOperationFailed', message: `failed to checkout source: ${f.message}` };
+    case 'transport':
+      return {
+        reason: 'GitOperationFailed',
+        message: `failed to checkout source: unable to clone '${url}': ${f.message}`,
+      };
     case 'token':
       return controller.fluxMinor >= 6
-        ? { reason: 'SourceManagerFailed', message: `failed configuring source manager: failed to configure authentication options: failed to get access token for Git repository: ${f.message}` }
+        ? {
+            reason: 'SourceManagerFailed',
+            message: `failed configuring source manager: failed to configure authentication options: failed to get access token for Git repository: ${f.message}`,
+          }
         : { reason: 'GitOperationFailed', message: `failed to checkout source: ${f.message}` };
   }
 }
@@ -143,11 +197,19 @@ function applySetters(text: string, policies: Map<string, { image: string; tag: 
   return changed ? out.join('\n') : undefined;
 }
 
-export async function reconcileImageUpdateAutomation(rt: FluxRuntime, obj: KubeObject, controller: ControllerInfo): Promise<void> {
+export async function reconcileImageUpdateAutomation(
+  rt: FluxRuntime,
+  obj: KubeObject,
+  controller: ControllerInfo,
+): Promise<void> {
   const ns = obj.metadata.namespace!;
   const spec = (obj.spec ?? {}) as {
     sourceRef?: { kind?: string; name?: string; namespace?: string };
-    git?: { checkout?: { ref?: { branch?: string } }; commit?: { author?: { name?: string; email?: string }; messageTemplate?: string }; push?: { branch?: string } };
+    git?: {
+      checkout?: { ref?: { branch?: string } };
+      commit?: { author?: { name?: string; email?: string }; messageTemplate?: string };
+      push?: { branch?: string };
+    };
     update?: { path?: string; strategy?: string };
     suspend?: boolean;
   };
@@ -163,15 +225,40 @@ export async function reconcileImageUpdateAutomation(rt: FluxRuntime, obj: KubeO
   const srcName = spec.sourceRef?.name ?? '';
   const srcNs = spec.sourceRef?.namespace ?? ns;
   const source = rt.get('GitRepository', srcNs, srcName);
-  if (!source) return fail('SourceManagerFailed', `failed configuring source manager: referenced git repository does not exist: gitrepositories.source.toolkit.fluxcd.io "${srcName}" not found`);
-  if (!spec.git) return fail('InvalidSourceConfiguration', "source kind 'GitRepository' necessitates field .spec.git: invalid source configuration", true);
-  const srcSpec = (source.spec ?? {}) as { url?: string; ref?: { branch?: string }; provider?: string; secretRef?: { name?: string }; serviceAccountName?: string };
+  if (!source)
+    return fail(
+      'SourceManagerFailed',
+      `failed configuring source manager: referenced git repository does not exist: gitrepositories.source.toolkit.fluxcd.io "${srcName}" not found`,
+    );
+  if (!spec.git)
+    return fail(
+      'InvalidSourceConfiguration',
+      "source kind 'GitRepository' necessitates field .spec.git: invalid source configuration",
+      true,
+    );
+  const srcSpec = (source.spec ?? {}) as {
+    url?: string;
+    ref?: { branch?: string };
+    provider?: string;
+    secretRef?: { name?: string };
+    serviceAccountName?: string;
+  };
   const url = srcSpec.url ?? '';
   let remote: Remote;
-  try { remote = resolveRemote(rt.cluster.ctx, url); } catch (e) {
-    return fail('GitOperationFailed', `failed to checkout source: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`);
+  try {
+    remote = resolveRemote(rt.cluster.ctx, url);
+  } catch (e) {
+    return fail(
+      'GitOperationFailed',
+      `failed to checkout source: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
-  const auth = await gitAuth(rt.cluster, controller, { namespace: srcNs, spec: srcSpec, transport: remote.transport, sshKeyRegistered: rt.cluster.state.bootstrap?.sshKeyRegistered === true });
+  const auth = await gitAuth(rt.cluster, controller, {
+    namespace: srcNs,
+    spec: srcSpec,
+    transport: remote.transport,
+    sshKeyRegistered: rt.cluster.state.bootstrap?.sshKeyRegistered === true,
+  });
   if (!auth.ok) {
     const f = iacFailure(auth.failure, controller, url);
     return fail(f.reason, f.message, f.stalled);
@@ -185,13 +272,17 @@ export async function reconcileImageUpdateAutomation(rt: FluxRuntime, obj: KubeO
     if (!refs.get(`refs/heads/${branch}`)) throw new GitError(`couldn't find remote ref "refs/heads/${branch}"`);
     sha = await rt.cache.fetch(remote, auth.auth, branch, `refs/iac/${ns}/${obj.metadata.name}`);
   } catch (e) {
-    return fail('GitOperationFailed', `failed to checkout source: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      'GitOperationFailed',
+      `failed to checkout source: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 
   const policies = new Map<string, { image: string; tag: string }>();
   for (const p of rt.list('ImagePolicy', ns)) {
     const st = p.status as { latestRef?: { name?: string; tag?: string } } | undefined;
-    if (st?.latestRef?.name && st.latestRef.tag) policies.set(`${ns}:${p.metadata.name}`, { image: st.latestRef.name, tag: st.latestRef.tag });
+    if (st?.latestRef?.name && st.latestRef.tag)
+      policies.set(`${ns}:${p.metadata.name}`, { image: st.latestRef.name, tag: st.latestRef.tag });
   }
 
   const work = rt.tmpDir('iac');
@@ -205,14 +296,18 @@ export async function reconcileImageUpdateAutomation(rt: FluxRuntime, obj: KubeO
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         if (e.name === '.git') continue;
         const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p); else if (/\.ya?ml$/.test(e.name)) files.push(p);
+        if (e.isDirectory()) walk(p);
+        else if (/\.ya?ml$/.test(e.name)) files.push(p);
       }
     };
     walk(root);
     const changed: string[] = [];
     for (const f of files) {
       const next = applySetters(fs.readFileSync(f, 'utf8'), policies);
-      if (next !== undefined) { fs.writeFileSync(f, next); changed.push(path.relative(work, f)); }
+      if (next !== undefined) {
+        fs.writeFileSync(f, next);
+        changed.push(path.relative(work, f));
+      }
     }
     const st = (o.status ??= {}) as Record<string, unknown>;
     st.lastAutomationRunTime = rt.now();
@@ -227,13 +322,30 @@ export async function reconcileImageUpdateAutomation(rt: FluxRuntime, obj: KubeO
     const date = new Date(rt.cluster.ctx.clock.now()).toISOString();
     const message = spec.git.commit?.messageTemplate?.trim() || 'Update from image update automation';
     await git(rt.cluster.ctx, ['add', '-A'], { cwd: work });
-    await git(rt.cluster.ctx, ['-c', `user.name=${author.name ?? 'fluxcdbot'}`, '-c', `user.email=${author.email ?? 'fluxcdbot@users.noreply.github.com'}`, 'commit', '--quiet', '-m', message], {
-      cwd: work, env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
-    });
+    await git(
+      rt.cluster.ctx,
+      [
+        '-c',
+        `user.name=${author.name ?? 'fluxcdbot'}`,
+        '-c',
+        `user.email=${author.email ?? 'fluxcdbot@users.noreply.github.com'}`,
+        'commit',
+        '--quiet',
+        '-m',
+        message,
+      ],
+      {
+        cwd: work,
+        env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+      },
+    );
     const newSha = (await git(rt.cluster.ctx, ['rev-parse', 'HEAD'], { cwd: work })).stdout.trim();
     try {
       await advertisedRefs(rt.cluster.ctx, remote, auth.auth, 'git-receive-pack');
-      await git(rt.cluster.ctx, ['push', '--quiet', remote.httpUrl, `HEAD:refs/heads/${pushBranch}`], { cwd: work, auth: auth.auth });
+      await git(rt.cluster.ctx, ['push', '--quiet', remote.httpUrl, `HEAD:refs/heads/${pushBranch}`], {
+        cwd: work,
+        auth: auth.auth,
+      });
     } catch (e) {
       // go-git reports a ref the server refused as `command error on <ref>: <status>`.
       const msg = e instanceof Error ? e.message : String(e);

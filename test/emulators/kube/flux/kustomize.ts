@@ -30,7 +30,10 @@ interface KustomizationSpec {
   interval?: string;
 }
 
-interface InventoryEntry { id: string; v: string }
+interface InventoryEntry {
+  id: string;
+  v: string;
+}
 
 const FIELD_MANAGER = 'kustomize-controller';
 /** Managers whose fields kustomize-controller takes over on apply (its SSA cleanup), so drift from them is undone. */
@@ -45,39 +48,64 @@ const buildCache = new Map<string, string>();
 /** kustomize's error, from kubectl's stderr (`error: …` or klog's `"command failed" err="…"`). */
 export function kustomizeError(stderr: string): string {
   const klog = /"command failed" err="((?:[^"\\]|\\.)*)"/.exec(stderr);
-  if (klog) { try { return JSON.parse(`"${klog[1]}"`) as string; } catch { return klog[1]!; } }
+  if (klog) {
+    try {
+      return JSON.parse(`"${klog[1]}"`) as string;
+    } catch {
+      return klog[1]!;
+    }
+  }
   return stderr.trim().replace(/^error: /, '');
 }
 
 function kustomizeBuild(dir: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', dir], { maxBuffer: 128 * 1024 * 1024, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KUBECONFIG: '/dev/null' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(kustomizeError(String(stderr || err.message))));
-      else resolve(String(stdout));
-    });
+    execFile(
+      'kubectl',
+      ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', dir],
+      {
+        maxBuffer: 128 * 1024 * 1024,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KUBECONFIG: '/dev/null' },
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(kustomizeError(String(stderr || err.message))));
+        else resolve(String(stdout));
+      },
+    );
   });
 }
 
 /** Flux's generator: with no kustomization file, every manifest file and every sub-folder that has one. */
 function generateKustomization(dirPath: string): void {
-  for (const f of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) if (fs.existsSync(path.join(dirPath, f))) return;
+  for (const f of ['kustomization.yaml', 'kustomization.yml', 'Kustomization'])
+    if (fs.existsSync(path.join(dirPath, f))) return;
   const resources: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) {
-        if (['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => fs.existsSync(path.join(p, f)))) resources.push(p);
+        if (['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => fs.existsSync(path.join(p, f))))
+          resources.push(p);
         else walk(p);
       } else if (/\.ya?ml$/.test(e.name)) {
         const docs = parseAllDocuments(fs.readFileSync(p, 'utf8'));
-        if (docs.some((doc) => { const j = doc.toJS() as { apiVersion?: unknown; kind?: unknown } | null; return !!j && typeof j === 'object' && !!j.apiVersion && !!j.kind; })) resources.push(p);
+        if (
+          docs.some((doc) => {
+            const j = doc.toJS() as { apiVersion?: unknown; kind?: unknown } | null;
+            return !!j && typeof j === 'object' && !!j.apiVersion && !!j.kind;
+          })
+        )
+          resources.push(p);
       }
     }
   };
   walk(dirPath);
   const rel = resources.map((r) => `./${path.relative(dirPath, r)}`);
   const body = rel.length ? `resources:\n${rel.map((r) => `- ${r}`).join('\n')}\n` : 'namespace: _placeholder\n';
-  fs.writeFileSync(path.join(dirPath, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${body}`);
+  fs.writeFileSync(
+    path.join(dirPath, 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${body}`,
+  );
 }
 
 function inventoryId(o: KubeObject): string {
@@ -92,12 +120,17 @@ function stage(o: KubeObject): number {
   return 2;
 }
 
-export async function reconcileKustomization(rt: FluxRuntime, obj: KubeObject, _controller: ControllerInfo): Promise<void> {
+export async function reconcileKustomization(
+  rt: FluxRuntime,
+  obj: KubeObject,
+  _controller: ControllerInfo,
+): Promise<void> {
   const spec = (obj.spec ?? {}) as KustomizationSpec;
   const ns = obj.metadata.namespace!;
   const o = structuredClone(obj);
   const done = (reason: string, message: string, ok: boolean) => {
-    if (ok) markReady(o, reason, message, rt.now()); else markFailed(o, reason, message, rt.now());
+    if (ok) markReady(o, reason, message, rt.now());
+    else markFailed(o, reason, message, rt.now());
     finishReconcile(o);
     rt.writeStatus(o);
   };
@@ -112,7 +145,11 @@ export async function reconcileKustomization(rt: FluxRuntime, obj: KubeObject, _
   if (!artifact || !sha) return done('ArtifactFailed', 'Source artifact not found, retrying in 30s', false);
   const revision = artifact.revision;
 
-  markReconciling(o, rt.now(), `Fetching manifests for revision ${revision} with a timeout of ${spec.timeout ?? spec.interval ?? '10m0s'}`);
+  markReconciling(
+    o,
+    rt.now(),
+    `Fetching manifests for revision ${revision} with a timeout of ${spec.timeout ?? spec.interval ?? '10m0s'}`,
+  );
   rt.writeStatus(o);
 
   (o.status as Record<string, unknown>).lastAttemptedRevision = revision;
@@ -128,12 +165,22 @@ export async function reconcileKustomization(rt: FluxRuntime, obj: KubeObject, _
       }
       // Messages name the controller's own extraction directory, not the emulator's work dir.
       const shownDir = `/tmp/kustomization-${String(Date.now() % 1e9).padStart(9, '0')}`;
-      try { await rt.cache.checkout(sha, tmpDir); } catch (e) {
-        return done('ArtifactFailed', `failed to extract artifact: ${e instanceof Error ? e.message : String(e)}`, false);
+      try {
+        await rt.cache.checkout(sha, tmpDir);
+      } catch (e) {
+        return done(
+          'ArtifactFailed',
+          `failed to extract artifact: ${e instanceof Error ? e.message : String(e)}`,
+          false,
+        );
       }
       const dirPath = path.join(tmpDir, spec.path ?? './');
       if (!dirPath.startsWith(tmpDir) || !fs.existsSync(dirPath)) {
-        return done('ArtifactFailed', `kustomization path not found: stat ${path.join(shownDir, spec.path ?? './')}: no such file or directory`, false);
+        return done(
+          'ArtifactFailed',
+          `kustomization path not found: stat ${path.join(shownDir, spec.path ?? './')}: no such file or directory`,
+          false,
+        );
       }
       try {
         generateKustomization(dirPath);
@@ -148,15 +195,20 @@ export async function reconcileKustomization(rt: FluxRuntime, obj: KubeObject, _
     if (buildCache.size > 200) buildCache.clear();
     buildCache.set(cacheKey, rendered);
   }
-  const objects = parseAllDocuments(rendered).map((d) => d.toJS() as KubeObject).filter((x) => x && typeof x === 'object' && x.kind);
+  const objects = parseAllDocuments(rendered)
+    .map((d) => d.toJS() as KubeObject)
+    .filter((x) => x && typeof x === 'object' && x.kind);
   for (const x of objects) {
     if (spec.targetNamespace && x.metadata) x.metadata.namespace = spec.targetNamespace;
   }
   const error = applyAll(rt, objects, ns);
   if (error) return done('ReconciliationFailed', error, false);
 
-  const entries: InventoryEntry[] = objects.map((x) => ({ id: inventoryId(x), v: splitApiVersion(x.apiVersion).version }));
-  const old = ((obj.status as { inventory?: { entries?: InventoryEntry[] } } | undefined)?.inventory?.entries) ?? [];
+  const entries: InventoryEntry[] = objects.map((x) => ({
+    id: inventoryId(x),
+    v: splitApiVersion(x.apiVersion).version,
+  }));
+  const old = (obj.status as { inventory?: { entries?: InventoryEntry[] } } | undefined)?.inventory?.entries ?? [];
   if (spec.prune) {
     const keep = new Set(entries.map((e) => e.id));
     for (const e of old) if (!keep.has(e.id)) rt.deleteById(e.id);
@@ -178,14 +230,16 @@ function applyAll(rt: FluxRuntime, objects: KubeObject[], defaultNamespace: stri
     if (def.namespaced && !x.metadata.namespace) x.metadata.namespace = defaultNamespace;
     if (def.namespaced) {
       const nsDef = store.byKind('', 'Namespace')!;
-      if (!store.get(nsDef, undefined, x.metadata.namespace!)) return `${id} namespace not specified: the server could not find the requested resource`;
+      if (!store.get(nsDef, undefined, x.metadata.namespace!))
+        return `${id} namespace not specified: the server could not find the requested resource`;
     }
     const version = splitApiVersion(x.apiVersion).version;
     let admitted: KubeObject;
     try {
       admitted = admit(def, version, x);
     } catch (e) {
-      if (e instanceof HttpError) return `${id} dry-run failed (Invalid): ${(e.body as { message?: string }).message ?? e.message}`;
+      if (e instanceof HttpError)
+        return `${id} dry-run failed (Invalid): ${(e.body as { message?: string }).message ?? e.message}`;
       throw e;
     }
     const live = store.get(def, x.metadata.namespace, x.metadata.name);

@@ -37,16 +37,30 @@ export function shaOfRevision(revision: string | undefined): string | undefined 
 }
 
 /** Wraps an auth failure the way source-controller words it for this Flux version. */
-function sourceFailure(f: AuthFailure, controller: ControllerInfo, url: string): { reason: string; message: string; stalled?: boolean } {
+function sourceFailure(
+  f: AuthFailure,
+  controller: ControllerInfo,
+  url: string,
+): { reason: string; message: string; stalled?: boolean } {
   const modern = controller.fluxMinor >= 6;
   switch (f.stage) {
-    case 'secret': return { reason: 'AuthenticationFailed', message: f.message };
-    case 'stalled': return { reason: f.reason, message: f.message, stalled: true };
-    case 'conflict': return { reason: 'GitOperationFailed', message: `failed to checkout and determine revision: ${f.message}` };
-    case 'transport': return { reason: 'GitOperationFailed', message: `failed to checkout and determine revision: unable to clone '${url}': ${f.message}` };
+    case 'secret':
+      return { reason: 'AuthenticationFailed', message: f.message };
+    case 'stalled':
+      return { reason: f.reason, message: f.message, stalled: true };
+    case 'conflict':
+      return { reason: 'GitOperationFailed', message: `failed to checkout and determine revision: ${f.message}` };
+    case 'transport':
+      return {
+        reason: 'GitOperationFailed',
+        message: `failed to checkout and determine revision: unable to clone '${url}': ${f.message}`,
+      };
     case 'token':
       return modern
-        ? { reason: 'AuthenticationFailed', message: `failed to configure authentication options: failed to get access token for Git repository: ${f.message}` }
+        ? {
+            reason: 'AuthenticationFailed',
+            message: `failed to configure authentication options: failed to get access token for Git repository: ${f.message}`,
+          }
         : { reason: 'GitOperationFailed', message: `failed to checkout and determine revision: ${f.message}` };
   }
 }
@@ -60,7 +74,11 @@ function refOf(spec: GitRepositorySpec): { ref: string; label: string; commit?: 
   return { ref: 'refs/heads/master', label: 'master' };
 }
 
-export async function reconcileGitRepository(rt: FluxRuntime, obj: KubeObject, controller: ControllerInfo): Promise<void> {
+export async function reconcileGitRepository(
+  rt: FluxRuntime,
+  obj: KubeObject,
+  controller: ControllerInfo,
+): Promise<void> {
   const spec = (obj.spec ?? {}) as GitRepositorySpec;
   const ns = obj.metadata.namespace!;
   const o = structuredClone(obj);
@@ -76,14 +94,19 @@ export async function reconcileGitRepository(rt: FluxRuntime, obj: KubeObject, c
 
   const url = spec.url ?? '';
   let remote: Remote;
-  try { remote = resolveRemote(rt.cluster.ctx, url); } catch (e) {
+  try {
+    remote = resolveRemote(rt.cluster.ctx, url);
+  } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (/^failed to parse url/.test(msg)) return fail('URLInvalid', msg, true);
     return fail('GitOperationFailed', `failed to checkout and determine revision: unable to clone '${url}': ${msg}`);
   }
 
   const auth = await gitAuth(rt.cluster, controller, {
-    namespace: ns, spec, transport: remote.transport, sshKeyRegistered: rt.cluster.state.bootstrap?.sshKeyRegistered === true,
+    namespace: ns,
+    spec,
+    transport: remote.transport,
+    sshKeyRegistered: rt.cluster.state.bootstrap?.sshKeyRegistered === true,
   });
   if (!auth.ok) {
     const f = sourceFailure(auth.failure, controller, url);
@@ -100,11 +123,19 @@ export async function reconcileGitRepository(rt: FluxRuntime, obj: KubeObject, c
     sha = commit ?? tip;
     if (!(await rt.cache.has(sha))) {
       refetched = true;
-      const fetched = await rt.cache.fetch(remote, auth.auth as Auth, ref.replace(/^refs\/heads\//, ''), `refs/flux/${ns}/${obj.metadata.name}`);
+      const fetched = await rt.cache.fetch(
+        remote,
+        auth.auth as Auth,
+        ref.replace(/^refs\/heads\//, ''),
+        `refs/flux/${ns}/${obj.metadata.name}`,
+      );
       if (!commit) sha = fetched;
     }
   } catch (e) {
-    return fail('GitOperationFailed', `failed to checkout and determine revision: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      'GitOperationFailed',
+      `failed to checkout and determine revision: unable to clone '${url}': ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 
   const revision = `${label}@sha1:${sha}`;
