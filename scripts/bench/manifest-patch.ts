@@ -13,8 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../../tasks/common/log';
-import { patchManifests, type ManifestPatchInputs } from '../../tasks/FluxManifestPatch/core';
-import { systemTools, type Tools } from '../../tasks/FluxManifestPatch/tools';
+import { patchManifests, type ManifestPatchInputs } from '../../tasks/common/patch/run';
+import { systemTools, type Tools } from '../../tasks/common/patch/tools';
 import { median, type BenchContext, type BenchEntry, type BenchRow } from './types';
 
 const FOLDERS = 1000;

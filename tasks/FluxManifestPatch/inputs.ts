@@ -15,7 +15,7 @@ import {
 } from '../common/pipeline/inputs';
 import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
-import type { CommitMode, ManifestPatchInputs } from './core';
+import type { CommitMode, ManifestPatchInputs } from '../common/patch/run';
 
 export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
 export const GIT_AUTH = ['systemAccessToken', 'serviceConnection'] as const;

@@ -1,15 +1,15 @@
 /**
- * FluxManifestPatch@1: inputs -> core -> outputs. The logic lives in core.ts and tasks/common/flux.
+ * FluxManifestPatch@1: inputs -> common/patch/run.ts -> outputs (manifest logic in common/flux).
  */
 import { connectDevOps, devopsTokenFor } from '../common/devops/connection';
 import { JOB_TOKEN_HOLDER, serviceConnectionHolder, type TokenHolder } from '../common/devops/errors';
 import { GitRepository } from '../common/devops/git';
 import { readMode } from '../common/pipeline/inputs';
 import { runTask, versionOf, type TaskContext } from '../common/pipeline/task';
-import { patchManifests } from './core';
+import { patchManifests } from '../common/patch/run';
 import { readManifestPatchInputs, type ManifestPatchTaskInputs } from './inputs';
 import taskJson from './task.json';
-import { systemTools } from './tools';
+import { systemTools } from '../common/patch/tools';
 
 const version = versionOf(taskJson);
 

@@ -1,8 +1,8 @@
 /**
- * FluxOidcProvision@1: inputs -> core -> report. Everything else lives in common/ and core.ts.
+ * FluxOidcProvision@1: inputs -> common/provision/run.ts -> report.
  */
 import { runTask, versionOf } from '../common/pipeline/task';
-import { provision } from './core';
+import { provision } from '../common/provision/run';
 import { readProvisionInputs } from './inputs';
 import taskJson from './task.json';
 

@@ -2,7 +2,7 @@
  * FluxOidcVerify@1: inputs -> core -> report. The checks live in common/verify.
  */
 import { runTask, versionOf } from '../common/pipeline/task';
-import { verifyTask } from './core';
+import { verifyTask } from '../common/verify/run';
 import { readVerifyInputs } from './inputs';
 import taskJson from './task.json';
 

@@ -23,7 +23,7 @@ import {
   type ServiceEndpoint,
 } from '../../tasks/common/auth';
 import { describeError } from '../../tasks/common/pipeline/errors';
-import { UserError } from '../../tasks/common/report/errors';
+import { UserError } from '../../tasks/common/errors';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '11111111-2222-3333-4444-555555555555';

@@ -9,7 +9,7 @@ import type { ArmClients } from '../../tasks/common/azure/clients';
 import { enableWorkloadIdentity } from '../../tasks/common/azure/cluster';
 import { TOKEN_EXCHANGE_AUDIENCE, writeCredential } from '../../tasks/common/azure/federated';
 import { MemoryLogger } from '../../tasks/common/log';
-import { UserError } from '../../tasks/common/report/errors';
+import { UserError } from '../../tasks/common/errors';
 
 function restError(statusCode: number, code: string, message = code): Error {
   return Object.assign(new Error(message), { name: 'RestError', statusCode, code });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeDevOpsError, JOB_TOKEN_HOLDER, serviceConnectionHolder } from '../../tasks/common/devops/errors';
-import { UserError } from '../../tasks/common/report/errors';
+import { UserError } from '../../tasks/common/errors';
 
 /** An error as azure-devops-node-api (typed-rest-client) throws it. */
 const vss = (statusCode: number, message: string) =>

@@ -18,8 +18,8 @@ import {
   type CoreContext,
   type ManifestPatchInputs,
   type ManifestPatchOutputs,
-} from '../../tasks/FluxManifestPatch/core';
-import { systemTools, type Tools } from '../../tasks/FluxManifestPatch/tools';
+} from '../../tasks/common/patch/run';
+import { systemTools, type Tools } from '../../tasks/common/patch/tools';
 
 export const FLUX_REAL = path.resolve('test/fixtures/flux-real'); /* tests run from the repository root */
 export const FIXTURES = fs

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeError } from '../../tasks/common/pipeline/errors';
 import { InputError } from '../../tasks/common/pipeline/inputs';
-import { UserError } from '../../tasks/common/report/errors';
+import { UserError } from '../../tasks/common/errors';
 import type { Report } from '../../tasks/common/report/model';
 import {
   attachmentLocation,

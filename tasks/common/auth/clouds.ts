@@ -3,7 +3,7 @@
  * connection's own environment data always wins over these defaults: that is what makes
  * sovereign, Azure Stack and emulated clouds work.
  */
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type { AzureCloud, ServiceEndpoint } from './types';
 
 interface CloudDefaults {

@@ -14,7 +14,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { resolveCloud } from './clouds';
 import { FederatedCredential } from './federated';
 import { proxySettingsFor } from './proxy';

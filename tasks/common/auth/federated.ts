@@ -14,7 +14,7 @@ import {
   type GetTokenOptions,
   type TokenCredential,
 } from '@azure/identity';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { fetchOidcToken, withFailureMemo } from './oidc';
 import type { AuthEnvironment } from './types';
 

@@ -13,7 +13,7 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { RetryPolicy } from '../http/retry';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { proxySettingsFor } from './proxy';
 import type { AuthEnvironment } from './types';
 

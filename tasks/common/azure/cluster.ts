@@ -7,7 +7,7 @@
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type { ArmClients } from './clients';
 import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
 import { type Sleep, realSleep } from './wait';

@@ -4,7 +4,7 @@
  * `{"error":{...}}` and AKS's unwrapped form end up in `code`.
  */
 import { retryAfterMs } from '../http/retry';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 
 export interface ArmErrorInfo {
   status: number | undefined;

@@ -8,7 +8,7 @@
  */
 import type { FederatedIdentityCredential } from '@azure/arm-msi';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { KNOWN_AFTER_APPLY, type Change } from '../plan/step';
 import type { ArmClients } from './clients';
 import { armErrorInfo, describeArmError } from './errors';

@@ -4,7 +4,7 @@
  */
 import type { Identity } from '@azure/arm-msi';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type { ArmClients } from './clients';
 import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
 import { type Sleep, realSleep } from './wait';

@@ -3,7 +3,7 @@
  * `az aks get-credentials [--admin]` fetches it. Through the SDK clients, so retry and the
  * connection's cloud settings apply. The kubeconfig is a secret: callers never log or store it.
  */
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type { ArmClients } from './clients';
 import { describeArmError } from './errors';
 

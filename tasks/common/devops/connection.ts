@@ -13,7 +13,7 @@ import type { AzureConnection } from '../auth/types';
 import { retryingRestClient, retryingWebApi } from '../http/devops';
 import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { describeDevOpsError, serviceConnectionHolder, type TokenHolder } from './errors';
 
 /** Resource area ids (the location service's ids, the same in every organization). */

@@ -3,7 +3,7 @@
  * access level (licence). Raw REST: the SDK has no client for it. The add call can answer 200 with
  * `isSuccess: false` and the reason in `operationResult.errors`, so the body is always checked.
  */
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { apiUrl, type DevOpsConnection } from './connection';
 import {
   describeDevOpsError,
@@ -234,11 +234,9 @@ export async function setServicePrincipalLicence(
   const patch = [{ op: 'replace', path: '/accessLevel', value: { accountLicenseType, licensingSource: 'account' } }];
   let res;
   try {
-    res = await c
-      .rest('entitlements')
-      .update<OperationResultBody>(url, patch, {
-        additionalHeaders: { 'Content-Type': 'application/json-patch+json' },
-      });
+    res = await c.rest('entitlements').update<OperationResultBody>(url, patch, {
+      additionalHeaders: { 'Content-Type': 'application/json-patch+json' },
+    });
   } catch (err) {
     throw describeDevOpsError(err, {
       action: `change the access level of '${displayName}'`,

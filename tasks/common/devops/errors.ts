@@ -3,7 +3,7 @@
  * with `statusCode`, `result` (the VSS error body: message, typeKey, errorCode) and
  * `responseHeaders`; errors are mapped by status and typeKey, never by English text alone.
  */
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 
 export interface DevOpsErrorInfo {
   status: number | undefined;

@@ -17,7 +17,7 @@ import {
   type GitPullRequest,
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { describeDevOpsError, devopsErrorInfo, type TokenHolder } from './errors';
 
 export const ZERO_OBJECT_ID = '0000000000000000000000000000000000000000';

@@ -15,7 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { TokenCredential } from '@azure/identity';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 
 /** The AKS AAD server application (Azure Kubernetes Service AAD Server). */
 export const AKS_SERVER_ID = '6dae42f8-4368-4678-94ff-3960e28e3630';

@@ -5,7 +5,7 @@
  * codes), never by parsing English text.
  */
 import { statusOf } from '../http/retry';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { InputError } from './inputs';
 
 export interface DescribedError {

@@ -4,4 +4,4 @@ export * from './errors';
 export * from './logger';
 export * from './task';
 export { MemoryPlatform, type MemoryEndpoint, type MemoryPlatformOptions } from './memory-platform';
-export { UserError } from '../report/errors';
+export { UserError } from '../errors';

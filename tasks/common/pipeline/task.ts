@@ -16,7 +16,7 @@ import { createAzureConnection } from '../auth/connection';
 import type { AzureConnection } from '../auth/types';
 import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { renderMarkdown, toJson } from '../report/markdown';
 import { REPORT_ATTACHMENT_TYPE, type TaskResultKind } from '../report/model';
 import { describeError } from './errors';

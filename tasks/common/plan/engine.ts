@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../log';
 import type { ReportBuilder } from '../report/builder';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type { CheckStatus, FieldChange, Mode } from '../report/model';
 import { KNOWN_AFTER_APPLY, writes, type PlannedStep, type Step, type StepPlan } from './step';
 

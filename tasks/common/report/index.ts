@@ -1,4 +1,4 @@
 export * from './model';
 export * from './builder';
-export * from './errors';
+export * from '../errors';
 export * from './markdown';

@@ -22,7 +22,7 @@ import { allGroupsOf, identitiesBySubjects } from '../devops/memberships';
 import { organizationTenant } from '../devops/raw';
 import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import type {
   AzureFacts,
   ClusterFacts,

@@ -8,7 +8,7 @@ import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
-import { UserError } from '../report/errors';
+import { UserError } from '../errors';
 import { azureChecks } from './azure-checks';
 import { clusterChecks } from './cluster-checks';
 import { collectAzure, collectCluster, collectDevOps } from './collect';

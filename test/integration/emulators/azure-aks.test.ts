@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ClientSecretCredential } from '@azure/identity';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
-import { startCloud, type Cloud } from './cloud';
-import { addApp, entraOptions, type TestApp } from './azure/testing';
-import { aksIssuerUrl, FRESH } from './names';
+import { startCloud, type Cloud } from '../../emulators/cloud';
+import { addApp, entraOptions, type TestApp } from '../../emulators/azure/testing';
+import { aksIssuerUrl, FRESH } from '../../emulators/names';
 
 const RG = FRESH.resourceGroup;
 const NAME = FRESH.clusterName;

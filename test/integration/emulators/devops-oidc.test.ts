@@ -12,12 +12,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as azdev from 'azure-devops-node-api';
 import YAML from 'yaml';
-import { httpsRequest } from '../emulators/core/context';
-import { decodeJwt, verifyJwt } from '../emulators/core/jwt';
-import { FRESH, TOKEN_EXCHANGE_AUDIENCE, devopsIssuerUrl } from '../emulators/names';
-import { CONVERGED_IDENTITY, PIPELINE } from '../emulators/devops/ids';
-import { devopsScenario, validateDevOps } from '../emulators/devops/scenario';
-import { startDevOpsTestbed, type DevOpsTestbed } from '../emulators/devops/testing';
+import { httpsRequest } from '../../emulators/core/context';
+import { decodeJwt, verifyJwt } from '../../emulators/core/jwt';
+import { FRESH, TOKEN_EXCHANGE_AUDIENCE, devopsIssuerUrl } from '../../emulators/names';
+import { CONVERGED_IDENTITY, PIPELINE } from '../../emulators/devops/ids';
+import { devopsScenario, validateDevOps } from '../../emulators/devops/scenario';
+import { startDevOpsTestbed, type DevOpsTestbed } from '../../emulators/devops/testing';
 
 function sh(
   cmd: string,

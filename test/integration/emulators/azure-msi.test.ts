@@ -8,9 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ClientAssertionCredential, ClientSecretCredential } from '@azure/identity';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { startCloud, type Cloud } from './cloud';
-import { addApp, entraOptions, jwtClaims, startTestIssuer, type TestApp, type TestIssuer } from './azure/testing';
-import { FRESH, TOKEN_EXCHANGE_AUDIENCE } from './names';
+import { startCloud, type Cloud } from '../../emulators/cloud';
+import {
+  addApp,
+  entraOptions,
+  jwtClaims,
+  startTestIssuer,
+  type TestApp,
+  type TestIssuer,
+} from '../../emulators/azure/testing';
+import { FRESH, TOKEN_EXCHANGE_AUDIENCE } from '../../emulators/names';
 
 const RG = FRESH.resourceGroup;
 const ARM_SCOPE = 'https://management.azure.com/.default';

@@ -19,10 +19,10 @@ import {
   ItemContentType,
   VersionControlRecursionType,
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { FRESH, GIT_SECURITY_NAMESPACE } from '../emulators/names';
-import { CONVERGED_IDENTITY } from '../emulators/devops/ids';
-import { groupSid } from '../emulators/devops/identity';
-import { startDevOpsTestbed, type DevOpsTestbed } from '../emulators/devops/testing';
+import { FRESH, GIT_SECURITY_NAMESPACE } from '../../emulators/names';
+import { CONVERGED_IDENTITY } from '../../emulators/devops/ids';
+import { groupSid } from '../../emulators/devops/identity';
+import { startDevOpsTestbed, type DevOpsTestbed } from '../../emulators/devops/testing';
 
 const P = 'platform';
 const R = FRESH.repositoryId;

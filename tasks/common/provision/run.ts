@@ -10,8 +10,8 @@
  * one path (common/plan). Preflight checks (the federated-credential budget, cluster features,
  * explicit denies) stop the run before the first write.
  */
-import type { AzureConnection } from '../common/auth/types';
-import { createArmClients, type ArmClients } from '../common/azure/clients';
+import type { AzureConnection } from '../auth/types';
+import { createArmClients, type ArmClients } from '../azure/clients';
 import {
   enableWorkloadIdentity,
   isClusterBusy,
@@ -20,7 +20,7 @@ import {
   requireIssuer,
   type ClusterRef,
   type ClusterState,
-} from '../common/azure/cluster';
+} from '../azure/cluster';
 import {
   checkCredentialBudget,
   desiredCredentials,
@@ -31,11 +31,11 @@ import {
   writeCredential,
   type Credential,
   type CredentialPlan,
-} from '../common/azure/federated';
-import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../common/azure/identity';
-import { type Sleep, realSleep } from '../common/azure/wait';
-import { excessBits, GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../common/devops/acl';
-import { connectDevOps, devopsTokenFor, type DevOpsConnection } from '../common/devops/connection';
+} from '../azure/federated';
+import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../azure/identity';
+import { type Sleep, realSleep } from '../azure/wait';
+import { excessBits, GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../devops/acl';
+import { connectDevOps, devopsTokenFor, type DevOpsConnection } from '../devops/connection';
 import {
   addServicePrincipalEntitlement,
   getServicePrincipalEntitlement,
@@ -43,18 +43,18 @@ import {
   licenceSatisfies,
   setServicePrincipalLicence,
   type Entitlement,
-} from '../common/devops/entitlements';
-import { addMember, isMember, subjectDescriptor } from '../common/devops/graph';
-import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../common/devops/identities';
-import { findProject, findRepository, type ProjectRef, type RepositoryRef } from '../common/devops/projects';
-import { mergeAllow, readAces } from '../common/devops/security';
-import { createTeam, findTeam, type Team } from '../common/devops/teams';
-import type { RetryPolicy } from '../common/http/retry';
-import type { Logger } from '../common/log';
-import { KNOWN_AFTER_APPLY, runSteps, type Change, type PlannedStep, type Preflight, type Step } from '../common/plan';
-import type { ReportBuilder } from '../common/report/builder';
-import { UserError } from '../common/report/errors';
-import type { ProvisionInputs } from './inputs';
+} from '../devops/entitlements';
+import { addMember, isMember, subjectDescriptor } from '../devops/graph';
+import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../devops/identities';
+import { findProject, findRepository, type ProjectRef, type RepositoryRef } from '../devops/projects';
+import { mergeAllow, readAces } from '../devops/security';
+import { createTeam, findTeam, type Team } from '../devops/teams';
+import type { RetryPolicy } from '../http/retry';
+import type { Logger } from '../log';
+import { KNOWN_AFTER_APPLY, runSteps, type Change, type PlannedStep, type Preflight, type Step } from '../plan';
+import type { ReportBuilder } from '../report/builder';
+import { UserError } from '../errors';
+import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 
 /** What the core needs from the pipeline (TaskContext provides it). */
 export interface ProvisionContext {

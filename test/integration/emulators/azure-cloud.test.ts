@@ -14,11 +14,17 @@ import { AzurePipelinesCredential, ClientAssertionCredential, ClientSecretCreden
 import * as k8s from '@kubernetes/client-node';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { startCloud, type Cloud } from './cloud';
-import { addApp, entraOptions, jwtClaims } from './azure/testing';
-import { CONVERGED_IDENTITY } from './azure/scenario';
-import { clusterResourceId } from './azure/clusters';
-import { aksIssuerUrl, AZURE_DEVOPS_RESOURCE_ID, devopsIssuerUrl, FRESH, TOKEN_EXCHANGE_AUDIENCE } from './names';
+import { startCloud, type Cloud } from '../../emulators/cloud';
+import { addApp, entraOptions, jwtClaims } from '../../emulators/azure/testing';
+import { CONVERGED_IDENTITY } from '../../emulators/azure/scenario';
+import { clusterResourceId } from '../../emulators/azure/clusters';
+import {
+  aksIssuerUrl,
+  AZURE_DEVOPS_RESOURCE_ID,
+  devopsIssuerUrl,
+  FRESH,
+  TOKEN_EXCHANGE_AUDIENCE,
+} from '../../emulators/names';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'azure-cloud-test-'));
@@ -257,7 +263,7 @@ describe('npm run cloud', () => {
       process.execPath,
       ['--import', 'tsx', 'test/emulators/cli.ts', '--scenario', 'converged', '--dump', dump],
       {
-        cwd: path.resolve(import.meta.dirname, '../..'),
+        cwd: path.resolve(import.meta.dirname, '../../..'),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

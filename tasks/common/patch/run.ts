@@ -10,24 +10,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { branchRef, commitFiles, type GitRepository, type RepoFile } from '../common/devops/git';
-import { checkObjects } from '../common/flux/checks';
-import { unifiedDiff } from '../common/flux/diff';
-import { ManifestError } from '../common/flux/errors';
-import {
-  ComponentsError,
-  patchFolder,
-  type FolderOptions,
-  type FolderReader,
-  type FolderResult,
-} from '../common/flux/folder';
-import { globDirs, isGlob, segments } from '../common/flux/glob';
-import { parseKinds } from '../common/flux/manifests';
-import { formatSemVer, type SemVer } from '../common/flux/version';
-import type { Logger } from '../common/log';
-import { runSteps, type Preflight, type Step } from '../common/plan';
-import type { ReportBuilder } from '../common/report/builder';
-import { UserError } from '../common/report/errors';
+import { branchRef, commitFiles, type GitRepository, type RepoFile } from '../devops/git';
+import { checkObjects } from '../flux/checks';
+import { unifiedDiff } from '../flux/diff';
+import { ManifestError } from '../flux/errors';
+import { ComponentsError, patchFolder, type FolderOptions, type FolderReader, type FolderResult } from '../flux/folder';
+import { globDirs, isGlob, segments } from '../flux/glob';
+import { parseKinds } from '../flux/manifests';
+import { formatSemVer, type SemVer } from '../flux/version';
+import type { Logger } from '../log';
+import { runSteps, type Preflight, type Step } from '../plan';
+import type { ReportBuilder } from '../report/builder';
+import { UserError } from '../errors';
 import type { Tools } from './tools';
 
 export type CommitMode = 'none' | 'push' | 'pullRequest';

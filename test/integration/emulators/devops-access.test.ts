@@ -6,10 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as azdev from 'azure-devops-node-api';
-import { httpsRequest } from '../emulators/core/context';
-import { FRESH, GIT_SECURITY_NAMESPACE } from '../emulators/names';
-import { CONVERGED_IDENTITY } from '../emulators/devops/ids';
-import { startDevOpsTestbed, type DevOpsTestbed } from '../emulators/devops/testing';
+import { httpsRequest } from '../../emulators/core/context';
+import { FRESH, GIT_SECURITY_NAMESPACE } from '../../emulators/names';
+import { CONVERGED_IDENTITY } from '../../emulators/devops/ids';
+import { startDevOpsTestbed, type DevOpsTestbed } from '../../emulators/devops/testing';
 
 const MI = CONVERGED_IDENTITY.principalId;
 const GRAPH_AREA = 'bb1e7ec9-e901-4b68-999a-de7012b920f8';

@@ -24,7 +24,7 @@ import {
   snapshot,
   tempDir,
   tools,
-} from './flux-fixtures';
+} from '../unit/flux-fixtures';
 
 type Obj = {
   kind?: string;

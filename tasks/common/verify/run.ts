@@ -2,19 +2,19 @@
  * FluxOidcVerify: wires the service connections to the verifier in common/verify, then turns its
  * checks into the report, the log, the output variables and the result.
  */
-import { proxySettingsFor } from '../common/auth/proxy';
-import type { AzureConnection } from '../common/auth/types';
-import { createArmClients } from '../common/azure/clients';
-import { clusterKubeconfig } from '../common/azure/kubeconfig';
-import { connectDevOps, devopsTokenFor } from '../common/devops/connection';
-import { serviceConnectionHolder } from '../common/devops/errors';
-import { KubeClient } from '../common/kube/client';
-import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../common/kube/connection';
-import type { TaskContext } from '../common/pipeline/task';
-import { UserError } from '../common/report/errors';
-import type { CheckResult } from '../common/verify/model';
-import { runVerify, type VerifyOutcome } from '../common/verify/verify';
-import type { VerifyInputs } from './inputs';
+import { proxySettingsFor } from '../auth/proxy';
+import type { AzureConnection } from '../auth/types';
+import { createArmClients } from '../azure/clients';
+import { clusterKubeconfig } from '../azure/kubeconfig';
+import { connectDevOps, devopsTokenFor } from '../devops/connection';
+import { serviceConnectionHolder } from '../devops/errors';
+import { KubeClient } from '../kube/client';
+import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../kube/connection';
+import type { TaskContext } from '../pipeline/task';
+import { UserError } from '../errors';
+import type { CheckResult } from './model';
+import { runVerify, type VerifyOutcome } from './verify';
+import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
 
 export interface VerifyTaskOptions {
   userAgent: string;

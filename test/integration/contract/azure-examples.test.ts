@@ -10,12 +10,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
-import { startCloud, type Cloud } from '../emulators/cloud';
-import { httpsRequest, type HttpsResult } from '../emulators/core/context';
-import { addApp, entraOptions, startTestIssuer, type TestApp, type TestIssuer } from '../emulators/azure/testing';
-import { FRESH } from '../emulators/names';
+import { startCloud, type Cloud } from '../../emulators/cloud';
+import { httpsRequest, type HttpsResult } from '../../emulators/core/context';
+import { addApp, entraOptions, startTestIssuer, type TestApp, type TestIssuer } from '../../emulators/azure/testing';
+import { FRESH } from '../../emulators/names';
 
-const EXAMPLES = path.resolve(import.meta.dirname, '../fixtures/api-examples');
+const EXAMPLES = path.resolve(import.meta.dirname, '../../fixtures/api-examples');
 /** The MSI examples use the placeholder subscription `subid`; ARM only has GUID subscriptions, so it stands for this one. */
 const SUBID = '5a1e0d6c-3b2f-4c1d-9e8f-7a6b5c4d3e2f';
 

@@ -7,9 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { startCloud, type Cloud } from './cloud';
-import { addApp, entraOptions, jwtClaims, startTestIssuer, type TestApp, type TestIssuer } from './azure/testing';
-import { AZURE_DEVOPS_RESOURCE_ID, FRESH } from './names';
+import { startCloud, type Cloud } from '../../emulators/cloud';
+import {
+  addApp,
+  entraOptions,
+  jwtClaims,
+  startTestIssuer,
+  type TestApp,
+  type TestIssuer,
+} from '../../emulators/azure/testing';
+import { AZURE_DEVOPS_RESOURCE_ID, FRESH } from '../../emulators/names';
 
 const SUBJECT = 'system:serviceaccount:flux-system:source-controller';
 const ARM_SCOPE = 'https://management.azure.com/.default';
