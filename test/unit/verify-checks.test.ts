@@ -9,7 +9,6 @@ import { devopsChecks } from '../../tasks/common/verify/devops-checks';
 import { clusterChecks, featureGates } from '../../tasks/common/verify/cluster-checks';
 import { tokenChecks } from '../../tasks/common/verify/token-checks';
 import { reconcileChecks } from '../../tasks/common/verify/reconcile-checks';
-import { evaluateEffective, tokenChain } from '../../tasks/common/verify/permissions';
 import type {
   AzureFacts,
   CheckResult,
@@ -547,26 +546,6 @@ test('feature gates are parsed from either argument form', () => {
   assert.deepEqual(featureGates(['--feature-gates', 'ObjectLevelWorkloadIdentity=true']), {
     ObjectLevelWorkloadIdentity: true,
   });
-});
-
-test('effective permissions: a team allow on the repo, a deny on the project for another group does not win over the specific allow', () => {
-  const chain = tokenChain('p', 'r');
-  const acls = [
-    { token: 'repoV2/p/r', inheritPermissions: true, aces: [{ descriptor: 'team', allow: 2 | 4, deny: 0 }] },
-    {
-      token: 'repoV2/p',
-      inheritPermissions: true,
-      aces: [
-        { descriptor: 'readers', allow: 2, deny: 4 | 8 },
-        { descriptor: 'other', allow: 1, deny: 0 },
-      ],
-    },
-  ];
-  assert.deepEqual(evaluateEffective(acls, chain, ['me', 'team', 'readers']), { allow: 2 | 4, deny: 8 });
-  assert.deepEqual(evaluateEffective(acls, chain, ['me', 'readers']), { allow: 2, deny: 4 | 8 });
-  // Inheritance switched off at the repo: project-level ACEs do not apply.
-  acls[0].inheritPermissions = false;
-  assert.deepEqual(evaluateEffective(acls, chain, ['me', 'readers']), { allow: 0, deny: 0 });
 });
 
 test('token proof: AADSTS70021 names the exact mismatch from the federated credentials', () => {

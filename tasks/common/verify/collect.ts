@@ -16,7 +16,7 @@ import { findProject, findRepository } from '../devops/projects';
 import { readAces } from '../devops/security';
 import { findTeam } from '../devops/teams';
 import type { DevOpsConnection } from '../devops/connection';
-import { GIT_REPOSITORIES_NAMESPACE, repoToken } from '../devops/acl';
+import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/acl';
 import { readAcls } from '../devops/acls';
 import { allGroupsOf, identitiesBySubjects } from '../devops/memberships';
 import { organizationTenant } from '../devops/raw';
@@ -36,7 +36,6 @@ import type {
   VerifyTarget,
 } from './model';
 import { IMAGE_AUTOMATION_SA, SOURCE_SA } from './model';
-import { evaluateEffective, tokenChain } from './permissions';
 
 const errText = (err: unknown): string => {
   if (err instanceof UserError) return [err.message, err.cause].filter(Boolean).join(' ');
@@ -176,9 +175,12 @@ export async function collectDevOps(
 }
 
 /**
- * The identity's effective rights on the repository: the service's own extendedInfo when it
- * gives one for the identity, else evaluated over the ACLs of the token chain for the identity
- * and every group it is in (teams, Contributors, ...).
+ * The identity's effective rights on the repository, as the service evaluates them: the ACL's
+ * extendedInfo for the identity's descriptor ("all of the explicit and inherited permissions for
+ * this identity on this token", its groups included; Security REST 7.1). No entry means the
+ * service holds nothing for it ("Not set implicitly denies"). The product never re-derives the
+ * answer; when Read or Contribute is missing it lists the groups that carry entries on the token
+ * chain, only to explain where to look.
  */
 async function effectivePermissions(
   c: DevOpsConnection,
@@ -187,34 +189,31 @@ async function effectivePermissions(
   subject: string | undefined,
 ): Promise<DevOpsFacts['permissions']> {
   const token = repoToken(repo.projectId, repo.id);
-  const own = await readAces(c, GIT_REPOSITORIES_NAMESPACE, token, [descriptor]);
-  const ext = own.find((a) => a.effectiveAllow !== undefined);
-  if (ext)
-    return {
-      effectiveAllow: ext.effectiveAllow ?? 0,
-      effectiveDeny: ext.effectiveDeny ?? 0,
-      source: "the service's effective permissions for the identity (extendedInfo)",
-      via: [],
-    };
-  const groups = subject ? await allGroupsOf(c, subject) : [];
-  const groupIds = await identitiesBySubjects(c, groups);
-  const chain = tokenChain(repo.projectId, repo.id);
-  const acls = await readAcls(c, GIT_REPOSITORIES_NAMESPACE, chain);
-  const who = [descriptor, ...groupIds.map((g) => g.descriptor)];
-  const { allow, deny } = evaluateEffective(acls, chain, who);
-  const via = groupIds
-    .filter((g) =>
-      acls.some((a) =>
-        a.aces.some((x) => x.descriptor.toLowerCase() === g.descriptor.toLowerCase() && (x.allow | x.deny) !== 0),
-      ),
-    )
-    .map((g) => g.displayName ?? g.subjectDescriptor);
+  const own = (await readAces(c, GIT_REPOSITORIES_NAMESPACE, token, [descriptor]))[0];
+  const effectiveAllow = own?.effectiveAllow ?? 0;
+  const effectiveDeny = own?.effectiveDeny ?? 0;
+  const wanted = GitPermission.GenericRead | GitPermission.GenericContribute;
+  const complete = (effectiveAllow & wanted) === wanted && effectiveDeny === 0;
   return {
-    effectiveAllow: allow,
-    effectiveDeny: deny,
-    source: `ACEs of the identity and its ${groups.length} group(s) on ${chain.join(' > ')}`,
-    via,
+    effectiveAllow,
+    effectiveDeny,
+    source: "the service's effective permissions for the identity (access control list extendedInfo)",
+    via: complete || !subject ? [] : await groupsWithEntries(c, repo, subject),
   };
+}
+
+/** The identity's groups that hold entries on the repository, its project or all repositories. */
+async function groupsWithEntries(
+  c: DevOpsConnection,
+  repo: { id: string; projectId: string },
+  subject: string,
+): Promise<string[]> {
+  const chain = [repoToken(repo.projectId, repo.id), `repoV2/${repo.projectId}`, 'repoV2'];
+  const groupIds = await identitiesBySubjects(c, await allGroupsOf(c, subject));
+  const acls = await readAcls(c, GIT_REPOSITORIES_NAMESPACE, chain);
+  const has = (d: string): boolean =>
+    acls.some((a) => a.aces.some((x) => x.descriptor.toLowerCase() === d.toLowerCase() && (x.allow | x.deny) !== 0));
+  return groupIds.filter((g) => has(g.descriptor)).map((g) => g.displayName ?? g.subjectDescriptor);
 }
 
 // ---------------------------------------------------------------- Cluster

@@ -109,9 +109,9 @@ export interface PermissionFacts {
   /** Effective allow bits on `repoV2/{projectId}/{repoId}` for the identity. */
   effectiveAllow: number;
   effectiveDeny: number;
-  /** How the bits were obtained (ACE extendedInfo of the identity, or evaluated over its groups). */
+  /** Where the bits come from (the service's effective permissions for the identity). */
   source: string;
-  /** Groups (display names) the rights come through, when evaluated. */
+  /** When Read or Contribute is missing: the identity's groups that hold entries on the token chain. */
   via: string[];
 }
 

@@ -1,15 +1,19 @@
 /**
  * The security service: namespaces (the official list, Git Repositories among them), access control
  * lists with hierarchical tokens (`repoV2`, `repoV2/{projectId}`, `repoV2/{projectId}/{repoId}`),
- * ACE writes with merge semantics, and permission evaluation: an identity holds a bit when, walking
- * from the token up to the root, the first level where any of its descriptors (its own or a group's,
- * teams included) sets the bit allows it and none denies it; deny wins at the same level; an ACL
- * with inheritPermissions false stops the walk.
+ * ACE writes with merge semantics, and permission evaluation as Microsoft documents it
+ * (permission-evaluation.ts, which cites the pages).
  */
 import namespacesJson from './data/security-namespaces.json';
 import { TF, vssError } from './errors';
 import { collection, jsonBody, ok, prop, query, queryBool, queryList, route, isGuid } from './http';
-import { isCollectionAdmin, looksLikeSubjectDescriptor, securityDescriptors } from './identity';
+import {
+  identityByLegacyDescriptor,
+  isCollectionAdmin,
+  looksLikeSubjectDescriptor,
+  securityDescriptors,
+} from './identity';
+import { evaluate, holds, type Evaluation } from './permission-evaluation';
 import type { AceState, AclState, DevOpsState } from './model';
 import { who, type DevOpsRoute, type Req } from './service';
 
@@ -68,53 +72,20 @@ export function findAcl(state: DevOpsState, nsId: string, token: string): AclSta
   );
 }
 
-/** Effective allow/deny bits for a set of (lower-cased legacy) descriptors, from `start` of the chain. */
-function effectiveFrom(
-  state: DevOpsState,
-  ns: SecurityNamespace,
-  chain: string[],
-  descriptors: Set<string>,
-): { allow: number; deny: number } {
-  let decided = 0;
-  let allow = 0;
-  let deny = 0;
-  for (const t of chain) {
-    const acl = findAcl(state, ns.namespaceId, t);
-    if (!acl) continue;
-    let levelAllow = 0;
-    let levelDeny = 0;
-    for (const ace of acl.aces) {
-      if (!descriptors.has(ace.descriptor.toLowerCase())) continue;
-      levelAllow |= ace.allow;
-      levelDeny |= ace.deny;
-    }
-    deny |= levelDeny & ~decided;
-    allow |= levelAllow & ~levelDeny & ~decided;
-    decided |= levelAllow | levelDeny;
-    if (!acl.inheritPermissions) break;
-  }
-  return { allow, deny };
+/** The identity and every group it is in (transitively, the implicit Valid Users groups too). */
+function descriptorsOf(state: DevOpsState, descriptor: string): Set<string> {
+  const identity = identityByLegacyDescriptor(state, descriptor);
+  return identity ? securityDescriptors(state, identity.id) : new Set([descriptor.toLowerCase()]);
 }
 
-export function effective(
+/** The documented evaluation (permission-evaluation.ts) of `token` for a set of descriptors. */
+export function evaluateToken(
   state: DevOpsState,
   ns: SecurityNamespace,
   token: string,
   descriptors: Set<string>,
-): { allow: number; deny: number } {
-  return effectiveFrom(state, ns, tokenChain(ns, token), descriptors);
-}
-
-/** What the token inherits from its ancestors (nothing when its ACL does not inherit). */
-export function inherited(
-  state: DevOpsState,
-  ns: SecurityNamespace,
-  token: string,
-  descriptors: Set<string>,
-): { allow: number; deny: number } {
-  const own = findAcl(state, ns.namespaceId, token);
-  if (own && !own.inheritPermissions) return { allow: 0, deny: 0 };
-  return effectiveFrom(state, ns, tokenChain(ns, token).slice(1), descriptors);
+): Evaluation {
+  return evaluate(tokenChain(ns, token), (t) => findAcl(state, ns.namespaceId, t), descriptors);
 }
 
 /** Does identity `id` hold every bit of `bits` on `token`? */
@@ -128,9 +99,8 @@ export function hasPermission(
 ): boolean {
   const ns = namespaceById(nsId);
   if (!ns) return false;
-  if (alwaysAllowAdministrators && isCollectionAdmin(state, id)) return true;
-  const eff = effective(state, ns, token, securityDescriptors(state, id));
-  return (eff.allow & bits) === bits;
+  const evaluation = evaluateToken(state, ns, token, securityDescriptors(state, id));
+  return holds(evaluation, bits, alwaysAllowAdministrators && isCollectionAdmin(state, id));
 }
 
 export function gitRepoToken(projectId: string, repoId: string): string {
@@ -150,15 +120,17 @@ function nsOf(r: Req): SecurityNamespace {
   return ns;
 }
 
+/**
+ * AceExtendedInformation for the entry's identity: effective and inherited bits "for this identity
+ * on this token", its groups included (Security REST 7.1; see permission-evaluation.ts).
+ */
 function extendedInfo(state: DevOpsState, ns: SecurityNamespace, token: string, ace: AceState): Record<string, number> {
-  const set = new Set([ace.descriptor.toLowerCase()]);
-  const inh = inherited(state, ns, token, set);
-  const eff = effective(state, ns, token, set);
+  const e = evaluateToken(state, ns, token, descriptorsOf(state, ace.descriptor));
   const out: Record<string, number> = {};
-  if (eff.allow) out.effectiveAllow = eff.allow;
-  if (eff.deny) out.effectiveDeny = eff.deny;
-  if (inh.allow) out.inheritedAllow = inh.allow;
-  if (inh.deny) out.inheritedDeny = inh.deny;
+  if (e.effectiveAllow) out.effectiveAllow = e.effectiveAllow;
+  if (e.effectiveDeny) out.effectiveDeny = e.effectiveDeny;
+  if (e.inheritedAllow) out.inheritedAllow = e.inheritedAllow;
+  if (e.inheritedDeny) out.inheritedDeny = e.inheritedDeny;
   return out;
 }
 
