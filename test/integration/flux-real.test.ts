@@ -13,18 +13,14 @@ import {
   ADO_HTTPS_URL,
   buildComponents,
   CLIENT_ID,
-  fakeFlux,
   FIXTURES,
   fixtureHeader,
   IMAGE_COMPONENTS,
-  kubectlAvailable,
-  kustomize,
   materialiseFixture,
-  runCore,
   snapshot,
   tempDir,
-  tools,
 } from '../unit/flux-fixtures';
+import { fakeFlux, kubectlAvailable, kustomize, runCore, tools } from './flux-tools';
 
 type Obj = {
   kind?: string;

@@ -8,10 +8,10 @@
  * generated gotk files; GitHub URLs are replaced by an Azure DevOps URL; resources the fixtures do
  * not carry (secret.yaml, ...) become small ConfigMaps.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseDocument } from 'yaml';
 import { MemoryLogger } from '../../tasks/common/log';
 import {
   patchManifests,
@@ -19,7 +19,7 @@ import {
   type ManifestPatchInputs,
   type ManifestPatchOutputs,
 } from '../../tasks/common/patch/run';
-import { systemTools, type Tools } from '../../tasks/common/patch/tools';
+import type { Tools } from '../../tasks/common/patch/tools';
 
 export const FLUX_REAL = path.resolve('test/fixtures/flux-real'); /* tests run from the repository root */
 export const FIXTURES = fs
@@ -224,24 +224,6 @@ export function materialiseFixture(
   return { flux, components };
 }
 
-export function kubectlAvailable(): boolean {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Renders a folder with the real kubectl; returns the output documents as text. */
-export function kustomize(dir: string): string {
-  return execFileSync('kubectl', ['kustomize', dir], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
-
 /** Copies a whole directory tree. */
 export function copyTree(from: string, to: string): void {
   fs.cpSync(from, to, { recursive: true });
@@ -249,19 +231,16 @@ export function copyTree(from: string, to: string): void {
 
 // --- driving the task core ------------------------------------------------------------------
 
-export const MIN_FLUX = { major: 2, minor: 4, patch: 0 };
+/**
+ * No external programs: the unit tests run in-process, so neither kubectl (the render check) nor a
+ * flux CLI is on this PATH. test/integration/flux-tools.ts has the real ones.
+ */
+export const noTools: Tools = {
+  which: () => undefined,
+  exec: () => Promise.reject(new Error('unit tests run no subprocess')),
+};
 
-/** Tools as on the agent, optionally without kubectl, or with a fake `flux` at `fluxPath`. */
-export function tools(opts: { kubectl?: boolean; fluxPath?: string } = {}): Tools {
-  return {
-    which: (name) => {
-      if (name === 'kubectl' && opts.kubectl === false) return undefined;
-      if (name === 'flux') return opts.fluxPath;
-      return systemTools.which(name);
-    },
-    exec: systemTools.exec,
-  };
-}
+export const MIN_FLUX = { major: 2, minor: 4, patch: 0 };
 
 export interface CoreRun {
   outputs?: ManifestPatchOutputs;
@@ -288,7 +267,7 @@ export async function runCore(
     const outputs = await patchManifests(full, {
       mode: 'apply',
       log,
-      tools: tools(),
+      tools: noTools,
       tempDir: tempDir('flux-core-'),
       ...ctx,
     });
@@ -310,13 +289,40 @@ export function snapshot(dir: string): Map<string, string> {
   return out;
 }
 
-/** A fake `flux` executable that prints `output` for `flux install --export ...` and records its arguments. */
-export function fakeFlux(dir: string, output: string): { path: string; argsFile: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, 'flux-output.yaml');
-  const argsFile = path.join(dir, 'flux-args.txt');
-  fs.writeFileSync(out, output);
-  const bin = path.join(dir, 'flux');
-  fs.writeFileSync(bin, `#!/bin/sh\necho "$@" >> '${argsFile}'\ncat '${out}'\n`, { mode: 0o755 });
-  return { path: bin, argsFile };
+// --- a generated flux-system folder --------------------------------------------------------
+
+export const KUSTOMIZATION =
+  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n';
+export const OTHER_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+/** A bootstrapped flux-system folder in a fresh working directory. */
+export function makeFolder(
+  opts: {
+    kustomization?: string;
+    components?: string;
+    sync?: string;
+    files?: Record<string, string>;
+    at?: string;
+  } = {},
+): { wd: string; folder: string; rel: string } {
+  const wd = tempDir();
+  const rel = opts.at ?? 'clusters/prod/flux-system';
+  const folder = path.join(wd, rel);
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, 'kustomization.yaml'), opts.kustomization ?? KUSTOMIZATION);
+  fs.writeFileSync(path.join(folder, 'gotk-components.yaml'), opts.components ?? buildComponents({}));
+  fs.writeFileSync(path.join(folder, 'gotk-sync.yaml'), opts.sync ?? buildSync());
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    fs.mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
+    fs.writeFileSync(path.join(folder, name), text);
+  }
+  return { wd, folder, rel };
+}
+
+/** The `patches:` of a folder's kustomization.yaml. */
+export function patchesOf(folder: string): { patch?: string; path?: string; target?: Record<string, string> }[] {
+  return (
+    (parseDocument(fs.readFileSync(path.join(folder, 'kustomization.yaml'), 'utf8')).toJS() as { patches?: [] })
+      .patches ?? []
+  );
 }

@@ -1,77 +1,27 @@
 /**
- * FluxManifestPatch core behaviour on generated flux-system folders: plan mode, idempotence, CRLF,
- * in-place updates, hand-written equivalents, API version and URL handling, every bad input (with
- * the files untouched), regeneration through the flux CLI, and a 50-cluster fleet glob.
+ * FluxManifestPatch core behaviour on generated flux-system folders, in-process (no kubectl, no flux
+ * CLI): plan mode, idempotence, in-place updates, hand-written equivalents, API version and URL
+ * handling, every bad input (with the files untouched), and a 50-cluster fleet glob. The cases that
+ * render with kubectl or run a flux CLI are in test/integration/flux-patch-render.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseAllDocuments, parseDocument } from 'yaml';
 import {
   ADO_HTTPS_URL,
   buildComponents,
   buildSync,
   CLIENT_ID,
-  DEFAULT_COMPONENTS,
-  fakeFlux,
-  IMAGE_COMPONENTS,
-  kubectlAvailable,
-  kustomize,
+  KUSTOMIZATION,
+  makeFolder,
+  OTHER_ID,
+  patchesOf,
   runCore,
   snapshot,
   TENANT_ID,
   tempDir,
-  tools,
 } from './flux-fixtures';
-
-const KUSTOMIZATION =
-  'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n';
-const OTHER_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-const hasKubectl = kubectlAvailable();
-
-function makeFolder(
-  opts: {
-    kustomization?: string;
-    components?: string;
-    sync?: string;
-    files?: Record<string, string>;
-    at?: string;
-  } = {},
-): { wd: string; folder: string; rel: string } {
-  const wd = tempDir();
-  const rel = opts.at ?? 'clusters/prod/flux-system';
-  const folder = path.join(wd, rel);
-  fs.mkdirSync(folder, { recursive: true });
-  fs.writeFileSync(path.join(folder, 'kustomization.yaml'), opts.kustomization ?? KUSTOMIZATION);
-  fs.writeFileSync(path.join(folder, 'gotk-components.yaml'), opts.components ?? buildComponents({}));
-  fs.writeFileSync(path.join(folder, 'gotk-sync.yaml'), opts.sync ?? buildSync());
-  for (const [name, text] of Object.entries(opts.files ?? {})) {
-    fs.mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
-    fs.writeFileSync(path.join(folder, name), text);
-  }
-  return { wd, folder, rel };
-}
-
-function patchesOf(folder: string): { patch?: string; path?: string; target?: Record<string, string> }[] {
-  return (
-    (parseDocument(fs.readFileSync(path.join(folder, 'kustomization.yaml'), 'utf8')).toJS() as { patches?: [] })
-      .patches ?? []
-  );
-}
-
-type Obj = {
-  kind?: string;
-  metadata?: { name?: string; annotations?: Record<string, string> };
-  spec?: Record<string, unknown>;
-};
-function renderedObj(folder: string, kind: string, name: string): Obj {
-  const o = parseAllDocuments(kustomize(folder))
-    .map((d) => d.toJS() as Obj)
-    .find((x) => x.kind === kind && x.metadata?.name === name);
-  assert.ok(o, `${kind}/${name} rendered`);
-  return o;
-}
 
 async function expectFailure(
   setup: ReturnType<typeof makeFolder>,
@@ -126,18 +76,6 @@ describe('plan mode and re-runs', () => {
       tenantId: TENANT_ID,
     });
     assert.equal(third.outputs?.changed, false);
-  });
-
-  test('CRLF line endings (and a byte order mark) stay, and a second run is a no-op', async () => {
-    const s = makeFolder({ kustomization: `\uFEFF# fleet: prod\r\n${KUSTOMIZATION.replace(/\n/g, '\r\n')}` });
-    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel });
-    assert.ifError(r.error);
-    const text = fs.readFileSync(path.join(s.folder, 'kustomization.yaml'), 'utf8');
-    assert.ok(text.startsWith('\uFEFF# fleet: prod\r\napiVersion'));
-    assert.equal(text.replace(/\r\n/g, '').includes('\n'), false, 'no bare LF');
-    assert.match(text, /\r\n {8}azure\.workload\.identity\/client-id/);
-    assert.equal((await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel })).outputs?.changed, false);
-    if (hasKubectl) assert.equal(renderedObj(s.folder, 'GitRepository', 'flux-system').spec?.provider, 'azure');
   });
 
   test('a file without a final newline keeps its layout (and still has none)', async () => {
@@ -244,26 +182,6 @@ describe('recognising patches that are already there', () => {
 });
 
 describe('names, versions and URLs come from the manifests', () => {
-  test('a namespace other than flux-system and a GitRepository name from the input', async () => {
-    const s = makeFolder({
-      components: buildComponents({ namespace: 'gitops' }),
-      sync: buildSync({ namespace: 'gitops', name: 'fleet' }),
-    });
-    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel, gitRepositoryName: 'fleet' });
-    assert.ifError(r.error);
-    for (const p of patchesOf(s.folder)) assert.equal(p.target?.namespace, 'gitops');
-    if (hasKubectl) {
-      const repo = renderedObj(s.folder, 'GitRepository', 'fleet');
-      assert.equal(repo.spec?.provider, 'azure');
-      assert.equal(
-        renderedObj(s.folder, 'ServiceAccount', 'source-controller').metadata?.annotations?.[
-          'azure.workload.identity/client-id'
-        ],
-        CLIENT_ID,
-      );
-    }
-  });
-
   test('without a header the version comes from the controller image tags', async () => {
     const ok = makeFolder({ components: buildComponents({ flux: 'v2.5.0', withHeader: false }) });
     const r = await runCore({ workingDirectory: ok.wd, fluxSystemPath: ok.rel });
@@ -290,17 +208,6 @@ describe('names, versions and URLs come from the manifests', () => {
       assert.match(repoPatch!.patch!, new RegExp(`url: ${ADO_HTTPS_URL}$`, 'm'));
     });
   }
-
-  test('a GitRepository in v1beta2 with only v1 fields is moved to v1 (and says so)', async () => {
-    const s = makeFolder({ sync: buildSync({ apiVersion: 'source.toolkit.fluxcd.io/v1beta2' }) });
-    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel });
-    assert.ifError(r.error);
-    assert.ok(r.outputs?.changedFiles.includes('clusters/prod/flux-system/gotk-sync.yaml'));
-    assert.match(r.log.text(), /spec\.provider exists only in source\.toolkit\.fluxcd\.io\/v1.*changed it to v1/);
-    const sync = fs.readFileSync(path.join(s.folder, 'gotk-sync.yaml'), 'utf8');
-    assert.equal(sync, buildSync(), 'only the apiVersion changed');
-    if (hasKubectl) assert.equal(renderedObj(s.folder, 'GitRepository', 'flux-system').spec?.provider, 'azure');
-  });
 
   test('a v1beta2 GitRepository with fields v1 does not have is refused with the explanation', async () => {
     const sync = buildSync({ apiVersion: 'source.toolkit.fluxcd.io/v1beta2' }).replace(
@@ -411,125 +318,12 @@ describe('bad input: a clear error and no file written', () => {
   });
 });
 
-describe('regenerating gotk-components.yaml', () => {
-  test('with a flux CLI: runs `flux install --export` with the installed and requested components, then patches', async () => {
-    const s = makeFolder({ components: buildComponents({ flux: 'v2.3.0' }) });
-    const fresh = buildComponents({ flux: 'v2.6.0', components: [...DEFAULT_COMPONENTS, ...IMAGE_COMPONENTS] });
-    const flux = fakeFlux(path.join(s.wd, '..', `${path.basename(s.wd)}-bin`), fresh);
-    const r = await runCore(
-      {
-        workingDirectory: s.wd,
-        fluxSystemPath: s.rel,
-        regenerateComponents: true,
-        serviceAccounts: ['source-controller', 'image-automation-controller'],
-      },
-      { tools: tools({ fluxPath: flux.path }) },
-    );
-    assert.ifError(r.error);
-    assert.equal(
-      fs.readFileSync(flux.argsFile, 'utf8').trim(),
-      'install --export --components-extra=image-reflector-controller,image-automation-controller --network-policy=false',
-    );
-    assert.equal(fs.readFileSync(path.join(s.folder, 'gotk-components.yaml'), 'utf8'), fresh);
-    assert.deepEqual(r.outputs?.changedFiles.sort(), [
-      'clusters/prod/flux-system/gotk-components.yaml',
-      'clusters/prod/flux-system/kustomization.yaml',
-    ]);
-    if (hasKubectl) {
-      assert.equal(
-        renderedObj(s.folder, 'ServiceAccount', 'image-automation-controller').metadata?.annotations?.[
-          'azure.workload.identity/client-id'
-        ],
-        CLIENT_ID,
-      );
-    }
-  });
-
-  test('a missing controller: the log says what is missing and that it regenerates, not how to regenerate by hand', async () => {
-    const s = makeFolder({ components: buildComponents({ flux: 'v2.6.0' }) });
-    const fresh = buildComponents({ flux: 'v2.6.0', components: [...DEFAULT_COMPONENTS, ...IMAGE_COMPONENTS] });
-    const flux = fakeFlux(path.join(s.wd, '..', `${path.basename(s.wd)}-bin`), fresh);
-    const r = await runCore(
-      {
-        workingDirectory: s.wd,
-        fluxSystemPath: s.rel,
-        regenerateComponents: true,
-        serviceAccounts: ['source-controller', 'image-automation-controller'],
-      },
-      { tools: tools({ fluxPath: flux.path }) },
-    );
-    assert.ifError(r.error);
-    const line = r.log.lines.map((l) => l.message).find((m) => m.includes('regenerating gotk-components.yaml'));
-    assert.equal(
-      line,
-      `${s.rel}: ${s.rel}/gotk-components.yaml has no image-automation-controller (installed: ${DEFAULT_COMPONENTS.join(', ')}); regenerating gotk-components.yaml with the flux CLI (regenerateComponents: true).`,
-    );
-  });
-
-  test('a flux CLI that is too old is reported as such', async () => {
-    const s = makeFolder({ components: buildComponents({ flux: 'v2.2.0' }) });
-    const flux = fakeFlux(path.join(s.wd, '..', `${path.basename(s.wd)}-bin`), buildComponents({ flux: 'v2.3.1' }));
-    await expectFailure(
-      s,
-      { regenerateComponents: true },
-      /flux CLI on PATH generated a gotk-components\.yaml that still does not qualify: .*Flux 2\.3\.1/,
-      { tools: tools({ fluxPath: flux.path }) },
-    );
-  });
-});
-
-test('kubectl is on PATH: the render checks below need it (hosted agents and the build machine have it)', () => {
-  assert.ok(
-    kubectlAvailable(),
-    'kubectl was not found on PATH: install it (apt-get install -y kubectl) so that the rendered manifests are checked',
-  );
-});
-
-describe('rendering', { skip: !hasKubectl && 'kubectl is not on PATH' }, () => {
-  test('a folder that references ../ bases renders from a sibling copy in apply mode, which is removed afterwards', async () => {
-    const s = makeFolder({
-      kustomization: KUSTOMIZATION.replace('- gotk-sync.yaml\n', '- gotk-sync.yaml\n- ../base\n'),
-    });
-    const base = path.join(path.dirname(s.folder), 'base');
-    fs.mkdirSync(base);
-    fs.writeFileSync(path.join(base, 'kustomization.yaml'), 'resources:\n- cm.yaml\n');
-    fs.writeFileSync(
-      path.join(base, 'cm.yaml'),
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: flux-system\n',
-    );
-    const plan = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel }, { mode: 'plan' });
-    assert.ifError(plan.error);
-    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: s.rel });
-    assert.ifError(r.error);
-    assert.deepEqual(
-      fs.readdirSync(path.dirname(s.folder)).sort(),
-      ['base', 'flux-system'],
-      'no render copy left behind',
-    );
-    assert.equal(renderedObj(s.folder, 'GitRepository', 'flux-system').spec?.provider, 'azure');
-  });
-
-  test('a folder that does not render is not written, and the error says it fails without the patches too', async () => {
-    const s = makeFolder({
-      kustomization: KUSTOMIZATION.replace('- gotk-sync.yaml\n', '- gotk-sync.yaml\n- missing.yaml\n'),
-    });
-    await expectFailure(
-      s,
-      {},
-      /kubectl kustomize failed: .*missing\.yaml.*\(it fails without the patches too: fix the folder first\)/,
-    );
-  });
-});
-
 describe('fleets', () => {
   test('a stray copy of flux-system (its Kustomization syncs another folder) is reported', async () => {
     const s = makeFolder({ sync: buildSync({ path: './clusters/prod' }) });
     fs.mkdirSync(path.join(s.wd, '.git'));
     fs.cpSync(s.folder, path.join(s.wd, 'Users/me/old/clusters/prod/flux-system'), { recursive: true });
-    const r = await runCore(
-      { workingDirectory: s.wd, fluxSystemPath: '**/flux-system' },
-      { tools: tools({ kubectl: false }) },
-    );
+    const r = await runCore({ workingDirectory: s.wd, fluxSystemPath: '**/flux-system' });
     assert.ifError(r.error);
     const warnings = r.log.lines.filter((l) => l.level === 'warn').map((l) => l.message);
     assert.equal(warnings.length, 1);
@@ -549,11 +343,7 @@ describe('fleets', () => {
       fs.writeFileSync(path.join(folder, 'gotk-sync.yaml'), buildSync({ path: `./clusters/aks-${i}` }));
     }
     fs.mkdirSync(path.join(wd, 'clusters', 'README-not-a-cluster'));
-    // kubectl is hidden here to keep this test fast; rendering is covered above.
-    const r = await runCore(
-      { workingDirectory: wd, fluxSystemPath: 'clusters/*/flux-system' },
-      { tools: tools({ kubectl: false }) },
-    );
+    const r = await runCore({ workingDirectory: wd, fluxSystemPath: 'clusters/*/flux-system' });
     assert.ifError(r.error);
     assert.equal(r.outputs?.changedFiles.length, 50);
     for (let i = 1; i <= 50; i++) {
@@ -563,10 +353,7 @@ describe('fleets', () => {
       );
       assert.match(text, /provider: azure/);
     }
-    const again = await runCore(
-      { workingDirectory: wd, fluxSystemPath: 'clusters/**/flux-system' },
-      { tools: tools({ kubectl: false }) },
-    );
+    const again = await runCore({ workingDirectory: wd, fluxSystemPath: 'clusters/**/flux-system' });
     assert.ifError(again.error);
     assert.equal(again.outputs?.changed, false);
   });
