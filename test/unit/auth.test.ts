@@ -1,153 +1,15 @@
 /**
  * auth/: each AzureRM scheme to a working credential, against a stubbed HTTP client that plays
- * Entra ID and the Azure DevOps OIDC endpoint (the emulated cloud gives the end-to-end proof).
+ * Entra ID and the Azure DevOps OIDC endpoint (the emulated cloud gives the end-to-end proof). The
+ * certificate case (real openssl) is in test/integration/auth-certificate.test.ts.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import {
-  createHttpHeaders,
-  type HttpClient,
-  type PipelineRequest,
-  type PipelineResponse,
-} from '@azure/core-rest-pipeline';
 import { MemoryLogger } from '../../tasks/common/log';
-import {
-  createAzureConnection,
-  resolveCloud,
-  DEVOPS_SCOPE,
-  type AuthEnvironment,
-  type ServiceEndpoint,
-} from '../../tasks/common/auth';
+import { createAzureConnection, resolveCloud, DEVOPS_SCOPE, type ServiceEndpoint } from '../../tasks/common/auth';
 import { describeError } from '../../tasks/common/pipeline/errors';
 import { UserError } from '../../tasks/common/errors';
-
-const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const CLIENT = '11111111-2222-3333-4444-555555555555';
-const SUB = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
-const SC = '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10';
-const OIDC_URI = 'https://dev.example/org/proj/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken';
-
-type Handler = (
-  req: PipelineRequest,
-  body: string,
-) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
-
-/** A fake Entra ID (+ OIDC endpoint) behind core-rest-pipeline's HttpClient interface. */
-class FakeCloud implements HttpClient {
-  readonly requests: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
-  oidcStatus = 200;
-  oidcCount = 0;
-  constructor(private readonly extra: Handler = () => undefined) {}
-
-  async sendRequest(req: PipelineRequest): Promise<PipelineResponse> {
-    const body =
-      typeof req.body === 'string' ? req.body : req.body instanceof URLSearchParams ? req.body.toString() : '';
-    this.requests.push({ method: req.method, url: req.url, headers: req.headers.toJSON(), body });
-    const r = this.extra(req, body) ?? this.handle(req, body);
-    return {
-      request: req,
-      status: r.status,
-      headers: createHttpHeaders({ 'content-type': 'application/json', ...r.headers }),
-      bodyAsText: r.body === undefined ? '' : JSON.stringify(r.body),
-    };
-  }
-
-  private handle(
-    req: PipelineRequest,
-    body: string,
-  ): { status: number; body?: unknown; headers?: Record<string, string> } {
-    const u = new URL(req.url);
-    if (u.pathname.endsWith('/oidctoken')) {
-      this.oidcCount++;
-      if (this.oidcStatus !== 200)
-        return {
-          status: this.oidcStatus,
-          body: { message: 'VS800075: The access token has expired.', typeKey: 'UnauthorizedRequestException' },
-        };
-      return { status: 200, body: { oidcToken: `oidc-jwt-${this.oidcCount}` } };
-    }
-    const m = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(u.pathname);
-    if (m) {
-      const base = `${u.origin}/${m[1]}`;
-      return {
-        status: 200,
-        body: {
-          token_endpoint: `${base}/oauth2/v2.0/token`,
-          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-          issuer: `${base}/v2.0`,
-          jwks_uri: `${base}/discovery/v2.0/keys`,
-          end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-        },
-      };
-    }
-    if (u.pathname.endsWith('/oauth2/v2.0/token')) {
-      const form = new URLSearchParams(body);
-      if (form.get('client_secret') === 'wrong')
-        return {
-          status: 401,
-          body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' },
-        };
-      return {
-        status: 200,
-        body: {
-          token_type: 'Bearer',
-          expires_in: 3600,
-          ext_expires_in: 3600,
-          access_token: `at-for-${form.get('scope')}`,
-        },
-      };
-    }
-    if (u.hostname === '169.254.169.254') {
-      return {
-        status: 200,
-        body: {
-          access_token: 'mi-token',
-          expires_in: '3600',
-          expires_on: String(Math.floor(Date.now() / 1000) + 3600),
-          resource: u.searchParams.get('resource'),
-          token_type: 'Bearer',
-        },
-      };
-    }
-    return { status: 404, body: { error: 'not_found' } };
-  }
-
-  tokenRequests(): URLSearchParams[] {
-    return this.requests.filter((r) => r.url.includes('/oauth2/v2.0/token')).map((r) => new URLSearchParams(r.body));
-  }
-}
-
-function endpoint(
-  scheme: string | undefined,
-  auth: Record<string, string>,
-  data: Record<string, string> = {},
-  url?: string,
-): ServiceEndpoint {
-  const get = (bag: Record<string, string>) => (key: string) =>
-    Object.entries(bag).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
-  return {
-    id: SC,
-    ...(url ? { url } : {}),
-    ...(scheme !== undefined ? { scheme } : {}),
-    auth: get(auth),
-    data: get({ subscriptionId: SUB, ...data }),
-  };
-}
-
-function env(http: FakeCloud, log = new MemoryLogger(), extra: Partial<AuthEnvironment> = {}): AuthEnvironment {
-  return {
-    log,
-    httpClient: http,
-    oidcRequestUri: OIDC_URI,
-    systemAccessToken: () => 'job-access-token',
-    retry: { sleep: async () => {} },
-    ...extra,
-  };
-}
+import { CLIENT, endpoint, env, FakeCloud, SC, SUB, TENANT } from './auth-fixtures';
 
 test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with the job token, registered as a secret', async () => {
   const http = new FakeCloud();
@@ -321,51 +183,6 @@ test('ServicePrincipal with a blank scheme is treated as ServicePrincipal (as az
     env(new FakeCloud()),
   );
   assert.equal(conn.scheme, 'ServicePrincipal');
-});
-
-test('ServicePrincipal with a certificate (PEM): signs a client assertion, the PEM is registered as a secret', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-cert-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'k.pem',
-      '-out',
-      'c.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=spn',
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  const pem = fs.readFileSync(path.join(dir, 'c.pem'), 'utf8') + fs.readFileSync(path.join(dir, 'k.pem'), 'utf8');
-  fs.rmSync(dir, { recursive: true, force: true });
-  const http = new FakeCloud();
-  const log = new MemoryLogger();
-  const conn = await createAzureConnection(
-    endpoint('ServicePrincipal', {
-      serviceprincipalid: CLIENT,
-      tenantid: TENANT,
-      authenticationType: 'spnCertificate',
-      servicePrincipalCertificate: pem,
-    }),
-    env(http, log),
-  );
-  await conn.credential.getToken(conn.cloud.armScope);
-  const form = http.tokenRequests()[0];
-  assert.equal(form.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-  const header = JSON.parse(
-    Buffer.from((form.get('client_assertion') ?? '').split('.')[0], 'base64url').toString(),
-  ) as { alg?: string; x5t?: string; 'x5t#S256'?: string };
-  assert.ok(header.alg === 'RS256' || header.alg === 'PS256');
-  assert.ok(header.x5t || header['x5t#S256'], 'the assertion names the certificate thumbprint');
-  assert.ok(log.secrets.has(pem.trim()), 'the PEM is registered as a secret');
 });
 
 test('ManagedServiceIdentity: user-assigned client id from msiclientId', async () => {
