@@ -1,0 +1,302 @@
+/**
+ * FluxOidcProvision, Azure DevOps: the identity as an organization user (licence), the team, the
+ * identity in the team, and the team's Read (+ Contribute) on the repository.
+ */
+import { type Sleep } from '../azure/wait';
+import { GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../devops/acl';
+import { connectDevOps, devopsTokenFor } from '../devops/connection';
+import {
+  addServicePrincipalEntitlement,
+  getServicePrincipalEntitlement,
+  licenceName,
+  licenceSatisfies,
+  setServicePrincipalLicence,
+} from '../devops/entitlements';
+import { addMember, isMember, subjectDescriptor } from '../devops/graph';
+import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../devops/identities';
+import { findProject, findRepository } from '../devops/projects';
+import { mergeAllow, readAces } from '../devops/security';
+import { createTeam, findTeam, type Team } from '../devops/teams';
+import type { Logger } from '../log';
+import { KNOWN_AFTER_APPLY, type PlannedStep, type Step } from '../plan';
+import { UserError } from '../errors';
+import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
+import {
+  principalName,
+  TEAM_DESCRIPTION,
+  type ProvisionContext,
+  type Facts,
+  type UserObservation,
+  type MembershipObservation,
+  type AclObservation,
+  type DevOpsSession,
+} from './model';
+
+export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promise<DevOpsSession> {
+  const conn = await ctx.azureConnection(inputs.devopsConnectionInput);
+  const principal = principalName(conn, inputs.devopsConnectionInput);
+  let expiresOn = 0;
+  const getToken = async (): Promise<string> => {
+    const t = await devopsTokenFor(conn, ctx.log);
+    expiresOn = t.expiresOnTimestamp;
+    return t.token;
+  };
+  const c = await connectDevOps({
+    orgUrl: inputs.organizationUrl!,
+    token: await getToken(),
+    log: ctx.log,
+    retry: ctx.retry,
+    principal,
+  });
+  ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
+  const project = await findProject(c, inputs.project!);
+  if (!project) {
+    throw new UserError(`The project '${inputs.project}' was not found in ${c.orgUrl}.`, {
+      code: 'ProjectNotFound',
+      cause: `Azure DevOps has no project with that name or id visible to the service connection's principal (${principal}).`,
+      fix: "Check the project input (default: the pipeline's project) and that the service connection's principal is a member of the project.",
+    });
+  }
+  const repo = await findRepository(c, project.id, inputs.repository!);
+  if (!repo) {
+    throw new UserError(`The repository '${inputs.repository}' was not found in the project '${project.name}'.`, {
+      code: 'RepositoryNotFound',
+      cause: `TF401019: the project has no Git repository with that name or id readable by the service connection's principal (${principal}).`,
+      fix: "Check the repository input (default: the pipeline's repository) and that the service connection's principal can read it.",
+    });
+  }
+  // A long cluster update can outlive the token: fetch a new one when it expires within 5 minutes.
+  const refresh = async () => {
+    if (Date.now() > expiresOn - 5 * 60_000) c.setToken(await getToken());
+  };
+  return { c, project, repo, refresh };
+}
+
+export function devopsSteps(
+  session: () => Promise<DevOpsSession>,
+  inputs: ProvisionInputs,
+  facts: Facts,
+  log: Logger,
+  sleep: Sleep,
+): Step<unknown>[] {
+  const wantedLicence = inputs.licenseType;
+  const wanted = inputs.permissionBits;
+  const findSp = async (d: DevOpsSession) =>
+    facts.identity ? findServicePrincipal(d.c, facts.identity.tenantId, facts.identity.principalId) : undefined;
+
+  const user: Step<UserObservation> = {
+    id: 'devops-user',
+    kind: 'OrganizationUser',
+    name: inputs.identityName,
+    dependsOn: ['identity'],
+    async observe() {
+      const d = await session();
+      if (!facts.identity) return { identityKnown: false, sp: undefined, entitlement: undefined };
+      const sp = await findSp(d);
+      const entitlement = sp ? await getServicePrincipalEntitlement(d.c, sp.id) : undefined;
+      return { identityKnown: true, sp, entitlement };
+    },
+    plan(o) {
+      const level = licenceName(wantedLicence);
+      if (!o.identityKnown || !o.sp || !o.entitlement) {
+        return {
+          action: 'create',
+          changes: [
+            { field: 'servicePrincipal.originId', to: facts.identity?.principalId ?? KNOWN_AFTER_APPLY },
+            { field: 'accessLevel', to: level },
+          ],
+        };
+      }
+      const current = o.entitlement.accountLicenseType;
+      if (!licenceSatisfies(current, wantedLicence)) {
+        return {
+          action: 'update',
+          changes: [{ field: 'accessLevel', from: licenceName(current), to: level }],
+          note: `${licenceName(current)} access cannot read Git repositories; raised to ${level}`,
+        };
+      }
+      return { action: 'unchanged', changes: [], note: `access level ${licenceName(current)}` };
+    },
+    async apply(o, plan) {
+      const d = await session();
+      await d.refresh();
+      const id = facts.identity!;
+      if (plan.action === 'update' && o.entitlement) {
+        await setServicePrincipalLicence(d.c, o.entitlement.id, wantedLicence, inputs.identityName);
+        return;
+      }
+      // A new identity takes a while to replicate to the directory Azure DevOps reads; until then
+      // the add answers "Failed to create service principal with object ID". Wait for it, bounded.
+      for (let attempt = 1, wait = 2000; ; attempt++, wait = Math.min(wait * 2, 30_000)) {
+        try {
+          await addServicePrincipalEntitlement(d.c, {
+            objectId: id.principalId,
+            accountLicenseType: wantedLicence,
+            displayName: inputs.identityName,
+          });
+          return;
+        } catch (err) {
+          if (!(err instanceof UserError) || err.code !== 'EntitlementWrongObjectId' || attempt >= 6) throw err;
+          log.info(
+            `Azure DevOps does not see the managed identity '${inputs.identityName}' in Entra ID yet (replication); trying again in ${wait / 1000} s.`,
+          );
+          await sleep(wait);
+        }
+      }
+    },
+  };
+
+  const team: Step<Team | undefined> = {
+    id: 'devops-team',
+    kind: 'Team',
+    name: inputs.teamName,
+    async observe() {
+      const d = await session();
+      const t = await findTeam(d.c, d.project.id, inputs.teamName);
+      facts.team = t;
+      return t;
+    },
+    plan(t) {
+      if (t) return { action: 'unchanged', changes: [], note: `team id ${t.id}` };
+      return { action: 'create', changes: [{ field: 'project', to: inputs.project }] };
+    },
+    async apply() {
+      const d = await session();
+      await d.refresh();
+      facts.team = await createTeam(d.c, d.project.id, inputs.teamName, TEAM_DESCRIPTION);
+      return { note: `team id ${facts.team.id}` };
+    },
+  };
+
+  const membership: Step<MembershipObservation> = {
+    id: 'devops-team-member',
+    kind: 'TeamMembership',
+    name: `${inputs.identityName} in ${inputs.teamName}`,
+    dependsOn: ['identity', 'devops-user', 'devops-team'],
+    async observe() {
+      const d = await session();
+      return observeMembership(d, facts.team, findSp);
+    },
+    plan(o) {
+      if (o.member) return { action: 'unchanged', changes: [] };
+      return { action: 'create', changes: [{ field: 'member', to: inputs.identityName }] };
+    },
+    async apply(o) {
+      const d = await session();
+      await d.refresh();
+      let { spSubject, teamSubject } = o;
+      // A service principal just added can take a moment to appear in the identity service.
+      for (let i = 0; (!spSubject || !teamSubject) && i < 5; i++) {
+        if (i > 0) await sleep(1000 * i);
+        const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+        ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
+      }
+      if (!spSubject || !teamSubject) {
+        throw new UserError(
+          `Could not find the ${!spSubject ? `managed identity '${inputs.identityName}'` : `team '${inputs.teamName}'`} in Azure DevOps to add it to the team.`,
+          {
+            code: 'DevOpsIdentityNotVisible',
+            cause: 'It was just added and Azure DevOps does not list it yet.',
+            fix: 'Re-run the task in a minute; it continues where it stopped.',
+          },
+        );
+      }
+      await addMember(
+        d.c,
+        spSubject,
+        teamSubject,
+        `the managed identity '${inputs.identityName}' to the team '${inputs.teamName}'`,
+      );
+    },
+  };
+
+  const acl: Step<AclObservation> = {
+    id: 'devops-repo-permissions',
+    kind: 'RepositoryPermission',
+    name: `${inputs.teamName} on ${inputs.repository}`,
+    dependsOn: ['identity', 'devops-user', 'devops-team'],
+    async observe() {
+      const d = await session();
+      // The team step (always before this one) observed or created it.
+      const t = facts.team;
+      const sp = await findSp(d);
+      const [teamIdentity] = t ? await identitiesByIds(d.c, [t.id]) : [undefined];
+      const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((x): x is string => !!x);
+      const aces =
+        descriptors.length > 0
+          ? await readAces(d.c, GIT_REPOSITORIES_NAMESPACE, repoToken(d.project.id, d.repo.id), descriptors)
+          : [];
+      const of = (desc: string | undefined) =>
+        desc ? aces.find((a) => a.descriptor.toLowerCase() === desc.toLowerCase()) : undefined;
+      return {
+        teamDescriptor: teamIdentity?.descriptor,
+        spDescriptor: sp?.descriptor,
+        teamAce: of(teamIdentity?.descriptor),
+        spAce: of(sp?.descriptor),
+      };
+    },
+    plan(o) {
+      const p = planAce(o.teamAce, wanted);
+      const token = `repository ${inputs.repository}`;
+      if (p.missing === 0)
+        return {
+          action: 'unchanged',
+          changes: [],
+          note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
+        };
+      const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
+      const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
+      return {
+        action: o.teamAce ? 'update' : 'create',
+        changes: [{ field: 'allow', ...(from !== undefined ? { from } : {}), to }],
+        note: `merge ACE on ${token} for the team (adds ${permissionNames(p.missing).join(', ')}; never removes a permission)`,
+      };
+    },
+    async apply(o) {
+      const d = await session();
+      await d.refresh();
+      let teamDescriptor = o.teamDescriptor;
+      for (let i = 0; !teamDescriptor && i < 5; i++) {
+        if (i > 0) await sleep(1000 * i);
+        const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+        teamDescriptor = t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
+      }
+      if (!teamDescriptor) {
+        throw new UserError(
+          `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
+          {
+            code: 'DevOpsIdentityNotVisible',
+            cause: 'The team was just created and Azure DevOps does not list its group yet.',
+            fix: 'Re-run the task in a minute; it continues where it stopped.',
+          },
+        );
+      }
+      const token = repoToken(d.project.id, d.repo.id);
+      const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted);
+      if (merged && (merged.allow & wanted) !== wanted) {
+        log.warn(
+          `Azure DevOps answered the permission update with allow ${permissionNames(merged.allow).join(', ') || '(none)'} for the team; expected ${permissionNames(wanted).join(', ')}.`,
+        );
+      }
+    },
+  };
+
+  return [user, team, membership, acl] as Step<unknown>[];
+}
+
+/** `team`: as the team step observed or created it (that step always runs first). */
+export async function observeMembership(
+  d: DevOpsSession,
+  t: Team | undefined,
+  findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>,
+): Promise<MembershipObservation> {
+  const sp = await findSp(d);
+  const spSubject = sp ? (sp.subjectDescriptor ?? (await subjectDescriptor(d.c, sp.id))) : undefined;
+  const teamSubject = t ? await subjectDescriptor(d.c, t.id) : undefined;
+  const member = spSubject && teamSubject ? await isMember(d.c, spSubject, teamSubject) : false;
+  return { member, spSubject, teamSubject };
+}
+
+export function aclOf(planned: readonly PlannedStep[]): AclObservation | undefined {
+  return planned.find((p) => p.step.id === 'devops-repo-permissions')?.observed as AclObservation | undefined;
+}
