@@ -15,6 +15,12 @@ import { audienceFor, type TokenService } from './tokens';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+/**
+ * Clock skew Entra allows on a client assertion's `nbf` and `exp`, the same for certificate and
+ * federated assertions: the 5 minutes of Microsoft.IdentityModel's
+ * `TokenValidationParameters.DefaultClockSkew` (learn.microsoft.com/dotnet/api/microsoft.identitymodel.tokens.tokenvalidationparameters.defaultclockskew).
+ */
+const CLOCK_SKEW_SECONDS = 300;
 
 export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Handler {
   const issuerKeys = new IssuerKeys(ctx);
@@ -111,8 +117,8 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
 
   function timeCheck(claims: JwtClaims, req: EmuRequest): void {
     const now = ctx.clock.nowSeconds();
-    const expired = typeof claims.exp !== 'number' || now > claims.exp;
-    const early = typeof claims.nbf === 'number' && now + 300 < claims.nbf; // Entra tolerates 5 minutes of skew on nbf
+    const expired = typeof claims.exp !== 'number' || now > claims.exp + CLOCK_SKEW_SECONDS;
+    const early = typeof claims.nbf === 'number' && now + CLOCK_SKEW_SECONDS < claims.nbf;
     if (expired || early) fail(AADSTS.assertionTime(ctx.clock.now(), claims.nbf, claims.exp), req);
   }
 
@@ -184,14 +190,17 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
       throw e;
     }
     try {
-      verifyJwt(assertion, keys, { now: ctx.clock.nowSeconds() });
+      // Lifetime is checked by timeCheck (the same rule as certificate assertions); the skew here
+      // only keeps verifyJwt from answering first with a different reading of it.
+      verifyJwt(assertion, keys, { now: ctx.clock.nowSeconds(), skew: CLOCK_SKEW_SECONDS });
     } catch (e) {
       if (!(e instanceof JwtError)) throw e;
       if (e.reason === 'expired' || e.reason === 'not-yet-valid')
         fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
-      fail(AADSTS.assertionSignature(e.reason === 'unknown-key' ? 'The key was not found.' : e.message), req);
+      if (e.reason === 'unknown-key') fail(AADSTS.signingKeyNotFound(String(d.header.kid ?? ''), iss), req);
+      fail(AADSTS.assertionSignature(e.message), req);
     }
-    if (typeof d.claims.exp !== 'number') fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
+    timeCheck(d.claims, req);
 
     const bySubject = byIssuer.filter((f) => f.subject === sub);
     if (bySubject.length === 0) {
@@ -216,7 +225,7 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     if (!clientId) fail(AADSTS.missingParameter('client_id'), req);
     const resource = resourceFrom(form, v2, req);
     const audience = audienceFor(resource, ctx.urls.arm);
-    if (!audience) fail(AADSTS.badScope(form.get('scope') ?? resource), req);
+    if (!audience) fail(AADSTS.unknownResource(resource, t.id), req);
 
     const entry = findPrincipal(ctx.state.azure, clientId, ctx.clock.now(), 'appId');
     if (!entry) fail(AADSTS.unknownClient(clientId, t.domain), req);
