@@ -1,5 +1,5 @@
 /**
- * Contract replay: every official example in test/fixtures/api-examples/{arm-msi,arm-aks,entra}
+ * Contract replay: every official example in test/fixtures/api-examples/{arm-msi,arm-aks,arm-resources,entra}
  * that is a request or response of an emulated route is sent to the emulators as it is written
  * (path parameters, query, body), and the answer must have the example's status and shape (every
  * field of the example present with the same JSON type). Documented exceptions are listed where
@@ -250,6 +250,46 @@ describe('arm-aks examples', () => {
       const value = (res.json() as { kubeconfigs: { value: string }[] }).kubeconfigs[0]!.value;
       assert.match(Buffer.from(value, 'base64').toString('utf8'), /apiVersion: v1/);
     }
+  });
+});
+
+describe('arm-resources examples (what ARM serves itself)', () => {
+  // Optional fields the emulated subscription/tenant/provider leave out (no managing tenants, no
+  // tags, no edge-zone location mappings, a single page) are not part of the contract.
+  test('GetSubscription -> 200 in the example shape', async () => {
+    const ex = example('arm-resources/GetSubscription.2022-12-01.json');
+    const res = await arm('GET', `/subscriptions/${FRESH.subscriptionId}`, {
+      'api-version': ex.parameters['api-version'],
+    });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['managedByTenants', 'tags']);
+    assert.equal((res.json() as { subscriptionId: string }).subscriptionId, FRESH.subscriptionId);
+  });
+
+  test('GetTenants -> 200 in the example shape', async () => {
+    const ex = example('arm-resources/GetTenants.2022-12-01.json');
+    const res = await arm('GET', '/tenants', { 'api-version': ex.parameters['api-version'] });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['nextLink']);
+  });
+
+  test('GetProvider -> 200 in the example shape (for Microsoft.ContainerService; the example names a test RP)', async () => {
+    const ex = example('arm-resources/GetProvider.2022-09-01.json');
+    const res = await arm('GET', `/subscriptions/${FRESH.subscriptionId}/providers/Microsoft.ContainerService`, {
+      'api-version': ex.parameters['api-version'],
+    });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['resourceTypes[].locationMappings']);
+  });
+
+  test('the example api-versions are refused for the wrong type: 2022-12-01 is no AKS version', async () => {
+    const res = await arm(
+      'GET',
+      `/subscriptions/${FRESH.subscriptionId}/resourceGroups/${FRESH.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${FRESH.clusterName}`,
+      { 'api-version': '2022-12-01' },
+    );
+    assert.equal(res.status, 400);
+    assert.equal((res.json() as { error: { code: string } }).error.code, 'NoRegisteredProviderFound');
   });
 });
 
