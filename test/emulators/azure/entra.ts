@@ -277,11 +277,46 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     return { status: 200, body, write: false, headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' } };
   }
 
+  /**
+   * Instance discovery, `GET {login host}/common/discovery/instance?api-version=1.1&authorization_endpoint=…`,
+   * which MSAL calls before trusting an authority it does not know (MSAL Python
+   * `msal.authority._instance_discovery`; @azure/identity's `disableInstanceDiscovery`, api-contracts D).
+   * The emulated Entra knows its own host as an instance (as login.microsoftonline.com knows the public
+   * cloud's aliases) and answers any other with AADSTS50049 `invalid_instance`
+   * (learn.microsoft.com/entra/identity-platform/reference-error-codes).
+   */
+  function instanceDiscovery(req: EmuRequest): EmuResponse {
+    const endpoint = req.url.searchParams.get('authorization_endpoint') ?? '';
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    const own = new URL(base());
+    // MSAL names the host without its port (msal.authority: 'https://{instance}{path}/oauth2/v2.0/authorize').
+    if (!url || url.hostname !== own.hostname || !/\/oauth2\/(v2\.0\/)?authorize$/.test(url.pathname)) {
+      fail([400, 'invalid_instance', 50049, 'Unknown or invalid instance.'], req);
+    }
+    const v2 = url.pathname.endsWith('/v2.0/authorize');
+    const tenantPath = url.pathname.replace(/\/oauth2\/(v2\.0\/)?authorize$/, '');
+    return {
+      status: 200,
+      write: false,
+      body: {
+        tenant_discovery_endpoint: `${own.origin}${tenantPath}${v2 ? '/v2.0' : ''}/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: own.host, preferred_cache: own.host, aliases: [own.host] }],
+      },
+    };
+  }
+
   return async (req) => {
     const seg = req.path.split('/').filter(Boolean);
     const [tenantSeg, ...rest] = seg;
     if (!tenantSeg) return undefined;
     const route = rest.join('/');
+    if (req.method === 'GET' && tenantSeg === 'common' && route === 'discovery/instance') return instanceDiscovery(req);
     if (
       req.method === 'GET' &&
       (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')
