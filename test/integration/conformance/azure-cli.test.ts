@@ -111,7 +111,14 @@ describe('Azure CLI against the emulated cloud', { skip: !found.az && !inCi ? fo
         oidcIssuerProfile: { enabled: boolean };
         securityProfile: { workloadIdentity?: { enabled: boolean } };
       };
-    }>(['resource', 'update', '--ids', id, '--set', 'properties.securityProfile={"workloadIdentity":{"enabled":true}}']);
+    }>([
+      'resource',
+      'update',
+      '--ids',
+      id,
+      '--set',
+      'properties.securityProfile={"workloadIdentity":{"enabled":true}}',
+    ]);
     assert.equal(after.properties.oidcIssuerProfile.enabled, true);
     assert.equal(after.properties.securityProfile.workloadIdentity?.enabled, true);
     const cluster = cloud.ctx.state.azure.subscriptions[0]!.resourceGroups[0]!.clusters[0]!;
