@@ -575,6 +575,32 @@ test('token proof: AADSTS70021 names the exact mismatch from the federated crede
   assert.ok(c.evidence.some((e) => e.startsWith('Entra exchange as') && !e.includes('Trace ID')));
 });
 
+test('token proof: AADSTS7000272 (signing key not in the issuer JWKS) says the keys rotated and how to get a fresh token', () => {
+  const proof: TokenProofFacts = {
+    serviceAccount: 'source-controller',
+    tokenRequest: {
+      ok: true,
+      issuer: ISSUER,
+      subject: 'system:serviceaccount:flux-system:source-controller',
+      audiences: ['api://AzureADTokenExchange'],
+    },
+    exchange: {
+      ok: false,
+      // Text as Entra answers it (Azure/azure-workload-identity#1232).
+      error: `AADSTS7000272: The certificate with identifier DFA184AB used to sign the federated credential could not be found in the metadata of identity provider ${ISSUER}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.\r\nTrace ID: x`,
+    },
+  };
+  const [c] = tokenChecks([proof], target(), {
+    identity,
+    issuerUrl: ISSUER,
+    federatedCredentials: azure().federatedCredentials,
+  });
+  assert.equal(c.status, 'fail');
+  assert.match(c.cause!, /signing keys were rotated/);
+  assert.match(c.fix!, /rollout restart deployment\/source-controller/);
+  assert.ok(c.fix!.includes(`${ISSUER}openid/v1/jwks`));
+});
+
 test('token proof: repository read errors map TF401444 / TF400813 / TF401019, and Contribute is checked for image automation', () => {
   const ok = { ok: true as const, issuer: ISSUER, subject: 's', audiences: ['api://AzureADTokenExchange'] };
   const mk = (sa: string, error: string): TokenProofFacts => ({

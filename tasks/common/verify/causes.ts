@@ -122,6 +122,13 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
           cause: "Entra could not reach the cluster's OIDC issuer (discovery document or keys not served)",
           fix: `${fixEnableIssuer(ctx, 'oidc')}; the same command re-publishes the issuer`,
         };
+      case '7000272':
+        return {
+          code: 'AADSTS7000272',
+          cause:
+            "the service-account token is signed with a key the cluster's OIDC issuer does not publish (its signing keys were rotated, so tokens issued before the rotation no longer verify)",
+          fix: `${fixRestart(ctx, controller)} (the restarted pod gets a token signed with the current key); if it persists, check that the issuer's JWKS (${(ctx.issuerUrl ?? '<issuer>').replace(/\/?$/, '/')}openid/v1/jwks) lists the token's kid`,
+        };
       case '70025':
         return {
           code: 'AADSTS70025',

@@ -1,7 +1,15 @@
 /**
  * Entra ID token-endpoint errors with the real AADSTS codes and texts (api-contracts D; texts from
  * the ADO and workload-identity troubleshooting docs; where only the code is documented the text
- * follows the real message's form). Body shape as test/fixtures/api-examples/entra/*.error-response.json.
+ * follows the real message's form). Body shape as shared/reference/api-examples/entra/*.error-response.json.
+ *
+ * Status and `error`: a client assertion Entra cannot accept is a failed client authentication, so
+ * it answers 401 `invalid_client` (RFC 6749 section 5.2: "invalid_client ... Client authentication
+ * failed ... the authorization server MAY return an HTTP 401"; Entra's answers for the federation
+ * mismatches 700211/700212/700213 and the unknown signing key 7000272 carry `invalid_client`, e.g.
+ * Azure/azure-workload-identity#1232 for 7000272). The generic AADSTS70021 keeps the form of the
+ * official example (entra/aadsts70021-no-matching-federated-identity.error-response.json:
+ * `invalid_request`).
  */
 import * as crypto from 'node:crypto';
 import { HttpError } from '../core/host';
@@ -63,14 +71,24 @@ export const AADSTS = {
       7000218,
       `The request body must contain the following parameter: 'client_assertion' or 'client_secret'.`,
     ] as const,
-  // The official examples (entra/*.error-response.json) answer both a scope without /.default and an
-  // unknown resource with AADSTS70011 invalid_scope.
+  // A scope that is not `<resource>/.default` (client credentials take only .default):
+  // the official examples entra/aadsts-error-response.sample.json and token-v2-client-credentials.error-response.json.
   badScope: (s: string) =>
     [
       400,
       'invalid_scope',
       70011,
       `The provided value for the input parameter 'scope' is not valid. The scope ${s} is not valid.`,
+    ] as const,
+  // A well-formed `<resource>/.default` naming a resource with no service principal in the tenant:
+  // AADSTS500011 InvalidResourceServicePrincipalNotFound (learn.microsoft.com/entra/identity-platform/reference-error-codes);
+  // body form `invalid_resource` as quoted in Azure/azure-cli#16850 and rootinc/laravel-azure-middleware#51.
+  unknownResource: (resource: string, tenant: string) =>
+    [
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
     ] as const,
   unknownClient: (id: string, tenant: string) =>
     [
@@ -140,27 +158,36 @@ export const AADSTS = {
     ] as const,
   issuerMismatch: (iss: string) =>
     [
-      400,
-      'invalid_request',
+      401,
+      'invalid_client',
       700211,
       `No matching federated identity record found for presented assertion issuer '${iss}'. ${FIC_HINT}`,
     ] as const,
   subjectMismatch: (sub: string) =>
     [
-      400,
-      'invalid_request',
+      401,
+      'invalid_client',
       700213,
       `No matching federated identity record found for presented assertion subject '${sub}'. Please note that the matching is done using a case-sensitive comparison. ${FIC_HINT}`,
     ] as const,
   audienceMismatch: (aud: string) =>
     [
-      400,
+      401,
       'invalid_client',
       700212,
       `No matching federated identity record found for presented assertion audience '${aud}'. ${FIC_HINT}`,
     ] as const,
   issuerUnreachable: (iss: string, why: string) =>
     [400, 'invalid_request', 90061, `Request to External OIDC endpoint failed. Issuer: '${iss}'. ${why}`] as const,
+  // The assertion's `kid` is not in the issuer's published key set (e.g. after an AKS signing-key
+  // rotation): text as Entra answers it, quoted in Azure/azure-workload-identity#1232.
+  signingKeyNotFound: (kid: string, iss: string) =>
+    [
+      401,
+      'invalid_client',
+      7000272,
+      `The certificate with identifier ${kid} used to sign the federated credential could not be found in the metadata of identity provider ${iss}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.`,
+    ] as const,
   assertionSignature: (why: string) =>
     [400, 'invalid_client', 50013, `Assertion failed signature validation. [Reason - ${why}]`] as const,
 } satisfies Record<string, (...a: never[]) => readonly [number, string, number, string]>;

@@ -15,6 +15,12 @@ import { audienceFor, type TokenService } from './tokens';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+/**
+ * Clock skew Entra allows on a client assertion's `nbf` and `exp`, the same for certificate and
+ * federated assertions: the 5 minutes of Microsoft.IdentityModel's
+ * `TokenValidationParameters.DefaultClockSkew` (learn.microsoft.com/dotnet/api/microsoft.identitymodel.tokens.tokenvalidationparameters.defaultclockskew).
+ */
+const CLOCK_SKEW_SECONDS = 300;
 
 export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Handler {
   const issuerKeys = new IssuerKeys(ctx);
@@ -111,8 +117,8 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
 
   function timeCheck(claims: JwtClaims, req: EmuRequest): void {
     const now = ctx.clock.nowSeconds();
-    const expired = typeof claims.exp !== 'number' || now > claims.exp;
-    const early = typeof claims.nbf === 'number' && now + 300 < claims.nbf; // Entra tolerates 5 minutes of skew on nbf
+    const expired = typeof claims.exp !== 'number' || now > claims.exp + CLOCK_SKEW_SECONDS;
+    const early = typeof claims.nbf === 'number' && now + CLOCK_SKEW_SECONDS < claims.nbf;
     if (expired || early) fail(AADSTS.assertionTime(ctx.clock.now(), claims.nbf, claims.exp), req);
   }
 
@@ -184,14 +190,17 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
       throw e;
     }
     try {
-      verifyJwt(assertion, keys, { now: ctx.clock.nowSeconds() });
+      // Lifetime is checked by timeCheck (the same rule as certificate assertions); the skew here
+      // only keeps verifyJwt from answering first with a different reading of it.
+      verifyJwt(assertion, keys, { now: ctx.clock.nowSeconds(), skew: CLOCK_SKEW_SECONDS });
     } catch (e) {
       if (!(e instanceof JwtError)) throw e;
       if (e.reason === 'expired' || e.reason === 'not-yet-valid')
         fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
-      fail(AADSTS.assertionSignature(e.reason === 'unknown-key' ? 'The key was not found.' : e.message), req);
+      if (e.reason === 'unknown-key') fail(AADSTS.signingKeyNotFound(String(d.header.kid ?? ''), iss), req);
+      fail(AADSTS.assertionSignature(e.message), req);
     }
-    if (typeof d.claims.exp !== 'number') fail(AADSTS.assertionTime(ctx.clock.now(), d.claims.nbf, d.claims.exp), req);
+    timeCheck(d.claims, req);
 
     const bySubject = byIssuer.filter((f) => f.subject === sub);
     if (bySubject.length === 0) {
@@ -216,7 +225,7 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     if (!clientId) fail(AADSTS.missingParameter('client_id'), req);
     const resource = resourceFrom(form, v2, req);
     const audience = audienceFor(resource, ctx.urls.arm);
-    if (!audience) fail(AADSTS.badScope(form.get('scope') ?? resource), req);
+    if (!audience) fail(AADSTS.unknownResource(resource, t.id), req);
 
     const entry = findPrincipal(ctx.state.azure, clientId, ctx.clock.now(), 'appId');
     if (!entry) fail(AADSTS.unknownClient(clientId, t.domain), req);
@@ -268,11 +277,46 @@ export function createEntraHandler(ctx: CloudContext, tokens: TokenService): Han
     return { status: 200, body, write: false, headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' } };
   }
 
+  /**
+   * Instance discovery, `GET {login host}/common/discovery/instance?api-version=1.1&authorization_endpoint=…`,
+   * which MSAL calls before trusting an authority it does not know (MSAL Python
+   * `msal.authority._instance_discovery`; @azure/identity's `disableInstanceDiscovery`, api-contracts D).
+   * The emulated Entra knows its own host as an instance (as login.microsoftonline.com knows the public
+   * cloud's aliases) and answers any other with AADSTS50049 `invalid_instance`
+   * (learn.microsoft.com/entra/identity-platform/reference-error-codes).
+   */
+  function instanceDiscovery(req: EmuRequest): EmuResponse {
+    const endpoint = req.url.searchParams.get('authorization_endpoint') ?? '';
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    const own = new URL(base());
+    // MSAL names the host without its port (msal.authority: 'https://{instance}{path}/oauth2/v2.0/authorize').
+    if (!url || url.hostname !== own.hostname || !/\/oauth2\/(v2\.0\/)?authorize$/.test(url.pathname)) {
+      fail([400, 'invalid_instance', 50049, 'Unknown or invalid instance.'], req);
+    }
+    const v2 = url.pathname.endsWith('/v2.0/authorize');
+    const tenantPath = url.pathname.replace(/\/oauth2\/(v2\.0\/)?authorize$/, '');
+    return {
+      status: 200,
+      write: false,
+      body: {
+        tenant_discovery_endpoint: `${own.origin}${tenantPath}${v2 ? '/v2.0' : ''}/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: own.host, preferred_cache: own.host, aliases: [own.host] }],
+      },
+    };
+  }
+
   return async (req) => {
     const seg = req.path.split('/').filter(Boolean);
     const [tenantSeg, ...rest] = seg;
     if (!tenantSeg) return undefined;
     const route = rest.join('/');
+    if (req.method === 'GET' && tenantSeg === 'common' && route === 'discovery/instance') return instanceDiscovery(req);
     if (
       req.method === 'GET' &&
       (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')

@@ -135,3 +135,46 @@ export function issueClientCertificate(
   fs.rmSync(work, { recursive: true, force: true });
   return out;
 }
+
+/**
+ * A server certificate signed by the CA for the given DNS names: stands in for a public host the
+ * emulated cloud answers for (e.g. login.microsoftonline.com's instance discovery, reached through
+ * a test proxy), so a client that trusts the test CA accepts it.
+ */
+export function issueServerCertificate(ca: TestCa, dnsNames: string[]): { cert: string; key: string } {
+  const work = fs.mkdtempSync(path.join(ca.dir, 'server-'));
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 's.key', '-out', 's.csr', '-subj', `/CN=${dnsNames[0]}`],
+    work,
+  );
+  fs.writeFileSync(
+    path.join(work, 's.ext'),
+    `subjectAltName=${dnsNames.map((d) => `DNS:${d}`).join(',')}\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      's.csr',
+      '-CA',
+      path.join(ca.dir, 'ca.crt'),
+      '-CAkey',
+      ca.caKeyPath,
+      '-CAcreateserial',
+      '-out',
+      's.crt',
+      '-days',
+      '30',
+      '-extfile',
+      's.ext',
+    ],
+    work,
+  );
+  const out = {
+    cert: fs.readFileSync(path.join(work, 's.crt'), 'utf8'),
+    key: fs.readFileSync(path.join(work, 's.key'), 'utf8'),
+  };
+  fs.rmSync(work, { recursive: true, force: true });
+  return out;
+}

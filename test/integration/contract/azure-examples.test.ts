@@ -1,5 +1,5 @@
 /**
- * Contract replay: every official example in test/fixtures/api-examples/{arm-msi,arm-aks,entra}
+ * Contract replay: every official example in test/fixtures/api-examples/{arm-msi,arm-aks,arm-resources,entra}
  * that is a request or response of an emulated route is sent to the emulators as it is written
  * (path parameters, query, body), and the answer must have the example's status and shape (every
  * field of the example present with the same JSON type). Documented exceptions are listed where
@@ -253,6 +253,46 @@ describe('arm-aks examples', () => {
   });
 });
 
+describe('arm-resources examples (what ARM serves itself)', () => {
+  // Optional fields the emulated subscription/tenant/provider leave out (no managing tenants, no
+  // tags, no edge-zone location mappings, a single page) are not part of the contract.
+  test('GetSubscription -> 200 in the example shape', async () => {
+    const ex = example('arm-resources/GetSubscription.2022-12-01.json');
+    const res = await arm('GET', `/subscriptions/${FRESH.subscriptionId}`, {
+      'api-version': ex.parameters['api-version'],
+    });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['managedByTenants', 'tags']);
+    assert.equal((res.json() as { subscriptionId: string }).subscriptionId, FRESH.subscriptionId);
+  });
+
+  test('GetTenants -> 200 in the example shape', async () => {
+    const ex = example('arm-resources/GetTenants.2022-12-01.json');
+    const res = await arm('GET', '/tenants', { 'api-version': ex.parameters['api-version'] });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['nextLink']);
+  });
+
+  test('GetProvider -> 200 in the example shape (for Microsoft.ContainerService; the example names a test RP)', async () => {
+    const ex = example('arm-resources/GetProvider.2022-09-01.json');
+    const res = await arm('GET', `/subscriptions/${FRESH.subscriptionId}/providers/Microsoft.ContainerService`, {
+      'api-version': ex.parameters['api-version'],
+    });
+    assert.equal(res.status, 200, res.body.toString('utf8'));
+    assertShape(ex.responses['200']!.body, res, ['resourceTypes[].locationMappings']);
+  });
+
+  test('the example api-versions are refused for the wrong type: 2022-12-01 is no AKS version', async () => {
+    const res = await arm(
+      'GET',
+      `/subscriptions/${FRESH.subscriptionId}/resourceGroups/${FRESH.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${FRESH.clusterName}`,
+      { 'api-version': '2022-12-01' },
+    );
+    assert.equal(res.status, 400);
+    assert.equal((res.json() as { error: { code: string } }).error.code, 'NoRegisteredProviderFound');
+  });
+});
+
 describe('entra examples', () => {
   const tokenUrl = () => `${cloud.ctx.urls.entra}/${FRESH.tenantId}/oauth2/v2.0/token`;
   const post = (form: Record<string, string>) =>
@@ -300,8 +340,12 @@ describe('entra examples', () => {
   });
 
   test('an invalid scope -> the error response examples (AADSTS70011)', async () => {
+    // Both examples answer a scope Entra cannot accept with invalid_scope 70011. The 2016 doc example
+    // names `https://foo.microsoft.com/.default`, a well-formed scope of a resource the tenant lacks:
+    // today's Entra answers that AADSTS500011 (next test), so the example is replayed for what it
+    // still documents, the invalid_scope body, with a scope that is not `<resource>/.default`.
     for (const [file, scope] of [
-      ['entra/token-v2-client-credentials.error-response.json', 'https://foo.microsoft.com/.default'],
+      ['entra/token-v2-client-credentials.error-response.json', 'https://foo.microsoft.com/user_impersonation'],
       ['entra/aadsts-error-response.sample.json', 'https://example.contoso.com/activity.read'],
     ] as const) {
       const expected = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as {
@@ -320,6 +364,54 @@ describe('entra examples', () => {
       assert.equal(body.error, expected.error);
       assert.deepEqual(body.error_codes, expected.error_codes);
       assert.match(body.error_description, /^AADSTS70011: .*\r\nTrace ID: .*\r\nCorrelation ID: .*\r\nTimestamp: /);
+    }
+  });
+
+  test('a resource the tenant does not have -> AADSTS500011 invalid_resource (reference-error-codes)', async () => {
+    const expected = JSON.parse(
+      fs.readFileSync(
+        path.join(EXAMPLES, 'entra/aadsts500011-resource-principal-not-found.error-response.json'),
+        'utf8',
+      ),
+    ) as { error: string; error_codes: number[] };
+    const res = await post({
+      client_id: app.appId,
+      client_secret: app.secret,
+      grant_type: 'client_credentials',
+      scope: 'https://foo.microsoft.com/.default',
+    });
+    assert.equal(res.status, 400);
+    assertShape(expected, res);
+    const body = res.json() as { error: string; error_codes: number[]; error_description: string };
+    assert.equal(body.error, expected.error);
+    assert.deepEqual(body.error_codes, expected.error_codes);
+    assert.match(
+      body.error_description,
+      /^AADSTS500011: The resource principal named https:\/\/foo.microsoft.com was not found in the tenant named /,
+    );
+  });
+
+  test('an assertion signed with a key its issuer does not publish -> the AADSTS7000272 answer (401 invalid_client)', async () => {
+    const expected = JSON.parse(
+      fs.readFileSync(path.join(EXAMPLES, 'entra/aadsts7000272-signing-key-not-found.error-response.json'), 'utf8'),
+    ) as { error: string; error_codes: number[] };
+    const other = await startTestIssuer(cloud, 'rotated');
+    try {
+      const form = federatedRequest();
+      // The app of 'federated request -> success response' (registered above) trusts issuer for this subject.
+      form.client_assertion = other.sign({ sub: 'system:serviceaccount:ns:workload', iss: issuer.issuer });
+      const res = await post(form);
+      assert.equal(res.status, 401);
+      assertShape(expected, res);
+      const body = res.json() as { error: string; error_codes: number[]; error_description: string };
+      assert.equal(body.error, expected.error);
+      assert.deepEqual(body.error_codes, expected.error_codes);
+      assert.match(
+        body.error_description,
+        new RegExp(`could not be found in the metadata of identity provider ${issuer.issuer}\\.`),
+      );
+    } finally {
+      await other.close();
     }
   });
 

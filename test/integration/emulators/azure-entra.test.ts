@@ -1,7 +1,8 @@
 /**
  * The emulated Entra ID driven by @azure/identity: client secret, certificate and federated
  * assertions, and every rejection a user can meet (wrong issuer / subject / audience, expired
- * assertion, unknown client, no federated credentials, unreachable issuer, propagation delay).
+ * assertion, unknown client, no federated credentials, unreachable issuer, propagation delay), with
+ * the status and `error` Entra answers them with (raw token requests, below).
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import {
   type TestApp,
   type TestIssuer,
 } from '../../emulators/azure/testing';
+import { httpsRequest } from '../../emulators/core/context';
 import { AZURE_DEVOPS_RESOURCE_ID, FRESH } from '../../emulators/names';
 
 const SUBJECT = 'system:serviceaccount:flux-system:source-controller';
@@ -114,7 +116,10 @@ describe('client secret', () => {
       assert.equal(jwtClaims(token.token).aud, aud, scope);
     }
     const msg = await rejection(cred.getToken('https://unknown.example.com/.default'));
-    assert.match(msg, /AADSTS70011: The provided value for the input parameter 'scope' is not valid/);
+    assert.match(
+      msg,
+      /AADSTS500011: The resource principal named https:\/\/unknown.example.com was not found in the tenant named/,
+    );
   });
 });
 
@@ -192,7 +197,7 @@ describe('federated assertion (workload identity federation)', () => {
     assert.match(msg, /AADSTS700024: Client assertion is not within its valid time range/);
   });
 
-  test('an assertion signed by another key is refused', async () => {
+  test('an assertion signed with a key the issuer does not publish is AADSTS7000272 (key rollover)', async () => {
     const impostor = await startTestIssuer(cloud, 'impostor');
     try {
       // Same iss as the trusted issuer, but signed with the impostor's key: the trusted JWKS has no such kid.
@@ -201,7 +206,12 @@ describe('federated assertion (workload identity federation)', () => {
           ARM_SCOPE,
         ),
       );
-      assert.match(msg, /AADSTS50013: Assertion failed signature validation/);
+      assert.match(
+        msg,
+        new RegExp(
+          `AADSTS7000272: The certificate with identifier \\S+ used to sign the federated credential could not be found in the metadata of identity provider ${issuer.issuer}`,
+        ),
+      );
     } finally {
       await impostor.close();
     }
@@ -269,6 +279,76 @@ describe('federated assertion (workload identity federation)', () => {
       assert.equal(jwtClaims(token.token).oid, app.objectId);
     } finally {
       cloud.ctx.state.azure.tenant.ficPropagationDelayMs = 0;
+    }
+  });
+});
+
+/** A raw client-credentials request with a federated assertion, as MSAL sends it (token-v2-client-credentials.federated-request.http). */
+async function rawFederated(assertion: string, scope = ARM_SCOPE) {
+  const body = new URLSearchParams({
+    scope,
+    client_id: fedApp.appId,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+    grant_type: 'client_credentials',
+  }).toString();
+  const res = await httpsRequest(cloud.ctx.ca, `${cloud.ctx.urls.entra}/${FRESH.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  return { status: res.status, body: res.json<{ error?: string; error_codes?: number[]; access_token?: string }>() };
+}
+
+describe('federated assertion: status and error as Entra answers them', () => {
+  test('issuer, subject and audience mismatches and an unknown signing key are 401 invalid_client', async () => {
+    const impostor = await startTestIssuer(cloud, 'impostor-raw');
+    try {
+      const cases: [string, string, number][] = [
+        ['issuer', issuer.sign({ sub: SUBJECT, iss: issuer.issuer.replace(/\/$/, '') }), 700211],
+        ['subject', issuer.sign({ sub: `${SUBJECT}x` }), 700213],
+        ['audience', issuer.sign({ sub: SUBJECT, aud: ['api://SomethingElse'] }), 700212],
+        ['signing key', impostor.sign({ sub: SUBJECT, iss: issuer.issuer }), 7000272],
+      ];
+      for (const [what, assertion, code] of cases) {
+        const r = await rawFederated(assertion);
+        assert.equal(r.status, 401, what);
+        assert.equal(r.body.error, 'invalid_client', what);
+        assert.deepEqual(r.body.error_codes, [code], what);
+      }
+    } finally {
+      await impostor.close();
+    }
+  });
+
+  test('an unknown resource is 400 invalid_resource AADSTS500011; a non-.default scope stays AADSTS70011', async () => {
+    const unknown = await rawFederated(issuer.sign({ sub: SUBJECT }), 'https://foo.example.com/.default');
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.error, 'invalid_resource');
+    assert.deepEqual(unknown.body.error_codes, [500011]);
+    const malformed = await rawFederated(
+      issuer.sign({ sub: SUBJECT }),
+      'https://management.azure.com/user_impersonation',
+    );
+    assert.equal(malformed.body.error, 'invalid_scope');
+    assert.deepEqual(malformed.body.error_codes, [70011]);
+  });
+
+  test('the assertion lifetime allows 5 minutes of clock skew, as for certificate assertions', async () => {
+    const now = cloud.ctx.clock.nowSeconds();
+    const within = [
+      issuer.sign({ sub: SUBJECT, iat: now - 3600, nbf: now - 3600, exp: now - 240 }),
+      issuer.sign({ sub: SUBJECT, iat: now + 240, nbf: now + 240, exp: now + 3600 }),
+    ];
+    for (const a of within) assert.equal((await rawFederated(a)).status, 200);
+    const beyond = [
+      issuer.sign({ sub: SUBJECT, iat: now - 3600, nbf: now - 3600, exp: now - 360 }),
+      issuer.sign({ sub: SUBJECT, iat: now + 360, nbf: now + 360, exp: now + 3600 }),
+    ];
+    for (const a of beyond) {
+      const r = await rawFederated(a);
+      assert.equal(r.status, 400);
+      assert.deepEqual(r.body.error_codes, [700024]);
     }
   });
 });

@@ -54,6 +54,7 @@ interface Pending {
   workloadIdentity?: boolean;
   tags?: Record<string, string> | undefined;
   tagsSet: boolean;
+  nodeCount?: number;
 }
 
 interface Operation {
@@ -127,6 +128,7 @@ export function createAksOperations() {
       identityChanged = true;
     }
     if (p.tagsSet) c.tags = p.tags;
+    if (p.nodeCount !== undefined) c.nodeCount = p.nodeCount;
     c.provisioningState = 'Succeeded';
     c.eTag = newEtag();
     if (identityChanged || op.creating) ctx.kube.clusterUpdated(op.clusterId);
@@ -290,20 +292,54 @@ export function createAksOperations() {
     );
   }
 
-  /** The writable fields of a PUT body the emulator models. */
-  function desired(body: Record<string, unknown>): Pending {
+  /**
+   * The writable fields of a PUT body the emulator models. PUT replaces the whole resource (ARM RPC,
+   * Azure/azure-resource-manager-rpc v1.0/resource-api-reference.md "PUT Resource": the resource is
+   * replaced; PATCH on managedClusters only updates tags, ManagedClusters_UpdateTags): a profile the
+   * body leaves out is its default, not the current value. So a partial body turns workload
+   * identity off, clears the tags, and meets the validation a full model would.
+   */
+  function desired(body: Record<string, unknown>, version: string): Pending {
     const props = isObject(body.properties) ? body.properties : {};
-    const p: Pending = { tagsSet: false };
-    if (isObject(props.oidcIssuerProfile) && typeof props.oidcIssuerProfile.enabled === 'boolean')
-      p.oidcIssuer = props.oidcIssuerProfile.enabled;
+    const oidc = isObject(props.oidcIssuerProfile) ? props.oidcIssuerProfile.enabled : undefined;
     const sp = props.securityProfile;
-    if (isObject(sp) && isObject(sp.workloadIdentity) && typeof sp.workloadIdentity.enabled === 'boolean')
-      p.workloadIdentity = sp.workloadIdentity.enabled;
-    if ('tags' in body) {
-      p.tags = tagsFrom(body.tags);
-      p.tagsSet = true;
+    const wi = isObject(sp) && isObject(sp.workloadIdentity) ? sp.workloadIdentity.enabled : undefined;
+    const pools = Array.isArray(props.agentPoolProfiles) ? props.agentPoolProfiles : [];
+    const count = isObject(pools[0]) && typeof pools[0].count === 'number' ? pools[0].count : undefined;
+    return {
+      oidcIssuer: typeof oidc === 'boolean' ? oidc : oidcOnByDefault(version),
+      workloadIdentity: wi === true,
+      tags: tagsFrom(body.tags),
+      tagsSet: true,
+      ...(count !== undefined ? { nodeCount: count } : {}),
+    };
+  }
+
+  /** What AKS requires of every PUT body, create or update (its "Required parameter ... is missing (null)" answers). */
+  function requireModel(body: Record<string, unknown>): void {
+    const props = body.properties;
+    if (!isObject(props))
+      throw new ArmError(400, 'InvalidParameter', 'Required parameter properties is missing (null).');
+    const pools = props.agentPoolProfiles;
+    if (!Array.isArray(pools) || pools.length === 0)
+      throw new ArmError(400, 'InvalidParameter', 'Required parameter agentPoolProfiles is missing (null).');
+  }
+
+  /**
+   * If-Match / If-None-Match on a write (learn.microsoft.com/azure/aks/use-etags: a mismatch "fails
+   * early"; ARM RPC resource-api-reference: a failed precondition is 412 Precondition Failed).
+   */
+  function checkPreconditions(call: ArmCall, existing: ClusterState | undefined): void {
+    const ifMatch = call.req.headers['if-match'];
+    const ifNoneMatch = call.req.headers['if-none-match'];
+    const current = existing ? (existing.eTag ?? 'initial') : undefined;
+    const failed = (header: string, value: string) =>
+      new ArmError(412, 'PreconditionFailed', `The specified precondition '${header} = ${value}' failed.`);
+    if (typeof ifMatch === 'string' && ifMatch !== '') {
+      if (current === undefined || (ifMatch !== '*' && ifMatch.replace(/"/g, '') !== current))
+        throw failed('If-Match', ifMatch);
     }
-    return p;
+    if (ifNoneMatch === '*' && existing) throw failed('If-None-Match', ifNoneMatch);
   }
 
   function startOperation(
@@ -358,28 +394,25 @@ export function createAksOperations() {
         'InvalidParameter',
         'The value of parameter location is invalid: a location is required.',
       );
-    const want = desired(body);
-    const clusterId = clusterResourceId(sub.id, rg.name, findClusterIn(rg, name)?.name ?? name);
     const existing = findClusterIn(rg, name);
+    const clusterId = clusterResourceId(sub.id, rg.name, existing?.name ?? name);
+    if (existing) settleCluster(call, clusterId);
+    checkPreconditions(call, existing);
+    requireModel(body);
+    const props = body.properties as Record<string, unknown>;
     if (existing) {
-      settleCluster(call, clusterId);
-      const ifMatch = call.req.headers['if-match'];
-      if (
-        typeof ifMatch === 'string' &&
-        ifMatch !== '*' &&
-        ifMatch.replace(/"/g, '') !== (existing.eTag ?? 'initial')
-      ) {
-        throw new ArmError(409, 'EtagMismatch', 'Operation is not allowed: Another operation is in progress');
-      }
       rejectWhileBusy(existing, running.get(clusterId.toLowerCase()));
       if (existing.location !== location)
         throw new ArmError(400, 'PropertyChangeNotAllowed', "Changing property 'location' is not allowed.");
+      const current = render(call, sub, rg, existing).properties as { dnsPrefix: string };
+      if (props.dnsPrefix !== current.dnsPrefix)
+        throw new ArmError(400, 'PropertyChangeNotAllowed', "Changing property 'dnsPrefix' is not allowed.");
+      const want = desired(body, existing.kubernetesVersion);
       if (existing.oidcIssuer.enabled && want.oidcIssuer === false) {
         // Documented ("disabling it is not supported"); the service's exact code/text is not published (api-contracts B).
         throw new ArmError(400, 'BadRequest', 'OIDC issuer feature cannot be disabled.');
       }
-      const oidcAfter = want.oidcIssuer ?? existing.oidcIssuer.enabled;
-      if ((want.workloadIdentity ?? existing.workloadIdentity) && !oidcAfter) {
+      if (want.workloadIdentity && !want.oidcIssuer) {
         throw new ArmError(
           400,
           'BadRequest',
@@ -392,12 +425,11 @@ export function createAksOperations() {
         headers: lroHeaders(call, op),
       });
     }
-    const props = isObject(body.properties) ? body.properties : {};
     const version =
       typeof props.kubernetesVersion === 'string' && props.kubernetesVersion
         ? props.kubernetesVersion
         : DEFAULT_KUBERNETES_VERSION;
-    want.oidcIssuer ??= oidcOnByDefault(version);
+    const want = desired(body, version);
     if (want.workloadIdentity && !want.oidcIssuer) {
       throw new ArmError(
         400,
