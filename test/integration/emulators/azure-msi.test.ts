@@ -259,6 +259,9 @@ describe('federated identity credentials', () => {
 
   test('two concurrent writes under one identity: one gets 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity', async () => {
     await msi.userAssignedIdentities.createOrUpdate(RG, 'fic-race', { location: 'westeurope' });
+    // Both requests leave in the same tick; a write that holds its identity for 1.5 s makes them
+    // overlap however busy the machine is.
+    cloud.ctx.state.azure.arm = { ficWriteMs: 1500 };
     const results = await Promise.allSettled([
       msi.federatedIdentityCredentials.createOrUpdate(
         RG,
@@ -273,6 +276,7 @@ describe('federated identity credentials', () => {
         fic('system:serviceaccount:flux-system:image-automation-controller'),
       ),
     ]);
+    cloud.ctx.state.azure.arm = { ficWriteMs: 30 };
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(failed.length, 1);
     const err = failed[0]!.reason as { statusCode?: number; code?: string; message: string };
