@@ -1,7 +1,8 @@
 // The version guard and the version bump.
 //
 //   npm run version:check                 fails when a task's bundle changed without a version bump
-//   npm run version:bump [-- minor|major]   bumps what changed, records the release in release.json
+//   npm run version:bump [-- minor|major]   bumps the tasks whose bundle changed since the release in release.json
+//   npm run version:release                records the tree as released (on publishing)
 //
 // A task's fingerprint is what esbuild reads to bundle it (the metafile's inputs, without writing
 // anything): each repository source by its own hash, the dependencies together, and task.json
@@ -79,7 +80,6 @@ function writeVersions(plan: { extension: string; tasks: Record<string, TaskPrin
     const text = fs.readFileSync(p, 'utf8');
     fs.writeFileSync(p, text.replace(/^(\s*"version":\s*)"[^"]*"/m, `$1"${plan.extension}"`));
   }
-  fs.writeFileSync(recordFile, JSON.stringify(plan.record, null, 2) + '\n');
 }
 
 async function main(): Promise<number> {
@@ -97,6 +97,15 @@ async function main(): Promise<number> {
         .map(([n, t]) => `${n} ${t.version}`)
         .join(', ')})`,
     );
+  } else if (command === 'release') {
+    // Records the tree as released: the next change to a bundle needs a higher version again.
+    const problems = checkRelease(record, now);
+    if (problems.length) {
+      for (const p of problems) console.error(`version guard: ${p}`);
+      return 1;
+    }
+    fs.writeFileSync(recordFile, JSON.stringify(planBump(record, now, level).record, null, 2) + '\n');
+    console.log(`release.json: extension ${now.extension} recorded`);
   } else if (command === 'bump') {
     const plan = planBump(record, now, level);
     writeVersions(plan);
@@ -104,7 +113,7 @@ async function main(): Promise<number> {
     for (const [n, t] of Object.entries(plan.tasks))
       console.log(`${n.padEnd(20)} ${record.tasks?.[n]?.version ?? '-'} -> ${t.version}`);
   } else {
-    console.error('usage: node --import tsx scripts/version.ts check | bump [patch|minor|major]');
+    console.error('usage: node --import tsx scripts/version.ts check | bump [patch|minor|major] | release');
     return 2;
   }
   return 0;
