@@ -18,7 +18,8 @@ import {
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
-import { describeDevOpsError, devopsErrorInfo, type TokenHolder } from './errors';
+import { describeDevOpsError, type TokenHolder } from './errors';
+import { errorInfo } from '../http/errors';
 
 export const ZERO_OBJECT_ID = '0000000000000000000000000000000000000000';
 
@@ -67,7 +68,7 @@ function holderFor(who: string | TokenHolder): TokenHolder {
  * and what to grant; anything else is returned unchanged.
  */
 export function gitAccessError(err: unknown, action: string, who: string | TokenHolder, right: string): unknown {
-  const info = devopsErrorInfo(err);
+  const info = errorInfo(err);
   if (info.status === 404) {
     return new UserError(`Could not ${action}: not found (HTTP 404).`, {
       code: 'DevOpsNotFound',
@@ -84,7 +85,7 @@ export function gitAccessError(err: unknown, action: string, who: string | Token
 }
 
 export function isStalePush(err: unknown): boolean {
-  const info = devopsErrorInfo(err);
+  const info = errorInfo(err);
   return info.typeKey === 'GitReferenceStaleException' || (info.status === 409 && /\bTF401028\b/.test(info.message));
 }
 
@@ -175,7 +176,7 @@ export class GitRepository {
       if (!item || item.isFolder) return undefined;
       return item.content ?? '';
     } catch (err) {
-      if (devopsErrorInfo(err).status === 404) return undefined;
+      if (errorInfo(err).status === 404) return undefined;
       throw gitAccessError(err, `read ${path}`, this.holder, "the 'Read' Git permission on the repository");
     }
   }

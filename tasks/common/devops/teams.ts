@@ -3,7 +3,8 @@
  * group, which Graph (memberships) and the identity service (ACL descriptor) accept.
  */
 import type { DevOpsConnection } from './connection';
-import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import { describeDevOpsError, DevOpsRights } from './errors';
+import { errorInfo } from '../http/errors';
 
 export interface Team {
   id: string;
@@ -23,7 +24,7 @@ export async function findTeam(
     if (t?.id) return { id: t.id, name: t.name ?? name };
     return undefined;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {
       action: `read the team '${name}'`,
       principal,

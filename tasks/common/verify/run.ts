@@ -40,7 +40,7 @@ export async function verifyTask(
   const plan = ctx.mode === 'plan';
   const azure = await ctx.azureConnection('azureSubscription');
   const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
-  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent });
+  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent, retry: ctx.retry });
 
   const devops = async () => {
     const conn =
