@@ -210,7 +210,7 @@ describe('enableWorkloadIdentity', () => {
       oidcIssuerProfile: { enabled: true },
       securityProfile: { workloadIdentity: { enabled: true } },
     });
-    assert.deepEqual(time.waits, [500, 1000, 2000], 'two busy waits (half the doubling ceiling), then one LRO poll');
+    assert.deepEqual(time.waits, [500, 1000], 'two busy waits: full jitter (0.5) under a doubling ceiling');
     assert.equal(state.issuerUrl, ISSUER);
     assert.match(
       log.text(),

@@ -199,7 +199,7 @@ export async function enableWorkloadIdentity(
           ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
           : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`,
       );
-      await runUpdate(clients, ref, cluster, state, { ...opts, clock, deadline });
+      await runUpdate(clients, ref, cluster, state, { ...opts, clock, deadline, poller: base });
       return readBackEnabled(clients, ref, opts);
     });
   } catch (err) {
@@ -215,7 +215,7 @@ async function runUpdate(
   ref: ClusterRef,
   cluster: ManagedCluster,
   state: ClusterState,
-  opts: EnableOptions & { clock: Clock; deadline: number },
+  opts: EnableOptions & { clock: Clock; deadline: number; poller: RetryPolicy },
 ): Promise<void> {
   const { clock } = opts;
   const start = clock.now();
@@ -229,14 +229,19 @@ async function runUpdate(
   );
   try {
     await poller.submitted();
-    while (!poller.isDone) {
-      if (clock.now() >= opts.deadline) throw new UpdateTimeout('the update did not finish in time');
-      await clock.sleep(Math.min(opts.pollIntervalMs ?? 2000, Math.max(0, opts.deadline - clock.now())));
-      await poller.poll();
-      opts.log.progress(
-        `AKS cluster update ${poller.operationState?.status ?? 'running'} (${Math.round((clock.now() - start) / 1000)} s)`,
-      );
-    }
+    const done =
+      poller.isDone ||
+      (await opts.poller.poll(
+        async () => {
+          await poller.poll();
+          opts.log.progress(
+            `AKS cluster update ${poller.operationState?.status ?? 'running'} (${Math.round((clock.now() - start) / 1000)} s)`,
+          );
+          return poller.isDone ? true : undefined;
+        },
+        { intervalMs: opts.pollIntervalMs ?? 2000, timeoutMs: Math.max(0, opts.deadline - clock.now()) },
+      ));
+    if (!done) throw new UpdateTimeout('the update did not finish in time');
   } catch (err) {
     if (err instanceof UpdateTimeout || isBusyError(err)) throw err;
     // The operation's own verdict (core-lro's state), not its error text.

@@ -53,7 +53,8 @@ export function isRetryable(err: unknown): boolean {
 
 function reasonOf(err: unknown): string {
   const info = errorInfo(err);
-  if (info.status !== undefined) return `${info.status}${info.code ? ` ${info.code}` : ''}`;
+  const what = info.code ?? info.typeKey;
+  if (info.status !== undefined) return `${info.status}${what ? ` ${what}` : ''}`;
   return info.network ?? info.code ?? info.typeKey ?? (err instanceof Error ? err.name : 'error');
 }
 
@@ -139,6 +140,8 @@ export class RetryPolicy {
     o: {
       intervalMs: number;
       maxIntervalMs?: number;
+      /** Growth of the interval per wait (default 2). */
+      factor?: number;
       timeoutMs: number;
       onWait?: (waitMs: number, attempt: number) => void;
     },
@@ -153,7 +156,7 @@ export class RetryPolicy {
       const wait = Math.min(interval, left);
       o.onWait?.(wait, attempt);
       await this.options.sleep(wait);
-      interval = Math.min(interval * 2, o.maxIntervalMs ?? interval);
+      interval = Math.min(Math.round(interval * (o.factor ?? 2)), o.maxIntervalMs ?? interval);
     }
   }
 

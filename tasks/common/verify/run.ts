@@ -98,6 +98,7 @@ export async function verifyTask(
       devops,
       kube,
       authorityHost: azure.cloud.authorityHost,
+      retry: ctx.retry,
       connectionTenantId: azure.tenantId,
       ...(proxyOptions ? { proxyOptions } : {}),
       group: (title, fn) => ctx.group(title, fn),
