@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { httpsRequest } from '../emulators/core/context';
 import { kubeRuntime } from '../emulators/kube/index';
 import { gotkComponentsYaml } from '../emulators/kube/flux/install';
@@ -43,7 +43,7 @@ let tempDir: string;
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-e2e-'));
-  cloud = await startCloud({ scenario: 'converged' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   converged = structuredClone(cloud.ctx.state);
   await boot(cloud);
 });
@@ -84,7 +84,7 @@ function load(mutate?: (s: CloudState) => void): void {
 
 /** A cloud of its own for one case; stopped by the caller. */
 async function ownCloud(state: CloudState, afterBoot?: (c: Cloud) => void): Promise<Cloud> {
-  const c = await startCloud({ state: toPlaceholders(state, cloud.ctx.urls) });
+  const c = await startCloud({ timeScale: E2E_TIME_SCALE, state: toPlaceholders(state, cloud.ctx.urls) });
   try {
     await boot(c);
     afterBoot?.(c);
