@@ -290,6 +290,8 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
   for (let i = 0; i < SEEDS; i++) {
     const seed = BASE_SEED + i;
     load(chaosState(prng(seed)));
+    // The agent's checkouts happen before the faults (they are the agent's, not the tasks').
+    const dirs = await Promise.all([checkout(), checkout()]);
     chaosFaults(seed);
 
     // Provision: 4 clusters at once, one identity; failed runs re-run (same faults) up to twice.
@@ -299,7 +301,10 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
     firstTry += batch.filter((b) => b.run.result !== 'Failed').length;
     let pending = CLUSTERS.filter((_, k) => batch[k]!.run.result === 'Failed');
     for (const b of batch)
-      if (b.run.result === 'Failed' && !/Fix:|fix|re-run|check/i.test(b.run.message)) gaveUpSilently++;
+      if (b.run.result === 'Failed' && !/Fix:|fix|re-run|check/i.test(b.run.message)) {
+        gaveUpSilently++;
+        problems.push(`seed ${seed}: a failed run does not say what to do: ${b.run.message}`);
+      }
     for (let attempt = 0; attempt < 2 && pending.length > 0; attempt++) {
       batch = await Promise.all(pending.map((c) => provision(c)));
       all.push(...batch);
@@ -309,7 +314,6 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
     for (const c of pending) problems.push(`seed ${seed}: ${c} did not converge: ${all.at(-1)!.run.message}`);
 
     // Patch: two runs push the same change to main at once.
-    const dirs = await Promise.all([checkout(), checkout()]);
     let patches = await Promise.all(dirs.map((d) => patch(d)));
     all.push(...patches);
     runs += 2;
@@ -323,12 +327,12 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
       if (p.run.result === 'Failed') problems.push(`seed ${seed}: a Patch run did not converge: ${p.run.message}`);
 
     const d = duplicates();
+    cloud.ctx.faults.clear();
     const final = fs.readFileSync(path.join(await checkout(), FOLDER, 'kustomization.yaml'), 'utf8');
     for (const k of Object.keys(d) as (keyof typeof d)[]) dup[k] += d[k];
     dup.patches += duplicatePatches(final);
 
     // The converged re-run, without faults: no writes.
-    cloud.ctx.faults.clear();
     const mark = cloud.ctx.journal.mark();
     const again = await Promise.all([...CLUSTERS.map((c) => provision(c)), patch(await checkout())]);
     all.push(...again);
@@ -393,5 +397,4 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
   assert.deepEqual(rerunWrites, []);
   assert.equal(dupTotal, 0, JSON.stringify(dup));
   assert.deepEqual([...new Set(leaked)], []);
-  assert.equal(gaveUpSilently, 0);
 });
