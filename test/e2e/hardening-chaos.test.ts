@@ -33,6 +33,7 @@ import { BASE_SEED, FULL, prng, recordFigures } from '../hardening/figures';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const PROVISION = path.join(root, 'dist', 'tasks', 'FluxOidcProvision');
 const PATCH = path.join(root, 'dist', 'tasks', 'FluxManifestPatch');
+const VERIFY = path.join(root, 'dist', 'tasks', 'FluxOidcVerify');
 const SEEDS = FULL ? 8 : 2;
 const CLUSTERS = [FRESH.clusterName, 'aks-west', 'aks-north', 'aks-east'];
 const IDENTITY = 'flux-fleet';
@@ -155,6 +156,27 @@ async function patch(cwd: string): Promise<Run> {
     inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId: CLIENT, tenantId: FRESH.tenantId, commitMode: 'push' },
   });
   return { run, tempDir, cwd };
+}
+
+/** Verify (read-only, for the secret scan: kubeconfig, service-account tokens, the token exchange). */
+async function verify(): Promise<Run> {
+  const tempDir = fs.mkdtempSync(path.join(work, 'temp-'));
+  const run = await runBundledTask({
+    taskDir: VERIFY,
+    tempDir,
+    env: cloud.env,
+    timeoutMs: 240_000,
+    inputs: {
+      mode: 'apply',
+      azureSubscription: cloud.serviceConnections[FRESH.serviceConnectionName]!,
+      resourceGroup: FRESH.resourceGroup,
+      clusterName: FRESH.clusterName,
+      identityName: IDENTITY,
+      reconcile: 'false',
+      timeoutSeconds: '30',
+    },
+  });
+  return { run, tempDir };
 }
 
 const isTokenCall = (p: string) => /\/oauth2\/v2\.0\/token$|\/oidctoken$/i.test(p);
@@ -345,6 +367,7 @@ test(`chaos: ${SEEDS} seeds of 4 parallel Provision runs sharing an identity and
         .map((e) => `seed ${seed}: ${e.service} ${e.method} ${e.path}`),
     );
 
+    all.push(await verify());
     for (const r of all) {
       scanned++;
       leaked.push(...leaks(r, kube));
