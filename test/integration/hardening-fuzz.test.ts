@@ -25,14 +25,11 @@ import {
   DEFAULT_COMPONENTS,
   FIXTURES,
   IMAGE_COMPONENTS,
-  kubectlAvailable,
-  kustomize,
   materialiseFixture,
-  runCore,
   snapshot,
   tempDir,
-  tools,
 } from '../unit/flux-fixtures';
+import { kubectlAvailable, kustomize, runCore, tools } from './flux-tools';
 
 const CASES = FULL ? 1200 : 100;
 const RENDERED = FULL ? CASES : 15;
