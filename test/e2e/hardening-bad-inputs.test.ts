@@ -234,7 +234,11 @@ async function runCase(c: Case, index: number): Promise<Verdict> {
     ? c.names.test(run.message)
     : msg.includes(c.input.toLowerCase()) || msg.includes(label.toLowerCase());
   if (!named) problems.push(`the message does not name ${c.input} ('${label}'): ${run.message.slice(0, 300)}`);
-  if (!/fix|use |set |must|expected|check|give|choose|one of|between|at most|at least|allowed|remove|replace/i.test(run.message))
+  if (
+    !/fix|use |set |must|expected|check|give|choose|one of|between|at most|at least|allowed|remove|replace/i.test(
+      run.message,
+    )
+  )
     problems.push(`the message does not say what to do: ${run.message.slice(0, 300)}`);
   if (writes.length > 0) problems.push(`writes: ${writes.map((w) => `${w.method} ${w.path}`).join(', ')}`);
   if (cwd && tree(cwd) !== before) problems.push('the checkout changed');

@@ -201,7 +201,10 @@ describe('push mode on the fresh scenario', () => {
       [409, 201],
       'one lost race (TF401028), then the push',
     );
-    assert.match(run.log, /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException/);
+    assert.match(
+      run.log,
+      /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException/,
+    );
 
     const clone = await checkout(cloud);
     assert.equal(git(clone, 'rev-parse', 'HEAD'), run.outputs.commitId);

@@ -343,7 +343,9 @@ const CONVERGE: ConvergeCase[] = [
       s.azure.tenant.replicationDelayMs = 12_000;
     },
     writes: [/vsaex POST .*serviceprincipalentitlements$/],
-    log: [/retrying adding 'flux-aks-prod' to the organization \(not replicated to Azure DevOps yet\) after EntitlementWrongObjectId/],
+    log: [
+      /retrying adding 'flux-aks-prod' to the organization \(not replicated to Azure DevOps yet\) after EntitlementWrongObjectId/,
+    ],
   },
   {
     name: 'a concurrent writer on the identity: the federated credential write answers 409 and is retried',
@@ -382,7 +384,10 @@ const CONVERGE: ConvergeCase[] = [
       { service: 'devops', method: 'POST', path: 'accesscontrolentries', kind: '502', count: 1 },
     ],
     writes: [/arm PUT .*userAssignedIdentities\/flux-aks-prod$/, /devops POST .*accesscontrolentries\//],
-    log: [/retrying PUT \S*userAssignedIdentities\/flux-aks-prod after 429/, /retrying POST \S*serviceprincipalentitlements\S* after 429/],
+    log: [
+      /retrying PUT \S*userAssignedIdentities\/flux-aks-prod after 429/,
+      /retrying POST \S*serviceprincipalentitlements\S* after 429/,
+    ],
   },
 ];
 
