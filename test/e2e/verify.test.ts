@@ -463,7 +463,7 @@ describe('FluxOidcVerify right after FluxOidcProvision', () => {
   test('waits out the propagation of new federated credentials instead of failing', async () => {
     load((s) => {
       // Emulated ms: the cloud's clock runs at 1/E2E_TIME_SCALE of real time, as the task's waits do.
-      s.azure.tenant.ficPropagationDelayMs = 30_000;
+      s.azure.tenant.ficPropagationDelayMs = 60_000;
       for (const f of identityOf(s).federatedIdentityCredentials) f.createdAt = cloud.ctx.clock.now();
     });
     const o = await verify({ checks: 'azure,token', reconcile: 'false' });
