@@ -51,6 +51,7 @@ if (fs.existsSync(caCert)) {
 const { loadOrCreateTestCa } = await tsImport('../test/emulators/core/tls.ts', import.meta.url);
 loadOrCreateTestCa(caDir);
 
+const started = Date.now();
 console.log(`node --test: ${files.length} file(s)${filters.length ? ` under ${filters.join(', ')}` : ''}`);
 const child = spawn(
   process.execPath,
@@ -62,4 +63,28 @@ const child = spawn(
   },
 );
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('close', (code, signal) => {
+  printFigures();
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+/** The hardening suites' figures (test/hardening/figures.ts) of this run, as one table. */
+function printFigures() {
+  const dir = path.join(root, '.cache', 'hardening');
+  if (!fs.existsSync(dir)) return;
+  const rows = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!f.endsWith('.json')) continue;
+    const p = path.join(dir, f);
+    if (fs.statSync(p).mtimeMs < started) continue; // from an earlier run
+    const body = JSON.parse(fs.readFileSync(p, 'utf8'));
+    for (const r of body.rows) rows.push({ ...r, set: body.full ? 'full' : 'CI' });
+  }
+  if (!rows.length) return;
+  const cols = ['suite', 'set', 'figure', 'value', 'goal', 'met'];
+  const cell = (r, c) => (c === 'met' ? (r.met ? 'yes' : 'NO') : String(r[c]));
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
+  const line = (vals) => `| ${vals.map((v, i) => v.padEnd(width[i])).join(' | ')} |`;
+  console.log(`\nHardening figures\n${line(cols)}\n${line(width.map((w) => '-'.repeat(w)))}`);
+  for (const r of rows) console.log(line(cols.map((c) => cell(r, c))));
+}

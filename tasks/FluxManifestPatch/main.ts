@@ -45,6 +45,7 @@ async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<v
     report: ctx.report,
     tools: systemTools,
     tempDir: ctx.tempDir,
+    retry: ctx.retry,
     ...(inputs.commitMode !== 'none'
       ? {
           openRepository: async () => {

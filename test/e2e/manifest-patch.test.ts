@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
 import { checkoutSelf } from '../agent/checkout';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { FRESH } from '../emulators/names';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -85,7 +85,7 @@ function pushes(c: Cloud, mark: number): { status: number }[] {
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-patch-e2e-'));
-  cloud = await startCloud({ scenario: 'fresh' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
 });
 
 after(async () => {
@@ -201,7 +201,10 @@ describe('push mode on the fresh scenario', () => {
       [409, 201],
       'one lost race (TF401028), then the push',
     );
-    assert.match(run.log, /moved while pushing \(TF401028\); re-reading the tip and re-applying/);
+    assert.match(
+      run.log,
+      /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException/,
+    );
 
     const clone = await checkout(cloud);
     assert.equal(git(clone, 'rev-parse', 'HEAD'), run.outputs.commitId);
@@ -329,7 +332,7 @@ describe('pull request mode', () => {
 describe('the converged scenario', () => {
   let converged: Cloud;
   before(async () => {
-    converged = await startCloud({ scenario: 'converged' });
+    converged = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   });
   after(async () => {
     await converged?.stop();

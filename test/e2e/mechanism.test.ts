@@ -11,7 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ClientSecretCredential } from '@azure/identity';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { addApp, entraOptions } from '../emulators/azure/testing';
 import { GROUP_IDS } from '../emulators/devops/ids';
 import { buildScenario, HOST_NAMES } from '../emulators/scenarios';
@@ -197,7 +197,7 @@ describe('Flux 2.4 on AKS, from an SSH bootstrap to workload identity', () => {
   let head: string;
 
   before(async () => {
-    cloud = await startCloud({ scenario: 'fresh' });
+    cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
     b = new Bench(cloud);
   });
   after(() => cloud.stop());
@@ -445,6 +445,7 @@ describe('Flux 2.3: source-controller 1.3 does not know provider', () => {
 
   test('the CRD prunes provider: the repository is read anonymously and Azure DevOps refuses', async () => {
     cloud = await startCloud({
+      timeScale: E2E_TIME_SCALE,
       state: await freshState((s) => {
         s.kube.clusters[FRESH.clusterName]!.bootstrap!.version = '2.3.0';
       }),

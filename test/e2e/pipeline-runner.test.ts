@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createFakeTask } from '../agent/fake-task';
 import { PipelineError, runPipeline, type PipelineRun } from '../agent/pipeline';
-import { startCloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud } from '../emulators/cloud';
 import { FRESH } from '../emulators/names';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -242,7 +242,7 @@ test('the CLI exits non-zero when the run fails, and 2 on an unusable YAML', () 
 });
 
 test('against the emulated cloud: checkout of the repository, service connection by name, masked access token', async () => {
-  const cloud = await startCloud({ scenario: 'fresh' });
+  const cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   try {
     const token = cloud.env.ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN;
     assert.ok(token, 'the cloud hands out a System.AccessToken');

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import type { FaultRule } from '../emulators/core/faults';
 import type { JournalEntry } from '../emulators/core/journal';
 import { aksIssuerUrl, FRESH, GIT_SECURITY_NAMESPACE, TOKEN_EXCHANGE_AUDIENCE } from '../emulators/names';
@@ -31,7 +31,7 @@ let converged: CloudState | undefined;
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
-  cloud = await startCloud({ scenario: 'fresh' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   fresh = structuredClone(cloud.ctx.state);
 });
 
@@ -333,16 +333,19 @@ const CONVERGE: ConvergeCase[] = [
       s.azure.subscriptions[0]!.resourceGroups[0]!.clusters[0]!.busy = { operation: 'Upgrading', rejections: 2 };
     },
     writes: [/arm PUT .*managedClusters\/aks-prod$/],
-    log: [/is busy \(OperationNotAllowed\); waiting/],
+    log: [/retrying the update of the AKS cluster 'aks-prod' after 409 OperationNotAllowed, waiting/],
   },
   {
     name: 'a new identity Azure DevOps does not see yet (directory replication)',
     fromFresh: true,
     mutate: (s) => {
-      s.azure.tenant.replicationDelayMs = 1200;
+      // Emulated ms: the cloud runs at 1/E2E_TIME_SCALE of real time, as the task's waits do.
+      s.azure.tenant.replicationDelayMs = 12_000;
     },
     writes: [/vsaex POST .*serviceprincipalentitlements$/],
-    log: [/does not see the managed identity 'flux-aks-prod' in Entra ID yet \(replication\); trying again/],
+    log: [
+      /retrying adding 'flux-aks-prod' to the organization \(not replicated to Azure DevOps yet\) after EntitlementWrongObjectId/,
+    ],
   },
   {
     name: 'a concurrent writer on the identity: the federated credential write answers 409 and is retried',
@@ -366,7 +369,7 @@ const CONVERGE: ConvergeCase[] = [
       /arm PUT .*federatedIdentityCredentials\/flux-image-automation-controller-aks-prod$/,
     ],
     log: [
-      /Federated credential 'flux-source-controller-aks-prod': another write on the same identity is in progress \(409\); retrying/,
+      /retrying the write of the federated credential 'flux-source-controller-aks-prod' after 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity/,
     ],
   },
   {
@@ -381,7 +384,10 @@ const CONVERGE: ConvergeCase[] = [
       { service: 'devops', method: 'POST', path: 'accesscontrolentries', kind: '502', count: 1 },
     ],
     writes: [/arm PUT .*userAssignedIdentities\/flux-aks-prod$/, /devops POST .*accesscontrolentries\//],
-    log: [/ARM answered 429 to PUT/, /retrying POST \S*serviceprincipalentitlements\S* after 429/],
+    log: [
+      /retrying PUT \S*userAssignedIdentities\/flux-aks-prod after 429/,
+      /retrying POST \S*serviceprincipalentitlements\S* after 429/,
+    ],
   },
 ];
 

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
-import { startCloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
 import { FRESH } from '../emulators/names';
 import type { CloudState } from '../emulators/state';
@@ -27,7 +27,7 @@ async function gate(mutate?: (s: CloudState) => void): Promise<{ run: PipelineRu
       `${TASKS_DIR}/${t}/main.js is missing: run npm run build first`,
     );
   }
-  const cloud = await startCloud({ scenario: 'fresh' });
+  const cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   try {
     if (mutate) mutate(cloud.ctx.state);
     const rt = kubeRuntime(cloud.ctx);

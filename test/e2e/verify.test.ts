@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { httpsRequest } from '../emulators/core/context';
 import { kubeRuntime } from '../emulators/kube/index';
 import { gotkComponentsYaml } from '../emulators/kube/flux/install';
@@ -43,7 +43,7 @@ let tempDir: string;
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-e2e-'));
-  cloud = await startCloud({ scenario: 'converged' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   converged = structuredClone(cloud.ctx.state);
   await boot(cloud);
 });
@@ -84,7 +84,7 @@ function load(mutate?: (s: CloudState) => void): void {
 
 /** A cloud of its own for one case; stopped by the caller. */
 async function ownCloud(state: CloudState, afterBoot?: (c: Cloud) => void): Promise<Cloud> {
-  const c = await startCloud({ state: toPlaceholders(state, cloud.ctx.urls) });
+  const c = await startCloud({ timeScale: E2E_TIME_SCALE, state: toPlaceholders(state, cloud.ctx.urls) });
   try {
     await boot(c);
     afterBoot?.(c);
@@ -462,12 +462,16 @@ describe('FluxOidcVerify options', () => {
 describe('FluxOidcVerify right after FluxOidcProvision', () => {
   test('waits out the propagation of new federated credentials instead of failing', async () => {
     load((s) => {
-      s.azure.tenant.ficPropagationDelayMs = 3000;
+      // Emulated ms: the cloud's clock runs at 1/E2E_TIME_SCALE of real time, as the task's waits do.
+      s.azure.tenant.ficPropagationDelayMs = 60_000;
       for (const f of identityOf(s).federatedIdentityCredentials) f.createdAt = cloud.ctx.clock.now();
     });
     const o = await verify({ checks: 'azure,token', reconcile: 'false' });
     assert.equal(o.checks.find((c) => c.id === 'token.proof:source-controller')?.status, 'pass', why(o));
-    assert.match(o.run.log, /a new credential takes a few minutes to propagate, retrying/);
+    assert.match(
+      o.run.log,
+      /retrying the exchange of the source-controller token \(federated credential not propagated yet\) after /,
+    );
   });
 });
 

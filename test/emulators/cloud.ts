@@ -38,6 +38,15 @@ export interface StartCloudOptions {
    * the others out: their hosts still listen but answer 404, and their scenario sections stay empty.
    */
   services?: ('azure' | 'devops' | 'kube')[];
+  /**
+   * The time scale of the tasks this cloud serves (default FLUX_OIDC_E2E_TIME_SCALE, else 1; the e2e
+   * tests use E2E_TIME_SCALE, 0.1): the
+   * task environment gets FLUXOIDC_INTERNAL_TIMESCALE (the product's internal variable, which only
+   * this local agent sets) and the cloud's clock runs 1/scale times faster, so a task's retries and
+   * polls wait a tenth of the wall-clock time they ask for and the cloud sees the time they asked.
+   * 1: real time on both sides.
+   */
+  timeScale?: number;
 }
 
 export interface Cloud {
@@ -176,7 +185,9 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
   const ca = caDir ? loadOrCreateTestCa(caDir) : createTestCa();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-oidc-cloud-'));
   const journal = new Journal();
-  const clock = new Clock();
+  const timeScale = opts.timeScale ?? Number(process.env.FLUX_OIDC_E2E_TIME_SCALE ?? 1);
+  if (!(timeScale > 0 && timeScale <= 1)) throw new Error(`timeScale must be in (0, 1], got ${timeScale}`);
+  const clock = new Clock(1 / timeScale);
   const faults = new Faults(opts.seed ?? 1);
   const others = (['devops', 'kube'] as const).filter((f) => !opts.services || opts.services.includes(f));
 
@@ -264,6 +275,7 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
     }
 
     const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx) };
+    if (timeScale !== 1) env.FLUXOIDC_INTERNAL_TIMESCALE = String(timeScale);
     for (const s of sets) Object.assign(env, s.env?.() ?? {});
     const serviceConnections = Object.fromEntries(
       connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]),
@@ -282,3 +294,6 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
     throw e;
   }
 }
+
+/** The time scale the end-to-end tests run the bundled tasks at (see StartCloudOptions.timeScale). */
+export const E2E_TIME_SCALE = 0.1;

@@ -7,6 +7,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { MemoryLogger } from '../../tasks/common/log';
 import type { AuthEnvironment, ServiceEndpoint } from '../../tasks/common/auth';
+import { RetryPolicy } from '../../tasks/common/http/retry';
 
 export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -127,7 +128,7 @@ export function env(http: FakeCloud, log = new MemoryLogger(), extra: Partial<Au
     httpClient: http,
     oidcRequestUri: OIDC_URI,
     systemAccessToken: () => 'job-access-token',
-    retry: { sleep: async () => {} },
+    retry: new RetryPolicy({ log, sleep: async () => {} }),
     ...extra,
   };
 }

@@ -10,6 +10,7 @@ import { enableWorkloadIdentity } from '../../tasks/common/azure/cluster';
 import { TOKEN_EXCHANGE_AUDIENCE, writeCredential } from '../../tasks/common/azure/federated';
 import { MemoryLogger } from '../../tasks/common/log';
 import { UserError } from '../../tasks/common/errors';
+import { RetryPolicy } from '../../tasks/common/http/retry';
 
 function restError(statusCode: number, code: string, message = code): Error {
   return Object.assign(new Error(message), { name: 'RestError', statusCode, code });
@@ -27,6 +28,11 @@ function fakeTime() {
     },
     waits,
   };
+}
+
+/** The one retry policy on the fake clock, with a fixed jitter draw. */
+function fakeRetry(time: ReturnType<typeof fakeTime>, log?: MemoryLogger): RetryPolicy {
+  return new RetryPolicy({ sleep: time.sleep, now: time.now, random: () => 0.5, ...(log ? { log } : {}) });
 }
 
 const ISSUER = 'https://westeurope.oic.prod-aks.azure.com/tenant/uuid/';
@@ -68,14 +74,15 @@ describe('writeCredential', () => {
     const log = new MemoryLogger();
     const out = await writeCredential(clients, IDENTITY, CRED, {
       log,
-      sleep: time.sleep,
-      random: () => 0.5,
-      baseDelayMs: 1000,
+      retry: fakeRetry(time, log),
     });
     assert.equal(out.issuer, ISSUER);
     assert.equal(calls.length, 3);
-    assert.deepEqual(time.waits, [750, 1500], 'half the base plus half of the jitter range, doubling');
-    assert.match(log.text(), /another write on the same identity is in progress \(409\); retrying/);
+    assert.deepEqual(time.waits, [500, 1000], 'full jitter under a doubling ceiling');
+    assert.match(
+      log.text(),
+      /retrying the write of the federated credential 'flux-source-controller-aks-prod' after 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity/,
+    );
   });
 
   it('gives up after the attempts with what to do', async () => {
@@ -86,7 +93,7 @@ describe('writeCredential', () => {
       ),
     );
     await assert.rejects(
-      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: time.sleep, maxAttempts: 3 }),
+      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), retry: fakeRetry(time), maxAttempts: 3 }),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
         assert.equal(err.code, 'FederatedCredentialConcurrentWrites');
@@ -106,7 +113,7 @@ describe('writeCredential', () => {
       ),
     ]);
     await assert.rejects(
-      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), sleep: fakeTime().sleep }),
+      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), retry: fakeRetry(fakeTime()) }),
       /not supported for the identity 'flux-aks-prod' in its region/,
     );
   });
@@ -120,7 +127,10 @@ interface FakeCluster {
   location: string;
 }
 
-function aksClients(cluster: FakeCluster, putAnswers: (Error | 'ok')[]) {
+/** A PUT's answer: ok, an error on the initial request (e.g. the busy 409), or an operation that fails. */
+type PutAnswer = Error | 'ok' | { failed: string };
+
+function aksClients(cluster: FakeCluster, putAnswers: PutAnswer[]) {
   const puts: FakeCluster[] = [];
   const clients = {
     subscriptionId: 'sub',
@@ -132,17 +142,26 @@ function aksClients(cluster: FakeCluster, putAnswers: (Error | 'ok')[]) {
         createOrUpdate(_rg: string, _name: string, body: FakeCluster) {
           puts.push(body);
           const a = putAnswers.shift() ?? 'ok';
-          return {
-            onProgress() {
-              return () => {};
+          // core-lro's PollerLike: the PUT goes out on submitted(), each poll() reads the operation.
+          const poller = {
+            isDone: false,
+            operationState: undefined as { status: string; error?: Error } | undefined,
+            async submitted() {
+              if (a instanceof Error) throw a;
+              poller.operationState = { status: 'running' };
             },
-            async pollUntilDone() {
-              if (a !== 'ok') throw a;
+            async poll() {
+              poller.isDone = true;
+              if (a !== 'ok' && !(a instanceof Error)) {
+                poller.operationState = { status: 'failed', error: new Error(a.failed) };
+                throw poller.operationState.error;
+              }
               cluster.oidcIssuerProfile = { enabled: true, issuerURL: ISSUER };
               cluster.securityProfile = { workloadIdentity: { enabled: true } };
-              return cluster;
+              poller.operationState = { status: 'succeeded' };
             },
           };
+          return poller;
         },
       },
     },
@@ -182,8 +201,7 @@ describe('enableWorkloadIdentity', () => {
     const state = await enableWorkloadIdentity(clients, REF, {
       log,
       timeoutMs: 60_000,
-      sleep: time.sleep,
-      now: time.now,
+      retry: fakeRetry(time, log),
     });
     assert.equal(puts.length, 3);
     assert.deepEqual(puts[2], {
@@ -192,9 +210,12 @@ describe('enableWorkloadIdentity', () => {
       oidcIssuerProfile: { enabled: true },
       securityProfile: { workloadIdentity: { enabled: true } },
     });
-    assert.deepEqual(time.waits, [1000, 2000]);
+    assert.deepEqual(time.waits, [500, 1000], 'two busy waits: full jitter (0.5) under a doubling ceiling');
     assert.equal(state.issuerUrl, ISSUER);
-    assert.match(log.text(), /is busy \(OperationNotAllowed\); waiting 1 s/);
+    assert.match(
+      log.text(),
+      /retrying the update of the AKS cluster 'aks-prod' after 409 OperationNotAllowed, waiting 500ms/,
+    );
   });
 
   it('stops waiting for a busy cluster at the bound, saying what to do', async () => {
@@ -208,8 +229,7 @@ describe('enableWorkloadIdentity', () => {
       enableWorkloadIdentity(clients, REF, {
         log: new MemoryLogger(),
         timeoutMs: 60_000,
-        sleep: time.sleep,
-        now: time.now,
+        retry: fakeRetry(time),
       }),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
@@ -223,10 +243,15 @@ describe('enableWorkloadIdentity', () => {
   });
 
   it('reports a failed long-running operation with its reason', async () => {
-    const failed = new Error('The long-running operation has failed. InternalServerError. Upgrade failed');
-    const { clients } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, [failed]);
+    const { clients } = aksClients({ location: 'westeurope', oidcIssuerProfile: { enabled: false } }, [
+      { failed: 'The long-running operation has failed. InternalServerError. Upgrade failed' },
+    ]);
     await assert.rejects(
-      enableWorkloadIdentity(clients, REF, { log: new MemoryLogger(), timeoutMs: 60_000 }),
+      enableWorkloadIdentity(clients, REF, {
+        log: new MemoryLogger(),
+        timeoutMs: 60_000,
+        retry: fakeRetry(fakeTime()),
+      }),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
         assert.equal(err.code, 'ClusterUpdateFailed');

@@ -5,12 +5,16 @@
  * end-to-end test runs the same code against the emulated Azure DevOps; this one covers the
  * bounds (a race lost every time) and the error texts deterministically.
  */
+import { RetryPolicy } from '../../tasks/common/http/retry';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { GitPush } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { commitFiles, GitRepository } from '../../tasks/common/devops/git';
 import { MemoryLogger } from '../../tasks/common/log';
+
+/** The one retry policy on a fake clock: waits are not slept. */
+const noWait = (log?: MemoryLogger) => new RetryPolicy({ sleep: async () => {}, ...(log ? { log } : {}) });
 
 class VssError extends Error {
   constructor(
@@ -98,12 +102,12 @@ describe('commitFiles', () => {
     });
     const log = new MemoryLogger();
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, log);
-    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) });
+    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), retry: noWait(log) });
     assert.equal(r.attempts, 2);
     assert.equal(g.files.get(r.commitId!)!['/k.yaml'], 'v2 by a colleague\npatched\n');
     assert.match(
       log.text(),
-      /moved while pushing \(TF401028\); re-reading the tip and re-applying the change \(attempt 2 of 5\)/,
+      /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException, waiting \d+ms \(attempt 2\/5\)/,
     );
   });
 
@@ -111,7 +115,7 @@ describe('commitFiles', () => {
     const g = fakeGit();
     g.commit('v1\npatched\n');
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger());
-    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) });
+    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), retry: noWait() });
     assert.equal(r.commitId, undefined);
     assert.equal(g.pushes.length, 0);
   });
@@ -120,7 +124,7 @@ describe('commitFiles', () => {
     const g = fakeGit({ beforePush: () => g.commit(`v${Math.random()}\n`) });
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger());
     await assert.rejects(
-      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), maxAttempts: 3 }),
+      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), maxAttempts: 3, retry: noWait() }),
       (e: Error & { fix?: string }) =>
         /lost the race against other pushes 3 times in a row/.test(e.message) && e.fix === 're-run the task',
     );
@@ -149,7 +153,7 @@ describe('commitFiles', () => {
       "the project's build service identity (the job access token)",
     );
     await assert.rejects(
-      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) }),
+      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), retry: noWait() }),
       (e: Error & { cause?: string; fix?: string }) =>
         e.message === 'Could not push to refs/heads/main: access denied (HTTP 403).' &&
         /the project's build service identity \(the job access token\) lacks the 'Contribute' Git permission/.test(

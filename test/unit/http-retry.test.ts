@@ -71,12 +71,16 @@ test('isRetryable: 429 and 5xx gateway errors, connection resets; not 4xx or pro
   }
   assert.ok(isRetryable(nodeError('ECONNRESET')));
   assert.ok(isRetryable(nodeError('ETIMEDOUT')));
-  assert.ok(isRetryable(new Error('socket hang up')));
+  assert.ok(isRetryable(nodeError('ECONNRESET', 'socket hang up')), "Node's socket hang up carries ECONNRESET");
+  assert.ok(!isRetryable(new Error('socket hang up')), 'message text alone is never read');
   assert.ok(
     isRetryable(new RestError('request failed', { code: 'REQUEST_SEND_ERROR' })) === false,
     'a send error without a reset is not retried',
   );
-  assert.ok(isRetryable(Object.assign(new RestError('read ECONNRESET', { code: 'REQUEST_SEND_ERROR' }))));
+  assert.ok(
+    isRetryable(new RestError('read ECONNRESET', { code: 'ECONNRESET' })),
+    "core-rest-pipeline keeps Node's code",
+  );
   assert.ok(
     isRetryable(Object.assign(new Error('fetch failed'), { cause: nodeError('ECONNRESET') })),
     'reset in the cause chain',
@@ -149,7 +153,7 @@ test('without Retry-After: exponential backoff with full jitter, capped', async 
     restError(500),
     restError(502),
     restError(504),
-    new Error('socket hang up'),
+    nodeError('ECONNRESET', 'socket hang up'),
   ]);
   assert.equal(await policy.run('POST y', call.fn), 'ok');
   assert.deepEqual(t.waits, [999, 1998, 3996, 4995, 4995]);

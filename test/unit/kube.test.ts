@@ -3,6 +3,7 @@
  * and the reconcile wait on a fake clock. The client against a loopback API server is in
  * test/integration/kube-client.test.ts.
  */
+import { RetryPolicy } from '../../tasks/common/http/retry';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AccessToken, TokenCredential } from '@azure/identity';
@@ -251,8 +252,7 @@ test('waitForReady polls on the given clock, reports progress, and stops at the 
     requestedAt: 'r',
     timeoutMs: 60_000,
     label: 'GitRepository x',
-    sleep,
-    now: () => now,
+    retry: new RetryPolicy({ sleep, now: () => now }),
     progress: (m) => progress.push(m),
   });
   assert.equal(r.outcome, 'ready');
@@ -266,13 +266,19 @@ test('waitForReady polls on the given clock, reports progress, and stops at the 
     requestedAt: 'r',
     timeoutMs: 10_000,
     label: 'x',
-    sleep,
-    now: () => now,
+    retry: new RetryPolicy({ sleep, now: () => now }),
   });
   assert.equal(stuck.outcome, 'timeout');
   assert.ok(now >= 10_000 && now < 20_000, `stopped near the deadline (${now})`);
   assert.equal(
-    (await waitForReady({ read: async () => null, timeoutMs: 1000, label: 'x', sleep, now: () => now })).outcome,
+    (
+      await waitForReady({
+        read: async () => null,
+        timeoutMs: 1000,
+        label: 'x',
+        retry: new RetryPolicy({ sleep, now: () => now }),
+      })
+    ).outcome,
     'missing',
   );
 });

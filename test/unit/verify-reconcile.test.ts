@@ -3,6 +3,7 @@
  * then the source again when the apply changed its spec (right after FluxManifestPatch), then
  * ImageUpdateAutomations; on a fake clock.
  */
+import { RetryPolicy } from '../../tasks/common/http/retry';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLogger } from '../../tasks/common/log';
@@ -64,10 +65,12 @@ function run(c: ScriptedCluster, request = true) {
     request,
     timeoutMs: 60_000,
     log: new MemoryLogger(),
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-    },
+    retry: new RetryPolicy({
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    }),
   });
 }
 

@@ -14,6 +14,8 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
+import { credentialRetry, retryingHttpClient } from '../http/azure';
+import { RetryPolicy } from '../http/retry';
 import { UserError } from '../errors';
 import { resolveCloud } from './clouds';
 import { FederatedCredential } from './federated';
@@ -91,11 +93,14 @@ export async function createAzureConnection(
 
   const proxyOptions = proxySettingsFor(env.proxy, cloud.authorityHost);
   const armProxy = proxySettingsFor(env.proxy, cloud.resourceManagerUrl);
+  // Token requests run under the one retry policy inside the HTTP client; the credential's own
+  // retry gets zero retries so they are not retried twice (http/azure.ts).
   const common = {
     authorityHost: cloud.authorityHost,
     disableInstanceDiscovery: true,
     ...(proxyOptions ? { proxyOptions } : {}),
-    ...(env.httpClient ? { httpClient: env.httpClient } : {}),
+    httpClient: retryingHttpClient(env.retry ?? new RetryPolicy({ log: env.log }), env.httpClient),
+    retryOptions: credentialRetry,
   };
 
   let clientId: string;

@@ -9,9 +9,9 @@ import {
   createHttpHeaders,
   createPipelineFromOptions,
   createPipelineRequest,
-  RestError,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
+import { useRetryPolicy } from '../http/azure';
 import { RetryPolicy } from '../http/retry';
 import { UserError } from '../errors';
 import { proxySettingsFor } from './proxy';
@@ -109,39 +109,35 @@ export function fetchOidcToken(
   url.searchParams.set('serviceConnectionId', connectionId);
   const target = url.toString();
   const proxyOptions = proxySettingsFor(env.proxy, target);
-  // Retries are ours (logged, Retry-After honoured), so the pipeline's own retry is off.
-  const pipeline = createPipelineFromOptions({
-    retryOptions: { maxRetries: 0 },
-    ...(proxyOptions ? { proxyOptions } : {}),
-  });
+  // The pipeline retries in its Retry phase with the one policy (logged, Retry-After honoured,
+  // the run's clock) in the place of the SDK's: transient answers (429, 5xx, resets) are retried
+  // there; what is left is an answer to read below.
+  const pipeline = createPipelineFromOptions(proxyOptions ? { proxyOptions } : {});
+  useRetryPolicy(pipeline, env.retry ?? new RetryPolicy({ log: env.log }));
   const client = env.httpClient ?? createDefaultHttpClient();
-  const retry = new RetryPolicy({ ...env.retry, log: env.log });
 
   return async () => {
     const token = env.systemAccessToken();
     env.log.secret(token);
-    // Every non-2xx answer is thrown as a RestError: the policy retries what is transient (429,
-    // 5xx, resets) and the rest becomes a UserError that says what to check.
-    const response: PipelineResponse = await retry
-      .run(`POST ${oidcRequestUri}`, async () => {
-        const request = createPipelineRequest({
-          url: target,
-          method: 'POST',
-          headers: createHttpHeaders({
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json',
-            accept: 'application/json',
-          }),
-          body: '{}',
-        });
-        const res = await pipeline.sendRequest(client, request);
-        if (res.status < 200 || res.status > 299)
-          throw new RestError(`HTTP ${res.status}`, { statusCode: res.status, request, response: res });
+    const request = createPipelineRequest({
+      url: target,
+      method: 'POST',
+      headers: createHttpHeaders({
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      }),
+      body: '{}',
+    });
+    const response: PipelineResponse = await pipeline
+      .sendRequest(client, request)
+      .then((res) => {
+        // A non-2xx answer left after the retries becomes a UserError that says what to check.
+        if (res.status < 200 || res.status > 299) throw failure(res.status, res.bodyAsText ?? undefined, connectionId);
         return res;
       })
       .catch((err: unknown) => {
-        if (err instanceof RestError && err.statusCode && err.response)
-          throw failure(err.statusCode, err.response.bodyAsText ?? undefined, connectionId);
+        if (err instanceof UserError) throw err;
         throw new UserError(
           `The pipeline's OIDC token request for service connection ${connectionId} could not reach ${url.origin}: ${err instanceof Error ? err.message : String(err)}`,
           {

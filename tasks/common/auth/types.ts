@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { HttpClient, ProxySettings } from '@azure/core-rest-pipeline';
 import type { Logger } from '../log';
-import type { RetryOptions } from '../http/retry';
+import type { RetryPolicy } from '../http/retry';
 
 /** The Azure DevOps resource (application id) and the scope to ask Entra ID for. */
 export const DEVOPS_RESOURCE_ID = '499b84ac-1321-427f-aa17-267ca6975798';
@@ -74,6 +74,6 @@ export interface AuthEnvironment {
   proxy?: ProxyConfig;
   /** Used by the OIDC request and by every credential; tests inject a stub here. */
   httpClient?: HttpClient;
-  /** Retry policy for the OIDC request. */
-  retry?: RetryOptions;
+  /** The run's retry policy: the OIDC request and every credential's token requests run under it. */
+  retry?: RetryPolicy;
 }

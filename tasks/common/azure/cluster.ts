@@ -9,8 +9,10 @@ import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import type { ArmClients } from './clients';
-import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
-import { type Sleep, realSleep } from './wait';
+import { describeArmError, isArmNotFound } from './errors';
+import { errorInfo } from '../http/errors';
+import { RetryPolicy } from '../http/retry';
+import type { Clock } from '../http/clock';
 
 export interface ClusterRef {
   resourceGroup: string;
@@ -79,7 +81,7 @@ async function getCluster(clients: ArmClients, ref: ClusterRef, ctx: ClusterCall
   try {
     return await clients.aks.managedClusters.get(ref.resourceGroup, ref.name);
   } catch (err) {
-    if (isArmNotFound(err) && armErrorInfo(err).code !== 'ResourceGroupNotFound') {
+    if (isArmNotFound(err) && errorInfo(err).code !== 'ResourceGroupNotFound') {
       throw new UserError(`The AKS cluster '${ref.name}' was not found in resource group '${ref.resourceGroup}'.`, {
         code: 'ClusterNotFound',
         cause: `Subscription ${clients.subscriptionId} has no managed cluster with that name in that resource group (or the service connection cannot see it).`,
@@ -114,11 +116,11 @@ export function requireIssuer(state: ClusterState, ref: ClusterRef): ClusterStat
 export interface EnableOptions extends ClusterCallContext {
   /** Upper bound for the whole operation: waiting for a busy cluster plus the update itself. */
   timeoutMs: number;
-  sleep?: Sleep;
-  now?: () => number;
+  /** The run's retry policy: the busy-cluster retry runs under it, the LRO polls on its clock. */
+  retry?: RetryPolicy;
   /** First wait between busy-cluster retries (default 1 s, doubles up to 30 s); a Retry-After header wins. */
   busyIntervalMs?: number;
-  /** LRO poll interval when the service sends no Retry-After (SDK default 2 s). */
+  /** Wait between polls of the update (default 2 s, the SDK's default). */
   pollIntervalMs?: number;
 }
 
@@ -131,25 +133,44 @@ const BUSY_CODES = new Set([
 ]);
 
 function isBusyError(err: unknown): boolean {
-  const info = armErrorInfo(err);
+  const info = errorInfo(err);
   return (info.status === 409 || info.status === 412) && (info.code === undefined || BUSY_CODES.has(info.code));
 }
 
+/** The cluster with both features on, as the PUT body of the read-modify-write. */
+function withWorkloadIdentity(cluster: ManagedCluster): ManagedCluster {
+  return {
+    ...cluster,
+    oidcIssuerProfile: { ...cluster.oidcIssuerProfile, enabled: true },
+    securityProfile: {
+      ...cluster.securityProfile,
+      workloadIdentity: { ...cluster.securityProfile?.workloadIdentity, enabled: true },
+    },
+  };
+}
+
+class UpdateTimeout extends Error {}
+
 /**
  * Enables the OIDC issuer and workload identity (read-modify-write PUT as an LRO) unless both are
- * on already; returns the cluster as read after the update. Bounded by `timeoutMs`.
+ * on already; returns the cluster as read after the update. A busy cluster (409) is retried under
+ * the one retry policy on a fresh read; the whole is bounded by `timeoutMs` (on the policy's clock).
  */
 export async function enableWorkloadIdentity(
   clients: ArmClients,
   ref: ClusterRef,
   opts: EnableOptions,
 ): Promise<ClusterState> {
-  const sleep = opts.sleep ?? realSleep;
-  const now = opts.now ?? Date.now;
-  const start = now();
-  const deadline = start + opts.timeoutMs;
-  let busyWait = opts.busyIntervalMs ?? 1000;
-  let attempt = 0;
+  const base = opts.retry ?? new RetryPolicy({ log: opts.log });
+  const clock = base.clock;
+  const deadline = clock.now() + opts.timeoutMs;
+  const policy = base.with({
+    maxAttempts: Number.MAX_SAFE_INTEGER,
+    maxTotalMs: opts.timeoutMs,
+    baseDelayMs: opts.busyIntervalMs ?? 1000,
+    maxDelayMs: 30_000,
+    retryOn: isBusyError,
+  });
   const timeoutError = (what: string, inner?: unknown) =>
     new UserError(
       `Timed out after ${Math.round(opts.timeoutMs / 60000)} min ${what} of the AKS cluster '${ref.name}'.`,
@@ -160,91 +181,104 @@ export async function enableWorkloadIdentity(
         inner,
       },
     );
-  const waitBusy = async (reason: string, retryAfterMs?: number) => {
-    const wait = Math.min(retryAfterMs ?? busyWait, Math.max(0, deadline - now()));
-    if (now() + wait >= deadline) throw timeoutError('waiting for another operation');
-    opts.log.info(
-      `The AKS cluster '${ref.name}' is busy (${reason}); waiting ${Math.round(wait / 1000)} s before trying again.`,
-    );
-    await sleep(wait);
-    busyWait = Math.min(busyWait * 2, 30_000);
-  };
-
-  for (;;) {
-    const cluster = await getCluster(clients, ref, opts);
-    const state = toState(cluster);
-    // Both on (perhaps by someone else while we waited): nothing to write, busy or not.
-    if (!needsWorkloadIdentityUpdate(state)) return requireIssuer(state, ref);
-    // A busy cluster (provisioningState Updating...) is not waited for here: the PUT answers 409
-    // OperationNotAllowed while another operation runs, and that is what is retried below.
-    const desired: ManagedCluster = {
-      ...cluster,
-      oidcIssuerProfile: { ...cluster.oidcIssuerProfile, enabled: true },
-      securityProfile: {
-        ...cluster.securityProfile,
-        workloadIdentity: { ...cluster.securityProfile?.workloadIdentity, enabled: true },
-      },
-    };
-    const turnOn = [
-      !state.oidcIssuerEnabled ? 'OIDC issuer' : '',
-      !state.workloadIdentityEnabled ? 'workload identity' : '',
-    ]
-      .filter(Boolean)
-      .join(' and ');
-    opts.log.info(
-      attempt++ === 0
-        ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
-        : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`,
-    );
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - now()));
-    try {
-      const poller = clients.aks.managedClusters.createOrUpdate(ref.resourceGroup, ref.name, desired, {
-        ...(state.eTag ? { ifMatch: state.eTag } : {}),
-        ...(opts.pollIntervalMs !== undefined ? { updateIntervalInMs: opts.pollIntervalMs } : {}),
-        abortSignal: abort.signal,
-      });
-      poller.onProgress((s) => {
-        opts.log.progress(`AKS cluster update ${s.status} (${Math.round((now() - start) / 1000)} s)`);
-      });
-      await poller.pollUntilDone({ abortSignal: abort.signal });
-    } catch (err) {
-      if (abort.signal.aborted) throw timeoutError('updating', err);
-      if (isBusyError(err)) {
-        await waitBusy(armErrorInfo(err).code ?? 'HTTP 409', armErrorInfo(err).retryAfterMs);
-        continue;
-      }
-      const info = armErrorInfo(err);
-      // @azure/core-lro reports a failed operation as a plain Error (no status, no code) whose only
-      // mark is this text ("The long-running operation has failed. <code>. <message>").
-      if (info.status === undefined && /long-running operation has failed/i.test(info.message)) {
-        throw new UserError(`The update of the AKS cluster '${ref.name}' failed.`, {
-          code: 'ClusterUpdateFailed',
-          cause: info.message,
-          fix: "Look at the cluster's activity log for the failed operation, fix its cause, then re-run the task (it retries the update).",
-          inner: err,
-        });
-      }
-      throw describeArmError(err, errorContext(ref, 'update', opts));
-    } finally {
-      clearTimeout(timer);
-    }
-    const after = toState(await getCluster(clients, ref, opts));
-    if (needsWorkloadIdentityUpdate(after)) {
-      throw new UserError(
-        `The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`,
-        {
-          code: 'ClusterUpdateNotApplied',
-          cause:
-            'The update finished but the settings did not stick (a policy or another deployment may have reverted them).',
-          fix: 'Run `az aks update --enable-oidc-issuer --enable-workload-identity` for the cluster and check its activity log, then re-run the task.',
-        },
+  let attempt = 0;
+  try {
+    return await policy.run(`the update of the AKS cluster '${ref.name}'`, async () => {
+      const cluster = await getCluster(clients, ref, opts);
+      const state = toState(cluster);
+      // Both on (perhaps by someone else while we waited): nothing to write, busy or not.
+      if (!needsWorkloadIdentityUpdate(state)) return requireIssuer(state, ref);
+      const turnOn = [
+        !state.oidcIssuerEnabled ? 'OIDC issuer' : '',
+        !state.workloadIdentityEnabled ? 'workload identity' : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      opts.log.info(
+        attempt++ === 0
+          ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
+          : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`,
       );
-    }
-    requireIssuer(after, ref);
-    opts.log.info(
-      `The AKS cluster '${ref.name}' has OIDC issuer and workload identity enabled; issuer ${after.issuerUrl}`,
-    );
-    return after;
+      await runUpdate(clients, ref, cluster, state, { ...opts, clock, deadline, poller: base });
+      return readBackEnabled(clients, ref, opts);
+    });
+  } catch (err) {
+    if (err instanceof UpdateTimeout) throw timeoutError('updating', err);
+    if (isBusyError(err)) throw timeoutError('waiting for another operation', err);
+    throw err;
   }
+}
+
+/** PUT as an LRO, polled on the policy's clock until done or the deadline. */
+async function runUpdate(
+  clients: ArmClients,
+  ref: ClusterRef,
+  cluster: ManagedCluster,
+  state: ClusterState,
+  opts: EnableOptions & { clock: Clock; deadline: number; poller: RetryPolicy },
+): Promise<void> {
+  const { clock } = opts;
+  const start = clock.now();
+  const poller = clients.aks.managedClusters.createOrUpdate(
+    ref.resourceGroup,
+    ref.name,
+    withWorkloadIdentity(cluster),
+    {
+      ...(state.eTag ? { ifMatch: state.eTag } : {}),
+    },
+  );
+  try {
+    await poller.submitted();
+    const done =
+      poller.isDone ||
+      (await opts.poller.poll(
+        async () => {
+          await poller.poll();
+          opts.log.progress(
+            `AKS cluster update ${poller.operationState?.status ?? 'running'} (${Math.round((clock.now() - start) / 1000)} s)`,
+          );
+          return poller.isDone ? true : undefined;
+        },
+        { intervalMs: opts.pollIntervalMs ?? 2000, timeoutMs: Math.max(0, opts.deadline - clock.now()) },
+      ));
+    if (!done) throw new UpdateTimeout('the update did not finish in time');
+  } catch (err) {
+    if (err instanceof UpdateTimeout || isBusyError(err)) throw err;
+    // The operation's own verdict (core-lro's state), not its error text.
+    if (poller.operationState?.status !== 'failed' && poller.operationState?.status !== 'canceled')
+      throw describeArmError(err, errorContext(ref, 'update', opts));
+  }
+  const op = poller.operationState;
+  if (op?.status === 'failed' || op?.status === 'canceled') {
+    throw new UserError(
+      `The update of the AKS cluster '${ref.name}' ${op.status === 'failed' ? 'failed' : 'was canceled'}.`,
+      {
+        code: 'ClusterUpdateFailed',
+        cause: op.error?.message ?? `the operation ended ${op.status}`,
+        fix: "Look at the cluster's activity log for the failed operation, fix its cause, then re-run the task (it retries the update).",
+        inner: op.error,
+      },
+    );
+  }
+}
+
+/** The cluster after the update: both features on and an issuer URL, or an error that says what stuck. */
+async function readBackEnabled(clients: ArmClients, ref: ClusterRef, opts: ClusterCallContext): Promise<ClusterState> {
+  const after = toState(await getCluster(clients, ref, opts));
+  if (needsWorkloadIdentityUpdate(after)) {
+    throw new UserError(
+      `The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`,
+      {
+        code: 'ClusterUpdateNotApplied',
+        cause:
+          'The update finished but the settings did not stick (a policy or another deployment may have reverted them).',
+        fix: 'Run `az aks update --enable-oidc-issuer --enable-workload-identity` for the cluster and check its activity log, then re-run the task.',
+      },
+    );
+  }
+  requireIssuer(after, ref);
+  opts.log.info(
+    `The AKS cluster '${ref.name}' has OIDC issuer and workload identity enabled; issuer ${after.issuerUrl}`,
+  );
+  return after;
 }

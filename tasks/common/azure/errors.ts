@@ -1,40 +1,13 @@
 /**
  * ARM errors, mapped by code (never by message text) to what the user can do about them.
  * The SDKs throw RestError with `statusCode`, `code` and the service's message; both the wrapped
- * `{"error":{...}}` and AKS's unwrapped form end up in `code`.
+ * `{"error":{...}}` and AKS's unwrapped form end up in `code`, which errorInfo() (http/errors.ts) reads.
  */
-import { retryAfterMs } from '../http/retry';
+import { errorInfo } from '../http/errors';
 import { UserError } from '../errors';
 
-export interface ArmErrorInfo {
-  status: number | undefined;
-  code: string | undefined;
-  message: string;
-  /** Retry-After from the response, in ms, when the service sent one. */
-  retryAfterMs: number | undefined;
-}
-
-interface RestErrorLike {
-  name?: string;
-  message?: string;
-  statusCode?: number;
-  code?: string;
-}
-
-/** Reads status/code/message from a RestError (duck-typed: both SDK generations throw one). */
-export function armErrorInfo(err: unknown): ArmErrorInfo {
-  const e = (err ?? {}) as RestErrorLike;
-  return {
-    status: typeof e.statusCode === 'number' ? e.statusCode : undefined,
-    code: typeof e.code === 'string' ? e.code : undefined,
-    message: typeof e.message === 'string' ? e.message : String(err),
-    // The one Retry-After reader (seconds, HTTP date, x-ms-retry-after-ms), as the retry policy uses it.
-    retryAfterMs: retryAfterMs(err),
-  };
-}
-
 export function isArmStatus(err: unknown, status: number): boolean {
-  return armErrorInfo(err).status === status;
+  return errorInfo(err).status === status;
 }
 
 export function isArmNotFound(err: unknown): boolean {
@@ -61,7 +34,7 @@ export interface ArmErrorContext {
  */
 export function describeArmError(err: unknown, ctx: ArmErrorContext): unknown {
   if (err instanceof UserError) return err;
-  const info = armErrorInfo(err);
+  const info = errorInfo(err);
   const who = ctx.principal
     ? `the service connection's principal (${ctx.principal})`
     : "the service connection's principal";

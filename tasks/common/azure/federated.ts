@@ -11,9 +11,10 @@ import type { Logger } from '../log';
 import { UserError } from '../errors';
 import { KNOWN_AFTER_APPLY, type Change } from '../plan/step';
 import type { ArmClients } from './clients';
-import { armErrorInfo, describeArmError } from './errors';
+import { describeArmError } from './errors';
+import { errorInfo } from '../http/errors';
 import type { IdentityRef } from './identity';
-import { type Sleep, jitter, realSleep } from './wait';
+import { RetryPolicy } from '../http/retry';
 
 export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 /** Entra's documented limit of federated identity credentials per identity. */
@@ -221,18 +222,26 @@ export async function listCredentials(
 }
 
 export interface WriteCredentialOptions extends CredentialCallContext {
-  sleep?: Sleep;
-  random?: () => number;
-  /** Attempts on the concurrent-write 409 (and on a parent identity not replicated yet). */
+  /** The run's retry policy (its clock, jitter and log); the conflict retry uses it with its own `retryOn`. */
+  retry?: RetryPolicy;
+  /** Attempts on the concurrent-write 409 (and on a parent identity not replicated yet); default 6. */
   maxAttempts?: number;
-  baseDelayMs?: number;
 }
 
 const CONCURRENT_WRITE = 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity';
 
+/** Another write on the same identity is in progress (409); Entra asks writers to serialize and retry. */
+function isConcurrentWrite(err: unknown): boolean {
+  const info = errorInfo(err);
+  return info.status === 409 && (info.code === CONCURRENT_WRITE || info.code === 'Conflict' || info.code === undefined);
+}
+
+/** The identity was just created and this region has not seen it yet (404 on the child resource). */
+const isParentMissing = (err: unknown): boolean => errorInfo(err).status === 404;
+
 /**
  * Writes one credential (create or update). Callers write one at a time per identity; a 409 from
- * a concurrent writer elsewhere is retried with jittered backoff.
+ * a concurrent writer elsewhere is retried with jittered backoff, under the one retry policy.
  */
 export async function writeCredential(
   clients: ArmClients,
@@ -240,71 +249,69 @@ export async function writeCredential(
   cred: Credential,
   opts: WriteCredentialOptions,
 ): Promise<Credential> {
-  const sleep = opts.sleep ?? realSleep;
   const attempts = opts.maxAttempts ?? 6;
-  let delay = opts.baseDelayMs ?? 1000;
-  for (let i = 1; ; i++) {
-    try {
-      const res = await clients.msi.federatedIdentityCredentials.createOrUpdate(
-        identity.resourceGroup,
-        identity.name,
-        cred.name,
-        {
-          issuer: cred.issuer,
-          subject: cred.subject,
-          audiences: cred.audiences,
-        },
+  const policy = (opts.retry ?? new RetryPolicy({ log: opts.log })).with({
+    maxAttempts: attempts,
+    baseDelayMs: 1000,
+    maxDelayMs: 20_000,
+    retryOn: (err) => isConcurrentWrite(err) || isParentMissing(err),
+  });
+  try {
+    const res = await policy.run(`the write of the federated credential '${cred.name}'`, () =>
+      clients.msi.federatedIdentityCredentials.createOrUpdate(identity.resourceGroup, identity.name, cred.name, {
+        issuer: cred.issuer,
+        subject: cred.subject,
+        audiences: cred.audiences,
+      }),
+    );
+    return toCredential(res);
+  } catch (err) {
+    // 400 is also what Entra answers when another writer (a parallel run) created the same
+    // issuer + subject under another name since this run read the list: read again, by state.
+    if (errorInfo(err).status === 400) {
+      const same = (await listCredentials(clients, identity, opts)).find(
+        (c) => c.issuer === cred.issuer && c.subject === cred.subject && c.name !== cred.name,
       );
-      return toCredential(res);
-    } catch (err) {
-      const info = armErrorInfo(err);
-      const concurrent =
-        info.status === 409 && (info.code === CONCURRENT_WRITE || info.code === 'Conflict' || info.code === undefined);
-      // The parent was just created and this region has not seen it yet.
-      const parentMissing = info.status === 404;
-      if ((concurrent || parentMissing) && i < attempts) {
-        const wait = info.retryAfterMs ?? jitter(delay, opts.random);
+      if (same) {
         opts.log.info(
-          `Federated credential '${cred.name}': ${concurrent ? 'another write on the same identity is in progress (409)' : 'the identity is not visible yet (404)'}; retrying in ${(wait / 1000).toFixed(1)} s.`,
+          `Federated credential '${cred.name}': the identity already has '${same.name}' with the same issuer and subject (written by another run); keeping it.`,
         );
-        await sleep(wait);
-        delay = Math.min(delay * 2, 20_000);
-        continue;
+        return same;
       }
-      if (concurrent) {
-        throw new UserError(
-          `Could not write the federated credential '${cred.name}': other writes on the identity '${identity.name}' kept conflicting.`,
-          {
-            code: 'FederatedCredentialConcurrentWrites',
-            cause: `Azure answered 409 ${info.code ?? ''} ${attempts} times: federated credentials of one identity cannot be written concurrently (${info.message}).`,
-            fix: 'Make sure no other pipeline or deployment writes federated credentials of this identity at the same time (serialize them), then re-run.',
-            inner: err,
-          },
-        );
-      }
-      if (info.status === 405) {
-        throw new UserError(
-          `Federated identity credentials are not supported for the identity '${identity.name}' in its region.`,
-          {
-            code: 'FederatedCredentialRegionUnsupported',
-            cause: info.message,
-            fix: 'Create the identity in a supported region (identityLocation input), then re-run.',
-            inner: err,
-          },
-        );
-      }
-      if (info.status === 400 && /issuer and subject combination already exists/i.test(info.message)) {
-        throw new UserError(
-          `The identity '${identity.name}' already has a federated credential with issuer '${cred.issuer}' and subject '${cred.subject}' under another name.`,
-          {
-            code: 'FederatedCredentialDuplicate',
-            cause: "It was created between this run's read and its write (another run in parallel?).",
-            fix: 'Re-run the task: it counts the existing credential as present.',
-            inner: err,
-          },
-        );
-      }
-      throw describeArmError(err, errorContext(identity, 'write', opts));
     }
+    throw credentialWriteError(err, identity, cred, attempts, opts);
   }
+}
+
+function credentialWriteError(
+  err: unknown,
+  identity: IdentityRef,
+  cred: Credential,
+  attempts: number,
+  ctx: CredentialCallContext,
+): unknown {
+  const info = errorInfo(err);
+  if (isConcurrentWrite(err)) {
+    return new UserError(
+      `Could not write the federated credential '${cred.name}': other writes on the identity '${identity.name}' kept conflicting.`,
+      {
+        code: 'FederatedCredentialConcurrentWrites',
+        cause: `Azure answered 409 ${info.code ?? ''} ${attempts} times: federated credentials of one identity cannot be written concurrently (${info.message}).`,
+        fix: 'Make sure no other pipeline or deployment writes federated credentials of this identity at the same time (serialize them), then re-run.',
+        inner: err,
+      },
+    );
+  }
+  if (info.status === 405) {
+    return new UserError(
+      `Federated identity credentials are not supported for the identity '${identity.name}' in its region.`,
+      {
+        code: 'FederatedCredentialRegionUnsupported',
+        cause: info.message,
+        fix: 'Create the identity in a supported region (identityLocation input), then re-run.',
+        inner: err,
+      },
+    );
+  }
+  return describeArmError(err, errorContext(identity, 'write', ctx));
 }

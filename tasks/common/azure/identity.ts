@@ -6,8 +6,9 @@ import type { Identity } from '@azure/arm-msi';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import type { ArmClients } from './clients';
-import { armErrorInfo, describeArmError, isArmNotFound } from './errors';
-import { type Sleep, realSleep } from './wait';
+import { describeArmError, isArmNotFound } from './errors';
+import { errorInfo } from '../http/errors';
+import { RetryPolicy } from '../http/retry';
 
 export interface IdentityRef {
   resourceGroup: string;
@@ -61,7 +62,7 @@ export async function readIdentity(
   try {
     return identityState(await clients.msi.userAssignedIdentities.get(ref.resourceGroup, ref.name));
   } catch (err) {
-    if (isArmNotFound(err) && armErrorInfo(err).code !== 'ResourceGroupNotFound') return undefined;
+    if (isArmNotFound(err) && errorInfo(err).code !== 'ResourceGroupNotFound') return undefined;
     throw describeArmError(err, errorContext(ref, 'read', ctx));
   }
 }
@@ -69,10 +70,10 @@ export async function readIdentity(
 export interface CreateIdentityOptions extends IdentityCallContext {
   location: string;
   tags?: Record<string, string>;
-  sleep?: Sleep;
-  /** How many reads to try before giving up on a new identity becoming readable. */
-  readAttempts?: number;
-  readIntervalMs?: number;
+  /** The run's retry policy: its clock paces the read-back. */
+  retry?: RetryPolicy;
+  /** How long to wait (emulated time under a scaled clock) for a new identity to become readable; default 60 s. */
+  readTimeoutMs?: number;
 }
 
 /** Creates the identity (PUT) and returns it once a GET sees it with its ids. */
@@ -103,21 +104,26 @@ async function waitUntilReadable(
   ref: IdentityRef,
   opts: CreateIdentityOptions,
 ): Promise<IdentityState> {
-  const sleep = opts.sleep ?? realSleep;
-  const attempts = opts.readAttempts ?? 8;
-  let interval = opts.readIntervalMs ?? 1000;
-  for (let i = 1; ; i++) {
-    const found = await readIdentity(clients, ref, opts);
-    if (found && found.clientId && found.principalId) return found;
-    if (i >= attempts) {
-      throw new UserError(`The managed identity '${ref.name}' was created but cannot be read back yet.`, {
-        code: 'IdentityNotReadable',
-        cause: `GET on the identity still answered ${found ? 'without clientId/principalId' : '404'} after ${attempts} tries (Azure replication delay).`,
-        fix: 'Re-run the task in a few minutes; it keeps the identity and continues.',
-      });
-    }
-    opts.log.debug(`Identity '${ref.name}' not readable yet (try ${i}/${attempts}); waiting ${interval} ms.`);
-    await sleep(interval);
-    interval = Math.min(interval * 2, 10_000);
-  }
+  const policy = opts.retry ?? new RetryPolicy({ log: opts.log });
+  const timeoutMs = opts.readTimeoutMs ?? 60_000;
+  let last: IdentityState | undefined;
+  const found = await policy.poll(
+    async () => {
+      last = await readIdentity(clients, ref, opts);
+      return last?.clientId && last.principalId ? last : undefined;
+    },
+    {
+      intervalMs: 1000,
+      maxIntervalMs: 10_000,
+      timeoutMs,
+      onWait: (ms, attempt) =>
+        opts.log.debug(`Identity '${ref.name}' not readable yet (read ${attempt}); waiting ${ms} ms.`),
+    },
+  );
+  if (found) return found;
+  throw new UserError(`The managed identity '${ref.name}' was created but cannot be read back yet.`, {
+    code: 'IdentityNotReadable',
+    cause: `GET on the identity still answered ${last ? 'without clientId/principalId' : '404'} after ${Math.round(timeoutMs / 1000)} s (Azure replication delay).`,
+    fix: 'Re-run the task in a few minutes; it keeps the identity and continues.',
+  });
 }

@@ -5,13 +5,8 @@
  */
 import { UserError } from '../errors';
 import { apiUrl, type DevOpsConnection } from './connection';
-import {
-  describeDevOpsError,
-  devopsErrorInfo,
-  DevOpsRights,
-  serviceConnectionHolder,
-  type TokenHolder,
-} from './errors';
+import { describeDevOpsError, DevOpsRights, serviceConnectionHolder, type TokenHolder } from './errors';
+import { errorInfo } from '../http/errors';
 
 const API_VERSION = '7.1-preview.1';
 
@@ -133,7 +128,7 @@ export async function getServicePrincipalEntitlement(
     if (res.statusCode === 404 || !res.result) return undefined;
     return toEntitlement(res.result, id);
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {
       action: 'read the service principal entitlement',
       principal,

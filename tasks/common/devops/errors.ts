@@ -3,31 +3,8 @@
  * with `statusCode`, `result` (the VSS error body: message, typeKey, errorCode) and
  * `responseHeaders`; errors are mapped by status and typeKey, never by English text alone.
  */
+import { errorInfo } from '../http/errors';
 import { UserError } from '../errors';
-
-export interface DevOpsErrorInfo {
-  status: number | undefined;
-  /** VSS typeKey, e.g. GitRepositoryNotFoundException, IdentityNotFoundException. */
-  typeKey: string | undefined;
-  message: string;
-}
-
-interface NodeApiErrorLike {
-  statusCode?: unknown;
-  message?: unknown;
-  result?: { message?: unknown; typeKey?: unknown } | null;
-}
-
-export function devopsErrorInfo(err: unknown): DevOpsErrorInfo {
-  const e = (err !== null && typeof err === 'object' ? err : {}) as NodeApiErrorLike;
-  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  const serverMessage = typeof e.result?.message === 'string' ? e.result.message : undefined;
-  return {
-    status,
-    typeKey: typeof e.result?.typeKey === 'string' ? e.result.typeKey : undefined,
-    message: serverMessage ?? (typeof e.message === 'string' ? e.message : String(err)),
-  };
-}
 
 /**
  * Who a token belongs to, as error texts name it, and what that kind of caller can do about a
@@ -83,7 +60,7 @@ export interface DevOpsErrorContext {
  */
 export function describeDevOpsError(err: unknown, ctx: DevOpsErrorContext): unknown {
   if (err instanceof UserError) return err;
-  const info = devopsErrorInfo(err);
+  const info = errorInfo(err);
   const holder = ctx.holder ?? serviceConnectionHolder(ctx.principal);
   const { who } = holder;
   if (info.status === 401) {

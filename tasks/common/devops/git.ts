@@ -17,8 +17,10 @@ import {
   type GitPullRequest,
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import type { Logger } from '../log';
+import { RetryPolicy } from '../http/retry';
 import { UserError } from '../errors';
-import { describeDevOpsError, devopsErrorInfo, type TokenHolder } from './errors';
+import { describeDevOpsError, type TokenHolder } from './errors';
+import { errorInfo } from '../http/errors';
 
 export const ZERO_OBJECT_ID = '0000000000000000000000000000000000000000';
 
@@ -67,7 +69,7 @@ function holderFor(who: string | TokenHolder): TokenHolder {
  * and what to grant; anything else is returned unchanged.
  */
 export function gitAccessError(err: unknown, action: string, who: string | TokenHolder, right: string): unknown {
-  const info = devopsErrorInfo(err);
+  const info = errorInfo(err);
   if (info.status === 404) {
     return new UserError(`Could not ${action}: not found (HTTP 404).`, {
       code: 'DevOpsNotFound',
@@ -83,9 +85,9 @@ export function gitAccessError(err: unknown, action: string, who: string | Token
   });
 }
 
+/** The push lost a race (TF401028): the VSS exception type, not its text. */
 export function isStalePush(err: unknown): boolean {
-  const info = devopsErrorInfo(err);
-  return info.typeKey === 'GitReferenceStaleException' || (info.status === 409 && /\bTF401028\b/.test(info.message));
+  return errorInfo(err).typeKey === 'GitReferenceStaleException';
 }
 
 /** Thin, typed access to one repository through GitApi. */
@@ -175,7 +177,7 @@ export class GitRepository {
       if (!item || item.isFolder) return undefined;
       return item.content ?? '';
     } catch (err) {
-      if (devopsErrorInfo(err).status === 404) return undefined;
+      if (errorInfo(err).status === 404) return undefined;
       throw gitAccessError(err, `read ${path}`, this.holder, "the 'Read' Git permission on the repository");
     }
   }
@@ -277,6 +279,8 @@ export interface CommitRequest {
   startFrom?: string;
   /** Attempts in all (default 5). */
   maxAttempts?: number;
+  /** The run's retry policy: a lost race is retried under it (jittered, so parallel runs spread out). */
+  retry?: RetryPolicy;
 }
 
 export interface CommitResult {
@@ -295,45 +299,55 @@ export interface CommitResult {
 export async function commitFiles(repo: GitRepository, req: CommitRequest): Promise<CommitResult> {
   const max = req.maxAttempts ?? 5;
   const ref = branchRef(req.branch);
-  for (let attempt = 1; ; attempt++) {
-    const tip = await repo.tip(req.branch);
-    const base = tip ?? req.startFrom;
-    if (!base) {
-      throw new UserError(`The branch ${ref} does not exist in ${repo.ref.project}/${repo.ref.repository}.`, {
-        code: 'BranchNotFound',
-        fix: 'set targetBranch to an existing branch',
-      });
-    }
-    const files = await req.compute(base);
-    if (files.length === 0) return { baseCommit: base, attempts: attempt, files };
-    try {
-      const commitId = await repo.push(req.branch, tip ?? base, req.message, files);
-      repo.logger.info(
-        `Pushed ${commitId} to ${ref} (${files.length} file${files.length === 1 ? '' : 's'}, on top of ${base}).`,
-      );
-      return { commitId, baseCommit: base, attempts: attempt, files };
-    } catch (err) {
-      if (!isStalePush(err)) {
-        throw gitAccessError(
-          err,
-          `push to ${ref}`,
-          repo.tokenHolder,
-          tip
-            ? "the 'Contribute' Git permission on the repository"
-            : "the 'Create branch' and 'Contribute' Git permissions on the repository",
-        );
-      }
-      if (attempt >= max) {
-        throw new UserError(`Pushing to ${ref} lost the race against other pushes ${attempt} times in a row.`, {
-          code: 'PushRaceLost',
-          cause: 'the branch kept moving between reading its tip and pushing (TF401028)',
-          fix: 're-run the task',
-          inner: err,
-        });
-      }
-      repo.logger.info(
-        `${ref} moved while pushing (TF401028); re-reading the tip and re-applying the change (attempt ${attempt + 1} of ${max}).`,
-      );
-    }
+  const policy = (req.retry ?? new RetryPolicy({ log: repo.logger })).with({
+    maxAttempts: max,
+    baseDelayMs: 500,
+    maxDelayMs: 5000,
+    retryOn: isStalePush,
+  });
+  try {
+    return await policy.run(`the push to ${ref} (the branch moved: re-reading the tip and re-applying)`, (attempt) =>
+      pushOnTip(repo, req, attempt),
+    );
+  } catch (err) {
+    if (!isStalePush(err)) throw err;
+    throw new UserError(`Pushing to ${ref} lost the race against other pushes ${max} times in a row.`, {
+      code: 'PushRaceLost',
+      cause: 'the branch kept moving between reading its tip and pushing (TF401028)',
+      fix: 're-run the task',
+      inner: err,
+    });
+  }
+}
+
+/** One attempt: read the tip, compute the change on it, push it (a stale push is thrown as it is, for the retry). */
+async function pushOnTip(repo: GitRepository, req: CommitRequest, attempt: number): Promise<CommitResult> {
+  const ref = branchRef(req.branch);
+  const tip = await repo.tip(req.branch);
+  const base = tip ?? req.startFrom;
+  if (!base) {
+    throw new UserError(`The branch ${ref} does not exist in ${repo.ref.project}/${repo.ref.repository}.`, {
+      code: 'BranchNotFound',
+      fix: 'set targetBranch to an existing branch',
+    });
+  }
+  const files = await req.compute(base);
+  if (files.length === 0) return { baseCommit: base, attempts: attempt, files };
+  try {
+    const commitId = await repo.push(req.branch, tip ?? base, req.message, files);
+    repo.logger.info(
+      `Pushed ${commitId} to ${ref} (${files.length} file${files.length === 1 ? '' : 's'}, on top of ${base}).`,
+    );
+    return { commitId, baseCommit: base, attempts: attempt, files };
+  } catch (err) {
+    if (isStalePush(err)) throw err;
+    throw gitAccessError(
+      err,
+      `push to ${ref}`,
+      repo.tokenHolder,
+      tip
+        ? "the 'Contribute' Git permission on the repository"
+        : "the 'Create branch' and 'Contribute' Git permissions on the repository",
+    );
   }
 }

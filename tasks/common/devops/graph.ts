@@ -4,7 +4,8 @@
  * group's storage key), the way Terraform's azuredevops_group_membership does it.
  */
 import { apiUrl, type DevOpsConnection } from './connection';
-import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import { describeDevOpsError, DevOpsRights } from './errors';
+import { errorInfo } from '../http/errors';
 
 const API_VERSION = '7.1-preview.1';
 
@@ -17,7 +18,7 @@ export async function subjectDescriptor(c: DevOpsConnection, storageKey: string)
     const res = await c.rest('graph').get<{ value?: string }>(url);
     return res.statusCode === 404 ? undefined : res.result?.value || undefined;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, { action: `read the Graph descriptor of ${storageKey}`, holder: c.holder });
   }
 }
@@ -33,7 +34,7 @@ export async function isMember(c: DevOpsConnection, member: string, container: s
     const res = await c.rest('graph').get<unknown>(url);
     return res.statusCode !== 404 && res.result !== null;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return false;
+    if (errorInfo(err).status === 404) return false;
     throw describeDevOpsError(err, { action: 'read a group membership', holder: c.holder });
   }
 }

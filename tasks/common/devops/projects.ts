@@ -2,7 +2,8 @@
  * Project and repository lookup, through azure-devops-node-api's Core and Git clients.
  * Both accept a name or an id; a missing one resolves to undefined (node-api returns null on 404).
  */
-import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import { describeDevOpsError, DevOpsRights } from './errors';
+import { errorInfo } from '../http/errors';
 import type { DevOpsConnection } from './connection';
 
 export interface ProjectRef {
@@ -26,7 +27,7 @@ export async function findProject(
     const p = await core.getProject(nameOrId);
     return p?.id ? { id: p.id, name: p.name ?? nameOrId } : undefined;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {
       action: `read the project '${nameOrId}'`,
       principal,
@@ -47,7 +48,7 @@ export async function findRepository(
     const r = await git.getRepository(nameOrId, projectId);
     return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {
       action: `read the repository '${nameOrId}'`,
       principal,

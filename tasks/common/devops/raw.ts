@@ -6,6 +6,7 @@
  */
 import { WebApi, getBearerHandler } from 'azure-devops-node-api';
 import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
+import { RetryPolicy } from '../http/retry';
 import { apiUrl } from './connection';
 
 /** No authentication at all (the tenant probe must be anonymous). */
@@ -27,21 +28,47 @@ export interface RawResponse {
   body: string;
 }
 
-/** A raw HTTP call through the node-api's HTTP client (proxy and keep-alive as the SDK does). */
+/** A transient answer (429, 5xx) inside the retry: carries the response so the policy reads its status and Retry-After. */
+class TransientAnswer extends Error {
+  readonly statusCode: number;
+  readonly responseHeaders: RawResponse['headers'];
+  constructor(readonly answer: RawResponse) {
+    super(`HTTP ${answer.status}`);
+    this.statusCode = answer.status;
+    this.responseHeaders = answer.headers;
+  }
+}
+
+/**
+ * A raw HTTP call through the node-api's HTTP client (proxy and keep-alive as the SDK does), under
+ * the one retry policy: 429/5xx answers and connection resets are retried (both calls here are
+ * reads: a GET, and permissionevaluationbatch, a POST that changes nothing). The last answer is
+ * returned when the policy gives up on an answer.
+ */
 export async function rawCall(
   orgUrl: string,
   token: string | undefined,
   method: 'GET' | 'POST',
   url: string,
   body?: unknown,
+  retry: RetryPolicy = new RetryPolicy(),
 ): Promise<RawResponse> {
   const web = new WebApi(orgUrl, token ? getBearerHandler(token) : anonymous);
   const client = web.rest.client;
   const headers = { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
-  const res =
-    method === 'GET' ? await client.get(url, headers) : await client.post(url, JSON.stringify(body ?? {}), headers);
-  const text = await res.readBody();
-  return { status: res.message.statusCode ?? 0, headers: res.message.headers, body: text };
+  const u = new URL(url);
+  try {
+    return await retry.run(`${method} ${u.origin}${u.pathname}`, async () => {
+      const res =
+        method === 'GET' ? await client.get(url, headers) : await client.post(url, JSON.stringify(body ?? {}), headers);
+      const answer = { status: res.message.statusCode ?? 0, headers: res.message.headers, body: await res.readBody() };
+      if (retry.options.retryOn(new TransientAnswer(answer))) throw new TransientAnswer(answer);
+      return answer;
+    });
+  } catch (err) {
+    if (err instanceof TransientAnswer) return err.answer;
+    throw err;
+  }
 }
 
 /** The VSS error message of a response body (`{"message":"TF401444: …"}`), else the body start. */
@@ -61,13 +88,15 @@ export function vssMessage(r: RawResponse): string {
  * answered anonymously, the project list is not unless the organization has public projects).
  * Undefined when no answer carries the header.
  */
-export async function organizationTenant(orgUrl: string): Promise<string | undefined> {
+export async function organizationTenant(orgUrl: string, retry?: RetryPolicy): Promise<string | undefined> {
   for (const p of ['_apis/connectionData', '_apis/projects']) {
     const r = await rawCall(
       orgUrl,
       undefined,
       'GET',
       apiUrl(orgUrl, p, p === '_apis/projects' ? { $top: 1, 'api-version': '7.1' } : {}),
+      undefined,
+      retry,
     );
     const h = r.headers['x-vss-resourcetenant'];
     const v = Array.isArray(h) ? h[0] : h;
@@ -86,9 +115,10 @@ export async function readRefsAs(
   token: string,
   project: string,
   repository: string,
+  retry?: RetryPolicy,
 ): Promise<RepoReadResult> {
   const base = `${encodeURIComponent(project)}/_apis/git/repositories/${encodeURIComponent(repository)}`;
-  const r = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }));
+  const r = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }), undefined, retry);
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
   let repo: { id: string; projectId: string };
   try {
@@ -102,6 +132,8 @@ export async function readRefsAs(
     token,
     'GET',
     apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }),
+    undefined,
+    retry,
   );
   if (refs.status !== 200) return { ok: false, status: refs.status, error: vssMessage(refs) };
   try {
@@ -119,12 +151,20 @@ export async function evaluateAs(
   namespaceId: string,
   token: string,
   bit: number,
+  retry?: RetryPolicy,
 ): Promise<{ ok: true; allowed: boolean } | { ok: false; status: number; error: string }> {
   const url = apiUrl(orgUrl, '_apis/security/permissionevaluationbatch', { 'api-version': '7.1' });
-  const r = await rawCall(orgUrl, bearer, 'POST', url, {
-    alwaysAllowAdministrators: false,
-    evaluations: [{ securityNamespaceId: namespaceId, token, permissions: bit }],
-  });
+  const r = await rawCall(
+    orgUrl,
+    bearer,
+    'POST',
+    url,
+    {
+      alwaysAllowAdministrators: false,
+      evaluations: [{ securityNamespaceId: namespaceId, token, permissions: bit }],
+    },
+    retry,
+  );
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
   try {
     const j = JSON.parse(r.body) as { evaluations?: { value?: boolean }[] };

@@ -3,7 +3,9 @@
  * group, which Graph (memberships) and the identity service (ACL descriptor) accept.
  */
 import type { DevOpsConnection } from './connection';
-import { describeDevOpsError, devopsErrorInfo, DevOpsRights } from './errors';
+import { describeDevOpsError, DevOpsRights } from './errors';
+import { errorInfo } from '../http/errors';
+import { UserError } from '../errors';
 
 export interface Team {
   id: string;
@@ -23,7 +25,7 @@ export async function findTeam(
     if (t?.id) return { id: t.id, name: t.name ?? name };
     return undefined;
   } catch (err) {
-    if (devopsErrorInfo(err).status === 404) return undefined;
+    if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {
       action: `read the team '${name}'`,
       principal,
@@ -45,6 +47,21 @@ export async function createTeam(
     const t = await core.createTeam({ name, description }, projectId);
     return { id: t.id ?? '', name: t.name ?? name };
   } catch (err) {
+    // Another run (a parallel Provision for another cluster), or this run's own retried POST,
+    // created it since the read: take that team.
+    if (errorInfo(err).typeKey === 'TeamAlreadyExistsException') {
+      const existing = await findTeam(c, projectId, name, principal);
+      if (existing) return existing;
+      throw new UserError(
+        `Could not create the team '${name}': a group with that name already exists in the project.`,
+        {
+          code: 'TeamNameTaken',
+          cause: `Azure DevOps said: ${errorInfo(err).message}`,
+          fix: 'choose another team name (teamName input), or rename the existing group, then re-run',
+          inner: err,
+        },
+      );
+    }
     throw describeDevOpsError(err, {
       action: `create the team '${name}'`,
       principal,

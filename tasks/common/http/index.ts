@@ -1,2 +1,4 @@
 export * from './retry';
 export * from './devops';
+export * from './clock';
+export * from './azure';

@@ -1,15 +1,23 @@
 /**
- * The one retry policy for HTTP calls the SDKs do not retry themselves (azure-devops-node-api
- * retries neither 429 nor any POST; hand-written REST retries nothing). The Azure SDK clients
- * (ARM, identity) keep their own retry pipelines; do not wrap those twice.
+ * The one retry policy, used by every client of the product: the Azure SDK pipelines (ARM clients,
+ * the pipeline's OIDC token request: the policy takes the place of the SDK's retry policy, see
+ * azure.ts), @azure/identity's token requests (through the HTTP client), azure-devops-node-api
+ * (devops.ts), raw Azure DevOps calls and the Kubernetes client. Conflict loops (a busy cluster,
+ * concurrent federated-credential writes, a push that lost a race, an identity not replicated
+ * yet) use the same policy with their own `retryOn`; pollers use `poll`.
  *
- * Retries: 429, 500, 502, 503, 504 and connection failures (ECONNRESET, socket hang up,
- * ETIMEDOUT, ...). Waits what the server asks (Retry-After in seconds or as an HTTP date,
- * x-ms-retry-after-ms), otherwise exponential backoff with full jitter. Bounded by attempts AND
- * by total time; when the server asks for a wait that does not fit the budget it gives up at once
- * with the server's error. Every retry is logged.
+ * Retries: 408, 429, 500, 502, 503, 504 and connection failures (ECONNRESET, ETIMEDOUT, ...),
+ * read by errorInfo() (errors.ts) from status and code, never from message text. Waits what the
+ * server asks (Retry-After in seconds or as an HTTP date, x-ms-retry-after-ms), otherwise
+ * exponential backoff with full jitter. Bounded by attempts AND by total time; when the server
+ * asks for a wait that does not fit the budget it gives up at once with the server's error. One
+ * log line per retry. Waits go through an injectable clock (clock.ts).
  */
 import type { Logger } from '../log';
+import { errorInfo, retryAfterMs } from './errors';
+import { systemClock, type Clock } from './clock';
+
+export { errorInfo, isStatus, retryAfterMs, statusOf, type ErrorInfo } from './errors';
 
 export interface RetryOptions {
   /** Total attempts including the first (default 6). */
@@ -20,9 +28,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Largest single backoff wait in ms (default 30 000). Server-requested waits are not capped by it, only by the budget. */
   maxDelayMs?: number;
-  /** Waits; tests pass a fake that advances a fake clock. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits; tests pass a fake that advances a fake clock (or a whole `clock`). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** Sets sleep and now at once (a scaled clock in end-to-end runs, see clock.ts). */
+  clock?: Clock;
   /** 0 <= random() < 1, for the jitter. */
   random?: () => number;
   log?: Logger;
@@ -32,108 +42,20 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY = { maxAttempts: 6, maxTotalMs: 120_000, baseDelayMs: 1_000, maxDelayMs: 30_000 } as const;
 
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'ECONNABORTED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
-/** Errors as the SDKs shape them: RestError (statusCode, response.headers.get), azure-devops-node-api (statusCode, result, responseHeaders), fetch-like (status), Node (code). */
-interface ErrorShape {
-  statusCode?: unknown;
-  status?: unknown;
-  code?: unknown;
-  message?: unknown;
-  cause?: unknown;
-  response?: { status?: unknown; headers?: unknown };
-  responseHeaders?: unknown;
-}
-
-function shape(err: unknown): ErrorShape | undefined {
-  return err !== null && typeof err === 'object' ? (err as ErrorShape) : undefined;
-}
-
-/** The HTTP status an error carries, whatever library threw it. */
-export function statusOf(err: unknown): number | undefined {
-  const e = shape(err);
-  if (!e) return undefined;
-  for (const v of [e.statusCode, e.status, e.response?.status])
-    if (typeof v === 'number' && v >= 100 && v < 600) return v;
-  // @kubernetes/client-node's ApiException carries the status as a numeric `code`.
-  if (typeof e.code === 'number' && e.code >= 100 && e.code < 600) return e.code;
-  return undefined;
-}
-
-/** The network error code (ECONNRESET, ...) of an error or of any error in its cause chain. */
-export function networkCodeOf(err: unknown): string | undefined {
-  for (let e = shape(err), depth = 0; e && depth < 5; e = shape(e.cause), depth++) {
-    if (typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) return e.code;
-    if (typeof e.message === 'string') {
-      if (/socket hang up/i.test(e.message)) return 'socket hang up';
-      const m = /\b(ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ECONNABORTED)\b/.exec(e.message);
-      if (m) return m[1];
-    }
-  }
-  return undefined;
-}
-
-/** True for 429, 500, 502, 503, 504 and connection resets/timeouts. */
+/** True for 408, 429, 500, 502, 503, 504 and connection resets/timeouts (no answer at all). */
 export function isRetryable(err: unknown): boolean {
-  const status = statusOf(err);
-  if (status !== undefined) return RETRYABLE_STATUS.has(status);
-  return networkCodeOf(err) !== undefined;
-}
-
-function header(err: unknown, name: string): string | undefined {
-  const e = shape(err);
-  if (!e) return undefined;
-  const lower = name.toLowerCase();
-  const fromBag = (h: unknown): string | undefined => {
-    if (!h || typeof h !== 'object') return undefined;
-    const getter = (h as { get?: unknown }).get;
-    if (typeof getter === 'function') {
-      const v: unknown = getter.call(h, lower);
-      if (typeof v === 'string') return v;
-    }
-    for (const [k, v] of Object.entries(h)) {
-      if (k.toLowerCase() !== lower) continue;
-      if (typeof v === 'string') return v;
-      if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
-    }
-    return undefined;
-  };
-  return fromBag(e.response?.headers) ?? fromBag(e.responseHeaders);
-}
-
-/**
- * The wait the server asked for, in ms: x-ms-retry-after-ms, retry-after-ms, or Retry-After
- * (delta seconds or an HTTP date, relative to `now`). Undefined when it asked for nothing.
- */
-export function retryAfterMs(err: unknown, now: number = Date.now()): number | undefined {
-  for (const h of ['x-ms-retry-after-ms', 'retry-after-ms']) {
-    const v = header(err, h);
-    if (v !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(v)) return Math.ceil(Number(v));
-  }
-  const ra = header(err, 'retry-after');
-  if (ra === undefined) return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.ceil(Number(ra) * 1000);
-  const date = Date.parse(ra);
-  if (!Number.isNaN(date)) return Math.max(0, date - now);
-  return undefined;
+  const info = errorInfo(err);
+  if (info.status !== undefined) return RETRYABLE_STATUS.has(info.status);
+  return info.network !== undefined;
 }
 
 function reasonOf(err: unknown): string {
-  const status = statusOf(err);
-  if (status !== undefined) return String(status);
-  return networkCodeOf(err) ?? (err instanceof Error ? err.message : String(err));
+  const info = errorInfo(err);
+  const what = info.code ?? info.typeKey;
+  if (info.status !== undefined) return `${info.status}${what ? ` ${what}` : ''}`;
+  return info.network ?? info.code ?? info.typeKey ?? (err instanceof Error ? err.name : 'error');
 }
 
 export function formatDuration(ms: number): string {
@@ -142,23 +64,22 @@ export function formatDuration(ms: number): string {
   return Number.isInteger(s) || s >= 10 ? `${Math.round(s)}s` : `${s.toFixed(1)}s`;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Runs calls under the policy. One instance per task run is enough; it has no per-call state.
  * `label` is what the log shows: "GET https://…/_apis/…" or "Git.createPush".
  */
 export class RetryPolicy {
-  readonly options: Required<Omit<RetryOptions, 'log'>> & { log?: Logger };
+  readonly options: Required<Omit<RetryOptions, 'log' | 'clock'>> & { log?: Logger };
 
   constructor(options: RetryOptions = {}) {
+    const clock = options.clock ?? systemClock;
     this.options = {
       maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
       maxTotalMs: options.maxTotalMs ?? DEFAULT_RETRY.maxTotalMs,
       baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
       maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
-      sleep: options.sleep ?? realSleep,
-      now: options.now ?? Date.now,
+      sleep: options.sleep ?? clock.sleep,
+      now: options.now ?? clock.now,
       random: options.random ?? Math.random,
       retryOn: options.retryOn ?? isRetryable,
       ...(options.log ? { log: options.log } : {}),
@@ -167,7 +88,12 @@ export class RetryPolicy {
 
   /** A copy with some options replaced (e.g. another logger, a smaller budget). */
   with(overrides: RetryOptions): RetryPolicy {
-    return new RetryPolicy({ ...this.options, ...overrides });
+    const base: RetryOptions = { ...this.options };
+    if (overrides.clock) {
+      delete base.sleep;
+      delete base.now;
+    }
+    return new RetryPolicy({ ...base, ...overrides });
   }
 
   async run<T>(label: string, fn: (attempt: number) => Promise<T>): Promise<T> {
@@ -192,11 +118,45 @@ export class RetryPolicy {
           );
           throw err;
         }
-        o.log?.info(
-          `retrying ${label} after ${reason}, waiting ${formatDuration(wait)} (attempt ${attempt + 1}/${o.maxAttempts})`,
-        );
+        const of = Number.isFinite(o.maxAttempts) && o.maxAttempts < 1000 ? `/${o.maxAttempts}` : '';
+        o.log?.info(`retrying ${label} after ${reason}, waiting ${formatDuration(wait)} (attempt ${attempt + 1}${of})`);
         await o.sleep(wait);
       }
+    }
+  }
+
+  /** The policy's clock: what pollers and LRO intervals wait on. */
+  get clock(): Clock {
+    return { now: this.options.now, sleep: this.options.sleep };
+  }
+
+  /**
+   * Polls until `check` returns a value (not undefined), waiting `intervalMs` (doubling up to
+   * `maxIntervalMs`) between checks, for at most `timeoutMs` of waiting. Returns undefined when the
+   * time is up; `onWait` says in the log why it waits (called before each wait).
+   */
+  async poll<T>(
+    check: (attempt: number) => Promise<T | undefined>,
+    o: {
+      intervalMs: number;
+      maxIntervalMs?: number;
+      /** Growth of the interval per wait (default 2). */
+      factor?: number;
+      timeoutMs: number;
+      onWait?: (waitMs: number, attempt: number) => void;
+    },
+  ): Promise<T | undefined> {
+    const started = this.options.now();
+    let interval = o.intervalMs;
+    for (let attempt = 1; ; attempt++) {
+      const v = await check(attempt);
+      if (v !== undefined) return v;
+      const left = o.timeoutMs - (this.options.now() - started);
+      if (left <= 0) return undefined;
+      const wait = Math.min(interval, left);
+      o.onWait?.(wait, attempt);
+      await this.options.sleep(wait);
+      interval = Math.min(Math.round(interval * (o.factor ?? 2)), o.maxIntervalMs ?? interval);
     }
   }
 

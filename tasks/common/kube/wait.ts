@@ -5,6 +5,7 @@
  * waiting to retry (failed).
  * Polls with a growing interval, reports progress, and stops at the deadline.
  */
+import { RetryPolicy } from '../http/retry';
 import type { FluxObject } from './client';
 
 export type Condition = NonNullable<NonNullable<FluxObject['status']>['conditions']>[number];
@@ -40,8 +41,8 @@ export interface WaitOptions {
   /** What is waited for, for progress lines ("GitRepository flux-system/flux-system"). */
   label: string;
   progress?: (message: string, percent?: number) => void;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  /** The run's retry policy: its clock paces the polls. */
+  retry?: RetryPolicy;
   /** First poll interval (default 500 ms), grows by half up to maxIntervalMs (default 5 s). */
   intervalMs?: number;
   maxIntervalMs?: number;
@@ -53,31 +54,31 @@ export interface WaitResult {
   waitedMs: number;
 }
 
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export async function waitForReady(o: WaitOptions): Promise<WaitResult> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? realSleep;
+  const policy = o.retry ?? new RetryPolicy();
+  const { now } = policy.clock;
   const start = now();
-  let interval = o.intervalMs ?? 500;
   const maxInterval = o.maxIntervalMs ?? 5000;
   let lastMessage = '';
-  for (;;) {
-    const last = await o.read();
-    const waited = now() - start;
-    if (!last) return { outcome: 'missing', object: null, waitedMs: waited };
-    const state = readyState(last, o.requestedAt);
-    if (state !== 'progressing') return { outcome: state, object: last, waitedMs: waited };
-    const ready = condition(last, 'Ready');
-    const message = ready
-      ? `Ready=${ready.status}${ready.reason ? ` ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`
-      : 'waiting for the controller';
-    const handled = o.requestedAt === undefined || last.status?.lastHandledReconcileAt === o.requestedAt;
-    const line = `${o.label}: ${handled ? message : 'reconcile requested, not handled yet'} (${Math.round(waited / 1000)}s of ${Math.round(o.timeoutMs / 1000)}s)`;
-    if (line !== lastMessage || interval >= maxInterval) o.progress?.(line, Math.min(99, (100 * waited) / o.timeoutMs));
-    lastMessage = line;
-    if (waited >= o.timeoutMs) return { outcome: 'timeout', object: last, waitedMs: waited };
-    await sleep(Math.min(interval, Math.max(0, o.timeoutMs - waited)));
-    interval = Math.min(maxInterval, Math.round(interval * 1.5));
-  }
+  let last: FluxObject | null = null;
+  const done = await policy.poll(
+    async (): Promise<WaitResult | undefined> => {
+      last = await o.read();
+      const waited = now() - start;
+      if (!last) return { outcome: 'missing', object: null, waitedMs: waited };
+      const state = readyState(last, o.requestedAt);
+      if (state !== 'progressing') return { outcome: state, object: last, waitedMs: waited };
+      const ready = condition(last, 'Ready');
+      const message = ready
+        ? `Ready=${ready.status}${ready.reason ? ` ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`
+        : 'waiting for the controller';
+      const handled = o.requestedAt === undefined || last.status?.lastHandledReconcileAt === o.requestedAt;
+      const line = `${o.label}: ${handled ? message : 'reconcile requested, not handled yet'} (${Math.round(waited / 1000)}s of ${Math.round(o.timeoutMs / 1000)}s)`;
+      if (line !== lastMessage || waited > 0) o.progress?.(line, Math.min(99, (100 * waited) / o.timeoutMs));
+      lastMessage = line;
+      return undefined;
+    },
+    { intervalMs: o.intervalMs ?? 500, maxIntervalMs: maxInterval, factor: 1.5, timeoutMs: o.timeoutMs },
+  );
+  return done ?? { outcome: 'timeout', object: last, waitedMs: now() - start };
 }

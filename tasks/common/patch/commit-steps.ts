@@ -175,7 +175,12 @@ export function commitSteps(
         };
       },
       async apply() {
-        const result = await commitFiles(await repo(), { branch: target, message, compute });
+        const result = await commitFiles(await repo(), {
+          branch: target,
+          message,
+          compute,
+          ...(ctx.retry ? { retry: ctx.retry } : {}),
+        });
         if (result.commitId) outputs.commitId = result.commitId;
         return {
           note: result.commitId
@@ -249,7 +254,13 @@ export function commitSteps(
     },
     async apply(o) {
       const r = await repo();
-      const result = await commitFiles(r, { branch: prBranch, startFrom: o.targetTip, message, compute });
+      const result = await commitFiles(r, {
+        branch: prBranch,
+        startFrom: o.targetTip,
+        message,
+        compute,
+        ...(ctx.retry ? { retry: ctx.retry } : {}),
+      });
       if (result.commitId) outputs.commitId = result.commitId;
       const description = describe(result.files.length ? result.files : o.targetFiles);
       const existing = await r.activePullRequest(prBranch, target);

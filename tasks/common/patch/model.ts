@@ -1,4 +1,5 @@
 /** FluxManifestPatch: inputs, outputs, what the logic needs from the pipeline, and the planned folders. */
+import type { RetryPolicy } from '../http/retry';
 import * as path from 'node:path';
 import { type GitRepository } from '../devops/git';
 import { type FolderOptions, type FolderResult } from '../flux/folder';
@@ -38,6 +39,8 @@ export interface CoreContext {
   openRepository?: () => Promise<GitRepository>;
   /** Root of the checkout; default: the nearest folder above the flux-system folder holding `.git`. */
   repositoryRoot?: string;
+  /** The run's retry policy (a push that lost a race is retried under it). */
+  retry?: RetryPolicy;
 }
 
 export interface ManifestPatchOutputs {

@@ -4,7 +4,7 @@
  * errorResponse.error and AADSTS codes, azure-devops-node-api statusCode/result, Node error
  * codes), never by parsing English text.
  */
-import { statusOf } from '../http/retry';
+import { errorInfo, type ErrorInfo } from '../http/errors';
 import { UserError } from '../errors';
 import { InputError } from './inputs';
 
@@ -116,13 +116,14 @@ function describeAuth(l: Loose): string | undefined {
   return withFix(message, undefined, 'check the service connection (Project settings > Service connections > Verify)');
 }
 
-function describeRest(l: Loose, status: number | undefined): string | undefined {
+function describeRest(l: Loose, info: ErrorInfo): string | undefined {
   if (str(l.name) !== 'RestError') return undefined;
+  const { status } = info;
   const what =
     l.request && str(l.request.method) && str(l.request.url)
       ? `${str(l.request.method)} ${redactQuery(str(l.request.url)!)}`
       : 'an Azure request';
-  const code = str(l.code);
+  const code = info.code ?? info.network;
   const msg = (str(l.message) ?? '').split(/\r?\n/)[0];
   const message = `${what} failed${status ? ` with HTTP ${status}` : ''}${code ? ` ${code}` : ''}: ${msg}`;
   if (code === 'AuthorizationFailed' || code === 'LinkedAuthorizationFailed' || status === 403) {
@@ -172,10 +173,10 @@ function redactQuery(url: string): string {
 }
 
 /** azure-devops-node-api (typed-rest-client) errors: statusCode + result { message, typeKey }. */
-function describeDevOps(l: Loose, status: number | undefined): string | undefined {
+function describeDevOps(l: Loose, info: ErrorInfo): string | undefined {
+  const { status, typeKey } = info;
   if (status === undefined || typeof l.statusCode !== 'number') return undefined;
-  const server = str(l.result?.message) ?? str(l.message) ?? '';
-  const typeKey = str(l.result?.typeKey);
+  const server = info.message;
   const message = `Azure DevOps request failed with HTTP ${status}${typeKey ? ` ${typeKey}` : ''}: ${server}`;
   if (status === 401) {
     return withFix(
@@ -257,12 +258,12 @@ export function describeError(err: unknown): DescribedError {
     return { text: withFix(ours.message, ours.cause, ours.fix), debug };
   }
 
-  const status = statusOf(err);
+  const info = errorInfo(err);
   const text =
     describeAuth(l) ??
-    describeRest(l, status) ??
+    describeRest(l, info) ??
     describeKube(l) ??
-    describeDevOps(l, status) ??
+    describeDevOps(l, info) ??
     describeNode(l) ??
     (err instanceof Error ? err.message || err.name : String(err));
   return { text, debug };

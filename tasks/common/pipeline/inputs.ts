@@ -206,6 +206,16 @@ export function readUrl(p: Platform, spec: UrlSpec): string | undefined {
       'remove the user name and password from the URL; credentials come from the service connection',
     );
   }
+  // A base URL: the product appends API paths to it, so a query or fragment would end up in the
+  // middle of every request URL (and could smuggle parameters into it).
+  if (url.search || url.hash || /[?#]/.test(raw)) {
+    throw new InputError(
+      spec.name,
+      spec.label,
+      `${quote(raw)} has a ${url.hash || raw.includes('#') ? 'fragment (#...)' : 'query (?...)'}`,
+      `use ${hint}, without ? or # parts`,
+    );
+  }
   return raw.replace(/\/+$/, '');
 }
 

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { Logger } from '../log';
 import { createAzureConnection } from '../auth/connection';
 import type { AzureConnection } from '../auth/types';
+import { parseTimeScale, scaledClock, TIME_SCALE_VARIABLE } from '../http/clock';
 import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
@@ -82,7 +83,11 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   const p = platform ?? new (await import('./tasklib-platform')).TaskLibPlatform();
   const report = new ReportBuilder(def.name, def.version ?? '0.0.0');
   const log = new PlatformLogger(p, report);
-  const retry = new RetryPolicy({ ...def.retry, log });
+  // Every wait of the run goes through this policy's clock. The internal time scale shortens them
+  // in the local emulated agent's runs only (http/clock.ts); unset, waits are real.
+  const scale = parseTimeScale(p.variable(TIME_SCALE_VARIABLE));
+  const retry = new RetryPolicy({ clock: scaledClock(scale), ...def.retry, log });
+  if (scale !== 1) log.debug(`${TIME_SCALE_VARIABLE} = ${scale}: waits are scaled (local emulated agent).`);
   let failure: string | undefined;
   let files: ReportFiles | undefined;
 
@@ -161,7 +166,7 @@ function createContext(
           {
             log,
             systemAccessToken,
-            retry: retry.options,
+            retry,
             ...(proxy ? { proxy } : {}),
             ...(oidcRequestUri ? { oidcRequestUri } : {}),
           },

@@ -22,7 +22,7 @@ import {
   type CredentialPlan,
 } from '../azure/federated';
 import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../azure/identity';
-import { type Sleep } from '../azure/wait';
+import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
 import { KNOWN_AFTER_APPLY, type Change, type Step } from '../plan';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
@@ -31,8 +31,7 @@ import { type Facts, type CredentialObservation } from './model';
 export interface AzureStepContext {
   log: Logger;
   principal: string;
-  sleep: Sleep;
-  random?: () => number;
+  retry: RetryPolicy;
 }
 
 export function clusterStep(
@@ -84,7 +83,7 @@ export function clusterStep(
       facts.cluster = await enableWorkloadIdentity(clients, ref, {
         log: c.log,
         principal: c.principal,
-        sleep: c.sleep,
+        retry: c.retry,
         timeoutMs: inputs.clusterUpdateTimeoutMinutes * 60_000,
       });
       return { note: `issuer ${facts.cluster.issuerUrl}` };
@@ -136,7 +135,7 @@ export function identityStep(
       facts.identity = await createIdentity(clients, ref, {
         log: c.log,
         principal: c.principal,
-        sleep: c.sleep,
+        retry: c.retry,
         location: loc,
         tags: { 'managed-by': 'FluxOidcProvision', 'flux-cluster': inputs.clusterName },
       });
@@ -210,8 +209,7 @@ export function credentialSteps(
         {
           log: c.log,
           principal: c.principal,
-          sleep: c.sleep,
-          ...(c.random ? { random: c.random } : {}),
+          retry: c.retry,
         },
       );
       cache = undefined;

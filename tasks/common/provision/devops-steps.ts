@@ -2,7 +2,7 @@
  * FluxOidcProvision, Azure DevOps: the identity as an organization user (licence), the team, the
  * identity in the team, and the team's Read (+ Contribute) on the repository.
  */
-import { type Sleep } from '../azure/wait';
+import type { RetryPolicy } from '../http/retry';
 import { GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../devops/acl';
 import { connectDevOps, devopsTokenFor } from '../devops/connection';
 import {
@@ -77,7 +77,7 @@ export function devopsSteps(
   inputs: ProvisionInputs,
   facts: Facts,
   log: Logger,
-  sleep: Sleep,
+  retry: RetryPolicy,
 ): Step<unknown>[] {
   const wantedLicence = inputs.licenseType;
   const wanted = inputs.permissionBits;
@@ -127,22 +127,16 @@ export function devopsSteps(
       }
       // A new identity takes a while to replicate to the directory Azure DevOps reads; until then
       // the add answers "Failed to create service principal with object ID". Wait for it, bounded.
-      for (let attempt = 1, wait = 2000; ; attempt++, wait = Math.min(wait * 2, 30_000)) {
-        try {
-          await addServicePrincipalEntitlement(d.c, {
+      const notReplicated = (err: unknown) => err instanceof UserError && err.code === 'EntitlementWrongObjectId';
+      await retry
+        .with({ maxAttempts: 6, baseDelayMs: 2000, maxDelayMs: 30_000, retryOn: notReplicated })
+        .run(`adding '${inputs.identityName}' to the organization (not replicated to Azure DevOps yet)`, () =>
+          addServicePrincipalEntitlement(d.c, {
             objectId: id.principalId,
             accountLicenseType: wantedLicence,
             displayName: inputs.identityName,
-          });
-          return;
-        } catch (err) {
-          if (!(err instanceof UserError) || err.code !== 'EntitlementWrongObjectId' || attempt >= 6) throw err;
-          log.info(
-            `Azure DevOps does not see the managed identity '${inputs.identityName}' in Entra ID yet (replication); trying again in ${wait / 1000} s.`,
-          );
-          await sleep(wait);
-        }
-      }
+          }),
+        );
     },
   };
 
@@ -186,10 +180,15 @@ export function devopsSteps(
       await d.refresh();
       let { spSubject, teamSubject } = o;
       // A service principal just added can take a moment to appear in the identity service.
-      for (let i = 0; (!spSubject || !teamSubject) && i < 5; i++) {
-        if (i > 0) await sleep(1000 * i);
-        const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-        ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
+      if (!spSubject || !teamSubject) {
+        await retry.poll(
+          async () => {
+            const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+            ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
+            return spSubject && teamSubject ? true : undefined;
+          },
+          { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
+        );
       }
       if (!spSubject || !teamSubject) {
         throw new UserError(
@@ -256,11 +255,13 @@ export function devopsSteps(
       const d = await session();
       await d.refresh();
       let teamDescriptor = o.teamDescriptor;
-      for (let i = 0; !teamDescriptor && i < 5; i++) {
-        if (i > 0) await sleep(1000 * i);
-        const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-        teamDescriptor = t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
-      }
+      teamDescriptor ??= await retry.poll(
+        async () => {
+          const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+          return t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
+        },
+        { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
+      );
       if (!teamDescriptor) {
         throw new UserError(
           `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,

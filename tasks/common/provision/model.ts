@@ -3,7 +3,6 @@ import type { AzureConnection } from '../auth/types';
 import { type ClusterState } from '../azure/cluster';
 import { type Credential } from '../azure/federated';
 import { type IdentityState } from '../azure/identity';
-import { type Sleep } from '../azure/wait';
 import { type DevOpsConnection } from '../devops/connection';
 import { type Entitlement } from '../devops/entitlements';
 import { type DevOpsIdentity } from '../devops/identities';
@@ -25,8 +24,6 @@ export interface ProvisionContext {
 
 export interface ProvisionOptions {
   userAgent?: string;
-  sleep?: Sleep;
-  random?: () => number;
 }
 
 export const TEAM_DESCRIPTION =

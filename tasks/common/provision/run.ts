@@ -14,7 +14,6 @@ import type { AzureConnection } from '../auth/types';
 import { createArmClients } from '../azure/clients';
 import { type ClusterRef } from '../azure/cluster';
 import { type IdentityRef } from '../azure/identity';
-import { realSleep } from '../azure/wait';
 import { runSteps, type Preflight, type Step } from '../plan';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import { principalName, memo, type ProvisionContext, type ProvisionOptions, type Facts } from './model';
@@ -29,29 +28,28 @@ export async function provision(
   options: ProvisionOptions = {},
 ): Promise<void> {
   const { log } = ctx;
-  const sleep = options.sleep ?? realSleep;
+  const retry = ctx.retry;
   const azure = await ctx.azureConnection('azureSubscription');
   const armPrincipal = principalName(azure, 'azureSubscription');
-  const clients = createArmClients(azure, { log, userAgent: options.userAgent });
+  const clients = createArmClients(azure, { log, userAgent: options.userAgent, retry });
   const facts: Facts = { credentialNames: new Map() };
   const clusterRef: ClusterRef = { resourceGroup: inputs.resourceGroup, name: inputs.clusterName };
   const identityRef: IdentityRef = { resourceGroup: inputs.identityResourceGroup, name: inputs.identityName };
 
   const steps: Step<unknown>[] = [
-    clusterStep(clients, clusterRef, inputs, facts, { log, principal: armPrincipal, sleep }),
-    identityStep(clients, identityRef, inputs, facts, { log, principal: armPrincipal, sleep }),
+    clusterStep(clients, clusterRef, inputs, facts, { log, principal: armPrincipal, retry }),
+    identityStep(clients, identityRef, inputs, facts, { log, principal: armPrincipal, retry }),
     ...credentialSteps(clients, identityRef, inputs, facts, {
       log,
       principal: armPrincipal,
-      sleep,
-      random: options.random,
+      retry,
     }),
   ] as Step<unknown>[];
   const preflight: Preflight[] = [clusterFeaturesCheck(inputs), credentialBudgetCheck(inputs)];
 
   if (inputs.configureDevOps) {
     const session = memo(() => openDevOps(ctx, inputs));
-    steps.push(...(devopsSteps(session, inputs, facts, log, sleep) as Step<unknown>[]));
+    steps.push(...(devopsSteps(session, inputs, facts, log, retry) as Step<unknown>[]));
     preflight.push(denyCheck(inputs), leastPrivilegeCheck(inputs));
   }
 

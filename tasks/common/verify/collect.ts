@@ -3,6 +3,7 @@
  * Reads only. A read that fails for a reason the user can fix is recorded in the facts (the
  * check reports it); anything else propagates.
  */
+import type { RetryPolicy } from '../http/retry';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ArmClients } from '../azure/clients';
 import { readCluster } from '../azure/cluster';
@@ -99,6 +100,8 @@ export interface DevOpsCollectContext {
   /** Tenant of the service connection whose token the organization accepted (fallback evidence). */
   connectionTenantId?: string;
   log: Logger;
+  /** The run's retry policy, for the raw (anonymous) tenant probe. */
+  retry?: RetryPolicy;
 }
 
 export async function collectDevOps(
@@ -117,7 +120,7 @@ export async function collectDevOps(
     errors: {},
   };
   try {
-    const tenant = await organizationTenant(c.orgUrl);
+    const tenant = await organizationTenant(c.orgUrl, ctx.retry);
     if (tenant) {
       f.organizationTenantId = tenant;
       f.organizationTenantSource = 'X-VSS-ResourceTenant of an anonymous request';

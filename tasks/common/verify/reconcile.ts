@@ -8,6 +8,7 @@
  * Then every ImageUpdateAutomation in the namespace. One time budget for all. Without a request
  * (plan mode, reconcile: false) the current status is read and reported.
  */
+import { RetryPolicy } from '../http/retry';
 import { FLUX_KINDS, type FluxKind, type FluxObject, type KubeClient } from '../kube/client';
 import { condition, waitForReady } from '../kube/wait';
 import type { Logger } from '../log';
@@ -24,8 +25,8 @@ export interface ReconcileOptions {
   request: boolean;
   timeoutMs: number;
   log: Logger;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** The run's retry policy: its clock paces the waits and bounds them. */
+  retry?: RetryPolicy;
   /** The requestedAt value (default: now, RFC 3339 as flux uses). */
   stamp?: () => string;
 }
@@ -73,8 +74,8 @@ function facts(
 const NOT_RECONCILED = 'not reconciled: the GitRepository did not become Ready; current status';
 
 export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFacts[]> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const retry = o.retry ?? new RetryPolicy({ log: o.log });
+  const { now } = retry.clock;
   const deadline = now() + o.timeoutMs;
   const stamp = o.stamp ?? (() => new Date().toISOString());
   const left = () => Math.max(0, deadline - now());
@@ -98,8 +99,7 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
       label: `${kind} ${o.namespace}/${name}`,
       timeoutMs: left(),
       progress: (m, p) => o.log.progress(m, p),
-      now,
-      sleep,
+      retry,
     });
     return {
       f: facts(kind, name, r.object, r.outcome === 'missing' ? 'missing' : r.outcome, true, r.waitedMs),
@@ -115,7 +115,7 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
 
   if (o.request && ok(git.f) && ks.f.outcome === 'ready') {
     // The apply may have changed the controllers (pod-template label) and the GitRepository itself.
-    await waitForRollouts(o, sleep, left);
+    await waitForRollouts(o, retry, left);
     const after = await o.kube.getFluxObject(FLUX_KINDS.GitRepository, o.namespace, o.gitRepositoryName);
     if (after && after.metadata.generation !== git.obj?.metadata.generation) {
       o.log.info(
@@ -144,33 +144,32 @@ export async function reconcileAndWait(o: ReconcileOptions): Promise<ReconcileFa
 }
 
 /** Waits (within the budget) until each controller Deployment has rolled out its current template. */
-async function waitForRollouts(
-  o: ReconcileOptions,
-  sleep: (ms: number) => Promise<void>,
-  left: () => number,
-): Promise<void> {
-  let interval = 500;
-  for (;;) {
-    const pending: string[] = [];
-    for (const name of o.deployments) {
-      const d = await o.kube.getDeployment(o.namespace, name);
-      if (!d) continue;
-      const want = d.spec?.replicas ?? 1;
-      const st = d.status ?? {};
-      const done =
-        (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
-        (st.updatedReplicas ?? 0) >= want &&
-        (st.availableReplicas ?? 0) >= want &&
-        (st.replicas ?? want) <= want;
-      if (!done) pending.push(name);
-    }
-    if (pending.length === 0) return;
-    if (left() <= 0) {
-      o.log.warn(`Rollout of ${pending.join(', ')} not finished within the timeout.`);
-      return;
-    }
-    o.log.progress(`Waiting for the rollout of ${pending.join(', ')}`);
-    await sleep(Math.min(interval, left()));
-    interval = Math.min(5000, Math.round(interval * 1.5));
-  }
+async function waitForRollouts(o: ReconcileOptions, retry: RetryPolicy, left: () => number): Promise<void> {
+  let pending: string[] = [];
+  const done = await retry.poll(
+    async () => {
+      pending = [];
+      for (const name of o.deployments) {
+        const d = await o.kube.getDeployment(o.namespace, name);
+        if (!d) continue;
+        const want = d.spec?.replicas ?? 1;
+        const st = d.status ?? {};
+        const rolledOut =
+          (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+          (st.updatedReplicas ?? 0) >= want &&
+          (st.availableReplicas ?? 0) >= want &&
+          (st.replicas ?? want) <= want;
+        if (!rolledOut) pending.push(name);
+      }
+      return pending.length === 0 ? true : undefined;
+    },
+    {
+      intervalMs: 500,
+      maxIntervalMs: 5000,
+      factor: 1.5,
+      timeoutMs: left(),
+      onWait: () => o.log.progress(`Waiting for the rollout of ${pending.join(', ')}`),
+    },
+  );
+  if (!done) o.log.warn(`Rollout of ${pending.join(', ')} not finished within the timeout.`);
 }

@@ -40,7 +40,7 @@ export async function verifyTask(
   const plan = ctx.mode === 'plan';
   const azure = await ctx.azureConnection('azureSubscription');
   const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
-  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent });
+  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent, retry: ctx.retry });
 
   const devops = async () => {
     const conn =
@@ -98,6 +98,7 @@ export async function verifyTask(
       devops,
       kube,
       authorityHost: azure.cloud.authorityHost,
+      retry: ctx.retry,
       connectionTenantId: azure.tenantId,
       ...(proxyOptions ? { proxyOptions } : {}),
       group: (title, fn) => ctx.group(title, fn),

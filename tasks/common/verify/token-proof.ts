@@ -13,6 +13,7 @@ import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/
 import { KubeError, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { evaluateAs, readRefsAs } from '../devops/raw';
+import { RetryPolicy } from '../http/retry';
 import type { IdentityFacts, TokenProofFacts } from './model';
 import { IMAGE_AUTOMATION_SA, TOKEN_AUDIENCE } from './model';
 
@@ -33,8 +34,8 @@ export interface ProofContext {
    * federated credential itself looks right (new credentials take minutes to propagate); 0: no retry.
    */
   propagationRetryMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  /** The run's retry policy: the propagation retry and the raw Azure DevOps reads run under it. */
+  retry?: RetryPolicy;
   /** Test seam: builds the credential (default ClientAssertionCredential). */
   exchange?: (
     tenantId: string,
@@ -114,36 +115,37 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
   }
   if (!ctx.identity) return facts;
 
-  let devopsToken: string | undefined;
+  let devopsToken: string;
   const exchange =
     ctx.exchange ??
     ((tenant, client, assertion) => defaultExchange(ctx.authorityHost, ctx.proxyOptions, tenant, client, assertion));
-  const now = ctx.now ?? Date.now;
-  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const started = now();
-  for (let wait = 5000; ; wait *= 2) {
-    try {
-      const t = await exchange(ctx.identity.tenantId, ctx.identity.clientId, saToken);
-      devopsToken = t.token;
-      ctx.log.secret(devopsToken);
-      facts.exchange = {
-        ok: true,
-        ...(t.expiresOnTimestamp ? { expiresOn: new Date(t.expiresOnTimestamp).toISOString() } : {}),
-      };
-      break;
-    } catch (err) {
-      const error = entraErrorText(err);
-      facts.exchange = { ok: false, error };
-      const budget = (ctx.propagationRetryMs ?? 0) - (now() - started);
-      if (!/AADSTS(70021|700211|700212|700213)\b/.test(error) || budget < wait) return facts;
-      ctx.log.info(
-        `Entra refused the ${sa} token (${error.split(':')[0]}) although its federated credential matches; a new credential takes a few minutes to propagate, retrying in ${wait / 1000}s.`,
+  const retry = ctx.retry ?? new RetryPolicy({ log: ctx.log });
+  // Entra's AADSTS codes for a federated credential it does not see yet (new ones take minutes to propagate).
+  const budget = ctx.propagationRetryMs ?? 0;
+  const propagating = (err: unknown) => /AADSTS(70021|700211|700212|700213)\b/.test(entraErrorText(err));
+  try {
+    const t = await retry
+      .with({
+        maxAttempts: 100,
+        baseDelayMs: 5000,
+        maxTotalMs: budget,
+        retryOn: budget > 0 ? propagating : () => false,
+      })
+      .run(`the exchange of the ${sa} token (federated credential not propagated yet)`, () =>
+        exchange(ctx.identity!.tenantId, ctx.identity!.clientId, saToken),
       );
-      await sleep(wait);
-    }
+    devopsToken = t.token;
+    ctx.log.secret(devopsToken);
+    facts.exchange = {
+      ok: true,
+      ...(t.expiresOnTimestamp ? { expiresOn: new Date(t.expiresOnTimestamp).toISOString() } : {}),
+    };
+  } catch (err) {
+    facts.exchange = { ok: false, error: entraErrorText(err) };
+    return facts;
   }
 
-  const refs = await readRefsAs(ctx.organizationUrl, devopsToken, ctx.project, ctx.repository);
+  const refs = await readRefsAs(ctx.organizationUrl, devopsToken, ctx.project, ctx.repository, retry);
   if (!refs.ok) {
     facts.repoRead = { ok: false, status: refs.status, error: refs.error };
   } else {
@@ -161,6 +163,7 @@ export async function proveServiceAccount(sa: string, ctx: ProofContext): Promis
       GIT_REPOSITORIES_NAMESPACE,
       repoToken(refs.repo.projectId, refs.repo.id),
       GitPermission.GenericContribute,
+      retry,
     );
     facts.contribute = r.ok ? { ok: true, allowed: r.allowed } : { ok: false, status: r.status, error: r.error };
   }

@@ -4,6 +4,7 @@
  * the outputs and the result. Read-only apart from the reconcile annotation and the optional
  * secret deletion, both of which plan mode only describes.
  */
+import type { RetryPolicy } from '../http/retry';
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
 import type { KubeClient } from '../kube/client';
@@ -49,8 +50,8 @@ export interface VerifyServices {
   proxyOptions?: ProofContext['proxyOptions'];
   /** Runs a block inside a collapsible log group. */
   group?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** The run's retry policy: waits, polls and raw reads run under it (tests pass one on a fake clock). */
+  retry?: RetryPolicy;
   exchange?: ProofContext['exchange'];
 }
 
@@ -119,6 +120,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
         const c = await s.devops();
         devops = await collectDevOps(c, t, azure.identity, {
           log,
+          ...(s.retry ? { retry: s.retry } : {}),
           ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}),
         });
         checks.push(...devopsChecks(devops, azure.identity, t));
@@ -162,8 +164,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
           request,
           timeoutMs: o.timeoutSeconds * 1000,
           log,
-          ...(s.now ? { now: s.now } : {}),
-          ...(s.sleep ? { sleep: s.sleep } : {}),
+          ...(s.retry ? { retry: s.retry } : {}),
         });
         return reconcileChecks(facts, t, { ...fics, plan: o.plan && o.reconcile });
       } catch (err) {
@@ -203,8 +204,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
             log,
             propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
             ...(s.exchange ? { exchange: s.exchange } : {}),
-            ...(s.sleep ? { sleep: s.sleep } : {}),
-            ...(s.now ? { now: s.now } : {}),
+            ...(s.retry ? { retry: s.retry } : {}),
           }),
         );
       }

@@ -1,13 +1,24 @@
 /**
  * The emulated cloud's clock. Real time by default; tests can advance it so that token expiry,
  * Flux `spec.interval` reconciles and slow LROs happen without sleeping.
+ *
+ * It can also run faster than real time (`rate` emulated ms per real ms). The cloud does so when
+ * the tasks it serves run with their waits scaled (FLUXOIDC_INTERNAL_TIMESCALE = 1 / rate, see
+ * cloud.ts): a task that waits 1 s of its time waits 1 s of the cloud's, so time-based behaviour
+ * (directory replication, token lifetimes) stays in step with the task's retries.
  */
 export class Clock {
   private offsetMs = 0;
   private listeners: ((nowMs: number) => void)[] = [];
+  private readonly startReal = Date.now();
+
+  constructor(private readonly rate = 1) {
+    if (!(rate >= 1)) throw new Error('the clock runs at real time or faster (rate >= 1)');
+  }
 
   now(): number {
-    return Date.now() + this.offsetMs;
+    const real = Date.now();
+    return real + (real - this.startReal) * (this.rate - 1) + this.offsetMs;
   }
 
   nowSeconds(): number {
