@@ -291,7 +291,11 @@ export function repoUrlProblem(url: string, t: VerifyTarget): string | undefined
   if (!/^https:\/\/([^@/]+@)?dev\.azure\.com\//i.test(url.trim()))
     return `the URL uses the legacy visualstudio.com host; provider azure needs ${expectedRepoUrl(t)}`;
   const org = organizationName(t.organizationUrl);
-  const want = { organization: org ?? '', project: canonicalSegment(t.project), repository: canonicalSegment(t.repository) };
+  const want = {
+    organization: org ?? '',
+    project: canonicalSegment(t.project),
+    repository: canonicalSegment(t.repository),
+  };
   if (!org || !sameRepository(ref, want)) {
     return `the URL points at ${ref.organization}/${ref.project}/${ref.repository}, not at ${org}/${want.project}/${want.repository} (the repository this run checks)`;
   }
