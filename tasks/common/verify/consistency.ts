@@ -116,7 +116,7 @@ export function makeConsistent(checks: CheckResult[], t: VerifyTarget, f: Consis
     if (implicated.length > 0 && implicated.every((x) => x.status === 'pass')) {
       const titles = implicated.map((x) => `'${x.title}'`).join(' and ');
       const notFound = (c.implicates ?? []).includes('devops.read');
-      c.cause = `${c.cause ?? 'failed'}; but ${titles} passed, so that is not it here${
+      c.cause = `not what the error usually means (${c.cause ?? 'failed'}): ${titles} passed${
         notFound
           ? ': Azure DevOps answers "does not exist or you do not have permissions" for a URL that names no repository the identity can read, so the organization, project or repository in the URL Flux uses is wrong (a name with spaces or non-ASCII characters encoded differently, for one)'
           : ''
