@@ -25,6 +25,8 @@ export interface Explanation {
   fix: string;
   /** Check ids that must have failed for this cause to be true (consistency.ts holds the cause to them). */
   implicates?: string[];
+  /** The part of `fix` each implicated check stands for (a part whose check passed is dropped). */
+  fixByCheck?: Record<string, string>;
 }
 
 export interface CauseContext extends FixContext {
@@ -189,6 +191,7 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       cause: 'the identity cannot see the repository: a Stakeholder licence (needs Basic) or no Read permission',
       fix: `${fixLicence(ctx)}; and ${fixRepoPermission(ctx, 'Read')}`,
       implicates: ['devops.licence', 'devops.read'],
+      fixByCheck: { 'devops.licence': fixLicence(ctx), 'devops.read': fixRepoPermission(ctx, 'Read') },
     };
   }
   if (/missing environment variables for workload identity/i.test(m) || /AZURE_FEDERATED_TOKEN_FILE/.test(m)) {

@@ -125,6 +125,13 @@ export function makeConsistent(checks: CheckResult[], t: VerifyTarget, f: Consis
         ? `compare the GitRepository's spec.url with ${f.expectedRepoUrl ?? 'https://dev.azure.com/{org}/{project}/_git/{repo}'} (kubectl -n ${t.fluxNamespace} get gitrepository ${t.gitRepositoryName} -o jsonpath='{.spec.url}'); FluxManifestPatch writes that form`
         : `compare the evidence of ${titles} with this failure; if a change was made minutes ago, re-run once it has propagated`;
     }
+    // 3b. Some implicated checks passed: keep only the advice for those that did not.
+    else if (c.fixByCheck && implicated.some((x) => x.status === 'pass')) {
+      const parts = Object.entries(c.fixByCheck)
+        .filter(([id]) => byId.get(id)?.status !== 'pass')
+        .map(([, fix]) => fix);
+      if (parts.length > 0) c.fix = parts.join('; and ');
+    }
     // 4. Fixes that re-run FluxManifestPatch on the wrong branch would change nothing.
     if (branchDiffers && /run FluxManifestPatch/.test(c.fix ?? '')) {
       c.cause =

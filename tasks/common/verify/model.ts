@@ -28,6 +28,8 @@ export interface CheckResult {
   confirms?: string[];
   /** Check ids that must have failed for this cause to be true (e.g. devops.licence for TF401019); not rendered. */
   implicates?: string[];
+  /** The part of `fix` each implicated check stands for; not rendered. */
+  fixByCheck?: Record<string, string>;
 }
 
 /** The names Verify works with (validated inputs, defaults applied). */

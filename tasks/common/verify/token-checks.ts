@@ -70,6 +70,7 @@ function proofCheck(p: TokenProofFacts, t: VerifyTarget, ctx: TokenCheckContext)
       cause: why?.cause ?? 'Entra refused to exchange the service-account token',
       fix: why?.fix ?? "compare the federated credentials with the token's issuer and subject above",
       ...(why?.implicates ? { implicates: why.implicates } : {}),
+      ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
     };
   }
   evidence.push(
@@ -89,6 +90,7 @@ function proofCheck(p: TokenProofFacts, t: VerifyTarget, ctx: TokenCheckContext)
       cause: why?.cause ?? "Azure DevOps refused the identity's token",
       fix: why?.fix ?? fixRepoPermission(fc, 'Read'),
       ...(why?.implicates ? { implicates: why.implicates } : {}),
+      ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
     };
   }
   evidence.push(`read ${rr.refs} ref(s) of ${t.project}/${t.repository}${rr.head ? `; ${rr.head}` : ''}`);
