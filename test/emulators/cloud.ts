@@ -164,8 +164,16 @@ function otherConnectionsEnv(ctx: CloudContext): Record<string, string> {
     for (const [k, v] of Object.entries(params)) env[`ENDPOINT_AUTH_PARAMETER_${id}_${k.toUpperCase()}`] = v;
     for (const [k, v] of Object.entries(data)) env[`ENDPOINT_DATA_${id}_${k.toUpperCase()}`] = v;
   };
-  const clusterId = Object.values(ctx.state.kube?.clusters ?? {})[0]?.resourceId;
-  const kubeconfig = clusterId ? ctx.kube.kubeconfig(clusterId, 'user') : '';
+  // A kubeconfig of its own: asking the cluster for one here would boot it before a test changes its state.
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{ name: aks, cluster: { server: '${ctx.urls.kube}/clusters/aks' } }]`,
+    'users: [{ name: reader, user: { token: kubernetes-connection-token-3c9e1f } }]',
+    'contexts: [{ name: aks, context: { cluster: aks, user: reader } }]',
+    'current-context: aks',
+    '',
+  ].join('\n');
   add(
     OTHER_CONNECTIONS.kubernetes.id,
     ctx.urls.kube,
@@ -177,7 +185,7 @@ function otherConnectionsEnv(ctx: CloudContext): Record<string, string> {
     OTHER_CONNECTIONS.generic.id,
     'https://pkgs.example.invalid/',
     'UsernamePassword',
-    { username: 'ci', password: 'not-a-secret' },
+    { username: 'feed-reader-7f3e91', password: 'generic-connection-password-5b2d8c' },
     {},
   );
   return env;
