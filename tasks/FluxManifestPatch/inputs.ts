@@ -15,7 +15,7 @@ import {
 } from '../common/pipeline/inputs';
 import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
-import type { CommitMode, ManifestPatchInputs } from '../common/patch/run';
+import { BRANCH_MISMATCH, type CommitMode, type ManifestPatchInputs } from '../common/patch/run';
 
 export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
 export const GIT_AUTH = ['systemAccessToken', 'serviceConnection'] as const;
@@ -129,6 +129,20 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     pattern: BRANCH,
     patternHint: 'a branch name such as flux-oidc/prod',
   });
+  const fallbackToPullRequest =
+    commitMode === 'push'
+      ? readBool(p, {
+          name: 'fallbackToPullRequest',
+          label: 'Open a pull request when the branch requires one',
+          default: false,
+        })
+      : false;
+  const branchMismatch = readEnum(p, {
+    name: 'branchMismatch',
+    label: 'When Flux syncs another branch',
+    values: BRANCH_MISMATCH,
+    default: 'warn',
+  });
   const commitMessage = readString(p, { name: 'commitMessage', label: 'Commit message', maxLength: 4000 });
   const pullRequestTitle = readString(p, { name: 'pullRequestTitle', label: 'Pull request title', maxLength: 400 });
 
@@ -142,6 +156,8 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     regenerateComponents,
     commitMode,
     gitAuth,
+    branchMismatch,
+    ...(fallbackToPullRequest ? { fallbackToPullRequest } : {}),
     ...(tenantId ? { tenantId } : {}),
     ...(azureSubscription ? { azureSubscription } : {}),
     ...(targetBranch ? { targetBranch } : {}),

@@ -56,6 +56,7 @@ async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<v
               log: ctx.log,
               retry: ctx.retry,
               holder,
+              urlSource: "System.CollectionUri (the build repository's organization)",
             });
             const git = await connection.web.getGitApi();
             return new GitRepository(

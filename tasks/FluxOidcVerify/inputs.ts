@@ -164,6 +164,9 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
     label: 'Retire static Git credentials',
     default: false,
   });
+  // The branch FluxManifestPatch commits to by default; a pull request or tag build is no branch.
+  const sourceBranch = p.variable(PipelineVariables.sourceBranch);
+  const pipelineBranch = sourceBranch && !/^refs\/(pull|tags)\//.test(sourceBranch) ? sourceBranch : undefined;
   return {
     target: {
       subscriptionId: '',
@@ -180,6 +183,7 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
       teamName,
       ...(identityName ? { identityName } : {}),
       ...(clientId ? { clientId } : {}),
+      ...(pipelineBranch ? { pipelineBranch } : {}),
     },
     azureSubscription,
     devopsConnectionInput: devopsConnection ? 'devopsConnection' : 'azureSubscription',

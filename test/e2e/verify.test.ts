@@ -336,7 +336,32 @@ const clusterMistakes: Mistake[] = [
   },
 ];
 
+/**
+ * No fix proposes changing a resource that another passed check shows correct: a credential a
+ * passed credential check names, the licence, Read or Contribute when those checks passed, the
+ * organization membership, the GitRepository fields when its check passed.
+ */
+function assertNoFixUndoesAPassedCheck(o: Outcome): void {
+  const passed = (id: string) => o.checks.some((c) => c.id === id && c.status === 'pass');
+  const forbidden: [string, RegExp][] = [];
+  for (const c of o.checks.filter((x) => x.status === 'pass' && x.id.startsWith('azure.federated-credential:'))) {
+    const name = /credential (\S+)/.exec(c.evidence ?? '')?.[1];
+    if (name) forbidden.push([`${c.id} passed`, new RegExp(`federated-credential (update|delete) --name ${name}\\b`)]);
+  }
+  if (passed('devops.licence')) forbidden.push(['devops.licence passed', /Change access level/]);
+  if (passed('devops.read')) forbidden.push(['devops.read passed', /allow Read\b/]);
+  if (passed('devops.contribute')) forbidden.push(['devops.contribute passed', /allow Contribute\b/]);
+  if (passed('devops.identity-in-org'))
+    forbidden.push(['devops.identity-in-org passed', /Add users > the managed identity/]);
+  if (passed('cluster.git-repository'))
+    forbidden.push(['cluster.git-repository passed', /set spec\.url|remove spec\.secretRef|set spec\.provider/]);
+  for (const c of o.checks.filter((x) => x.status === 'fail' || x.status === 'warn'))
+    for (const [because, re] of forbidden)
+      assert.doesNotMatch(c.fix ?? '', re, `${c.id} proposes a change although ${because}${why(o)}`);
+}
+
 function assertFails(o: Outcome, m: Mistake): void {
+  assertNoFixUndoesAPassedCheck(o);
   assert.equal(o.run.result, 'Failed', why(o));
   assert.equal(o.run.outputs.verified, 'false');
   const failed = (o.run.outputs.failedChecks ?? '').split(',');

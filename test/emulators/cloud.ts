@@ -147,6 +147,59 @@ function azureRmEnv(ctx: CloudContext): Record<string, string> {
   return env;
 }
 
+/**
+ * Connections of other types that a project also has, as the agent exposes them (ENDPOINT_*): a
+ * Kubernetes connection (kubeconfig authorization, scheme `Kubernetes`) and a generic one (basic
+ * authentication, scheme `UsernamePassword`). Users pick them by mistake where an Azure Resource
+ * Manager connection is expected (Azure DevOps docs, "Service connections": Kubernetes, Generic).
+ */
+export const OTHER_CONNECTIONS = {
+  kubernetes: { name: 'aks-prod-kubeconfig', id: '5d1c6f0e-2b7a-4c39-9e84-1a2b3c4d5e6f' },
+  generic: { name: 'artifact-feed', id: '8e7f6a5b-4c3d-4e2f-9a1b-0c9d8e7f6a5b' },
+} as const;
+
+function otherConnectionsEnv(ctx: CloudContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  const add = (
+    id: string,
+    url: string,
+    scheme: string,
+    params: Record<string, string>,
+    data: Record<string, string>,
+  ) => {
+    env[`ENDPOINT_URL_${id}`] = url;
+    env[`ENDPOINT_AUTH_${id}`] = JSON.stringify({ parameters: params, scheme });
+    env[`ENDPOINT_AUTH_SCHEME_${id}`] = scheme;
+    for (const [k, v] of Object.entries(params)) env[`ENDPOINT_AUTH_PARAMETER_${id}_${k.toUpperCase()}`] = v;
+    for (const [k, v] of Object.entries(data)) env[`ENDPOINT_DATA_${id}_${k.toUpperCase()}`] = v;
+  };
+  // A kubeconfig of its own: asking the cluster for one here would boot it before a test changes its state.
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{ name: aks, cluster: { server: '${ctx.urls.kube}/clusters/aks' } }]`,
+    'users: [{ name: reader, user: { token: kubernetes-connection-token-3c9e1f } }]',
+    'contexts: [{ name: aks, context: { cluster: aks, user: reader } }]',
+    'current-context: aks',
+    '',
+  ].join('\n');
+  add(
+    OTHER_CONNECTIONS.kubernetes.id,
+    ctx.urls.kube,
+    'Kubernetes',
+    { kubeconfig },
+    { authorizationType: 'Kubeconfig' },
+  );
+  add(
+    OTHER_CONNECTIONS.generic.id,
+    'https://pkgs.example.invalid/',
+    'UsernamePassword',
+    { username: 'feed-reader-7f3e91', password: 'generic-connection-password-5b2d8c' },
+    {},
+  );
+  return env;
+}
+
 /** The pipeline variables of the emulated run (the devops services may override any of them). */
 function pipelineEnv(ctx: CloudContext): Record<string, string> {
   const collectionUri = `${ctx.urls.devops}/${FRESH.organization}/`;
@@ -274,12 +327,13 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
       if (s.hooks?.devops) impl.devops = s.hooks.devops;
     }
 
-    const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx) };
+    const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx), ...otherConnectionsEnv(ctx) };
     if (timeScale !== 1) env.FLUXOIDC_INTERNAL_TIMESCALE = String(timeScale);
     for (const s of sets) Object.assign(env, s.env?.() ?? {});
-    const serviceConnections = Object.fromEntries(
-      connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]),
-    );
+    const serviceConnections = Object.fromEntries([
+      ...connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]),
+      ...Object.values(OTHER_CONNECTIONS).map((c) => [c.name, c.id]),
+    ]);
 
     let stopped: Promise<void> | undefined;
     return {

@@ -241,9 +241,12 @@ test('an unsupported scheme is a clear error naming the connection and the suppo
   const text = describeError(err).text;
   assert.match(
     text,
-    /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) uses the authentication scheme 'UsernamePassword'/,
+    /Service connection '9c0e1b4e-7a26-4b0a-9d3a-3c1e5d2f7a10' \(input azureSubscription\) is a generic service connection \(scheme 'UsernamePassword'\), but azureSubscription needs an Azure Resource Manager service connection/,
   );
-  assert.match(text, /Fix: use an Azure Resource Manager service connection with workload identity federation/);
+  assert.match(
+    text,
+    /Fix: name an Azure Resource Manager service connection in the azureSubscription input .* with workload identity federation/,
+  );
 });
 
 test('sovereign clouds: built-in defaults per environment name, and the connection data always wins', async () => {

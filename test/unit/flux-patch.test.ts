@@ -228,7 +228,7 @@ describe('bad input: a clear error and no file written', () => {
     await expectFailure(
       s,
       { fluxSystemPath: 'clusters/staging/flux-system' },
-      /fluxSystemPath clusters\/staging\/flux-system does not exist/,
+      /fluxSystemPath "clusters\/staging\/flux-system" does not exist/,
     );
     await expectFailure(s, { fluxSystemPath: 'clusters/*/flux-sys' }, /matches no folder/);
   });

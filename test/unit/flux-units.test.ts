@@ -113,27 +113,76 @@ describe('glob over folders', () => {
 });
 
 describe('Azure DevOps URLs', () => {
-  test('every form maps to the HTTPS form; other hosts do not', () => {
-    const want = 'https://dev.azure.com/contoso/My%20Project/_git/fleet';
-    for (const u of [
-      'ssh://git@ssh.dev.azure.com/v3/contoso/My%20Project/fleet',
-      'git@ssh.dev.azure.com:v3/contoso/My%20Project/fleet',
-      'contoso@vs-ssh.visualstudio.com:v3/contoso/My%20Project/fleet',
-      'ssh://contoso@vs-ssh.visualstudio.com/v3/contoso/My%20Project/fleet',
-      'https://contoso.visualstudio.com/My%20Project/_git/fleet',
-      'https://contoso.visualstudio.com/DefaultCollection/My%20Project/_git/fleet',
-      'https://contoso@dev.azure.com/contoso/My%20Project/_git/fleet',
-      want,
-    ])
-      assert.equal(toAzureDevOpsHttpsUrl(u), want, u);
-    for (const u of [
-      'ssh://git@github.com/contoso/fleet',
-      'https://tfs.contoso.com/tfs/Default/p/_git/r',
-      'https://dev.azure.com/contoso/p/r',
-    ]) {
+  const want = 'https://dev.azure.com/contoso/My%20Project/_git/fleet';
+  const table: [string, string][] = [
+    ['ssh://git@ssh.dev.azure.com/v3/contoso/My%20Project/fleet', want],
+    ['ssh://git@ssh.dev.azure.com/v3/contoso/My%20Project/fleet.git', want],
+    ['ssh://git@ssh.dev.azure.com:22/v3/contoso/My%20Project/fleet/', want],
+    ['ssh://ssh.dev.azure.com/v3/contoso/My%20Project/fleet', want],
+    ['git@ssh.dev.azure.com:v3/contoso/My%20Project/fleet', want],
+    ['git@ssh.dev.azure.com:v3/contoso/My%20Project/fleet.git', want],
+    ['git@ssh.dev.azure.com:v3/contoso/My%20Project/fleet/', want],
+    ['contoso@vs-ssh.visualstudio.com:v3/contoso/My%20Project/fleet', want],
+    ['contoso@vs-ssh.visualstudio.com:v3/contoso/My%20Project/fleet.git', want],
+    ['ssh://contoso@vs-ssh.visualstudio.com/v3/contoso/My%20Project/fleet', want],
+    ['ssh://contoso@vs-ssh.visualstudio.com:22/v3/contoso/My%20Project/fleet.git', want],
+    ['https://contoso.visualstudio.com/My%20Project/_git/fleet', want],
+    ['https://contoso.visualstudio.com/DefaultCollection/My%20Project/_git/fleet', want],
+    ['https://contoso.visualstudio.com/defaultcollection/My%20Project/_git/fleet.git/', want],
+    ['https://user@contoso.visualstudio.com:443/My%20Project/_git/fleet', want],
+    ['https://contoso@dev.azure.com/contoso/My%20Project/_git/fleet', want],
+    ['https://contoso:secret@dev.azure.com/contoso/My%20Project/_git/fleet', want],
+    ['https://dev.azure.com/contoso/My%20Project/_git/fleet.git', want],
+    ['https://dev.azure.com/contoso/My%20Project/_git/fleet/', want],
+    ['https://dev.azure.com:443/contoso/My%20Project/_git/fleet', want],
+    ['HTTPS://DEV.AZURE.COM/contoso/My%20Project/_git/fleet', want],
+    ['  https://dev.azure.com/contoso/My%20Project/_git/fleet  ', want],
+    [want, want],
+    // The repository named like its project: Azure DevOps leaves the project out.
+    ['https://dev.azure.com/contoso/_git/fleet', 'https://dev.azure.com/contoso/fleet/_git/fleet'],
+    // Spaces and non-ASCII: the same bytes, however they were encoded, print the same.
+    [
+      'https://dev.azure.com/contoso/Plattform%20Öps/_git/flux%20fleet%20ü',
+      'https://dev.azure.com/contoso/Plattform%20%C3%96ps/_git/flux%20fleet%20%C3%BC',
+    ],
+    [
+      'git@ssh.dev.azure.com:v3/contoso/Plattform%20%C3%96ps/flux%20fleet%20%C3%BC.git',
+      'https://dev.azure.com/contoso/Plattform%20%C3%96ps/_git/flux%20fleet%20%C3%BC',
+    ],
+    [
+      'https://dev.azure.com/contoso/Plattform%20%c3%96ps/_git/flux%20fleet%20%c3%bc',
+      'https://dev.azure.com/contoso/Plattform%20%C3%96ps/_git/flux%20fleet%20%C3%BC',
+    ],
+    // A repository whose name ends in .git-like text but is not the suffix stays.
+    ['https://dev.azure.com/contoso/p/_git/fleet.gitops', 'https://dev.azure.com/contoso/p/_git/fleet.gitops'],
+  ];
+  for (const [input, expected] of table) {
+    test(`${input.trim()} -> ${expected}`, () => {
+      assert.equal(toAzureDevOpsHttpsUrl(input), expected);
+      // Idempotent: the canonical form maps to itself.
+      assert.equal(toAzureDevOpsHttpsUrl(expected), expected);
+    });
+  }
+  for (const u of [
+    'ssh://git@github.com/contoso/fleet',
+    'git@github.com:contoso/fleet.git',
+    'https://tfs.contoso.com/tfs/Default/p/_git/r',
+    'https://dev.azure.com/contoso/p/r',
+    'https://dev.azure.com/contoso/p/_git/',
+    'https://dev.azure.com/contoso/p/_git/.git',
+    'https://dev.azure.com:8443/contoso/p/_git/r',
+    'ssh://git@ssh.dev.azure.com:2222/v3/contoso/p/r',
+    'ssh://git@ssh.dev.azure.com/v2/contoso/p/r',
+    'http://dev.azure.com/contoso/p/_git/r',
+    'https://dev.azure.com/contoso/p/_git/r?path=/README.md',
+    'https://vs-ssh.visualstudio.com/p/_git/r',
+    'file:///srv/git/fleet.git',
+    '',
+  ]) {
+    test(`not an Azure DevOps Git URL: ${JSON.stringify(u)}`, () => {
       assert.equal(parseAzureDevOpsGitUrl(u), undefined, u);
-    }
-  });
+    });
+  }
 });
 
 describe('versions', () => {

@@ -46,18 +46,32 @@ function describeConnection(endpoint: ServiceEndpoint, opts: ConnectionOptions):
   return opts.input ? `${name} (input ${opts.input})` : name;
 }
 
+/** What kind of connection an agent endpoint scheme belongs to, for errors (the agent's ENDPOINT_AUTH_SCHEME values). */
+function connectionKind(raw: string): string | undefined {
+  const k = raw.toLowerCase();
+  // Kubernetes connections: kubeconfig (Kubernetes), service account (Token), Azure subscription (Kubernetes + azureSubscription data).
+  if (k === 'kubernetes' || k === 'token' || k === 'serviceaccount') return 'a Kubernetes service connection';
+  // Generic connections: basic authentication, or none.
+  if (k === 'usernamepassword' || k === 'none' || k === 'basic') return 'a generic service connection';
+  return undefined;
+}
+
 /** The AzureRM scheme, case-insensitively; a blank scheme means ServicePrincipal, as azure-arm-rest treats it. */
-export function schemeOf(endpoint: ServiceEndpoint, connection: string): AuthScheme {
+export function schemeOf(endpoint: ServiceEndpoint, connection: string, input?: string): AuthScheme {
   const raw = (endpoint.scheme ?? '').trim();
   if (raw === '') return 'ServicePrincipal';
   const scheme = SCHEMES[raw.toLowerCase()];
   if (!scheme) {
+    const kind = connectionKind(raw);
+    const where = input ? `in the ${input} input` : 'here';
     throw new UserError(
-      `Service connection ${connection} uses the authentication scheme '${raw}', which these tasks do not support.`,
+      kind
+        ? `Service connection ${connection} is ${kind} (scheme '${raw}'), but ${input ?? 'this input'} needs an Azure Resource Manager service connection.`
+        : `Service connection ${connection} uses the authentication scheme '${raw}', which these tasks do not support.`,
       {
         code: 'UnsupportedAuthScheme',
         cause: 'only Azure Resource Manager connections can be used',
-        fix: 'use an Azure Resource Manager service connection with workload identity federation (recommended), a service principal (secret or certificate) or a managed identity',
+        fix: `name an Azure Resource Manager service connection ${where} (Project settings > Service connections > New > Azure Resource Manager), with workload identity federation (recommended), a service principal (secret or certificate) or a managed identity${kind === 'a Kubernetes service connection' ? "; a Kubernetes connection belongs in FluxOidcVerify's kubernetesServiceConnection input" : ''}`,
       },
     );
   }
@@ -70,7 +84,7 @@ export async function createAzureConnection(
   opts: ConnectionOptions = {},
 ): Promise<AzureConnection> {
   const connection = describeConnection(endpoint, opts);
-  const scheme = schemeOf(endpoint, connection);
+  const scheme = schemeOf(endpoint, connection, opts.input);
   const cloud = resolveCloud(endpoint, connection);
 
   const required = (value: string | undefined, what: string, fix: string): string => {

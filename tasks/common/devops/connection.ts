@@ -15,6 +15,7 @@ import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import { describeDevOpsError, serviceConnectionHolder, type TokenHolder } from './errors';
+import { errorInfo } from '../http/errors';
 
 /** Resource area ids (the location service's ids, the same in every organization). */
 export const ResourceAreaIds = {
@@ -64,6 +65,47 @@ export interface ConnectOptions {
   principal?: string;
   /** Who holds the token (JOB_TOKEN_HOLDER for the job access token); default: a service connection's principal. */
   holder?: TokenHolder;
+  /** Where the organization URL came from, for error texts: an input name, or a pipeline variable (default organizationUrl). */
+  urlSource?: string;
+}
+
+const UNREACHABLE =
+  /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|ERR_TLS_CERT_ALTNAME_INVALID)\b/;
+
+/** The network failure code of an error (or its cause), when the organization could not be reached at all. */
+function unreachableCode(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.test(code)) return code;
+    const msg = (e as { message?: unknown }).message;
+    const m = typeof msg === 'string' ? UNREACHABLE.exec(msg) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * A UserError for an organization URL that names no reachable organization (DNS, refused, TLS,
+ * or a 404 for the organization itself), naming where the URL came from and the forms it takes.
+ */
+export function unreachableOrganization(
+  err: unknown,
+  orgUrl: string,
+  source = 'organizationUrl',
+): UserError | undefined {
+  const code = unreachableCode(err);
+  const info = errorInfo(err);
+  const notFound = info.status === 404 && (!info.typeKey || /HostNotFound|OrganizationNotFound/i.test(info.typeKey));
+  if (!code && !notFound) return undefined;
+  return new UserError(
+    `Could not reach the Azure DevOps organization ${orgUrl} (${source}): ${code ? `network error ${code}` : 'no such organization (HTTP 404)'}.`,
+    {
+      code: 'OrganizationUnreachable',
+      cause: `${source} does not name an Azure DevOps organization this agent can reach. ${info.message}`,
+      fix: `set ${source} to your organization's URL, https://dev.azure.com/<organization> (or https://<organization>.visualstudio.com), as shown in the browser's address bar; check the agent's proxy settings if the URL is right`,
+      inner: err,
+    },
+  );
 }
 
 /**
@@ -104,7 +146,9 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
   const web = retryingWebApi(raw, opts.retry);
   let caller: DevOpsCaller;
   try {
-    const data = await web.connect();
+    // typed-rest-client answers a 404 with a null result instead of throwing.
+    const data = (await web.connect()) as Awaited<ReturnType<WebApi['connect']>> | null;
+    if (!data) throw Object.assign(new Error(`${orgUrl}/_apis/connectionData: not found`), { statusCode: 404 });
     const user = data.authenticatedUser;
     caller = {
       id: user?.id ?? '',
@@ -112,7 +156,10 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
       ...(user?.subjectDescriptor ? { descriptor: user.subjectDescriptor } : {}),
     };
   } catch (err) {
-    throw describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, holder });
+    throw (
+      unreachableOrganization(err, orgUrl, opts.urlSource) ??
+      describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, holder })
+    );
   }
   let areas: { id?: string; locationUrl?: string }[] = [];
   try {

@@ -85,6 +85,34 @@ export function gitAccessError(err: unknown, action: string, who: string | Token
   });
 }
 
+/**
+ * A push refused because the branch requires pull requests (a required branch policy): 403
+ * TF402455 "Pushes to this branch are not permitted; you must use a pull request to update this
+ * branch." Matched by its TF code (and typeKey), not by the English text.
+ */
+export function isBranchPolicyRefusal(err: unknown): boolean {
+  const info = errorInfo(err);
+  return (
+    info.typeKey === 'GitRefUpdateRejectedByPolicyException' ||
+    (info.status === 403 && /\bTF402455\b/.test(info.message))
+  );
+}
+
+/** The branch takes changes only through pull requests; the caller decides what to offer. */
+export class BranchPolicyError extends UserError {
+  constructor(
+    readonly branch: string,
+    inner: unknown,
+  ) {
+    super(`Could not push to ${branch}: the branch requires pull requests (a branch policy protects it, TF402455).`, {
+      code: 'BranchPolicy',
+      cause: `Azure DevOps refuses direct pushes to ${branch} because a required branch policy (reviewers, build validation, ...) is set on it; this is not a missing permission. Azure DevOps said: ${errorInfo(inner).message}`,
+      fix: 'open a pull request instead (commitMode: pullRequest)',
+      inner,
+    });
+  }
+}
+
 /** The push lost a race (TF401028): the VSS exception type, not its text. */
 export function isStalePush(err: unknown): boolean {
   return errorInfo(err).typeKey === 'GitReferenceStaleException';
@@ -244,10 +272,11 @@ export class GitRepository {
     );
   }
 
-  async updatePullRequest(id: number, title: string, description: string): Promise<GitPullRequest> {
+  /** Updates only the fields given. */
+  async updatePullRequest(id: number, change: { title?: string; description?: string }): Promise<GitPullRequest> {
     const repo = await this.repository();
     return this.call(`update pull request ${id}`, "the 'Contribute to pull requests' Git permission", () =>
-      this.git.updatePullRequest({ title, description }, repo.id, id, this.ref.project),
+      this.git.updatePullRequest(change, repo.id, id, this.ref.project),
     );
   }
 
@@ -341,6 +370,7 @@ async function pushOnTip(repo: GitRepository, req: CommitRequest, attempt: numbe
     return { commitId, baseCommit: base, attempts: attempt, files };
   } catch (err) {
     if (isStalePush(err)) throw err;
+    if (isBranchPolicyRefusal(err)) throw new BranchPolicyError(ref, err);
     throw gitAccessError(
       err,
       `push to ${ref}`,

@@ -105,6 +105,8 @@ export interface FolderResult {
   selfContained: boolean;
   /** `spec.path` of the Flux Kustomization in gotk-sync.yaml that syncs from the GitRepository: the cluster's folder. */
   syncPath?: string;
+  /** `spec.ref.branch` of the GitRepository: the branch Flux syncs (absent: no branch ref, e.g. a tag or commit). */
+  syncBranch?: string;
 }
 
 /**
@@ -525,6 +527,9 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     namespace,
     selfContained,
     ...(syncPath !== undefined ? { syncPath } : {}),
+    ...(typeof getPath(repo, 'spec', 'ref', 'branch') === 'string'
+      ? { syncBranch: getPath(repo, 'spec', 'ref', 'branch') as string }
+      : {}),
   };
 }
 

@@ -225,6 +225,29 @@ export class KubeClient {
     return list.items;
   }
 
+  /** Names of the ServiceAccounts in a namespace. */
+  async listServiceAccountNames(namespace: string): Promise<string[]> {
+    const list = await this.call(`LIST serviceaccounts ${namespace}`, () =>
+      this.core.listNamespacedServiceAccount({ namespace }),
+    );
+    return list.items.map((a) => a.metadata?.name ?? '').filter(Boolean);
+  }
+
+  /**
+   * The Flux controllers anywhere in the cluster: Deployments labelled
+   * `app.kubernetes.io/part-of=flux` (as `flux install` labels them), with the ServiceAccount each runs as.
+   */
+  async listFluxControllers(): Promise<{ namespace: string; name: string; serviceAccount: string }[]> {
+    const list = await this.call('LIST deployments -A -l app.kubernetes.io/part-of=flux', () =>
+      this.apps.listDeploymentForAllNamespaces({ labelSelector: 'app.kubernetes.io/part-of=flux' }),
+    );
+    return list.items.map((d) => ({
+      namespace: d.metadata?.namespace ?? '',
+      name: d.metadata?.name ?? '',
+      serviceAccount: d.spec?.template?.spec?.serviceAccountName ?? 'default',
+    }));
+  }
+
   getSecret(namespace: string, name: string): Promise<V1Secret | null> {
     return this.orNull(`GET secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
   }

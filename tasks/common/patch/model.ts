@@ -26,7 +26,17 @@ export interface ManifestPatchInputs {
   pullRequestBranch?: string;
   commitMessage?: string;
   pullRequestTitle?: string;
+  /** Push mode: open a pull request when a branch policy refuses the push (TF402455). */
+  fallbackToPullRequest?: boolean;
+  /**
+   * When the GitRepository syncs another branch than targetBranch: warn (and commit to
+   * targetBranch), commit to the synced branch, or fail before any write.
+   */
+  branchMismatch?: BranchMismatch;
 }
+
+export const BRANCH_MISMATCH = ['warn', 'useSyncedBranch', 'fail'] as const;
+export type BranchMismatch = (typeof BRANCH_MISMATCH)[number];
 
 export interface CoreContext {
   mode: 'plan' | 'apply';

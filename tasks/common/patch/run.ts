@@ -18,14 +18,26 @@ import {
   type ManifestPatchOutputs,
   type PlannedFolder,
 } from './model';
-import { resolveFolders, planFolder, findRepositoryRoot, misplacedCopy, printDiff } from './workspace';
+import {
+  assertInside,
+  findRepositoryRoot,
+  misplacedCopy,
+  planFolder,
+  printDiff,
+  repositoryBoundary,
+  resolveFolders,
+} from './workspace';
 import { renderPreflight } from './render-check';
-import { fileStep, commitSteps } from './commit-steps';
-export type { CommitMode, CoreContext, ManifestPatchInputs, ManifestPatchOutputs } from './model';
+import { fileStep } from './commit-steps';
+import { commitSteps } from './commit';
+import { commitFolders, syncedBranchCheck } from './branch';
+export type { BranchMismatch, CommitMode, CoreContext, ManifestPatchInputs, ManifestPatchOutputs } from './model';
+export { BRANCH_MISMATCH } from './model';
 
 export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreContext): Promise<ManifestPatchOutputs> {
   const { log } = ctx;
-  const folders = resolveFolders(inputs.workingDirectory, inputs.fluxSystemPath);
+  const boundary = repositoryBoundary(inputs.workingDirectory, ctx.repositoryRoot);
+  const folders = resolveFolders(inputs.workingDirectory, inputs.fluxSystemPath, boundary);
   log.info(
     `${folders.length} flux-system folder${folders.length === 1 ? '' : 's'}: ${folders
       .slice(0, 10)
@@ -80,12 +92,36 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
     for (const c of f.result.changes) {
       const abs = path.join(f.abs, c.path);
       const rel = posix(path.join(f.rel, c.path));
+      assertInside(boundary, abs, rel, `The file (from fluxSystemPath ${JSON.stringify(inputs.fluxSystemPath)})`);
       outputs.changedFiles.push(rel);
       steps.push(fileStep(abs, rel, c.before, c.after, f.result.notes));
     }
   }
   outputs.changed = outputs.changedFiles.length > 0;
-  if (inputs.commitMode !== 'none') steps.push(...commitSteps(planned, inputs, ctx, outputs));
+  const targetBranch = syncedBranchCheck(planned, inputs, log);
+  if (inputs.commitMode !== 'none') {
+    if (!ctx.openRepository) throw new Error('commit modes need a repository');
+    // The inputs require a branch (refs/heads/… or a bare name) for the commit modes.
+    if (!targetBranch) throw new Error('commit modes need targetBranch');
+    steps.push(
+      ...commitSteps(
+        commitFolders(planned, boundary),
+        {
+          commitMode: inputs.commitMode,
+          clientId: inputs.clientId,
+          targetBranch,
+          ...(inputs.pullRequestBranch ? { pullRequestBranch: inputs.pullRequestBranch } : {}),
+          ...(inputs.commitMessage ? { commitMessage: inputs.commitMessage } : {}),
+          ...(inputs.pullRequestTitle ? { pullRequestTitle: inputs.pullRequestTitle } : {}),
+          ...(inputs.fallbackToPullRequest ? { fallbackToPullRequest: true } : {}),
+        },
+        ctx.openRepository,
+        log,
+        outputs,
+        ctx.retry,
+      ),
+    );
+  }
 
   await runSteps(steps, {
     mode: ctx.mode,

@@ -19,8 +19,47 @@ import {
   type PlannedFolder,
 } from './model';
 
-/** The flux-system folders `fluxSystemPath` names (a path or a glob), each checked to exist. */
-export function resolveFolders(workingDirectory: string, pattern: string): Folder[] {
+/** The real path (symlinks resolved) of `p`, or of its nearest existing ancestor plus the rest. */
+function realPath(p: string): string {
+  const rest: string[] = [];
+  for (let cur = path.resolve(p); ; cur = path.dirname(cur)) {
+    try {
+      return path.join(fs.realpathSync(cur), ...rest.reverse());
+    } catch {
+      if (path.dirname(cur) === cur) return path.resolve(p);
+      rest.push(path.basename(cur));
+    }
+  }
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(realPath(root), realPath(p));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * The folder everything the task writes must stay in, whatever the commit mode: the repository
+ * checkout holding the working directory (nearest `.git` at or above it), else the working
+ * directory itself.
+ */
+export function repositoryBoundary(workingDirectory: string, repositoryRoot?: string): string {
+  return repositoryRoot ?? findRepositoryRoot(workingDirectory) ?? path.resolve(workingDirectory);
+}
+
+/** Refuses a path (a folder, or a file the task writes) that leaves the repository, symlinks followed. */
+export function assertInside(boundary: string, abs: string, given: string, what = 'fluxSystemPath'): void {
+  if (isInside(boundary, abs)) return;
+  throw new UserError(
+    `${what} ${JSON.stringify(given)} leads outside the repository checkout ${boundary}${realPath(abs) !== path.resolve(abs) ? ` (through a symbolic link, to ${realPath(abs)})` : ''}.`,
+    {
+      code: 'OutsideRepository',
+      fix: `point fluxSystemPath at a flux-system folder inside the checkout (relative to workingDirectory, without .. or links leading out of it), e.g. clusters/prod/flux-system`,
+    },
+  );
+}
+
+/** The flux-system folders `fluxSystemPath` names (a path or a glob), each checked to exist and to stay inside `boundary`. */
+export function resolveFolders(workingDirectory: string, pattern: string, boundary?: string): Folder[] {
   const wd = path.resolve(workingDirectory);
   if (!fs.existsSync(wd) || !fs.statSync(wd).isDirectory()) {
     throw new UserError(`The working directory ${wd} does not exist.`, {
@@ -28,10 +67,12 @@ export function resolveFolders(workingDirectory: string, pattern: string): Folde
       fix: 'set workingDirectory to the checkout (Build.SourcesDirectory by default) and check out the repository first (steps: - checkout: self)',
     });
   }
+  const limit = boundary ?? repositoryBoundary(wd);
   if (!isGlob(pattern)) {
     const abs = path.resolve(wd, pattern);
+    assertInside(limit, abs, pattern);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-      throw new UserError(`fluxSystemPath ${pattern} does not exist under ${wd}.`, {
+      throw new UserError(`fluxSystemPath ${JSON.stringify(pattern)} does not exist under ${wd}.`, {
         code: 'MissingFolder',
         fix: 'set fluxSystemPath to the folder `flux bootstrap` created (e.g. clusters/<cluster>/flux-system), relative to the working directory, and check the checkout step ran',
       });
@@ -50,12 +91,14 @@ export function resolveFolders(workingDirectory: string, pattern: string): Folde
   };
   const matches = globDirs(segments(pattern).join('/'), listDirs);
   if (matches.length === 0) {
-    throw new UserError(`fluxSystemPath ${pattern} matches no folder under ${wd}.`, {
+    throw new UserError(`fluxSystemPath ${JSON.stringify(pattern)} matches no folder under ${wd}.`, {
       code: 'MissingFolder',
       fix: 'check the pattern (`*` matches one folder name, `**` any depth), e.g. clusters/*/flux-system',
     });
   }
-  return matches.map((m) => ({ abs: path.join(wd, m), rel: m }));
+  const folders = matches.map((m) => ({ abs: path.join(wd, m), rel: m }));
+  for (const f of folders) assertInside(limit, f.abs, pattern);
+  return folders;
 }
 
 /** A file's text; undefined when there is no such file (a permission error is not "absent"). */

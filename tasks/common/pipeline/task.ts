@@ -78,6 +78,19 @@ function resultOf(failed: boolean, report: ReportBuilder): TaskResultKind {
   return report.hasWarnings() ? 'SucceededWithIssues' : 'Succeeded';
 }
 
+/** A run that only warned says what it warned about (the first warnings, then how many more). */
+function warningSummary(report: ReportBuilder): string {
+  const built = report.build();
+  const items = [
+    ...built.warnings,
+    ...built.checks.filter((c) => c.status === 'warn').map((c) => `${c.title}${c.cause ? `: ${c.cause}` : ''}`),
+  ];
+  const head = report.mode === 'plan' ? 'plan complete, nothing was changed, with' : 'done with';
+  const shown = items.slice(0, 3).map((w) => (w.length > 300 ? `${w.slice(0, 297)}...` : w));
+  const more = items.length > shown.length ? ` (and ${items.length - shown.length} more; see the log)` : '';
+  return `${head} ${items.length} warning${items.length === 1 ? '' : 's'}: ${shown.join(' | ')}${more}`;
+}
+
 export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): Promise<void> {
   // Imported lazily so tests (and the in-memory platform) never load task-lib.
   const p = platform ?? new (await import('./tasklib-platform')).TaskLibPlatform();
@@ -111,7 +124,8 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   else if (result === 'Failed') {
     const failed = report.build().checks.filter((c) => c.status === 'fail');
     summary = `${failed.length} required check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}`;
-  } else summary = report.mode === 'plan' ? 'plan complete: nothing was changed' : 'done';
+  } else if (result === 'SucceededWithIssues') summary = warningSummary(report);
+  else summary = report.mode === 'plan' ? 'plan complete: nothing was changed' : 'done';
   report.finish(result, log.mask(summary));
 
   try {

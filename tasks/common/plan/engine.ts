@@ -102,7 +102,8 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
       failed.push(`${pf.title}${r.cause ? `: ${r.cause}` : ''}`);
       if (r.fix) fixes.push(r.fix);
     }
-    if (r.status === 'warn') log.warn(`${pf.title}: ${r.cause ?? r.evidence ?? 'warning'}`);
+    if (r.status === 'warn')
+      log.warn(`${pf.title}: ${r.cause ?? r.evidence ?? 'warning'}${r.fix ? `. Fix: ${r.fix}` : ''}`);
   }
 
   if (mode === 'plan' || failed.length > 0) {

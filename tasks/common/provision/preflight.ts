@@ -6,6 +6,19 @@ import { needsWorkloadIdentityUpdate, type ClusterState } from '../azure/cluster
 import { checkCredentialBudget, MAX_CREDENTIALS_PER_IDENTITY } from '../azure/federated';
 import { excessBits, permissionNames, planAce } from '../devops/acl';
 import { type Preflight } from '../plan';
+import type { AzureConnection } from '../auth/types';
+import type { ArmClients } from '../azure/clients';
+import { clusterKubeconfig } from '../azure/kubeconfig';
+import { KubeClient } from '../kube/client';
+import { buildKubeConfig } from '../kube/connection';
+import {
+  closest,
+  controllerServiceAccounts,
+  otherFluxNamespaces,
+  readFluxReality,
+  type FluxReality,
+} from '../kube/flux-reality';
+import type { Logger } from '../log';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import { type CredentialObservation } from './model';
 import { aclOf } from './devops-steps';
@@ -33,6 +46,69 @@ export function clusterFeaturesCheck(inputs: ProvisionInputs): Preflight {
   };
 }
 
+/**
+ * The credentials' subjects name the Flux namespace and service accounts: checked against what
+ * the cluster runs (when the connection can read it). A namespace where no Flux runs while Flux
+ * runs elsewhere is refused: every credential would name the wrong subject. A service account no
+ * Flux controller runs as only warns: object-level workload identity (GitRepository
+ * spec.serviceAccountName) uses ServiceAccounts of one's own, and Flux may be installed later.
+ */
+export function fluxInputsCheck(
+  clients: ArmClients,
+  azure: AzureConnection,
+  inputs: ProvisionInputs,
+  log: Logger,
+): Preflight {
+  return {
+    id: 'flux-inputs-match-cluster',
+    title: 'fluxNamespace and serviceAccounts match the Flux controllers on the cluster',
+    async check() {
+      let reality: FluxReality;
+      try {
+        const kubeconfig = await clusterKubeconfig(clients, inputs.resourceGroup, inputs.clusterName, 'user');
+        const built = await buildKubeConfig(
+          { kind: 'kubeconfig', kubeconfig, origin: `AKS user credentials of ${inputs.clusterName}` },
+          { log, credential: azure.credential },
+        );
+        reality = await readFluxReality(new KubeClient(built.kc), inputs.fluxNamespace);
+      } catch (err) {
+        return {
+          status: 'skip',
+          evidence: `could not read the cluster to compare (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+        };
+      }
+      if (!reality.controllers) return { status: 'skip', evidence: reality.problems.join('; ') };
+      if (reality.controllers.length === 0)
+        return { status: 'skip', evidence: 'Flux is not installed on the cluster yet: nothing to compare' };
+      const evidence = reality.controllers
+        .map((c) => `${c.namespace}/${c.name} runs as ${c.serviceAccount}`)
+        .join('; ');
+      const others = otherFluxNamespaces(reality);
+      if (others) {
+        return {
+          status: 'fail',
+          evidence,
+          cause: `fluxNamespace is ${inputs.fluxNamespace}, but no Flux controller runs there; Flux runs in ${others.join(', ')}, so the credentials' subjects (system:serviceaccount:${inputs.fluxNamespace}:…) would match no controller`,
+          fix: `set fluxNamespace: ${others[0]} (on FluxOidcProvision and FluxOidcVerify), then re-run`,
+        };
+      }
+      const runs = controllerServiceAccounts(reality);
+      const unknown = inputs.serviceAccounts.filter((sa) => !runs.includes(sa));
+      if (unknown.length === 0) return { status: 'pass', evidence };
+      const guesses = unknown.map((sa) => {
+        const g = closest(sa, runs);
+        return `'${sa}'${g ? ` (did you mean '${g}'?)` : ''}`;
+      });
+      return {
+        status: 'warn',
+        evidence,
+        cause: `serviceAccounts names ${guesses.join(', ')}, which no Flux controller in ${inputs.fluxNamespace} runs as (they run as ${runs.join(', ')}); a credential for it only serves a GitRepository with spec.serviceAccountName`,
+        fix: `correct the serviceAccounts input unless you use object-level workload identity with that ServiceAccount`,
+      };
+    },
+  };
+}
+
 export function credentialBudgetCheck(inputs: ProvisionInputs): Preflight {
   return {
     id: 'federated-credential-budget',
@@ -44,6 +120,14 @@ export function credentialBudgetCheck(inputs: ProvisionInputs): Preflight {
       const newNames = creds.filter((p) => p.plan.action === 'create').map((p) => p.step.name);
       const err = checkCredentialBudget(inputs.identityName, existing, newNames);
       const evidence = `${existing} existing, ${newNames.length} to create`;
+      const after = existing + newNames.length;
+      if (!err && MAX_CREDENTIALS_PER_IDENTITY - after < inputs.serviceAccounts.length)
+        return {
+          status: 'warn',
+          evidence,
+          cause: `the identity ${inputs.identityName} ${after === MAX_CREDENTIALS_PER_IDENTITY ? 'is full' : 'is nearly full'} with this cluster: ${after} of ${MAX_CREDENTIALS_PER_IDENTITY} federated credentials; the next cluster (${inputs.serviceAccounts.length} credentials) will not fit`,
+          fix: 'give the next cluster another identity (the identityName input), or delete credentials of retired clusters (az identity federated-credential delete)',
+        };
       if (!err) return { status: 'pass', evidence };
       return { status: 'fail', evidence, cause: err.message, ...(err.fix ? { fix: err.fix } : {}) };
     },

@@ -19,7 +19,13 @@ import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import { principalName, memo, type ProvisionContext, type ProvisionOptions, type Facts } from './model';
 import { clusterStep, identityStep, credentialSteps } from './azure-steps';
 import { openDevOps, devopsSteps } from './devops-steps';
-import { clusterFeaturesCheck, credentialBudgetCheck, denyCheck, leastPrivilegeCheck } from './preflight';
+import {
+  clusterFeaturesCheck,
+  credentialBudgetCheck,
+  denyCheck,
+  fluxInputsCheck,
+  leastPrivilegeCheck,
+} from './preflight';
 export { TEAM_DESCRIPTION, type ProvisionContext, type ProvisionOptions } from './model';
 
 export async function provision(
@@ -45,7 +51,11 @@ export async function provision(
       retry,
     }),
   ] as Step<unknown>[];
-  const preflight: Preflight[] = [clusterFeaturesCheck(inputs), credentialBudgetCheck(inputs)];
+  const preflight: Preflight[] = [
+    clusterFeaturesCheck(inputs),
+    credentialBudgetCheck(inputs),
+    fluxInputsCheck(clients, azure, inputs, log),
+  ];
 
   if (inputs.configureDevOps) {
     const session = memo(() => openDevOps(ctx, inputs));

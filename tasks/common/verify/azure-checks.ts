@@ -196,6 +196,7 @@ function ficCheck(
       fix: near
         ? fixCreateFic(fc, near.name, issuer ?? near.issuer, subject, 'update')
         : fixCreateFic(fc, `flux-${t.clusterName}-${sa}`, issuer ?? '<cluster issuer URL>', subject, 'create'),
+      ...(near ? { fixChanges: [`fic:${near.name}`] } : {}),
     };
   }
   const f = issuer ? (exact.find((x) => x.issuer === issuer) ?? exact[0]) : exact[0];
@@ -218,6 +219,7 @@ function ficCheck(
       evidence,
       cause: problems.join('; '),
       fix: fixCreateFic(fc, f.name, issuer ?? f.issuer, subject, 'update'),
+      fixChanges: [`fic:${f.name}`],
     };
   }
   if (!issuer) {
@@ -229,5 +231,5 @@ function ficCheck(
       fix: fixEnableIssuer(fc, 'oidc'),
     };
   }
-  return { ...base, status: 'pass', evidence };
+  return { ...base, status: 'pass', evidence, confirms: [`fic:${f.name}`] };
 }

@@ -23,6 +23,10 @@ export interface Explanation {
   code: string;
   cause: string;
   fix: string;
+  /** Check ids that must have failed for this cause to be true (consistency.ts holds the cause to them). */
+  implicates?: string[];
+  /** The part of `fix` each implicated check stands for (a part whose check passed is dropped). */
+  fixByCheck?: Record<string, string>;
 }
 
 export interface CauseContext extends FixContext {
@@ -114,6 +118,7 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
             ? `Entra rejected the service-account token: ${precise}`
             : `Entra rejected the service-account token: ${generic}`,
           fix: fixListFics(ctx),
+          implicates: [`azure.federated-credential:${controller}`],
         };
       }
       case '90061':
@@ -160,6 +165,7 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       code: 'TF401444',
       cause: 'the managed identity is not a member of the Azure DevOps organization (it never "signed in")',
       fix: fixAddToOrg(ctx),
+      implicates: ['devops.identity-in-org'],
     };
   }
   if (/TF400813/.test(m)) {
@@ -168,6 +174,7 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       cause:
         'Azure DevOps accepted the token but the identity has no access to the organization (not added, or no licence)',
       fix: fixAddToOrg(ctx),
+      implicates: ['devops.identity-in-org', 'devops.licence'],
     };
   }
   if (/TF401027/.test(m) || /GenericContribute/.test(m)) {
@@ -175,6 +182,7 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       code: 'TF401027',
       cause: 'the identity lacks Contribute on the repository, so image automation cannot push',
       fix: fixRepoPermission(ctx, 'Contribute'),
+      implicates: ['devops.contribute'],
     };
   }
   if (/TF401019/.test(m) || /does not exist or you do not have permissions/i.test(m)) {
@@ -182,6 +190,8 @@ export function explainFailure(message: string, ctx: CauseContext): Explanation 
       code: 'TF401019',
       cause: 'the identity cannot see the repository: a Stakeholder licence (needs Basic) or no Read permission',
       fix: `${fixLicence(ctx)}; and ${fixRepoPermission(ctx, 'Read')}`,
+      implicates: ['devops.licence', 'devops.read'],
+      fixByCheck: { 'devops.licence': fixLicence(ctx), 'devops.read': fixRepoPermission(ctx, 'Read') },
     };
   }
   if (/missing environment variables for workload identity/i.test(m) || /AZURE_FEDERATED_TOKEN_FILE/.test(m)) {

@@ -13,7 +13,7 @@ import type {
 import { IMAGE_AUTOMATION_SA } from './model';
 import { fixContext } from './azure-checks';
 import { fixGitRepository, fixPatchManifests, fixRestart } from './fixes';
-import { parseAzureDevOpsGitUrl } from '../flux/url';
+import { azureDevOpsHttpsUrl, canonicalSegment, parseAzureDevOpsGitUrl, sameRepository } from '../flux/url';
 import {
   compareSemVer,
   controllerVersion,
@@ -273,13 +273,14 @@ export function organizationName(orgUrl: string): string | undefined {
   }
 }
 
-/** `https://dev.azure.com/{org}/{project}/_git/{repo}`: the form provider azure needs. */
+/** `https://dev.azure.com/{org}/{project}/_git/{repo}`: the form provider azure needs (and FluxManifestPatch writes). */
 export function expectedRepoUrl(t: VerifyTarget): string {
-  return `https://dev.azure.com/${organizationName(t.organizationUrl) ?? '<organization>'}/${encodeURIComponent(t.project)}/_git/${encodeURIComponent(t.repository)}`;
+  return azureDevOpsHttpsUrl({
+    organization: organizationName(t.organizationUrl) ?? '<organization>',
+    project: canonicalSegment(t.project),
+    repository: canonicalSegment(t.repository),
+  });
 }
-
-const same = (a: string, b: string): boolean =>
-  decodeURIComponent(a).toLowerCase() === decodeURIComponent(b).toLowerCase();
 
 /** What is wrong with the GitRepository URL for provider azure and this target, if anything. */
 export function repoUrlProblem(url: string, t: VerifyTarget): string | undefined {
@@ -290,9 +291,17 @@ export function repoUrlProblem(url: string, t: VerifyTarget): string | undefined
   if (!/^https:\/\/([^@/]+@)?dev\.azure\.com\//i.test(url.trim()))
     return `the URL uses the legacy visualstudio.com host; provider azure needs ${expectedRepoUrl(t)}`;
   const org = organizationName(t.organizationUrl);
-  if (!org || !same(ref.organization, org) || !same(ref.project, t.project) || !same(ref.repository, t.repository)) {
-    return `the URL points at ${ref.organization}/${ref.project}/${ref.repository}, not at ${org}/${t.project}/${t.repository} (the repository this run checks)`;
+  const want = {
+    organization: org ?? '',
+    project: canonicalSegment(t.project),
+    repository: canonicalSegment(t.repository),
+  };
+  if (!org || !sameRepository(ref, want)) {
+    return `the URL points at ${ref.organization}/${ref.project}/${ref.repository}, not at ${org}/${want.project}/${want.repository} (the repository this run checks)`;
   }
+  const canonical = azureDevOpsHttpsUrl(ref);
+  if (url.trim() !== canonical)
+    return `the URL is not in the canonical form ${canonical} (no .git suffix, user info, port or trailing slash)`;
   return undefined;
 }
 

@@ -21,6 +21,7 @@ import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/
 import { readAcls } from '../devops/acls';
 import { allGroupsOf, identitiesBySubjects } from '../devops/memberships';
 import { organizationTenant } from '../devops/raw';
+import { readFluxReality } from '../kube/flux-reality';
 import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
@@ -330,8 +331,10 @@ export async function collectCluster(kube: KubeClient, t: VerifyTarget): Promise
   } catch (err) {
     gitRepositoryError = errText(err);
   }
+  const reality = await readFluxReality(kube, ns);
   return {
     controllers,
+    reality,
     sourceController: sc ? deploymentFacts(sc) : null,
     imageAutomationController: iac ? deploymentFacts(iac) : null,
     gitRepository,

@@ -4,6 +4,7 @@
  * I/O, so every conclusion (and its cause and fix) is unit-testable from plain objects.
  */
 import { MAX_CREDENTIALS_PER_IDENTITY, TOKEN_EXCHANGE_AUDIENCE } from '../azure/federated';
+import type { FluxReality } from '../kube/flux-reality';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -21,6 +22,14 @@ export interface CheckResult {
   cause?: string;
   /** For warn/fail: the concrete command or task input that fixes it. */
   fix?: string;
+  /** Live resources the fix changes (e.g. `fic:<name>`); not rendered, checked by consistency.ts. */
+  fixChanges?: string[];
+  /** Live resources a passed check shows correct (e.g. `fic:<name>`); not rendered. */
+  confirms?: string[];
+  /** Check ids that must have failed for this cause to be true (e.g. devops.licence for TF401019); not rendered. */
+  implicates?: string[];
+  /** The part of `fix` each implicated check stands for; not rendered. */
+  fixByCheck?: Record<string, string>;
 }
 
 /** The names Verify works with (validated inputs, defaults applied). */
@@ -41,6 +50,8 @@ export interface VerifyTarget {
   project: string;
   repository: string;
   teamName: string;
+  /** The branch the pipeline runs on (Build.SourceBranch), when known: FluxManifestPatch's default target. */
+  pipelineBranch?: string;
 }
 
 export const IMAGE_AUTOMATION_SA = 'image-automation-controller';
@@ -195,6 +206,8 @@ export interface ClusterFacts {
   sourceController: DeploymentFacts | null;
   imageAutomationController: DeploymentFacts | null;
   gitRepository: GitRepositoryFacts | null;
+  /** The ServiceAccounts and Flux controllers the cluster really runs (inputs are checked against them). */
+  reality?: FluxReality;
   /** Why the GitRepository could not be read, when it could not. */
   gitRepositoryError?: string;
 }

@@ -85,6 +85,8 @@ function reconcileCheck(r: ReconcileFacts, t: VerifyTarget, ctx: ReconcileCheckC
       fix:
         why?.fix ??
         `kubectl -n ${t.fluxNamespace} describe ${r.kind.toLowerCase()} ${r.name}; raise timeoutSeconds if the controller is just slow`,
+      ...(why?.implicates ? { implicates: why.implicates } : {}),
+      ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
     };
   }
   const why = c?.message ? explainFailure(c.message, fc) : undefined;
@@ -94,5 +96,7 @@ function reconcileCheck(r: ReconcileFacts, t: VerifyTarget, ctx: ReconcileCheckC
     evidence,
     cause: why ? `${why.cause} [${why.code}]` : `the ${r.kind} is not Ready${c?.reason ? ` (${c.reason})` : ''}`,
     fix: why?.fix ?? `kubectl -n ${t.fluxNamespace} describe ${r.kind.toLowerCase()} ${r.name}`,
+    ...(why?.implicates ? { implicates: why.implicates } : {}),
+    ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
   };
 }

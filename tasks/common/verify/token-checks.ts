@@ -69,6 +69,8 @@ function proofCheck(p: TokenProofFacts, t: VerifyTarget, ctx: TokenCheckContext)
       evidence: [...evidence, `Entra exchange as ${ctx.identity?.clientId ?? t.clientId}: ${firstLine(ex.error)}`],
       cause: why?.cause ?? 'Entra refused to exchange the service-account token',
       fix: why?.fix ?? "compare the federated credentials with the token's issuer and subject above",
+      ...(why?.implicates ? { implicates: why.implicates } : {}),
+      ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
     };
   }
   evidence.push(
@@ -87,6 +89,8 @@ function proofCheck(p: TokenProofFacts, t: VerifyTarget, ctx: TokenCheckContext)
       ],
       cause: why?.cause ?? "Azure DevOps refused the identity's token",
       fix: why?.fix ?? fixRepoPermission(fc, 'Read'),
+      ...(why?.implicates ? { implicates: why.implicates } : {}),
+      ...(why?.fixByCheck ? { fixByCheck: why.fixByCheck } : {}),
     };
   }
   evidence.push(`read ${rr.refs} ref(s) of ${t.project}/${t.repository}${rr.head ? `; ${rr.head}` : ''}`);

@@ -11,10 +11,11 @@ import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import { azureChecks } from './azure-checks';
-import { clusterChecks } from './cluster-checks';
+import { clusterChecks, expectedRepoUrl } from './cluster-checks';
+import { makeConsistent } from './consistency';
 import { collectAzure, collectCluster, collectDevOps } from './collect';
 import { devopsChecks } from './devops-checks';
-import type { AzureFacts, CheckGroup, CheckResult, DevOpsFacts, VerifyTarget } from './model';
+import type { AzureFacts, CheckGroup, CheckResult, ClusterFacts, DevOpsFacts, VerifyTarget } from './model';
 import { reconcileAndWait } from './reconcile';
 import { reconcileChecks } from './reconcile-checks';
 import { retireStaticCredentials } from './retire';
@@ -173,11 +174,13 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
     });
   }
 
+  let cluster: ClusterFacts | undefined;
   if (o.groups.has('cluster') && kube) {
     const k = kube;
     await inGroup('Cluster: Flux, service accounts, pods, GitRepository', async () => {
       try {
-        checks.push(...clusterChecks(await collectCluster(k, t), azure.identity, t));
+        cluster = await collectCluster(k, t);
+        checks.push(...clusterChecks(cluster, azure.identity, t));
       } catch (err) {
         checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err));
       }
@@ -232,6 +235,15 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
       }),
     );
   }
+
+  // Conclusions held against each other and against the cluster (no fix may make things worse).
+  const consistent = makeConsistent(checks, t, {
+    ...(cluster?.reality ? { reality: cluster.reality } : {}),
+    ...(cluster ? { gitRepository: cluster.gitRepository } : {}),
+    federatedCredentials: azure.federatedCredentials,
+    expectedRepoUrl: expectedRepoUrl(t),
+  });
+  checks.splice(0, checks.length, ...consistent);
 
   // Report in a stable order (Azure, Azure DevOps, cluster, token, reconcile, cleanup), whatever ran first.
   const order: CheckGroup[] = ['azure', 'devops', 'cluster', 'token', 'reconcile', 'cleanup'];

@@ -63,6 +63,12 @@ export const TF = {
     `TF401027: You need the Git '${permission}' permission to perform this action. Details: identity '${identity}', scope '${scope}'.`,
   staleRef: (ref: string): string =>
     `TF401028: The reference '${ref}' has already been updated by another client, so you cannot update it. Please try again.`,
+  /**
+   * A push to a branch with required policies. Wording as git prints it for a rejected push
+   * (Azure DevOps docs, "Branch policies and settings": "Pushes to this branch are not permitted…").
+   */
+  branchPolicy: (): string =>
+    'TF402455: Pushes to this branch are not permitted; you must use a pull request to update this branch.',
   /** UNVERIFIED wording (observed code only). */
   prExists: (): string => 'TF401179: An active pull request for the source and target branch already exists.',
   projectNotFound: (p: string): string =>

@@ -14,6 +14,7 @@ import { gitRoutes } from './git/rest';
 import { gitSmartHttp } from './git/smart-http';
 import { graphRoutes } from './graph';
 import { oidcRoutes } from './oidc';
+import { policyRoutes } from './policy';
 import { securityRoutes } from './security';
 import { DevOpsService, findProject } from './service';
 
@@ -24,7 +25,15 @@ export async function createDevOpsServices(ctx: CloudContext): Promise<ServiceSe
   const svc = new DevOpsService(
     ctx,
     {
-      devops: [...locationRoutes, ...coreRoutes, ...gitRoutes, ...pullRequestRoutes, ...securityRoutes, ...oidcRoutes],
+      devops: [
+        ...locationRoutes,
+        ...coreRoutes,
+        ...gitRoutes,
+        ...pullRequestRoutes,
+        ...policyRoutes,
+        ...securityRoutes,
+        ...oidcRoutes,
+      ],
       vssps: [...locationRoutes, ...graphRoutes],
       vsaex: [...locationRoutes, ...entitlementRoutes],
     },

@@ -119,6 +119,16 @@ const DEVOPS_AREAS: Record<string, ResourceLocation[]> = {
       1,
     ),
   ],
+  policy: [
+    // PolicyApi.getPolicyConfigurations / getPolicyConfiguration (azure-devops-node-api 17).
+    loc(
+      'dad91cbe-d183-45f8-9c6e-9c1164472121',
+      'policy',
+      'configurations',
+      '{project}/_apis/{area}/{resource}/{configurationId}',
+      1,
+    ),
+  ],
   distributedtask: [
     loc(
       '69a319f4-28c1-4bfd-93e6-ea0ff5c6f1a2',

@@ -100,6 +100,25 @@ export interface ProjectState {
   /** The project's default team (a group of kind team). */
   defaultTeamId: string;
   repositories: RepositoryState[];
+  /**
+   * Branch policies (Project settings > Repositories > Policies), as the policy configurations REST
+   * API lists them. An enabled, blocking policy scoped to a branch makes that branch accept
+   * changes only through pull requests: a push to it answers 403 TF402455.
+   */
+  policies?: PolicyConfigurationState[];
+}
+
+export interface PolicyConfigurationState {
+  id: number;
+  /** Policy type: e.g. fa4e907d-c16b-4a4c-9dfa-4906e5d171dd (Minimum number of reviewers). */
+  typeId: string;
+  typeDisplayName: string;
+  isEnabled: boolean;
+  isBlocking: boolean;
+  /** `settings.scope`: repository (absent = every repository of the project) and branch. */
+  scope: { repositoryId?: string; refName: string; matchKind: 'Exact' | 'Prefix' }[];
+  /** The rest of `settings` (e.g. minimumApproverCount). */
+  settings?: Record<string, unknown>;
 }
 
 export interface RepositoryState {

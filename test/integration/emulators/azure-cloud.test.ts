@@ -14,7 +14,7 @@ import { AzurePipelinesCredential, ClientAssertionCredential, ClientSecretCreden
 import * as k8s from '@kubernetes/client-node';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { startCloud, type Cloud } from '../../emulators/cloud';
+import { OTHER_CONNECTIONS, startCloud, type Cloud } from '../../emulators/cloud';
 import { addApp, entraOptions, jwtClaims } from '../../emulators/azure/testing';
 import { CONVERGED_IDENTITY } from '../../emulators/azure/scenario';
 import { clusterResourceId } from '../../emulators/azure/clusters';
@@ -57,7 +57,11 @@ function clients(c: Cloud) {
 describe('startCloud', () => {
   test('env: the AzureRM service connection points at the emulated ARM and Entra ID', () => {
     const id = FRESH.serviceConnectionId;
-    assert.deepEqual(cloud.serviceConnections, { [FRESH.serviceConnectionName]: id });
+    // The AzureRM connection, plus the Kubernetes and generic connections a project also has.
+    assert.deepEqual(cloud.serviceConnections, {
+      [FRESH.serviceConnectionName]: id,
+      ...Object.fromEntries(Object.values(OTHER_CONNECTIONS).map((c) => [c.name, c.id])),
+    });
     const env = cloud.env;
     assert.equal(env.NODE_EXTRA_CA_CERTS, cloud.ctx.ca.caCertPath);
     assert.equal(env[`ENDPOINT_URL_${id}`], `${cloud.ctx.urls.arm}/`);

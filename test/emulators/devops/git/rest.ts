@@ -4,6 +4,7 @@
  * compare-and-swap, so a stale `oldObjectId` is a 409 TF401028 exactly when another writer won.
  */
 import { TF, vssError } from '../errors';
+import { refusePushToProtectedBranch } from '../policy';
 import { collection, enumValue, jsonBody, ok, prop, query, queryBool, queryInt, route } from '../http';
 import { identityRefById } from '../views';
 import { GIT_BITS } from '../security';
@@ -448,6 +449,7 @@ async function createPush(r: Req) {
     let base: string | undefined;
     if (current) {
       if (current !== oldObjectId) throw vssError(409, 'GitReferenceStaleException', TF.staleRef(name), 'Git');
+      refusePushToProtectedBranch(ref.project, ref.repo.id, name);
       base = current;
     } else {
       requireRepoPermission(r, ref, GIT_BITS.createBranch);

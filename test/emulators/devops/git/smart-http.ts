@@ -9,6 +9,7 @@ import * as zlib from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import type { EmuRequest } from '../../core/host';
 import { canUseRepos, type Caller } from '../auth';
+import { requiredPolicies } from '../policy';
 import { TF } from '../errors';
 import { GIT_BITS } from '../security';
 import { findProject, type DevOpsService, type GitHttpHandler } from '../service';
@@ -211,6 +212,9 @@ export const gitSmartHttp: GitHttpHandler = async (svc, req, res, rest) => {
     cmds = receivePackCommands(raw);
     const missing = missingPermission(svc, caller, ref, cmds);
     if (missing) return rejectPush(res, raw, cmds, TF.needsPermission(missing, caller.identity.displayName));
+    // A branch with required policies takes changes only through pull requests (policy.ts).
+    if (cmds.some((c) => c.oldId !== ZERO_ID && requiredPolicies(ref.project, ref.repo.id, c.ref).length > 0))
+      return rejectPush(res, raw, cmds, TF.branchPolicy());
   }
   const run = () => runBackend(svc, req, `/${ref.repo.id.toLowerCase()}.git/${tail}`, caller);
   const out = isReceive && req.method === 'POST' ? await svc.git.exclusive(ref.repo.id, run) : await run();

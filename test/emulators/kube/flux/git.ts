@@ -68,7 +68,16 @@ export function resolveRemote(ctx: CloudContext, url: string): Remote {
     throw new GitError(`unsupported scheme in url '${url}'`);
   }
   if (!org) throw new GitError(`repository not found: ${url}`);
-  return { url, transport: 'https', httpUrl: `${devops}/${org}/${rest.map(encodeURIComponent).join('/')}` };
+  // URL.pathname is already percent-encoded (`Plattform%20%C3%96ps`): decode each segment before
+  // encoding it again, or a name with spaces/non-ASCII is encoded twice and names no repository.
+  const segment = (s: string) => {
+    try {
+      return encodeURIComponent(decodeURIComponent(s));
+    } catch {
+      return encodeURIComponent(s);
+    }
+  };
+  return { url, transport: 'https', httpUrl: `${devops}/${org}/${rest.map(segment).join('/')}` };
 }
 
 export type Auth =
