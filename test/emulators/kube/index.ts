@@ -11,7 +11,7 @@ import { allClusters, findCluster } from '../azure/clusters';
 import { kubeApiHandler } from './apiserver';
 import { KubeCluster } from './cluster';
 import { issuerHandler } from './issuer';
-import { adminKubeconfig, tokenKubeconfig, userKubeconfig } from './kubeconfig';
+import { adminKubeconfig, certificateUserKubeconfig, tokenKubeconfig, userKubeconfig } from './kubeconfig';
 import type { KubeClusterState } from './model';
 
 export class KubeRuntime {
@@ -84,10 +84,14 @@ export class KubeRuntime {
         caCert: this.ctx.ca.caCert,
         resourceGroup: facts.resourceGroup ?? 'rg',
       };
-      if (kind === 'admin') {
-        this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
-        return adminKubeconfig({ ...base, clientCert: this.adminCert.cert, clientKey: this.adminCert.key });
-      }
+      // Local accounts (a cluster without Entra integration, or the admin credentials of any
+      // cluster): a client certificate for masterclient / system:masters. On a cluster without
+      // Entra integration the user credentials are that certificate too (control-kubeconfig-access.md:
+      // without Entra, both roles download a cluster-admin kubeconfig).
+      this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
+      const cert = { clientCert: this.adminCert.cert, clientKey: this.adminCert.key };
+      if (kind === 'admin') return adminKubeconfig({ ...base, ...cert });
+      if (!facts.entra) return certificateUserKubeconfig({ ...base, ...cert });
       return userKubeconfig({ ...base, tenantId: facts.tenantId });
     },
     clusterUpdated: (resourceId) => {
