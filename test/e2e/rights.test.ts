@@ -83,9 +83,7 @@ function readmeAssignments(): { role: string; scope: string }[] {
 // ------------------------------------------------------------------------ the cloud, changed
 
 function clusterState(): ClusterState {
-  return cloud.ctx.state.azure.subscriptions[0]!.resourceGroups[0]!.clusters.find(
-    (c) => c.name === FRESH.clusterName,
-  )!;
+  return cloud.ctx.state.azure.subscriptions[0]!.resourceGroups[0]!.clusters.find((c) => c.name === FRESH.clusterName)!;
 }
 
 type Kind = 'local' | 'kubernetes-rbac' | 'azure-rbac';
@@ -224,8 +222,34 @@ describe('FluxOidcVerify on a cluster with local accounts only', () => {
   });
 });
 
+/** An ImageUpdateAutomation (nothing to update: Ready "repository up-to-date"), so Verify's rules on it are exercised. */
+async function addImageUpdateAutomation(): Promise<void> {
+  kubeRuntime(cloud.ctx)
+    .cluster(FRESH.clusterName)!
+    .putObject(
+      {
+        apiVersion: 'image.toolkit.fluxcd.io/v1beta2',
+        kind: 'ImageUpdateAutomation',
+        metadata: { name: 'fleet', namespace: FRESH.fluxNamespace },
+        spec: {
+          interval: '30m',
+          sourceRef: { kind: 'GitRepository', name: 'flux-system' },
+          git: {
+            checkout: { ref: { branch: FRESH.branch } },
+            commit: { author: { name: 'fluxcdbot', email: 'fluxcdbot@users.noreply.github.com' } },
+            push: { branch: FRESH.branch },
+          },
+          update: { path: './apps', strategy: 'Setters' },
+        },
+      },
+      'kubectl',
+    );
+  await kubeRuntime(cloud.ctx).settled();
+}
+
 describe('FluxOidcVerify on an Entra-integrated cluster with Kubernetes RBAC', () => {
-  before(() => {
+  before(async () => {
+    await addImageUpdateAutomation();
     setKind('kubernetes-rbac');
     setAssignments(azureVerifyRights());
     setVerifyRules(VERIFY_ROLE.rules);
@@ -284,7 +308,10 @@ describe('FluxOidcVerify on an Entra-integrated cluster with Azure RBAC', () => 
     const fails = failed(await verify());
     const c = fails.find((x) => x.id === 'reconcile.git-repository');
     assert.ok(c, 'the reconcile check fails');
-    assert.match(c.cause!, /neither Azure RBAC nor Kubernetes RBAC lets .* patch gitrepositories\.source\.toolkit\.fluxcd\.io/);
+    assert.match(
+      c.cause!,
+      /neither Azure RBAC nor Kubernetes RBAC lets .* patch gitrepositories\.source\.toolkit\.fluxcd\.io/,
+    );
     assert.match(c.fix!, /az role assignment create .*--role 'Flux OIDC Verify' --scope .*\/namespaces\/flux-system/);
     assert.match(c.fix!, /kubectl create rolebinding flux-oidc-verify/);
   });

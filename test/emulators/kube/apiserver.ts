@@ -23,7 +23,18 @@ import {
   versionInfo,
 } from './discovery';
 import type { KubeObject } from './model';
-import { clone, isObject, jsonPatch, mergePatch, PatchError, serverSideApply, strategicMergePatch } from './patch';
+import {
+  applyConflicts,
+  clone,
+  isObject,
+  jsonPatch,
+  mergePatch,
+  PatchError,
+  releaseFields,
+  serverSideApply,
+  strategicMergePatch,
+  type ApplyConflict,
+} from './patch';
 import { azureRbacAllows } from './azure-rbac';
 import { impersonate } from './impersonation';
 import type { Attributes, UserInfo } from './rbac';
@@ -99,7 +110,14 @@ export function kubeApiHandler(clusterByName: (name: string) => KubeCluster | un
       req,
     );
     const access = accessOf(cluster);
-    return serve(cluster, access, impersonate(req, user, (a) => access.allowed(user, a)), req, res, segs.slice(2));
+    return serve(
+      cluster,
+      access,
+      impersonate(req, user, (a) => access.allowed(user, a)),
+      req,
+      res,
+      segs.slice(2),
+    );
   };
 }
 
@@ -122,7 +140,9 @@ function accessOf(cluster: KubeCluster): Access {
       forbidden(
         user,
         a,
-        azureRbac ? 'User does not have access to the resource in Azure. Update role assignment to allow access.' : undefined,
+        azureRbac
+          ? 'User does not have access to the resource in Azure. Update role assignment to allow access.'
+          : undefined,
       ),
   };
 }
@@ -492,7 +512,12 @@ function patch(cluster: KubeCluster, t: Target, req: EmuRequest, dryRun: boolean
       if (dryRun) return ok(view(t, created), 201);
       return ok(view(t, cluster.store.create(t.def, toStorage(t, created))), 201);
     }
-    const merged = serverSideApply(view(t, live), applied, manager, cluster.nowIso());
+    const current = view(t, live);
+    const conflicts = applyConflicts(current, applied, manager);
+    const force = q.get('force') === 'true';
+    if (conflicts.length && !force) throw applyConflict(conflicts);
+    if (force) releaseFields(current, conflicts);
+    const merged = serverSideApply(current, applied, manager, cluster.nowIso());
     return write(cluster, t, live, merged, dryRun);
   }
   if (!live) throw errors.notFound(t.def, t.name);
@@ -653,12 +678,39 @@ function issuerDiscovery(cluster: KubeCluster, access: Access, user: UserInfo, p
   if (!access.allowed(user, a)) {
     throw statusError(403, 'Forbidden', `forbidden: User "${user.name}" cannot get path "${path}"`, {});
   }
-  if (path === '/openid/v1/jwks') return { status: 200, headers: { 'content-type': 'application/jwk-set+json' }, body: JSON.stringify(jwks(cluster.key)) };
+  if (path === '/openid/v1/jwks')
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/jwk-set+json' },
+      body: JSON.stringify(jwks(cluster.key)),
+    };
   return ok({
     issuer: cluster.issuer(),
     jwks_uri: `${cluster.serverUrl()}/openid/v1/jwks`,
     response_types_supported: ['id_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
+  });
+}
+
+/**
+ * 409 Conflict of a server-side apply without force, in the API server's words
+ * (https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts).
+ */
+function applyConflict(conflicts: ApplyConflict[]) {
+  const byManager = new Map<string, ApplyConflict[]>();
+  for (const c of conflicts)
+    byManager.set(`${c.manager}\0${c.apiVersion}`, [...(byManager.get(`${c.manager}\0${c.apiVersion}`) ?? []), c]);
+  const parts = [...byManager.values()].map((list) => {
+    const head = `conflict${list.length > 1 ? 's' : ''} with "${list[0]!.manager}" using ${list[0]!.apiVersion}`;
+    return list.length === 1 ? `${head}: ${list[0]!.field}` : `${head}:\n${list.map((c) => `- ${c.field}`).join('\n')}`;
+  });
+  const n = conflicts.length;
+  return statusError(409, 'Conflict', `Apply failed with ${n} conflict${n > 1 ? 's' : ''}: ${parts.join('\n')}`, {
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+      field: c.field,
+    })),
   });
 }

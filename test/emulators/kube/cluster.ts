@@ -47,6 +47,8 @@ export class KubeCluster {
     readonly ctx: CloudContext,
     readonly name: string,
     readonly state: KubeClusterState,
+    /** The cluster's own API server host (`https://127.0.0.1:{port}`, no path, like an AKS FQDN). */
+    private readonly ownUrl?: () => string | undefined,
   ) {
     this.store = new Store(state, ctx.clock);
     this.workloads = new Workloads(
@@ -89,13 +91,22 @@ export class KubeCluster {
     return this.facts().issuerUrl ?? INTERNAL_ISSUER;
   }
 
+  /**
+   * The kubeconfig `server`: a host of its own without a path, as AKS's `https://{fqdn}:443`
+   * (kubectl `--raw` and discovery resolve paths from the host). The shared kube host still serves
+   * the cluster under `/clusters/{name}` (older dumps and tests).
+   */
   serverUrl(): string {
+    return this.ownUrl?.() ?? this.pathUrl();
+  }
+
+  private pathUrl(): string {
     return `${this.ctx.urls.kube}/clusters/${encodeURIComponent(this.name)}`;
   }
 
   /** Audiences the API server accepts in service-account tokens (and the TokenRequest default). */
   apiAudiences(): string[] {
-    return [INTERNAL_ISSUER, this.serverUrl()];
+    return [...new Set([INTERNAL_ISSUER, this.serverUrl(), this.pathUrl()])];
   }
 
   mintToken(
