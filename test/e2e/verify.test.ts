@@ -89,7 +89,11 @@ function grantRetireRights(c: Cloud): () => void {
   };
   cluster.putObject(binding, 'test');
   return () => {
-    cluster.store.delete(cluster.store.byKind('rbac.authorization.k8s.io', 'RoleBinding')!, FRESH.fluxNamespace, RETIRE_ROLE.name);
+    cluster.store.delete(
+      cluster.store.byKind('rbac.authorization.k8s.io', 'RoleBinding')!,
+      FRESH.fluxNamespace,
+      RETIRE_ROLE.name,
+    );
   };
 }
 
@@ -475,7 +479,10 @@ describe('FluxOidcVerify options', () => {
     const proof = o.checks.find((c) => c.id === 'token.proof:source-controller')!;
     assert.equal(proof.status, 'fail');
     assert.match(proof.cause!, /RBAC does not let reader create serviceaccounts\/token in namespace flux-system/);
-    assert.match(proof.fix!, /kubectl create rolebinding flux-oidc-verify -n flux-system --clusterrole flux-oidc-verify --user reader/);
+    assert.match(
+      proof.fix!,
+      /kubectl create rolebinding flux-oidc-verify -n flux-system --clusterrole flux-oidc-verify --user reader/,
+    );
     assert.ok(!o.run.log.includes(SCENARIO_TOKENS.reader), "the connection's token is masked");
   });
 });

@@ -64,7 +64,8 @@ export interface VerifyOutcome {
 
 function errorCheck(id: string, group: CheckGroup, title: string, err: unknown, access?: AccessContext): CheckResult {
   const denied = access && err instanceof KubeError ? explainAccess(err.statusCode, err.message, access) : undefined;
-  if (denied) return { id, group, title, status: 'fail', evidence: [err instanceof Error ? err.message : ''], ...denied };
+  if (denied)
+    return { id, group, title, status: 'fail', evidence: [err instanceof Error ? err.message : ''], ...denied };
   if (err instanceof UserError) {
     return {
       id,
@@ -236,7 +237,13 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
             plan: o.plan,
           });
         } catch (err) {
-          return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err, access);
+          return errorCheck(
+            'cleanup.retire-static-credentials',
+            'cleanup',
+            'Retire the static Git secret',
+            err,
+            access,
+          );
         }
       }),
     );

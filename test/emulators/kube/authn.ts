@@ -68,5 +68,9 @@ export function authenticate(a: AuthnContext, req: EmuRequest): UserInfo {
   if (!check.ok) throw errors.unauthorized();
   const groups = Array.isArray(check.claims.groups) ? (check.claims.groups as unknown[]).map(String) : [];
   const upn = typeof check.claims.upn === 'string' ? check.claims.upn : undefined;
-  return { name: upn ?? check.claims.oid, groups: [...groups, 'system:authenticated'], entraObjectId: check.claims.oid };
+  return {
+    name: upn ?? check.claims.oid,
+    groups: [...groups, 'system:authenticated'],
+    entraObjectId: check.claims.oid,
+  };
 }

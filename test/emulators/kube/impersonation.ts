@@ -45,7 +45,13 @@ export function impersonate(req: EmuRequest, user: UserInfo, allowed: (a: Attrib
   for (const h of extras) {
     const key = decodeURIComponent(h.slice('impersonate-extra-'.length));
     for (const v of values(req, h))
-      checks.push({ verb: 'impersonate', group: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: v });
+      checks.push({
+        verb: 'impersonate',
+        group: 'authentication.k8s.io',
+        resource: 'userextras',
+        subresource: key,
+        name: v,
+      });
   }
   for (const a of checks) if (!allowed(a)) throw forbidden(user, a);
   const implied = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : [];

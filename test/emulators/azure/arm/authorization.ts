@@ -156,14 +156,22 @@ async function putAssignment(call: ArmCall): Promise<EmuResponse> {
   authorize(call, 'Microsoft.Authorization/roleAssignments/write', scope);
   const name = call.params.assignmentName!;
   if (!GUID.test(name))
-    throw new ArmError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
+    throw new ArmError(
+      400,
+      'InvalidRoleAssignmentId',
+      `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
+    );
   const body = jsonBody<{ properties?: Record<string, unknown> }>(call);
   const props = isObject(body.properties) ? body.properties : {};
   const defId = typeof props.roleDefinitionId === 'string' ? props.roleDefinitionId : '';
   const principalId = typeof props.principalId === 'string' ? props.principalId : '';
   const role = findRole(call.azure, defId.split('/').pop() ?? '');
   if (!role)
-    throw new ArmError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${defId.split('/').pop() ?? ''}' does not exist.`);
+    throw new ArmError(
+      400,
+      'RoleDefinitionDoesNotExist',
+      `The specified role definition with ID '${defId.split('/').pop() ?? ''}' does not exist.`,
+    );
   if (!GUID.test(principalId) || !call.ctx.entra.principal(principalId)) {
     throw new ArmError(
       400,
@@ -213,7 +221,11 @@ async function getDefinition(call: ArmCall): Promise<EmuResponse> {
   const custom = (call.azure.roleDefinitions ?? []).find((r) => r.id.toLowerCase() === id);
   const builtin = Object.entries(ROLES).find(([, r]) => r.id === id)?.[0];
   if (!custom && !builtin)
-    throw new ArmError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id}' does not exist.`);
+    throw new ArmError(
+      404,
+      'RoleDefinitionDoesNotExist',
+      `The specified role definition with ID '${id}' does not exist.`,
+    );
   return ok(200, renderDefinition(sub, custom?.roleName ?? builtin!, custom));
 }
 
@@ -222,7 +234,8 @@ async function putDefinition(call: ArmCall): Promise<EmuResponse> {
   const scope = scopeOf(call);
   authorize(call, 'Microsoft.Authorization/roleDefinitions/write', scope);
   const id = call.params.definitionId!.toLowerCase();
-  if (!GUID.test(id)) throw new ArmError(400, 'InvalidRoleDefinitionId', `The role definition ID '${id}' is not valid.`);
+  if (!GUID.test(id))
+    throw new ArmError(400, 'InvalidRoleDefinitionId', `The role definition ID '${id}' is not valid.`);
   if (Object.values(ROLES).some((r) => r.id === id))
     throw new ArmError(403, 'AuthorizationFailed', 'Built-in role definitions cannot be changed.');
   const body = jsonBody<{ properties?: Record<string, unknown> }>(call);
@@ -231,11 +244,19 @@ async function putDefinition(call: ArmCall): Promise<EmuResponse> {
   const scopes = Array.isArray(p.assignableScopes) ? p.assignableScopes.map(String) : [];
   const permissions = Array.isArray(p.permissions) ? (p.permissions as RoleDefinitionState['permissions']) : [];
   if (!roleName || scopes.length === 0 || permissions.length === 0)
-    throw new ArmError(400, 'InvalidRoleDefinition', 'A role definition needs roleName, assignableScopes and permissions.');
+    throw new ArmError(
+      400,
+      'InvalidRoleDefinition',
+      'A role definition needs roleName, assignableScopes and permissions.',
+    );
   const defs = (call.azure.roleDefinitions ??= []);
   const clash = findRole(call.azure, roleName);
   if (clash && clash.id !== id)
-    throw new ArmError(409, 'RoleDefinitionWithSameNameExists', `A role definition cannot be updated with a name that already exists.`);
+    throw new ArmError(
+      409,
+      'RoleDefinitionWithSameNameExists',
+      `A role definition cannot be updated with a name that already exists.`,
+    );
   const next: RoleDefinitionState = {
     id,
     roleName,

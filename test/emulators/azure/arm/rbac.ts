@@ -269,8 +269,7 @@ function fromState(r: RoleDefinitionState): RoleDefinition {
 /** A role by name or GUID: built-in first, then the tenant's custom roles. */
 export function findRole(azure: AzureState, nameOrId: string): (RoleDefinition & { name: string }) | undefined {
   const key = nameOrId.toLowerCase();
-  for (const [name, r] of Object.entries(ROLES))
-    if (name.toLowerCase() === key || r.id === key) return { ...r, name };
+  for (const [name, r] of Object.entries(ROLES)) if (name.toLowerCase() === key || r.id === key) return { ...r, name };
   const custom = (azure.roleDefinitions ?? []).find((r) => r.roleName.toLowerCase() === key || r.id === key);
   return custom ? { ...fromState(custom), name: custom.roleName } : undefined;
 }
