@@ -339,3 +339,51 @@ describe('FluxOidcVerify on an Entra-integrated cluster with Azure RBAC', () => 
     assert.ok(fails.some((c) => /neither Azure RBAC nor Kubernetes RBAC/.test(c.cause ?? '')));
   });
 });
+
+describe("FluxOidcProvision with the README's narrow Azure alternative", () => {
+  let fresh: Cloud;
+  const narrow = [
+    { role: 'Azure Kubernetes Service Contributor Role', scope: AKS_ID },
+    { role: 'Managed Identity Contributor', scope: RG },
+  ];
+  const provision = (c: Cloud) =>
+    runBundledTask({
+      taskDir: path.join(TASK_DIR, 'FluxOidcProvision'),
+      inputs: {
+        mode: 'apply',
+        azureSubscription: c.serviceConnections[FRESH.serviceConnectionName]!,
+        resourceGroup: FRESH.resourceGroup,
+        clusterName: FRESH.clusterName,
+      },
+      env: c.env,
+      tempDir,
+      timeoutMs: 120_000,
+    });
+  before(async () => {
+    fresh = await startCloud({ scenario: 'fresh' });
+  });
+  after(async () => {
+    await fresh?.stop();
+  });
+
+  test('without Managed Identity Contributor it stops before any write and names the role', async () => {
+    fresh.ctx.state.azure.roleAssignments = narrow
+      .filter((a) => a.role !== 'Managed Identity Contributor')
+      .map((a) => ({ principalId: SC, ...a }));
+    const mark = fresh.ctx.journal.mark();
+    const run = await provision(fresh);
+    assert.equal(run.result, 'Failed', run.log);
+    assert.match(run.message + run.log, /Managed Identity Contributor/);
+    assert.deepEqual(
+      fresh.ctx.journal.writes({ since: mark, service: 'arm' }).map((e) => `${e.method} ${e.path}`),
+      [],
+    );
+  });
+
+  test('with Azure Kubernetes Service Contributor Role + Managed Identity Contributor it converges', async () => {
+    fresh.ctx.state.azure.roleAssignments = narrow.map((a) => ({ principalId: SC, ...a }));
+    const run = await provision(fresh);
+    assert.equal(run.result, 'Succeeded', `${run.message}\n${run.log}`);
+    assert.match(run.outputs.clientId ?? '', /^[0-9a-f-]{36}$/);
+  });
+});

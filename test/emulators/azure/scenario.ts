@@ -3,8 +3,9 @@
  *
  * fresh: tenant contoso with the app registration behind the AzureRM service connection `azure-prod`
  *   (federated credential: the Azure DevOps issuer of organization contoso, subject
- *   `sc://contoso/platform/azure-prod`), Contributor on the subscription; resource group rg-fleet
- *   (westeurope) with cluster aks-prod, OIDC issuer and workload identity off, no identities.
+ *   `sc://contoso/platform/azure-prod`), Contributor on resource group rg-fleet (the README's
+ *   rights); rg-fleet (westeurope) holds cluster aks-prod (managed Entra integration with Kubernetes
+ *   RBAC), OIDC issuer and workload identity off, no identities.
  * converged: fresh after the article's steps: issuer + workload identity on, identity flux-aks-prod
  *   with one federated credential per Flux controller (source-controller, image-automation-controller),
  *   named by FluxOidcProvision's default pattern `flux-{serviceAccount}-{clusterName}`.

@@ -3,9 +3,9 @@
  *
  * `fresh`: cluster aks-prod, Flux 2.4.0 (with the image automation controllers) bootstrapped over
  * SSH from `ssh://git@ssh.dev.azure.com/v3/contoso/platform/fleet`, path `clusters/prod`, Secret
- * `flux-system` (its deploy key registered in Azure DevOps). The AzureRM service connection's
- * principal is cluster-admin (as an AKS admin group member would be); a static `reader` token has
- * the view role.
+ * `flux-system` (its deploy key registered in Azure DevOps). Nobody is cluster-admin: the AzureRM
+ * service connection's principal has exactly the README's least-privilege role (flux-oidc-verify,
+ * bound in flux-system); a static `reader` token has the view role.
  *
  * `converged`: the same cluster description. What makes it converged is the rest of the state
  * (the repository carries the workload identity patches, OIDC issuer + workload identity are on,
