@@ -23,7 +23,7 @@ import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { httpsRequest } from '../emulators/core/context';
 import { kubeRuntime } from '../emulators/kube/index';
 import { gotkComponentsYaml } from '../emulators/kube/flux/install';
-import { FRESH_COMPONENTS, SCENARIO_TOKENS } from '../emulators/kube/scenario';
+import { FRESH_COMPONENTS, RETIRE_ROLE, SCENARIO_TOKENS } from '../emulators/kube/scenario';
 import { FRESH, GIT_SECURITY_NAMESPACE } from '../emulators/names';
 import { toPlaceholders } from '../emulators/scenarios';
 import type { CloudState } from '../emulators/state';
@@ -72,6 +72,29 @@ async function boot(c: Cloud): Promise<void> {
   const rt = kubeRuntime(c.ctx);
   await rt.cluster(FRESH.clusterName)!.ensureBooted();
   await rt.settled();
+}
+
+/**
+ * Binds the README's extra rules for retireStaticCredentials to the service connection (the
+ * scenario binds only Verify's least-privilege role); returns the undo.
+ */
+function grantRetireRights(c: Cloud): () => void {
+  const cluster = kubeRuntime(c.ctx).cluster(FRESH.clusterName)!;
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: RETIRE_ROLE.name, namespace: FRESH.fluxNamespace },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: RETIRE_ROLE.name },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: FRESH.serviceConnectionObjectId }],
+  };
+  cluster.putObject(binding, 'test');
+  return () => {
+    cluster.store.delete(
+      cluster.store.byKind('rbac.authorization.k8s.io', 'RoleBinding')!,
+      FRESH.fluxNamespace,
+      RETIRE_ROLE.name,
+    );
+  };
 }
 
 /** Swaps the azure and devops sections of the shared cloud for a changed copy of the converged ones. */
@@ -287,8 +310,9 @@ const clusterMistakes: Mistake[] = [
       },
     },
     fails: {
+      // With the README's least-privilege rights Verify may not read Secrets: it cannot tell a PAT from an SSH key.
       'cluster.git-repository':
-        /spec\.secretRef \(flux-system\) is still set and holds a username\/password \(PAT\).*basic auth and bearer token cannot be set at the same time/,
+        /spec\.secretRef \(flux-system\) is still set.*basic auth and bearer token cannot be set at the same time/,
       'reconcile.git-repository': /still has spec\.secretRef/,
     },
   },
@@ -417,7 +441,8 @@ describe('FluxOidcVerify on the converged setup', () => {
 
   test('plan mode requests no reconcile and deletes nothing, and says what apply would do', async () => {
     load();
-    const o = await verify({ mode: 'plan', retireStaticCredentials: 'true' });
+    const undo = grantRetireRights(cloud);
+    const o = await verify({ mode: 'plan', retireStaticCredentials: 'true' }).finally(undo);
     assert.equal(o.run.result, 'Succeeded', why(o));
     const writes = cloud.ctx.journal
       .writes({ since: o.journalMark, service: 'kube' })
@@ -478,8 +503,11 @@ describe('FluxOidcVerify options', () => {
     assert.equal(o.checks.find((c) => c.id === 'cluster.git-repository')?.status, 'pass', why(o));
     const proof = o.checks.find((c) => c.id === 'token.proof:source-controller')!;
     assert.equal(proof.status, 'fail');
-    assert.match(proof.cause!, /RBAC create on serviceaccounts\/token/);
-    assert.match(proof.fix!, /clusterCredentials: admin/);
+    assert.match(proof.cause!, /RBAC does not let reader create serviceaccounts\/token in namespace flux-system/);
+    assert.match(
+      proof.fix!,
+      /kubectl create rolebinding flux-oidc-verify -n flux-system --clusterrole flux-oidc-verify --user reader/,
+    );
     assert.ok(!o.run.log.includes(SCENARIO_TOKENS.reader), "the connection's token is masked");
   });
 });
@@ -524,7 +552,8 @@ describe('retireStaticCredentials', () => {
     load((s) => {
       principalOf(s).license = 'stakeholder';
     });
-    const o = await verify({ retireStaticCredentials: 'true' });
+    const undo = grantRetireRights(cloud);
+    const o = await verify({ retireStaticCredentials: 'true' }).finally(undo);
     assert.equal(o.run.result, 'Failed');
     const c = o.checks.find((x) => x.id === 'cleanup.retire-static-credentials')!;
     assert.equal(c.status, 'skip');
@@ -543,7 +572,8 @@ describe('retireStaticCredentials', () => {
         (x) => x.kind === 'Secret' && x.metadata.name === 'flux-system' && !x.metadata.deletionTimestamp,
       );
     assert.ok(secret(), 'the bootstrap secret exists before');
-    const o = await verify({ retireStaticCredentials: 'true' });
+    const undo = grantRetireRights(cloud);
+    const o = await verify({ retireStaticCredentials: 'true' }).finally(undo);
     assert.equal(o.run.result, 'Succeeded', why(o));
     const c = o.checks.find((x) => x.id === 'cleanup.retire-static-credentials')!;
     assert.equal(c.status, 'pass', why(o));

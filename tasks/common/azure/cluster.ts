@@ -30,7 +30,17 @@ export interface ClusterState {
   issuerUrl: string | undefined;
   workloadIdentityEnabled: boolean;
   eTag: string | undefined;
+  /** Who authorizes Kubernetes API calls (aadProfile): see ClusterAuthorization. */
+  authorization: ClusterAuthorization;
 }
+
+/**
+ * The three kinds of AKS cluster access (https://learn.microsoft.com/azure/aks/concepts-identity):
+ * `local` (no Entra integration: certificates, the user kubeconfig is cluster-admin), `kubernetes-rbac`
+ * (managed Entra integration, Kubernetes RBAC bindings of the Entra object id), `azure-rbac` (Entra
+ * integration with Azure RBAC for Kubernetes authorization: Azure role assignments, Kubernetes RBAC too).
+ */
+export type ClusterAuthorization = 'local' | 'kubernetes-rbac' | 'azure-rbac';
 
 /** Provisioning states in which the cluster accepts a new operation. */
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'cancelled']);
@@ -56,6 +66,7 @@ function toState(c: ManagedCluster): ClusterState {
     issuerUrl: c.oidcIssuerProfile?.issuerURL || undefined,
     workloadIdentityEnabled: c.securityProfile?.workloadIdentity?.enabled === true,
     eTag: c.eTag,
+    authorization: !c.aadProfile ? 'local' : c.aadProfile.enableAzureRbac ? 'azure-rbac' : 'kubernetes-rbac',
   };
 }
 

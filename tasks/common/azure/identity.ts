@@ -29,6 +29,8 @@ export interface IdentityState {
 export interface IdentityCallContext {
   log: Logger;
   principal?: string;
+  /** The caller goes on to create or update the identity: a refused read names the writer's role. */
+  writes?: boolean;
 }
 
 /** The fields the tasks use of an ARM identity resource. */
@@ -47,7 +49,10 @@ function errorContext(ref: IdentityRef, verb: string, ctx: IdentityCallContext) 
   return {
     action: `${verb} the managed identity '${ref.name}' in resource group '${ref.resourceGroup}'`,
     principal: ctx.principal,
-    role: verb === 'read' ? 'Reader (or Managed Identity Operator)' : 'Managed Identity Contributor (or Contributor)',
+    role:
+      verb === 'read' && !ctx.writes
+        ? 'Reader (or Managed Identity Operator)'
+        : 'Managed Identity Contributor (or Contributor)',
     scope: `the resource group '${ref.resourceGroup}'`,
     input: 'identityResourceGroup',
   };

@@ -104,7 +104,8 @@ export function identityStep(
     kind: 'UserAssignedIdentity',
     name: `${ref.resourceGroup}/${ref.name}`,
     async observe() {
-      const found = await readIdentity(clients, ref, c);
+      // Provision goes on to create the identity: a refused read asks for the role that can.
+      const found = await readIdentity(clients, ref, { ...c, writes: true });
       facts.identity = found;
       return found;
     },

@@ -56,6 +56,7 @@ export async function collectAzure(clients: ArmClients, t: VerifyTarget, log: Lo
       issuerUrl: c.issuerUrl,
       workloadIdentityEnabled: c.workloadIdentityEnabled,
       location: c.location,
+      authorization: c.authorization,
     };
   } catch (err) {
     if (!(err instanceof UserError && err.code === 'ClusterNotFound')) throw err;

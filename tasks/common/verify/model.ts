@@ -78,6 +78,8 @@ export interface AksFacts {
   issuerUrl?: string;
   workloadIdentityEnabled: boolean;
   location?: string;
+  /** Who authorizes Kubernetes API calls on this cluster (from aadProfile). */
+  authorization?: 'local' | 'kubernetes-rbac' | 'azure-rbac';
 }
 
 export interface IdentityFacts {

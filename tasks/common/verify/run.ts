@@ -77,7 +77,11 @@ export async function verifyTask(
       };
     }
     const built = await buildKubeConfig(source, { log: ctx.log, credential: azure.credential });
-    return { client: new KubeClient(built.kc, ctx.retry), description: `${built.server} with ${built.auth}` };
+    return {
+      client: new KubeClient(built.kc, ctx.retry),
+      description: `${built.server} with ${built.auth}`,
+      serviceConnection: !!inputs.kubernetesServiceConnection,
+    };
   };
 
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');

@@ -7,12 +7,15 @@ import type { CheckResult, FederatedCredentialFacts, IdentityFacts, TokenProofFa
 import { IMAGE_AUTOMATION_SA } from './model';
 import { fixContext } from './azure-checks';
 import { explainFailure, type CauseContext } from './causes';
+import { explainAccess, type AccessContext } from './cluster-access';
 import { fixRepoPermission } from './fixes';
 
 export interface TokenCheckContext {
   identity: IdentityFacts | null;
   issuerUrl?: string;
   federatedCredentials?: FederatedCredentialFacts[];
+  /** The cluster's kind of access: names the missing right when the API server refuses. */
+  access?: AccessContext;
 }
 
 export function tokenChecks(proofs: TokenProofFacts[], t: VerifyTarget, ctx: TokenCheckContext): CheckResult[] {
@@ -39,17 +42,15 @@ function proofCheck(p: TokenProofFacts, t: VerifyTarget, ctx: TokenCheckContext)
   const evidence: string[] = [];
   const tr = p.tokenRequest;
   if (!tr.ok) {
-    const rbac = tr.status === 403;
+    const denied = explainAccess(tr.status ?? 0, tr.error, ctx.access ?? { fluxNamespace: t.fluxNamespace });
     return {
       ...base,
       status: 'fail',
       evidence: [`TokenRequest for ${t.fluxNamespace}/${p.serviceAccount}: ${tr.error}`],
-      cause: rbac
-        ? 'the cluster credentials may not create service-account tokens (RBAC create on serviceaccounts/token)'
-        : 'the cluster did not issue a service-account token',
-      fix: rbac
-        ? "use clusterCredentials: admin, or grant the connection's user `create` on serviceaccounts/token in the Flux namespace"
-        : `kubectl -n ${t.fluxNamespace} create token ${p.serviceAccount} --audience api://AzureADTokenExchange to reproduce`,
+      cause: denied?.cause ?? 'the cluster did not issue a service-account token',
+      fix:
+        denied?.fix ??
+        `kubectl -n ${t.fluxNamespace} create token ${p.serviceAccount} --audience api://AzureADTokenExchange to reproduce`,
     };
   }
   fc.assertion = { issuer: tr.issuer, subject: tr.subject, audience: tr.audiences[0] };

@@ -7,11 +7,12 @@
 import type { RetryPolicy } from '../http/retry';
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
-import type { KubeClient } from '../kube/client';
+import { KubeError, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import { azureChecks } from './azure-checks';
 import { clusterChecks, expectedRepoUrl } from './cluster-checks';
+import { explainAccess, type AccessContext } from './cluster-access';
 import { makeConsistent } from './consistency';
 import { collectAzure, collectCluster, collectDevOps } from './collect';
 import { devopsChecks } from './devops-checks';
@@ -42,7 +43,7 @@ export interface VerifyServices {
   /** Connects to Azure DevOps with the service connection's Entra token. */
   devops: () => Promise<DevOpsConnection>;
   /** Builds the cluster client (AKS credentials or a Kubernetes service connection). */
-  kube: () => Promise<{ client: KubeClient; description: string }>;
+  kube: () => Promise<{ client: KubeClient; description: string; serviceConnection?: boolean }>;
   /** Tenant of the Azure DevOps service connection (fallback evidence for the organization's tenant). */
   connectionTenantId?: string;
   /** Entra authority host for the token exchange (the connection's cloud). */
@@ -63,7 +64,10 @@ export interface VerifyOutcome {
   failedChecks: string[];
 }
 
-function errorCheck(id: string, group: CheckGroup, title: string, err: unknown): CheckResult {
+function errorCheck(id: string, group: CheckGroup, title: string, err: unknown, access?: AccessContext): CheckResult {
+  const denied = access && err instanceof KubeError ? explainAccess(err.statusCode, err.message, access) : undefined;
+  if (denied)
+    return { id, group, title, status: 'fail', evidence: [err instanceof Error ? err.message : ''], ...denied };
   if (err instanceof UserError) {
     return {
       id,
@@ -133,10 +137,16 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
 
   const wantsCluster = o.groups.has('cluster') || o.groups.has('token') || o.reconcile || o.retireStaticCredentials;
   let kube: KubeClient | undefined;
+  const access: AccessContext = {
+    fluxNamespace: t.fluxNamespace,
+    ...(azure.cluster?.authorization ? { authorization: azure.cluster.authorization } : {}),
+    ...(azure.cluster?.id ? { clusterId: azure.cluster.id } : {}),
+  };
   if (wantsCluster) {
     try {
       const k = await s.kube();
       kube = k.client;
+      access.kubernetesServiceConnection = k.serviceConnection === true;
       log.info(`Cluster access: ${k.description}`);
     } catch (err) {
       checks.push(errorCheck('cluster.access', 'cluster', `Access to cluster ${t.clusterName}`, err));
@@ -169,7 +179,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
         });
         return reconcileChecks(facts, t, { ...fics, plan: o.plan && o.reconcile });
       } catch (err) {
-        return [errorCheck('reconcile.git-repository', 'reconcile', 'Reconcile', err)];
+        return [errorCheck('reconcile.git-repository', 'reconcile', 'Reconcile', err, access)];
       }
     });
   }
@@ -182,7 +192,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
         cluster = await collectCluster(k, t);
         checks.push(...clusterChecks(cluster, azure.identity, t));
       } catch (err) {
-        checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err));
+        checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err, access));
       }
     });
   } else if (!o.groups.has('cluster')) checks.push(notSelected('cluster'));
@@ -211,7 +221,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
           }),
         );
       }
-      checks.push(...tokenChecks(proofs, t, fics));
+      checks.push(...tokenChecks(proofs, t, { ...fics, access }));
     });
   } else if (!o.groups.has('token')) checks.push(notSelected('token'));
 
@@ -230,7 +240,13 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
             plan: o.plan,
           });
         } catch (err) {
-          return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err);
+          return errorCheck(
+            'cleanup.retire-static-credentials',
+            'cleanup',
+            'Retire the static Git secret',
+            err,
+            access,
+          );
         }
       }),
     );

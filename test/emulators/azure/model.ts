@@ -17,6 +17,8 @@ export interface AzureState {
    * (`/subscriptions/{id}/resourceGroups/{rg}`) or a resource id; it covers everything below it.
    */
   roleAssignments: RoleAssignmentState[];
+  /** Custom role definitions of the tenant (built-in roles are known to the emulator). */
+  roleDefinitions?: RoleDefinitionState[];
   /** ARM behaviour knobs. */
   arm?: ArmSettings;
 }
@@ -137,6 +139,16 @@ export interface ClusterState {
     issuerUrl?: string;
   };
   workloadIdentity: boolean;
+  /**
+   * Microsoft Entra integration (ManagedClusterAADProfile). Absent: a cluster with local accounts
+   * only; its user kubeconfig is a client certificate and the API server accepts no Entra token.
+   * `managed`: Entra tokens for the AKS server app authenticate; Kubernetes RBAC authorizes them.
+   * `enableAzureRbac`: Azure role assignments (data actions) authorize too (Azure RBAC for
+   * Kubernetes authorization). https://learn.microsoft.com/azure/aks/concepts-identity
+   */
+  aadProfile?: { managed: true; enableAzureRbac?: boolean; adminGroupObjectIDs?: string[] };
+  /** Local accounts disabled: listClusterAdminCredential is refused (Entra-integrated clusters only). */
+  disableLocalAccounts?: boolean;
   /** Default Succeeded; Updating/Creating while an operation runs. */
   provisioningState?: string;
   /** Changes on every successful write. */
@@ -175,11 +187,27 @@ export interface ArmSettings {
 }
 
 export interface RoleAssignmentState {
+  /** The assignment's name (a GUID); generated when absent. */
+  id?: string;
   /** Service principal object id. */
   principalId: string;
-  /** Role name: Owner, Contributor, Reader, Managed Identity Contributor, Managed Identity Operator,
-   *  Azure Kubernetes Service Contributor Role, Azure Kubernetes Service Cluster User Role,
-   *  Azure Kubernetes Service Cluster Admin Role. */
+  /**
+   * Role name (or a custom role's name): Owner, Contributor, Reader, User Access Administrator,
+   * Managed Identity Contributor / Operator, Azure Kubernetes Service Contributor Role, Cluster
+   * User Role, Cluster Admin Role, and the AKS data roles Azure Kubernetes Service RBAC Reader /
+   * Writer / Admin / Cluster Admin (see arm/rbac.ts).
+   */
   role: string;
+  /** A subscription, resource group or resource id; `{clusterId}/namespaces/{ns}` for an AKS namespace. */
   scope: string;
+}
+
+/** A custom role (Microsoft.Authorization/roleDefinitions, type CustomRole). */
+export interface RoleDefinitionState {
+  /** GUID (the definition's name). */
+  id: string;
+  roleName: string;
+  description?: string;
+  assignableScopes: string[];
+  permissions: { actions?: string[]; notActions?: string[]; dataActions?: string[]; notDataActions?: string[] }[];
 }

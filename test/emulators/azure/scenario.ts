@@ -3,8 +3,9 @@
  *
  * fresh: tenant contoso with the app registration behind the AzureRM service connection `azure-prod`
  *   (federated credential: the Azure DevOps issuer of organization contoso, subject
- *   `sc://contoso/platform/azure-prod`), Contributor on the subscription; resource group rg-fleet
- *   (westeurope) with cluster aks-prod, OIDC issuer and workload identity off, no identities.
+ *   `sc://contoso/platform/azure-prod`), Contributor on resource group rg-fleet (the README's
+ *   rights); rg-fleet (westeurope) holds cluster aks-prod (managed Entra integration with Kubernetes
+ *   RBAC), OIDC issuer and workload identity off, no identities.
  * converged: fresh after the article's steps: issuer + workload identity on, identity flux-aks-prod
  *   with one federated credential per Flux controller (source-controller, image-automation-controller),
  *   named by FluxOidcProvision's default pattern `flux-{serviceAccount}-{clusterName}`.
@@ -12,7 +13,7 @@
 import type { ScenarioInput, ScenarioSection } from '../core/service';
 import { aksIssuerUrl, devopsIssuerUrl, FRESH, TOKEN_EXCHANGE_AUDIENCE } from '../names';
 import type { AzureState, ClusterState, FederatedCredentialState, IdentityState } from './model';
-import { ROLES } from './arm/rbac';
+import { findRole, ROLES } from './arm/rbac';
 
 /** Fixed ids of the converged scenario's managed identity (so tests and docs can name them). */
 export const CONVERGED_IDENTITY = {
@@ -35,6 +36,8 @@ function fresh(input: ScenarioInput): AzureState {
     nodeCount: 3,
     oidcIssuer: { enabled: false, issuerId: FRESH.clusterIssuerId },
     workloadIdentity: false,
+    // Managed Entra integration with Kubernetes RBAC (the most common AKS setup for pipelines).
+    aadProfile: { managed: true, enableAzureRbac: false },
     provisioningState: 'Succeeded',
     eTag: '6a1f0c2b9d3e',
   };
@@ -81,8 +84,9 @@ function fresh(input: ScenarioInput): AzureState {
     roleAssignments: [
       {
         principalId: FRESH.serviceConnectionObjectId,
+        // The README's rights: Contributor on the resource group of the cluster and the identity.
         role: 'Contributor',
-        scope: `/subscriptions/${FRESH.subscriptionId}`,
+        scope: `/subscriptions/${FRESH.subscriptionId}/resourceGroups/${FRESH.resourceGroup}`,
       },
     ],
     arm: { ficWriteMs: 40, maxFicsPerIdentity: 20 },
@@ -254,9 +258,9 @@ function validate(a: AzureState): string[] {
       'must be the GUID object id of a service principal',
     );
     need(
-      ROLES[ra.role] !== undefined,
+      findRole(a, ra.role) !== undefined,
       `${p}.role`,
-      `unknown role '${ra.role}'; use one of: ${Object.keys(ROLES).join(', ')}`,
+      `unknown role '${ra.role}'; use one of: ${Object.keys(ROLES).join(', ')} or a custom role of azure.roleDefinitions`,
     );
     need(
       isStr(ra.scope) && /^\/subscriptions\/[^/]+/i.test(ra.scope),

@@ -91,6 +91,26 @@ function send(res: ServerResponse, r: EmuResponse): void {
 }
 
 export async function startHost(o: HostOptions): Promise<Host> {
+  const server = hostServer(o);
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
+  return hostOf(o, server);
+}
+
+function hostOf(o: HostOptions, server: https.Server): Host {
+  const port = (server.address() as AddressInfo).port;
+  return {
+    name: o.name,
+    url: `https://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function hostServer(o: HostOptions): https.Server {
   const server = https.createServer(
     {
       key: o.ca.serverKey,
@@ -202,16 +222,5 @@ export async function startHost(o: HostOptions): Promise<Host> {
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    name: o.name,
-    url: `https://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return server;
 }

@@ -106,6 +106,15 @@ export class Authenticator {
    * service's 401 otherwise.
    */
   authenticate(req: EmuRequest, orgUrl: string, hostUrl: string, allowAnonymous = false): Caller | undefined {
+    // Two Authorization headers (e.g. an http.extraheader next to git's own credentials): HTTP lets
+    // a server combine them into one comma-separated value (RFC 9110 5.3), which is no valid
+    // credential, so the service answers 401; it never picks the first one.
+    const all = req.raw.headersDistinct?.authorization ?? [];
+    if (all.length > 1)
+      throw vssError(401, 'UnauthorizedRequestException', TF.notAuthorized(orgUrl), 'Framework', {
+        ...this.challenge(hostUrl),
+        'x-emulator-reason': 'several-authorization-headers',
+      });
     const token = Authenticator.tokenOf(req);
     if (!token) {
       if (allowAnonymous) return undefined;

@@ -2,7 +2,7 @@
  * What the API server does to an object between the request and storage, shared by the HTTP API
  * and the in-process writers (kustomize-controller's apply): version views (custom resources are
  * stored at their storage version and pruned to the schema of the version read or written),
- * structural pruning, enum validation (422 with the real message), Secret stringData.
+ * structural pruning, enum and pattern validation (422 with the real message), Secret stringData.
  */
 import type { KubeObject } from './model';
 import { clone } from './patch';
@@ -49,7 +49,12 @@ export function admit(def: ResourceDef, version: string, incoming: KubeObject): 
       o.metadata.name,
       bad.map((b) => {
         const i = b.indexOf(': ');
-        return { field: b.slice(0, i), message: b.slice(i + 2), reason: 'FieldValueNotSupported' };
+        const message = b.slice(i + 2);
+        return {
+          field: b.slice(0, i),
+          message,
+          reason: message.startsWith('Unsupported value') ? 'FieldValueNotSupported' : 'FieldValueInvalid',
+        };
       }),
     );
   }

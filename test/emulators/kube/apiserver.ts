@@ -9,6 +9,7 @@ import * as crypto from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { EmuRequest, EmuResponse, Handler } from '../core/host';
+import { jwks } from '../core/jwt';
 import { admit, viewAt } from './admission';
 import { authenticate } from './authn';
 import type { KubeCluster } from './cluster';
@@ -22,9 +23,22 @@ import {
   versionInfo,
 } from './discovery';
 import type { KubeObject } from './model';
-import { clone, isObject, jsonPatch, mergePatch, PatchError, serverSideApply, strategicMergePatch } from './patch';
+import {
+  applyConflicts,
+  clone,
+  isObject,
+  jsonPatch,
+  mergePatch,
+  PatchError,
+  releaseFields,
+  serverSideApply,
+  strategicMergePatch,
+  type ApplyConflict,
+} from './patch';
+import { azureRbacAllows } from './azure-rbac';
+import { impersonate } from './impersonation';
 import type { Attributes, UserInfo } from './rbac';
-import { authorize, forbidden } from './rbac';
+import { authorize, forbidden, resourceAttributes } from './rbac';
 import { decodeProtobuf, isProtobuf } from './protobuf';
 import type { ResourceDef } from './resources';
 import { apiVersionOf } from './resources';
@@ -87,6 +101,7 @@ export function kubeApiHandler(clusterByName: (name: string) => KubeCluster | un
         key: cluster.key,
         issuers: () => [...new Set([cluster.issuer(), 'https://kubernetes.default.svc.cluster.local'])],
         audiences: () => cluster.apiAudiences(),
+        entra: () => !!cluster.facts().entra,
         serviceAccountExists: (ns, name, uid) => {
           const sa = cluster.store.get(cluster.store.byKind('', 'ServiceAccount')!, ns, name);
           return !!sa && (uid === undefined || sa.metadata.uid === uid);
@@ -94,12 +109,47 @@ export function kubeApiHandler(clusterByName: (name: string) => KubeCluster | un
       },
       req,
     );
-    return serve(cluster, user, req, res, segs.slice(2));
+    const access = accessOf(cluster);
+    return serve(
+      cluster,
+      access,
+      impersonate(req, user, (a) => access.allowed(user, a)),
+      req,
+      res,
+      segs.slice(2),
+    );
+  };
+}
+
+/** Who may do what: Kubernetes RBAC, then (Azure RBAC clusters) the Entra principal's Azure role assignments. */
+interface Access {
+  allowed(user: UserInfo, a: Attributes): boolean;
+  /** The Forbidden error (Azure RBAC clusters add the webhook's reason). */
+  denied(user: UserInfo, a: Attributes): Error;
+}
+
+function accessOf(cluster: KubeCluster): Access {
+  const azureRbac = !!cluster.facts().entra?.azureRbac;
+  return {
+    allowed: (user, a) =>
+      authorize(cluster.store, user, a) ||
+      (azureRbac &&
+        !!cluster.ctx.state.azure &&
+        azureRbacAllows(cluster.ctx.state.azure, cluster.state.resourceId, user, a)),
+    denied: (user, a) =>
+      forbidden(
+        user,
+        a,
+        azureRbac
+          ? 'User does not have access to the resource in Azure. Update role assignment to allow access.'
+          : undefined,
+      ),
   };
 }
 
 async function serve(
   cluster: KubeCluster,
+  access: Access,
   user: UserInfo,
   req: EmuRequest,
   res: ServerResponse,
@@ -114,6 +164,8 @@ async function serve(
   if (rest.length === 1 && ['healthz', 'livez', 'readyz'].includes(rest[0]!))
     return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' };
   if (rest[0] === 'version' && rest.length === 1) return ok(versionInfo(cluster.state.kubernetesVersion ?? '1.32.4'));
+  if (get && (rest.join('/') === '.well-known/openid-configuration' || rest.join('/') === 'openid/v1/jwks'))
+    return issuerDiscovery(cluster, access, user, `/${rest.join('/')}`);
   if (rest[0] === 'openapi') {
     // v2 is not served (kubectl then uses its built-in types for strategic merge); v3 tells it to validate server-side.
     if (rest[1] === 'v3' && rest.length === 2) return ok(openApiV3Index(resources));
@@ -166,7 +218,7 @@ async function serve(
     rest.length === 4 &&
     req.method === 'POST'
   ) {
-    return selfSubjectAccessReview(cluster, user, asObject(readBody(req)));
+    return selfSubjectAccessReview(access, user, asObject(readBody(req)));
   }
   if (
     rest[0] === 'apis' &&
@@ -192,8 +244,8 @@ async function serve(
   if (!t) throw errors.pathNotFound();
   const q = req.url.searchParams;
   const verb = verbOf(req.method, t, q);
-  const attrs: Attributes = { verb, def: t.def, subresource: t.subresource, namespace: t.namespace, name: t.name };
-  if (!authorize(store, user, attrs)) throw forbidden(user, attrs);
+  const attrs = resourceAttributes(verb, t.def, t);
+  if (!access.allowed(user, attrs)) throw access.denied(user, attrs);
 
   if (t.subresource === 'token' && t.def.plural === 'serviceaccounts')
     return tokenRequest(cluster, t, asObject(readBody(req)));
@@ -319,6 +371,9 @@ function watch(cluster: KubeCluster, t: Target, req: EmuRequest, res: ServerResp
     labelsMatch(o, ls) &&
     fieldsMatch(o, fs);
   res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  // The headers go out now, not with the first event: a watch from the current resourceVersion may
+  // see no event for a long time, and clients (kubectl wait / rollout status) wait for the response.
+  res.flushHeaders();
   const send = (type: string, o: KubeObject) => res.write(`${JSON.stringify({ type, object: view(t, o) })}\n`);
   const since = q.get('resourceVersion');
   for (const o of cluster.store.list(t.def, t.namespace)) {
@@ -457,7 +512,12 @@ function patch(cluster: KubeCluster, t: Target, req: EmuRequest, dryRun: boolean
       if (dryRun) return ok(view(t, created), 201);
       return ok(view(t, cluster.store.create(t.def, toStorage(t, created))), 201);
     }
-    const merged = serverSideApply(view(t, live), applied, manager, cluster.nowIso());
+    const current = view(t, live);
+    const conflicts = applyConflicts(current, applied, manager);
+    const force = q.get('force') === 'true';
+    if (conflicts.length && !force) throw applyConflict(conflicts);
+    if (force) releaseFields(current, conflicts);
+    const merged = serverSideApply(current, applied, manager, cluster.nowIso());
     return write(cluster, t, live, merged, dryRun);
   }
   if (!live) throw errors.notFound(t.def, t.name);
@@ -571,7 +631,7 @@ function tokenRequest(cluster: KubeCluster, t: Target, body: KubeObject): Result
   );
 }
 
-function selfSubjectAccessReview(cluster: KubeCluster, user: UserInfo, body: KubeObject): Result {
+function selfSubjectAccessReview(access: Access, user: UserInfo, body: KubeObject): Result {
   const ra =
     (
       body.spec as
@@ -587,16 +647,15 @@ function selfSubjectAccessReview(cluster: KubeCluster, user: UserInfo, body: Kub
           }
         | undefined
     )?.resourceAttributes ?? {};
-  const def = cluster.store.resources().find((d) => d.group === (ra.group ?? '') && d.plural === ra.resource);
-  const allowed = def
-    ? authorize(cluster.store, user, {
-        verb: ra.verb ?? 'get',
-        def,
-        subresource: ra.subresource || undefined,
-        namespace: ra.namespace || undefined,
-        name: ra.name || undefined,
-      })
-    : user.groups.includes('system:masters');
+  // Any resource, served or not (`kubectl auth can-i impersonate users`), as the authorizer sees it.
+  const allowed = access.allowed(user, {
+    verb: ra.verb ?? 'get',
+    group: ra.group ?? '',
+    resource: ra.resource ?? '',
+    ...(ra.subresource ? { subresource: ra.subresource } : {}),
+    ...(ra.namespace ? { namespace: ra.namespace } : {}),
+    ...(ra.name ? { name: ra.name } : {}),
+  });
   return ok(
     {
       kind: 'SelfSubjectAccessReview',
@@ -607,4 +666,51 @@ function selfSubjectAccessReview(cluster: KubeCluster, user: UserInfo, body: Kub
     },
     201,
   );
+}
+
+/**
+ * Service account issuer discovery (https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#service-account-issuer-discovery):
+ * the OpenID configuration and the key set of the cluster's service-account issuer, for callers the
+ * `system:service-account-issuer-discovery` ClusterRole (non-resource URLs) is bound to.
+ */
+function issuerDiscovery(cluster: KubeCluster, access: Access, user: UserInfo, path: string): Result {
+  const a: Attributes = { verb: 'get', group: '', resource: '', path };
+  if (!access.allowed(user, a)) {
+    throw statusError(403, 'Forbidden', `forbidden: User "${user.name}" cannot get path "${path}"`, {});
+  }
+  if (path === '/openid/v1/jwks')
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/jwk-set+json' },
+      body: JSON.stringify(jwks(cluster.key)),
+    };
+  return ok({
+    issuer: cluster.issuer(),
+    jwks_uri: `${cluster.serverUrl()}/openid/v1/jwks`,
+    response_types_supported: ['id_token'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+  });
+}
+
+/**
+ * 409 Conflict of a server-side apply without force, in the API server's words
+ * (https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts).
+ */
+function applyConflict(conflicts: ApplyConflict[]) {
+  const byManager = new Map<string, ApplyConflict[]>();
+  for (const c of conflicts)
+    byManager.set(`${c.manager}\0${c.apiVersion}`, [...(byManager.get(`${c.manager}\0${c.apiVersion}`) ?? []), c]);
+  const parts = [...byManager.values()].map((list) => {
+    const head = `conflict${list.length > 1 ? 's' : ''} with "${list[0]!.manager}" using ${list[0]!.apiVersion}`;
+    return list.length === 1 ? `${head}: ${list[0]!.field}` : `${head}:\n${list.map((c) => `- ${c.field}`).join('\n')}`;
+  });
+  const n = conflicts.length;
+  return statusError(409, 'Conflict', `Apply failed with ${n} conflict${n > 1 ? 's' : ''}: ${parts.join('\n')}`, {
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+      field: c.field,
+    })),
+  });
 }

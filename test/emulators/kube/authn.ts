@@ -1,10 +1,11 @@
 /**
- * Who is calling, as an AKS API server with Entra integration decides it: a client certificate
+ * Who is calling, as an AKS API server decides it: a client certificate
  * signed by the cluster CA (CN = user, O = groups; the admin kubeconfig's is
  * `masterclient`/`system:masters`), a static token from the state, a service-account token this
- * cluster issued for the API server's audience, or an Entra access token for the AKS server app
- * (`6dae42f8-…`, what kubelogin fetches): user = the principal's object id, as AKS maps service
- * principals and managed identities.
+ * cluster issued for the API server's audience, or, on a cluster with managed Entra integration
+ * only, an Entra access token for the AKS server app (`6dae42f8-…`, what kubelogin fetches): user =
+ * the principal's object id, as AKS maps service principals and managed identities
+ * (https://learn.microsoft.com/azure/aks/concepts-identity#microsoft-entra-integration).
  */
 import type { CloudContext } from '../core/context';
 import type { EmuRequest } from '../core/host';
@@ -23,6 +24,8 @@ export interface AuthnContext {
   /** Issuers whose tokens this API server accepts (internal + OIDC issuer when enabled). */
   issuers(): string[];
   audiences(): string[];
+  /** True when the cluster has managed Entra integration (only then are Entra tokens accepted). */
+  entra(): boolean;
   /** True when the ServiceAccount (namespace, name, uid) still exists. */
   serviceAccountExists(namespace: string, name: string, uid: string | undefined): boolean;
 }
@@ -59,9 +62,15 @@ export function authenticate(a: AuthnContext, req: EmuRequest): UserInfo {
       throw errors.unauthorized();
     }
   }
+  // A cluster without Entra integration has no Entra webhook: the token authenticates nobody.
+  if (!a.entra()) throw errors.unauthorized();
   const check = a.ctx.entra.verifyAccessToken(token, AKS_SERVER_APP_ID);
   if (!check.ok) throw errors.unauthorized();
   const groups = Array.isArray(check.claims.groups) ? (check.claims.groups as unknown[]).map(String) : [];
   const upn = typeof check.claims.upn === 'string' ? check.claims.upn : undefined;
-  return { name: upn ?? check.claims.oid, groups: [...groups, 'system:authenticated'] };
+  return {
+    name: upn ?? check.claims.oid,
+    groups: [...groups, 'system:authenticated'],
+    entraObjectId: check.claims.oid,
+  };
 }

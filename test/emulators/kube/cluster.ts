@@ -18,7 +18,7 @@ import { fluxComponents, fluxSync } from './flux/install';
 import { INTERNAL_ISSUER, mintServiceAccountToken } from './issuer';
 import type { KubeAccessGrant, KubeClusterState, KubeObject } from './model';
 import { serverSideApply } from './patch';
-import { builtinClusterRoles } from './rbac';
+import { builtinClusterRoleBindings, builtinClusterRoles } from './rbac';
 import type { Change } from './store';
 import { Store } from './store';
 import { Workloads } from './workloads';
@@ -30,6 +30,8 @@ export interface ClusterFacts {
   workloadIdentity: boolean;
   resourceGroup?: string;
   azureName?: string;
+  /** Managed Entra integration (absent: local accounts only); `azureRbac`: Azure RBAC authorizes too. */
+  entra?: { azureRbac: boolean };
 }
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -45,6 +47,8 @@ export class KubeCluster {
     readonly ctx: CloudContext,
     readonly name: string,
     readonly state: KubeClusterState,
+    /** The cluster's own API server host (`https://127.0.0.1:{port}`, no path, like an AKS FQDN). */
+    private readonly ownUrl?: () => string | undefined,
   ) {
     this.store = new Store(state, ctx.clock);
     this.workloads = new Workloads(
@@ -78,6 +82,7 @@ export class KubeCluster {
       workloadIdentity: located.cluster.workloadIdentity,
       resourceGroup: located.resourceGroup.name,
       azureName: located.cluster.name,
+      ...(located.cluster.aadProfile ? { entra: { azureRbac: !!located.cluster.aadProfile.enableAzureRbac } } : {}),
     };
   }
 
@@ -86,13 +91,22 @@ export class KubeCluster {
     return this.facts().issuerUrl ?? INTERNAL_ISSUER;
   }
 
+  /**
+   * The kubeconfig `server`: a host of its own without a path, as AKS's `https://{fqdn}:443`
+   * (kubectl `--raw` and discovery resolve paths from the host). The shared kube host still serves
+   * the cluster under `/clusters/{name}` (older dumps and tests).
+   */
   serverUrl(): string {
+    return this.ownUrl?.() ?? this.pathUrl();
+  }
+
+  private pathUrl(): string {
     return `${this.ctx.urls.kube}/clusters/${encodeURIComponent(this.name)}`;
   }
 
   /** Audiences the API server accepts in service-account tokens (and the TokenRequest default). */
   apiAudiences(): string[] {
-    return [INTERNAL_ISSUER, this.serverUrl()];
+    return [...new Set([INTERNAL_ISSUER, this.serverUrl(), this.pathUrl()])];
   }
 
   mintToken(
@@ -134,6 +148,15 @@ export class KubeCluster {
       });
     const cr = this.store.byKind('rbac.authorization.k8s.io', 'ClusterRole')!;
     for (const r of builtinClusterRoles()) this.store.create(cr, r);
+    const crb = this.store.byKind('rbac.authorization.k8s.io', 'ClusterRoleBinding')!;
+    for (const b of builtinClusterRoleBindings()) this.store.create(crb, b);
+    for (const r of this.state.roles ?? [])
+      this.store.create(cr, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: r.name },
+        rules: r.rules,
+      });
     (this.state.access ?? []).forEach((g, i) => this.grant(g, i));
     if (this.state.bootstrap) this.installFlux();
   }

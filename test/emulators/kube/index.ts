@@ -6,16 +6,19 @@
  */
 import type { CloudContext, KubeHooks } from '../core/context';
 import type { ServiceSet } from '../core/service';
+import { startHost, type Host } from '../core/host';
 import { issueClientCertificate } from '../core/tls';
 import { allClusters, findCluster } from '../azure/clusters';
 import { kubeApiHandler } from './apiserver';
 import { KubeCluster } from './cluster';
 import { issuerHandler } from './issuer';
-import { adminKubeconfig, tokenKubeconfig, userKubeconfig } from './kubeconfig';
+import { adminKubeconfig, certificateUserKubeconfig, tokenKubeconfig, userKubeconfig } from './kubeconfig';
 import type { KubeClusterState } from './model';
 
 export class KubeRuntime {
   private readonly live = new Map<string, KubeCluster>();
+  private readonly hosts = new Map<string, Host>();
+  private readonly starting = new Map<string, Promise<void>>();
   private adminCert?: { cert: string; key: string };
 
   constructor(readonly ctx: CloudContext) {
@@ -46,7 +49,7 @@ export class KubeRuntime {
     let c = this.live.get(name);
     if (!c || c.state !== state) {
       void c?.flux.stop();
-      c = new KubeCluster(this.ctx, name, state);
+      c = new KubeCluster(this.ctx, name, state, () => this.hostOf(name));
       this.live.set(name, c);
     }
     return c;
@@ -62,6 +65,44 @@ export class KubeRuntime {
       ? known[0]
       : this.ensureState(resourceId, located!.cluster.name, located!.cluster.kubernetesVersion);
     return this.cluster(name);
+  }
+
+  /**
+   * The API server host of one cluster (a port of its own, like an AKS FQDN), or undefined while it
+   * starts: clusters of the state get theirs before the cloud is up, a cluster ARM creates later on
+   * its first mention (its kubeconfig is read after the create has finished).
+   */
+  private hostOf(name: string): string | undefined {
+    const h = this.hosts.get(name);
+    if (h) return h.url;
+    void this.startHost(name);
+    return undefined;
+  }
+
+  private startHost(name: string): Promise<void> {
+    let p = this.starting.get(name);
+    if (!p) {
+      const api = kubeApiHandler((n) => this.cluster(n));
+      const prefix = `/clusters/${encodeURIComponent(name)}`;
+      p = startHost({
+        name: 'kube',
+        ca: this.ctx.ca,
+        journal: this.ctx.journal,
+        faults: this.ctx.faults,
+        clock: this.ctx.clock,
+        requestClientCert: true,
+        handler: (req, res) => api({ ...req, path: `${prefix}${req.path === '/' ? '' : req.path}` }, res),
+      }).then((h) => {
+        this.hosts.set(name, h);
+      });
+      this.starting.set(name, p);
+    }
+    return p;
+  }
+
+  /** Starts the API server host of every cluster of the state. */
+  async startHosts(): Promise<void> {
+    await Promise.all(this.names().map((n) => this.startHost(n)));
   }
 
   names(): string[] {
@@ -84,15 +125,19 @@ export class KubeRuntime {
         caCert: this.ctx.ca.caCert,
         resourceGroup: facts.resourceGroup ?? 'rg',
       };
-      if (kind === 'admin') {
-        this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
-        return adminKubeconfig({ ...base, clientCert: this.adminCert.cert, clientKey: this.adminCert.key });
-      }
+      // Local accounts (a cluster without Entra integration, or the admin credentials of any
+      // cluster): a client certificate for masterclient / system:masters. On a cluster without
+      // Entra integration the user credentials are that certificate too (control-kubeconfig-access.md:
+      // without Entra, both roles download a cluster-admin kubeconfig).
+      this.adminCert ??= issueClientCertificate(this.ctx.ca, 'masterclient', 'system:masters');
+      const cert = { clientCert: this.adminCert.cert, clientKey: this.adminCert.key };
+      if (kind === 'admin') return adminKubeconfig({ ...base, ...cert });
+      if (!facts.entra) return certificateUserKubeconfig({ ...base, ...cert });
       return userKubeconfig({ ...base, tenantId: facts.tenantId });
     },
     clusterUpdated: (resourceId) => {
       // Facts (issuer, workload identity) are read live from the azure state; make sure a new cluster exists.
-      this.clusterByResourceId(resourceId);
+      this.clusterByResourceId(resourceId)?.serverUrl();
     },
   };
 
@@ -105,6 +150,8 @@ export class KubeRuntime {
 
   async stop(): Promise<void> {
     await Promise.all([...this.live.values()].map((c) => c.flux.stop()));
+    await Promise.all([...this.starting.values()]);
+    await Promise.all([...this.hosts.values()].map((h) => h.close()));
   }
 }
 
@@ -123,9 +170,10 @@ export function kubeRuntime(ctx: CloudContext): KubeRuntime {
   return r;
 }
 
-export function createKubeServices(ctx: CloudContext): ServiceSet {
+export async function createKubeServices(ctx: CloudContext): Promise<ServiceSet> {
   const rt = new KubeRuntime(ctx);
   runtimes.set(ctx, rt);
+  await rt.startHosts();
   return {
     handlers: {
       kube: kubeApiHandler((name) => rt.cluster(name)),

@@ -1,5 +1,6 @@
 /**
  * Kubeconfigs as AKS hands them out (listClusterUserCredential / listClusterAdminCredential):
+ * - `user` on a cluster without Entra integration: the local-account client certificate;
  * - `user` (Entra-integrated cluster): the kubelogin exec plugin with `--server-id 6dae42f8-…`
  *   (the product converts it to a bearer token from its service connection; the API server accepts
  *   Entra access tokens for that audience);
@@ -72,6 +73,19 @@ export function adminKubeconfig(
 ): string {
   return doc(
     { ...b, userName: `clusterAdmin_${b.resourceGroup}_${b.clusterName}` },
+    {
+      'client-certificate-data': b64(b.clientCert),
+      'client-key-data': b64(b.clientKey),
+    },
+  );
+}
+
+/** The user credentials of a cluster without Entra integration: the local-account certificate. */
+export function certificateUserKubeconfig(
+  b: Omit<Base, 'userName'> & { resourceGroup: string; clientCert: string; clientKey: string },
+): string {
+  return doc(
+    { ...b, userName: `clusterUser_${b.resourceGroup}_${b.clusterName}` },
     {
       'client-certificate-data': b64(b.clientCert),
       'client-key-data': b64(b.clientKey),

@@ -51,10 +51,22 @@ export interface KubeAccessGrant {
   group?: string;
   /** `namespace:name` of a ServiceAccount. */
   serviceAccount?: string;
-  /** A built-in ClusterRole: cluster-admin, admin, edit or view. */
-  role: 'cluster-admin' | 'admin' | 'edit' | 'view';
+  /** A built-in ClusterRole (cluster-admin, admin, edit, view) or one of the cluster's `roles`. */
+  role: string;
   /** Bind in this namespace only (RoleBinding); cluster-wide (ClusterRoleBinding) when absent. */
   namespace?: string;
+}
+
+/** A ClusterRole: name and RBAC rules (https://kubernetes.io/docs/reference/access-authn-authz/rbac/). */
+export interface KubeRoleState {
+  name: string;
+  rules: {
+    apiGroups?: string[];
+    resources?: string[];
+    verbs: string[];
+    resourceNames?: string[];
+    nonResourceURLs?: string[];
+  }[];
 }
 
 /** A static bearer token (a "local account" or a Kubernetes service connection's token). */
@@ -104,7 +116,9 @@ export interface KubeClusterState {
   resourceId: string;
   /** Shown by /version. */
   kubernetesVersion?: string;
-  /** Bindings of users / groups / service accounts to built-in roles (become RoleBindings). */
+  /** ClusterRoles created with the cluster besides the built-in ones (e.g. a least-privilege role). */
+  roles?: KubeRoleState[];
+  /** Bindings of users / groups / service accounts to ClusterRoles (become (Cluster)RoleBindings). */
   access?: KubeAccessGrant[];
   staticTokens?: KubeStaticToken[];
   bootstrap?: FluxBootstrap;

@@ -361,3 +361,53 @@ export function serverSideApply(
   ];
   return merged;
 }
+
+/** A field another manager owns with a different value than the one applied. */
+export interface ApplyConflict {
+  manager: string;
+  apiVersion: string;
+  /** `.spec.replicas` */
+  field: string;
+  path: string[];
+}
+
+function valueAt(obj: unknown, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+/**
+ * Server-side apply conflicts (https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts):
+ * a field the applied configuration sets to a value that differs from the live one, while another
+ * manager owns it.
+ */
+export function applyConflicts(live: KubeObject, applied: KubeObject, manager: string): ApplyConflict[] {
+  const mine = fieldsOf(applied);
+  const out: ApplyConflict[] = [];
+  for (const e of live.metadata.managedFields ?? []) {
+    if (e.manager === manager) continue;
+    for (const p of leafPaths(e.fieldsV1)) {
+      if (!hasPath(mine, p)) continue;
+      if (JSON.stringify(valueAt(live, p)) === JSON.stringify(valueAt(applied, p))) continue;
+      out.push({ manager: e.manager, apiVersion: e.apiVersion, field: `.${p.join('.')}`, path: p });
+    }
+  }
+  return out;
+}
+
+/** `force=true`: the conflicting fields leave their former managers (entries left empty are dropped). */
+export function releaseFields(live: KubeObject, conflicts: ApplyConflict[]): void {
+  const entries = live.metadata.managedFields ?? [];
+  for (const c of conflicts) {
+    const e = entries.find((x) => x.manager === c.manager);
+    if (!e) continue;
+    let cur: unknown = e.fieldsV1;
+    for (const p of c.path.slice(0, -1)) cur = isObject(cur) ? cur[`f:${p}`] : undefined;
+    if (isObject(cur)) delete cur[`f:${c.path[c.path.length - 1]!}`];
+  }
+  live.metadata.managedFields = entries.filter((e) => leafPaths(e.fieldsV1).length > 0);
+}

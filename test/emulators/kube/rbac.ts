@@ -6,13 +6,14 @@
  */
 import type { KubeObject } from './model';
 import type { ResourceDef } from './resources';
-import { qualifiedResource } from './resources';
 import { statusError } from './status';
 import type { Store } from './store';
 
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** The Entra object id when an Entra access token authenticated the caller (Azure RBAC applies). */
+  entraObjectId?: string;
 }
 
 export interface Rule {
@@ -88,23 +89,75 @@ export function builtinClusterRoles(): KubeObject[] {
     role('admin', adminRules),
     role('edit', editRules),
     role('view', viewRules),
+    role('system:service-account-issuer-discovery', [
+      { nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] },
+    ]),
+  ];
+}
+
+/** The default bindings of the built-in roles the emulator models (service-account issuer discovery). */
+export function builtinClusterRoleBindings(): KubeObject[] {
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: {
+        name: 'system:service-account-issuer-discovery',
+        labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+        annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+      },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'system:service-account-issuer-discovery',
+      },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:serviceaccounts' }],
+    },
   ];
 }
 
 export interface Attributes {
   verb: string;
-  def: ResourceDef;
+  /** API group ('' for core). */
+  group: string;
+  /** Plural resource name (`users`, `groups` for impersonation). */
+  resource: string;
   /** `token`, `status`, ... */
   subresource?: string;
   namespace?: string;
   name?: string;
+  /** A non-resource request (`/openid/v1/jwks`): matched against the rules' nonResourceURLs. */
+  path?: string;
+}
+
+/** The attributes of a request on a served resource. */
+export function resourceAttributes(
+  verb: string,
+  def: ResourceDef,
+  t: { subresource?: string; namespace?: string; name?: string },
+): Attributes {
+  return {
+    verb,
+    group: def.group,
+    resource: def.plural,
+    ...(t.subresource ? { subresource: t.subresource } : {}),
+    ...(t.namespace ? { namespace: t.namespace } : {}),
+    ...(t.name ? { name: t.name } : {}),
+  };
 }
 
 function ruleAllows(r: Rule, a: Attributes): boolean {
-  const resource = a.subresource ? `${a.def.plural}/${a.subresource}` : a.def.plural;
+  if (a.path !== undefined) {
+    const urls = r.nonResourceURLs ?? [];
+    const path = a.path;
+    const urlOk = urls.some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))));
+    return urlOk && (r.verbs.includes('*') || r.verbs.includes(a.verb));
+  }
+  if (r.nonResourceURLs) return false;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const has = (list: string[] | undefined, v: string) => !!list && (list.includes('*') || list.includes(v));
   if (!has(r.verbs, a.verb)) return false;
-  if (!has(r.apiGroups, a.def.group)) return false;
+  if (!has(r.apiGroups, a.group)) return false;
   const resOk = has(r.resources, resource) || (!!a.subresource && !!r.resources?.includes(`*/${a.subresource}`));
   if (!resOk) return false;
   if (r.resourceNames && r.resourceNames.length > 0) return !!a.name && r.resourceNames.includes(a.name);
@@ -130,6 +183,7 @@ function rulesOf(store: Store, roleRef: { kind?: string; name?: string }, namesp
   return (role?.rules as Rule[] | undefined) ?? [];
 }
 
+/** Kubernetes RBAC (https://kubernetes.io/docs/reference/access-authn-authz/rbac/): any binding's rule allows. */
 export function authorize(store: Store, user: UserInfo, a: Attributes): boolean {
   if (user.groups.includes('system:masters')) return true;
   const crb = store.byKind('rbac.authorization.k8s.io', 'ClusterRoleBinding')!;
@@ -148,14 +202,15 @@ export function authorize(store: Store, user: UserInfo, a: Attributes): boolean 
 }
 
 /** `serviceaccounts "x" is forbidden: User "y" cannot patch resource "serviceaccounts" in API group "" in the namespace "z"`. */
-export function forbidden(user: UserInfo, a: Attributes) {
-  const resource = a.subresource ? `${a.def.plural}/${a.subresource}` : a.def.plural;
-  const subject = a.name ? `${qualifiedResource(a.def)} "${a.name}"` : qualifiedResource(a.def);
+export function forbidden(user: UserInfo, a: Attributes, reason?: string) {
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const qualified = a.group ? `${a.resource}.${a.group}` : a.resource;
+  const subject = a.name ? `${qualified} "${a.name}"` : qualified;
   const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
-  const message = `${subject} is forbidden: User "${user.name}" cannot ${a.verb} resource "${resource}" in API group "${a.def.group}" ${scope}`;
+  const message = `${subject} is forbidden: User "${user.name}" cannot ${a.verb} resource "${resource}" in API group "${a.group}" ${scope}${reason ? `: ${reason}` : ''}`;
   return statusError(403, 'Forbidden', message, {
     ...(a.name ? { name: a.name } : {}),
-    ...(a.def.group ? { group: a.def.group } : {}),
-    kind: a.def.plural,
+    ...(a.group ? { group: a.group } : {}),
+    kind: a.resource,
   });
 }

@@ -23,6 +23,7 @@ export interface Schema {
   items?: Schema;
   additionalProperties?: Schema | boolean;
   enum?: unknown[];
+  pattern?: string;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   [k: string]: unknown;
 }
@@ -259,6 +260,11 @@ export function enumViolations(value: unknown, schema: Schema | undefined, path 
     out.push(
       `${path}: Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`,
     );
+  }
+  // OpenAPI `pattern` on strings, with the apiextensions validator's message
+  // (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation).
+  if (typeof schema.pattern === 'string' && typeof value === 'string' && !new RegExp(schema.pattern, 'u').test(value)) {
+    out.push(`${path}: Invalid value: ${JSON.stringify(value)}: ${path} in body should match '${schema.pattern}'`);
   }
   if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, s] of Object.entries(schema.properties)) {

@@ -3,9 +3,9 @@
  *
  * `fresh`: cluster aks-prod, Flux 2.4.0 (with the image automation controllers) bootstrapped over
  * SSH from `ssh://git@ssh.dev.azure.com/v3/contoso/platform/fleet`, path `clusters/prod`, Secret
- * `flux-system` (its deploy key registered in Azure DevOps). The AzureRM service connection's
- * principal is cluster-admin (as an AKS admin group member would be); a static `reader` token has
- * the view role.
+ * `flux-system` (its deploy key registered in Azure DevOps). Nobody is cluster-admin: the AzureRM
+ * service connection's principal has exactly the README's least-privilege role (flux-oidc-verify,
+ * bound in flux-system); a static `reader` token has the view role.
  *
  * `converged`: the same cluster description. What makes it converged is the rest of the state
  * (the repository carries the workload identity patches, OIDC issuer + workload identity are on,
@@ -19,7 +19,47 @@ import type { CloudState } from '../state';
 import { clusterResourceId, findCluster } from '../azure/clusters';
 import { FRESH } from '../names';
 import { compareVersions, CONTROLLERS, DEFAULT_COMPONENTS, EXTRA_COMPONENTS, fluxComponents } from './flux/install';
-import type { KubeState } from './model';
+import type { KubeRoleState, KubeState } from './model';
+
+/**
+ * FluxOidcVerify's least-privilege ClusterRole, exactly as the README's "Rights" section shows it
+ * (test/e2e/rights.test.ts holds the two equal). Bound with a RoleBinding in the Flux namespace
+ * to the service connection's object id (how AKS names an Entra service principal).
+ */
+export const VERIFY_ROLE: KubeRoleState = {
+  name: 'flux-oidc-verify',
+  rules: [
+    { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+    {
+      apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io'],
+      resources: ['gitrepositories', 'kustomizations'],
+      verbs: ['get', 'patch'],
+    },
+    { apiGroups: ['image.toolkit.fluxcd.io'], resources: ['imageupdateautomations'], verbs: ['get', 'list', 'patch'] },
+  ],
+};
+
+/** The README's extra rules for `retireStaticCredentials: true` (created unbound; tests bind it when they retire). */
+export const RETIRE_ROLE: KubeRoleState = {
+  name: 'flux-oidc-verify-retire',
+  rules: [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'delete'] },
+    {
+      apiGroups: [
+        'source.toolkit.fluxcd.io',
+        'kustomize.toolkit.fluxcd.io',
+        'helm.toolkit.fluxcd.io',
+        'notification.toolkit.fluxcd.io',
+        'image.toolkit.fluxcd.io',
+      ],
+      resources: ['*'],
+      verbs: ['list'],
+    },
+  ],
+};
 
 /** Static tokens of the built-in scenarios (test fixtures, not secrets of anything real). */
 export const SCENARIO_TOKENS = {
@@ -37,8 +77,10 @@ export const kubeScenario: ScenarioSection<KubeState> = {
         [FRESH.clusterName]: {
           resourceId: clusterResourceId(FRESH.subscriptionId, FRESH.resourceGroup, FRESH.clusterName),
           kubernetesVersion: FRESH.kubernetesVersion,
+          // No cluster-admin for anybody: the service connection gets exactly the README's rights.
+          roles: [VERIFY_ROLE, RETIRE_ROLE],
           access: [
-            { user: FRESH.serviceConnectionObjectId, role: 'cluster-admin' },
+            { user: FRESH.serviceConnectionObjectId, role: VERIFY_ROLE.name, namespace: FRESH.fluxNamespace },
             { user: 'reader', role: 'view' },
           ],
           staticTokens: [{ token: SCENARIO_TOKENS.reader, user: 'reader' }],
@@ -80,8 +122,9 @@ export const kubeScenario: ScenarioSection<KubeState> = {
       for (const [i, g] of (c.access ?? []).entries()) {
         if (!g.user && !g.group && !g.serviceAccount)
           out.push(`${at}.access[${i}]: name a user, group or serviceAccount ("namespace:name")`);
-        if (!['cluster-admin', 'admin', 'edit', 'view'].includes(g.role))
-          out.push(`${at}.access[${i}].role: '${String(g.role)}' is not one of cluster-admin, admin, edit, view`);
+        const roles = ['cluster-admin', 'admin', 'edit', 'view', ...(c.roles ?? []).map((r) => r.name)];
+        if (!roles.includes(g.role))
+          out.push(`${at}.access[${i}].role: '${String(g.role)}' is not one of ${roles.join(', ')}`);
       }
       const b = c.bootstrap;
       if (b) {

@@ -14,6 +14,7 @@ import type { CloudContext } from '../../core/context';
 import { HttpError, type EmuResponse, type Handler } from '../../core/host';
 import { ARM_AUDIENCES } from '../tokens';
 import { createAksOperations } from './aks';
+import { createAuthorizationOperations } from './authorization';
 import { checkApiVersion, resourceTypeOf } from './api-versions';
 import { ArmError, armHeaders, eqi, matchPath, type ArmCall } from './common';
 import { createMsiOperations } from './msi';
@@ -28,7 +29,12 @@ interface Route {
 export function createArmHandler(ctx: CloudContext): Handler {
   const msi = createMsiOperations();
   const aks = createAksOperations();
-  const routes: Route[] = [...createResourceOperations().routes, ...msi.routes, ...aks.routes];
+  const routes: Route[] = [
+    ...createResourceOperations().routes,
+    ...msi.routes,
+    ...aks.routes,
+    ...createAuthorizationOperations().routes,
+  ];
   ctx.clock.onAdvance(() => aks.settleAll(ctx));
 
   /** The location an api-version error names: the body's, else the resource group's, else the first one. */

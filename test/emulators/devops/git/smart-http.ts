@@ -2,9 +2,12 @@
  * Git smart HTTP (`{org}/{project}/_git/{repo}/info/refs`, `git-upload-pack`, `git-receive-pack`)
  * through the system's `git http-backend` CGI, behind the same authentication (Bearer, or Basic
  * with the token as password) and permissions as the REST API: Read to fetch; Contribute,
- * CreateBranch / CreateTag or ForcePush (deletes) per pushed ref.
+ * CreateBranch / CreateTag or ForcePush (deletes, non-fast-forward updates) per pushed ref.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import type { EmuRequest } from '../../core/host';
@@ -101,19 +104,67 @@ function rejectPush(res: ServerResponse, body: Buffer, cmds: PushCommand[], mess
   return { raw: true, status: 200, write: true };
 }
 
-function missingPermission(svc: DevOpsService, caller: Caller, ref: RepoRef, cmds: PushCommand[]): string | undefined {
+/** Runs git on the repository with extra environment; resolves with the exit code. */
+function git(args: string[], env: NodeJS.ProcessEnv, input?: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Is `newId` a descendant of `oldId`? The pushed objects are not in the repository yet: the pack of
+ * the request is indexed into a quarantine object directory (git's own receive-pack quarantine,
+ * https://git-scm.com/docs/git-receive-pack#_quarantine_environment) that borrows the repository's
+ * objects, and `git merge-base --is-ancestor` is asked there.
+ */
+async function fastForward(repoDir: string, body: Buffer, oldId: string, newId: string): Promise<boolean> {
+  const packAt = body.indexOf('PACK');
+  if (packAt < 0) return false;
+  const quarantine = fs.mkdtempSync(path.join(os.tmpdir(), 'git-quarantine-'));
+  try {
+    fs.mkdirSync(path.join(quarantine, 'pack'));
+    const env = {
+      GIT_DIR: repoDir,
+      GIT_OBJECT_DIRECTORY: quarantine,
+      GIT_ALTERNATE_OBJECT_DIRECTORIES: path.join(repoDir, 'objects'),
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+    };
+    if ((await git(['index-pack', '--stdin', '--fix-thin'], env, body.subarray(packAt))) !== 0) return false;
+    return (await git(['merge-base', '--is-ancestor', oldId, newId], env)) === 0;
+  } finally {
+    fs.rmSync(quarantine, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The Git permission a push lacks (https://learn.microsoft.com/azure/devops/repos/git/set-git-repository-permissions):
+ * Contribute for any push, Create branch / Create tag for a new ref, Force push to rewrite history
+ * (a non-fast-forward update) or to delete a ref the caller did not create.
+ */
+async function missingPermission(
+  svc: DevOpsService,
+  caller: Caller,
+  ref: RepoRef,
+  cmds: PushCommand[],
+  body: Buffer,
+): Promise<string | undefined> {
   const has = (bit: number): boolean => repoPermitted(svc.state, caller, ref, bit);
   if (!has(GIT_BITS.contribute)) return 'GenericContribute';
   for (const c of cmds) {
     const tag = c.ref.startsWith('refs/tags/');
     if (c.oldId === ZERO_ID && !has(tag ? GIT_BITS.createTag : GIT_BITS.createBranch))
       return tag ? 'CreateTag' : 'CreateBranch';
-    if (
-      c.newId === ZERO_ID &&
-      !has(GIT_BITS.forcePush) &&
-      svc.repos.creatorOf(ref.repo.id, c.ref) !== caller.identity.id
-    )
-      return 'ForcePush';
+    if (has(GIT_BITS.forcePush)) continue;
+    if (c.newId === ZERO_ID && svc.repos.creatorOf(ref.repo.id, c.ref) !== caller.identity.id) return 'ForcePush';
+    if (c.oldId !== ZERO_ID && c.newId !== ZERO_ID) {
+      const repoDir = path.join(svc.git.root, `${ref.repo.id.toLowerCase()}.git`);
+      if (!(await fastForward(repoDir, body, c.oldId, c.newId))) return 'ForcePush';
+    }
   }
   return undefined;
 }
@@ -210,7 +261,7 @@ export const gitSmartHttp: GitHttpHandler = async (svc, req, res, rest) => {
     const raw =
       String(req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip' ? zlib.gunzipSync(req.body) : req.body;
     cmds = receivePackCommands(raw);
-    const missing = missingPermission(svc, caller, ref, cmds);
+    const missing = await missingPermission(svc, caller, ref, cmds, raw);
     if (missing) return rejectPush(res, raw, cmds, TF.needsPermission(missing, caller.identity.displayName));
     // A branch with required policies takes changes only through pull requests (policy.ts).
     if (cmds.some((c) => c.oldId !== ZERO_ID && requiredPolicies(ref.project, ref.repo.id, c.ref).length > 0))

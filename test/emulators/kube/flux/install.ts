@@ -173,7 +173,11 @@ function gitRepositorySpec(scMinor: number, version: 'v1' | 'v1beta2'): Schema {
     'url',
     'verify',
   ];
-  const extra: Record<string, Schema> = { url: { type: 'string' }, interval: { type: 'string' } };
+  // The published GitRepository v1 CRD's patterns (source-controller config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml).
+  const extra: Record<string, Schema> = {
+    url: { type: 'string', pattern: '^(http|https|ssh)://.*$' },
+    interval: { type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$' },
+  };
   if (scMinor >= 4) {
     props.push('provider');
     extra.provider = {
