@@ -18,6 +18,7 @@ import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
 import { renderMarkdown, toJson } from '../report/markdown';
+import { outcomeSentence } from '../report/summary';
 import { REPORT_ATTACHMENT_TYPE, type TaskResultKind } from '../report/model';
 import { describeError } from './errors';
 import { readConnection, readMode, type TaskMode } from './inputs';
@@ -106,7 +107,7 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   else if (result === 'Failed') {
     const failed = report.build().checks.filter((c) => c.status === 'fail');
     summary = `${failed.length} required check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}`;
-  } else summary = report.mode === 'plan' ? 'plan complete: nothing was changed' : 'done';
+  } else summary = outcomeSentence(report.build());
   report.finish(result, log.mask(summary));
 
   try {
