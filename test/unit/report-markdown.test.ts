@@ -187,3 +187,21 @@ test("the summary's first line after the heading is that sentence", () => {
   assert.match(text, /Succeeded \(apply\)\nUpdated cluster rg-fleet\/aks-prod and created managed identity/);
   assert.doesNotMatch(text, /\ndone\n/);
 });
+
+test('a run with nothing to do says so, in words', () => {
+  const patch = new ReportBuilder('FluxManifestPatch', '1.0.0', 'plan', fixedNow);
+  assert.equal(
+    outcomeSentence(patch.build()),
+    'Plan: the flux-system folder already carries the workload identity patches; nothing to change.',
+  );
+  const applied = new ReportBuilder('FluxManifestPatch', '1.0.0', 'apply', fixedNow);
+  applied.check({ id: 'render', title: 'renders', status: 'skip' });
+  assert.equal(
+    outcomeSentence(applied.build()),
+    'The flux-system folder already carries the workload identity patches; nothing to commit.',
+  );
+  assert.equal(
+    outcomeSentence(new ReportBuilder('FluxOidcVerify', '1.0.0', 'plan', fixedNow).build()),
+    'Plan: apply would change nothing.',
+  );
+});

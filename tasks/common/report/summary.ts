@@ -67,7 +67,11 @@ function withWarnings(sentence: string, r: Report): string {
 
 function patchSentence(r: Report, applied: ReportResource[]): string | undefined {
   const files = r.resources.filter((x) => x.kind === 'File' && x.action !== 'unchanged' && x.action !== 'skip');
-  if (!files.length) return undefined;
+  if (!files.length) {
+    return r.task === 'FluxManifestPatch'
+      ? `${r.mode === 'plan' ? 'Plan: the' : 'The'} flux-system folder already carries the workload identity patches; nothing to ${r.mode === 'plan' ? 'change' : 'commit'}.`
+      : undefined;
+  }
   const what = files.length === 1 ? files[0].name : `${files.length} files`;
   if (r.mode === 'plan') return `Plan: apply would patch ${what}; nothing was changed.`;
   const pr = r.outputs.pullRequestId;
@@ -102,13 +106,13 @@ export function outcomeSentence(r: Report): string {
       ? `Plan: apply would ${changes(moving, 1)}; nothing was changed.`
       : r.resources.length
         ? `Plan: all ${count(r.resources.length, 'resource')} already as desired; apply would change nothing.`
-        : r.checks.length
-          ? `Plan: ${checksSentence(r).replace(/^A/, 'a')}`
+        : r.checks.some((c) => c.status !== 'skip')
+          ? `Plan: ${checksSentence(r).replace(/^A/, 'a').replace(/^The/, 'the')}`
           : 'Plan: apply would change nothing.';
   } else if (applied.length) sentence = `${cap(changes(applied, 0))}.`;
   else if (r.resources.length)
     sentence = `Everything was already in place (${count(r.resources.length, 'resource')}); nothing was written.`;
-  else if (r.checks.length) sentence = checksSentence(r);
+  else if (r.checks.some((c) => c.status !== 'skip')) sentence = checksSentence(r);
   else sentence = 'Finished; there was nothing to do.';
   return withWarnings(sentence, r);
 }
