@@ -40,6 +40,7 @@ const NASTY = [
   '<script>alert(1)</script> & &amp; &gt; \\> \\\\ \\*',
   'link-like [text](http://x) and ![img](y) and <http://z> and [ref]: /url',
   '~~strike~~ and ~one~',
+  'pull request 1 (https://dev.azure.com/contoso/platform/_git/fleet/pullrequest/1). See https://x.example/a_b_c, then _git_',
   'masked *** secret and a * b and 2*3*4',
   '# not a heading',
   '- not a list',
@@ -73,6 +74,9 @@ test('the summary of the issue: the ACL evidence shows a single backslash and a 
   assert.ok(!rendered.includes('&gt;'), rendered);
   // The source needs no escape for this text either (a renderer that ignores escapes shows it right too).
   assert.ok(markdown.includes(e), markdown);
+  // URLs become autolinks, with nothing escaped inside.
+  const url = 'https://dev.azure.com/contoso/platform/_git/fleet/pullrequest/1';
+  assert.ok(renderMarkdown(verifyReport([`see ${url}.`])).includes(`see <${url}>.`));
 });
 
 test('multi-line evidence keeps its lines; messages, causes and fixes render as written', () => {

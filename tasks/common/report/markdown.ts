@@ -24,7 +24,7 @@ const RESULT_ICON: Record<string, string> = { Succeeded: '✅', SucceededWithIss
  * word boundary, `\` before ASCII punctuation, `[`/`]` that could open or close a link, `<` that
  * could open a tag or an autolink, and `&` that would start an entity.
  */
-function escapeText(text: string): string {
+function escapeWords(text: string): string {
   return (
     text
       .replace(/\\(?=[!-/:-@[-`{-~])/g, '\\\\')
@@ -38,6 +38,20 @@ function escapeText(text: string): string {
       .replace(/&(?=#?[A-Za-z0-9]+;)/g, '&amp;')
       .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
   );
+}
+
+/** A URL, up to a space, a bracket or trailing punctuation. */
+const URL_RE = /https?:\/\/[^\s<>|()[\]`]*[^\s<>|()[\]`.,;:!?'"]/g;
+
+/** escapeWords, with URLs as CommonMark autolinks (`<https://…>`): shown as written, nothing escaped inside. */
+function escapeText(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    out += `${escapeWords(text.slice(last, m.index))}<${m[0]}>`;
+    last = m.index + m[0].length;
+  }
+  return out + escapeWords(text.slice(last));
 }
 
 /** A table cell: markup escaped (see escapeText), newlines turned into `<br>`. */
