@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const browser = await launchBrowser();
   try {
     fs.mkdirSync(OUT, { recursive: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 }, deviceScaleFactor: 1 });
     await shoot(page, site.url, runs.success, 'success');
     await shoot(page, site.url, runs.failure, 'failure');
   } finally {
