@@ -131,7 +131,10 @@ export function userErrorRows(): Row[] {
     const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
     const visit = (n: ts.Node): void => {
       if (ts.isNewExpression(n) && n.expression.getText(sf) === 'UserError' && n.arguments?.length) {
-        const details = n.arguments[1];
+        // `{ code, cause, fix }`, or a table lookup with one as the fallback (`TABLE[k] ?? { … }`).
+        let details = n.arguments[1];
+        if (details && ts.isBinaryExpression(details) && ts.isObjectLiteralExpression(details.right))
+          details = details.right;
         const prop = (name: string): ts.Expression | undefined =>
           details && ts.isObjectLiteralExpression(details)
             ? details.properties.find(
