@@ -99,6 +99,9 @@ function files(dir: string): string[] {
   });
 }
 
+/** Local string constants of a file (`const base = \`…\``), shown as their text where a message uses them. */
+type Consts = Map<string, ts.Expression>;
+
 /** A name for a `${…}` part: the identifier, the property, or the one argument of a call. */
 function placeholder(e: ts.Expression): string {
   if (ts.isIdentifier(e)) return `{${e.text}}`;
@@ -110,18 +113,40 @@ function placeholder(e: ts.Expression): string {
 }
 
 /** Text of a string-valued expression, `${…}` shown as placeholders; undefined when not text. */
-export function textOf(e: ts.Expression | undefined): string | undefined {
+export function textOf(e: ts.Expression | undefined, consts: Consts = new Map()): string | undefined {
   if (!e) return undefined;
   if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) return e.text;
   if (ts.isTemplateExpression(e))
-    return e.head.text + e.templateSpans.map((s) => placeholder(s.expression) + s.literal.text).join('');
-  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.PlusToken) {
-    const l = textOf(e.left) ?? placeholder(e.left);
-    const r = textOf(e.right) ?? placeholder(e.right);
-    return l + r;
-  }
-  if (ts.isParenthesizedExpression(e)) return textOf(e.expression);
+    return e.head.text + e.templateSpans.map((s) => part(s.expression, consts) + s.literal.text).join('');
+  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.PlusToken)
+    return part(e.left, consts) + part(e.right, consts);
+  if (ts.isParenthesizedExpression(e)) return textOf(e.expression, consts);
+  return part(e, consts);
+}
+
+function part(e: ts.Expression, consts: Consts): string {
+  if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) || ts.isTemplateExpression(e))
+    return textOf(e, consts)!;
+  const known = ts.isIdentifier(e) ? consts.get(e.text) : undefined;
+  if (known) return textOf(known, new Map([...consts].filter(([k]) => k !== (e as ts.Identifier).text)))!;
   return placeholder(e);
+}
+
+function constsOf(sf: ts.SourceFile): Consts {
+  const out: Consts = new Map();
+  const visit = (n: ts.Node): void => {
+    if (
+      ts.isVariableDeclaration(n) &&
+      ts.isIdentifier(n.name) &&
+      n.initializer &&
+      (ts.isTemplateExpression(n.initializer) || ts.isStringLiteral(n.initializer)) &&
+      !out.has(n.name.text)
+    )
+      out.set(n.name.text, n.initializer);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
 }
 
 /** Every `new UserError(message, { code: '…', cause, fix })` under tasks/, one row per code. */
@@ -129,6 +154,7 @@ export function userErrorRows(): Row[] {
   const rows = new Map<string, Row>();
   for (const file of files(path.join(root, 'tasks')).sort()) {
     const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+    const consts = constsOf(sf);
     const visit = (n: ts.Node): void => {
       if (ts.isNewExpression(n) && n.expression.getText(sf) === 'UserError' && n.arguments?.length) {
         // `{ code, cause, fix }`, or a table lookup with one as the fallback (`TABLE[k] ?? { … }`).
@@ -145,9 +171,9 @@ export function userErrorRows(): Row[] {
         if (code && ts.isStringLiteral(code) && !rows.has(code.text)) {
           rows.set(code.text, {
             code: code.text,
-            seen: short(textOf(n.arguments[0]) ?? '…'),
-            cause: textOf(prop('cause')) ?? '',
-            fix: textOf(prop('fix')) ?? '',
+            seen: short(textOf(n.arguments[0], consts) ?? '…'),
+            cause: textOf(prop('cause'), consts) ?? '',
+            fix: textOf(prop('fix'), consts) ?? '',
           });
         }
       }
