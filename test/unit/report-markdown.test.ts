@@ -40,6 +40,7 @@ const NASTY = [
   '<script>alert(1)</script> & &amp; &gt; \\> \\\\ \\*',
   'link-like [text](http://x) and ![img](y) and <http://z> and [ref]: /url',
   '~~strike~~ and ~one~',
+  'a lone /_temp/ and a pair _x_ and __init__',
   'pull request 1 (https://dev.azure.com/contoso/platform/_git/fleet/pullrequest/1). See https://x.example/a_b_c, then _git_',
   'masked *** secret and a * b and 2*3*4',
   '# not a heading',
@@ -77,6 +78,12 @@ test('the summary of the issue: the ACL evidence shows a single backslash and a 
   // URLs become autolinks, with nothing escaped inside.
   const url = 'https://dev.azure.com/contoso/platform/_git/fleet/pullrequest/1';
   assert.ok(renderMarkdown(verifyReport([`see ${url}.`])).includes(`see <${url}>.`));
+  // A lone underscore after a slash opens no emphasis: left as it is.
+  assert.ok(
+    renderMarkdown(verifyReport(['/tmp/pipeline-1/_temp/report.json'])).includes(
+      '| /tmp/pipeline-1/_temp/report.json |',
+    ),
+  );
 });
 
 test('multi-line evidence keeps its lines; messages, causes and fixes render as written', () => {

@@ -33,7 +33,13 @@ function escapeWords(text: string): string {
       .replace(/\*+/g, (run: string, at: number, all: string) =>
         /^\s?$/.test(all.charAt(at - 1)) && /^\s?$/.test(all.charAt(at + run.length)) ? run : run.replace(/\*/g, '\\*'),
       )
-      .replace(/(^|[^A-Za-z0-9])_|_(?=[^A-Za-z0-9]|$)/g, (m) => m.replace('_', '\\_'))
+      // A run of `_` at a word boundary can open or close emphasis, but only with a partner: one alone (`/_git/`) stays.
+      .replace(/_+/g, (run: string, at: number, all: string) => {
+        const edge = (k: number): boolean => !/[A-Za-z0-9]/.test(all.charAt(k) || ' ');
+        const boundary = (a: number, n: number): boolean => edge(a - 1) || edge(a + n);
+        const runs = [...all.matchAll(/_+/g)].filter((m) => boundary(m.index, m[0].length)).length;
+        return runs > 1 && boundary(at, run.length) ? run.replace(/_/g, '\\_') : run;
+      })
       .replace(/\[(?=[^\]]*\]\s*[([:])|\](?=\s*[([:])/g, (c) => `\\${c}`)
       .replace(/&(?=#?[A-Za-z0-9]+;)/g, '&amp;')
       .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
