@@ -43,6 +43,7 @@ export const EXAMPLES: string[] = [
   'AADSTS700212: No matching federated identity record found for presented assertion audience.',
   'AADSTS700213: No matching federated identity record found for presented assertion subject.',
   'AADSTS90061: Request to External OIDC endpoint failed.',
+  'AADSTS7000272: The certificate with identifier used to sign the client assertion is not registered on application.',
   'AADSTS70025: The client has no configured federated identity credentials.',
   "AADSTS700016: Application with identifier '{clientId}' was not found in the directory.",
   'AADSTS700024: Client assertion is not within its valid time range.',
@@ -74,22 +75,23 @@ const short = (s: string, n = 140): string => (s.length > n ? `${s.slice(0, n - 
 /** Rows from explainFailure, one per code (the first example that yields it). */
 export function causeRows(): Row[] {
   const rows = new Map<string, Row>();
+  const known = new Set(causeCodes());
   for (const message of EXAMPLES) {
     const e = explainFailure(message, CONTEXT);
     if (!e) throw new Error(`explainFailure does not recognise the example: ${message}`);
-    const code =
-      /^AADSTS\d+$/.test(e.code) && !/^AADSTS(70021|700211|700212|700213|90061|70025|700016|700024)$/.test(e.code)
-        ? 'AADSTS (other)'
-        : e.code;
+    const code = e.code.startsWith('AADSTS') && !known.has(e.code) ? 'AADSTS (other)' : e.code;
     if (!rows.has(code)) rows.set(code, { code, seen: short(message), cause: e.cause, fix: e.fix });
   }
   return [...rows.values()];
 }
 
-/** The code literals causes.ts can return (`code: '…'` and `AADSTS${…}`). */
+/** The codes causes.ts can return (`code: '…'` literals and the `case '…'` labels of its AADSTS switch). */
 export function causeCodes(): string[] {
   const src = fs.readFileSync(path.join(root, 'tasks', 'common', 'verify', 'causes.ts'), 'utf8');
-  return [...new Set([...src.matchAll(/code: '([^']+)'/g)].map((m) => m[1]!))];
+  const literal = [...src.matchAll(/code: '([^']+)'/g)].map((m) => m[1]!);
+  // The AADSTS switch: `case '700213':` returns `AADSTS700213`.
+  const aadsts = [...src.matchAll(/case '(\d+)':/g)].map((m) => `AADSTS${m[1]!}`);
+  return [...new Set([...aadsts, ...literal])];
 }
 
 function files(dir: string): string[] {
