@@ -44,7 +44,12 @@ for (const name of taskNames) {
 fs.copyFileSync(path.join(root, 'vss-extension.json'), path.join(dist, 'vss-extension.json'));
 fs.copyFileSync(path.join(root, 'overview.md'), path.join(dist, 'overview.md'));
 fs.mkdirSync(path.join(dist, 'images'), { recursive: true });
-fs.copyFileSync(path.join(root, 'images', 'icon.png'), path.join(dist, 'images', 'icon.png'));
+// images/: the icon and the Marketplace screenshots (npm run screenshots), every one the manifest names.
+const images = [manifest.icons.default, ...(manifest.screenshots ?? []).map((s) => s.path)];
+for (const image of images) {
+  if (!fs.existsSync(path.join(root, image))) fail(`${image} (named in vss-extension.json) is missing`);
+  fs.copyFileSync(path.join(root, image), path.join(dist, image));
+}
 for (const old of fs.readdirSync(dist).filter((f) => f.endsWith('.vsix'))) fs.rmSync(path.join(dist, old));
 
 const tfx = path.join(root, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
@@ -87,7 +92,7 @@ for (const [name, files] of shipped) {
     if (!names.includes(`${name}/${f}`)) fail(`${path.basename(vsix)} lacks ${name}/${f}`);
   }
 }
-for (const f of ['web/index.html', 'web/main.js', 'web/style.css', 'web/THIRD-PARTY-NOTICES.txt']) {
+for (const f of ['web/index.html', 'web/main.js', 'web/style.css', 'web/THIRD-PARTY-NOTICES.txt', ...images]) {
   if (!names.includes(f)) fail(`${path.basename(vsix)} lacks ${f}`);
 }
 const size = fs.statSync(vsix).size;

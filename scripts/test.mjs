@@ -51,6 +51,14 @@ if (fs.existsSync(caCert)) {
 const { loadOrCreateTestCa } = await tsImport('../test/emulators/core/tls.ts', import.meta.url);
 loadOrCreateTestCa(caDir);
 
+// The results-tab tests' Chromium (test/web/browser.ts): unpacked here once, before test files run
+// in parallel, and reported so a run's log says which browser it used.
+if (files.some((f) => f.startsWith('test/web/'))) {
+  const { chromiumBinary } = await tsImport('../test/web/browser.ts', import.meta.url);
+  const bin = await chromiumBinary();
+  console.log(`chromium: ${bin.path} (${bin.source})`);
+}
+
 const started = Date.now();
 console.log(`node --test: ${files.length} file(s)${filters.length ? ` under ${filters.join(', ')}` : ''}`);
 const child = spawn(

@@ -62,7 +62,9 @@ test('success: outputs set, report attached as JSON + markdown summary, exactly 
     },
     p,
   );
-  assert.deepEqual(p.results, [{ result: 'Succeeded', message: 'done' }]);
+  assert.deepEqual(p.results, [
+    { result: 'Succeeded', message: 'Everything was already in place (1 resource); nothing was written.' },
+  ]);
   assert.deepEqual(p.outputs, {
     clientId: { value: 'c-1', secret: false },
     kubeconfig: { value: 'apiVersion: v1 secret-kube', secret: true },
@@ -89,7 +91,11 @@ test('success: outputs set, report attached as JSON + markdown summary, exactly 
   assert.deepEqual(json.outputs, { clientId: 'c-1' }, 'secret outputs are not in the report');
   assert.ok(!JSON.stringify(json).includes('secret-kube'));
   assert.match(md, /^### ✅ FluxOidcProvision 1\.0\.3: Succeeded \(apply\)/);
-  assert.equal(p.lines.at(-1), '##vso[task.complete result=Succeeded]done', 'the result is the last thing printed');
+  assert.equal(
+    p.lines.at(-1),
+    '##vso[task.complete result=Succeeded]Everything was already in place (1 resource); nothing was written.',
+    'the result is the last thing printed',
+  );
 });
 
 test('ctx.reportPath is known during run() and is the attached report file, also when the run fails', async () => {
@@ -281,7 +287,7 @@ test('result: a failed check fails the run, warnings make it SucceededWithIssues
     },
     plan,
   );
-  assert.deepEqual(plan.results, [{ result: 'Succeeded', message: 'plan complete: nothing was changed' }]);
+  assert.deepEqual(plan.results, [{ result: 'Succeeded', message: 'Plan: apply would change nothing.' }]);
 });
 
 test('systemAccessToken: SYSTEMVSSCONNECTION endpoint first, SYSTEM_ACCESSTOKEN as fallback, a clear error otherwise', async () => {

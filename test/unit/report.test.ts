@@ -70,7 +70,7 @@ test('markdown: header with the result, resources table with action icons, check
   );
   assert.ok(lines.includes('| ✔️ | unchanged | Team | AKS Managed Identities Team |  | no change |  |'), md);
   assert.ok(lines.includes('| ✅ pass | Identity can read the repo | Read=Allow, Contribute=Allow |'));
-  assert.ok(lines.includes('| ❌ fail | Federated credentials budget | 19 used + 2 new &gt; 20 |'));
+  assert.ok(lines.includes('| ❌ fail | Federated credentials budget | 19 used + 2 new > 20 |'));
   assert.ok(lines.includes('#### How to fix'));
   assert.ok(
     lines.includes('- **Federated credentials budget** (fail): the identity would have 21 federated credentials'),
@@ -90,7 +90,7 @@ test('markdown: header with the result, resources table with action icons, check
 
 test('markdown: | and newlines in cells are escaped so the table cannot break', () => {
   assert.equal(cell('a|b\nc\r\nd'), 'a\\|b<br>c<br>d');
-  assert.equal(cell('<script>'), '&lt;script&gt;');
+  assert.equal(cell('<script>'), '&lt;script>');
   const r = new ReportBuilder('FluxOidcVerify', '1.0.0', 'plan', fixedNow);
   r.check({
     id: 'x',

@@ -190,6 +190,7 @@ test('vss-extension.json validates and contributes exactly the three tasks (and 
     version: string;
     icons: { default: string };
     content: { details: { path: string } };
+    screenshots?: { path: string }[];
     files: { path: string; packagePath?: string }[];
     contributions: { id: string; type: string; targets: string[]; properties: { name: string; uri?: string } }[];
     targets: { id: string }[];
@@ -202,14 +203,20 @@ test('vss-extension.json validates and contributes exactly the three tasks (and 
   assert.deepEqual(taskContribs.map((c) => c.properties.name).sort(), TASKS.map((t) => `tasks/${t}`).sort());
   for (const c of taskContribs) assert.deepEqual(c.targets, ['ms.vss-distributed-task.tasks']);
   // files: only what runs (the built task folders, the folder of each web contribution's page),
-  // the icon and the overview.
+  // the icon, the overview and the Marketplace screenshots.
   const pages = [
     ...new Set(manifest.contributions.flatMap((c) => (c.properties.uri ? [c.properties.uri.split('/')[0]!] : []))),
   ];
   const files = manifest.files.map((f) => f.packagePath ?? f.path).sort();
   assert.deepEqual(
     files,
-    [...TASKS.map((t) => `tasks/${t}`), ...pages, manifest.icons.default, manifest.content.details.path].sort(),
+    [
+      ...TASKS.map((t) => `tasks/${t}`),
+      ...pages,
+      manifest.icons.default,
+      manifest.content.details.path,
+      ...(manifest.screenshots ?? []).map((s) => s.path),
+    ].sort(),
   );
   assert.deepEqual(
     pngSize(path.join(root, manifest.icons.default)),

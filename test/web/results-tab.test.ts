@@ -1,6 +1,6 @@
 /**
- * The build-results tab in a real browser (Debian's Chromium, driven by playwright-core), as a
- * user sees it:
+ * The build-results tab in a real browser (the Chromium of test/web/browser.ts, driven by
+ * playwright-core), as a user sees it:
  *  - the renderer over sample reports made by the real ReportBuilder (cards, badges, resources,
  *    checks, the cause and fix of failures, outputs, HTML shown as text, the empty state);
  *  - the page's states (loading, error with retry, unreadable attachments) over the real loader;
@@ -18,8 +18,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
-import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Frame, Locator, Page } from 'playwright-core';
 import type { Report } from '../../tasks/common/report/model';
+import { launchPersistent } from './browser';
 import {
   PATCH_CAUSE,
   PATCH_FIX,
@@ -34,7 +35,6 @@ import {
   xssReport,
 } from './samples';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const shots = process.env.FLUXOIDC_WEB_SHOTS;
 
@@ -199,10 +199,6 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 before(async () => {
-  assert.ok(
-    fs.existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: the results-tab tests drive Debian's Chromium. Install it with "apt-get install -y chromium" (.ci/run does).`,
-  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fluxoidc-web-'));
   // The shipped files, built exactly as `npm run build` builds them (typechecking is the build's job).
   const built = spawnSync(
@@ -227,21 +223,7 @@ before(async () => {
   server = http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Containers often have a 64 MB /dev/shm, too small for Chromium's shared memory.
-      '--disable-dev-shm-usage',
-    ],
+  context = await launchPersistent(path.join(dir, 'profile'), {
     viewport: { width: 1100, height: 900 },
   });
   context.setDefaultTimeout(20_000);

@@ -7,6 +7,7 @@
  * output variables. Every string from a report goes into a text node (see dom.ts).
  */
 import type { FieldChange, Report, ReportCheck, ReportResource } from '../../tasks/common/report/model';
+import { renderChain } from './chain';
 import { h, plural, type Child } from './dom';
 import {
   actionLabel,
@@ -40,11 +41,12 @@ function causeFix(doc: Document, parts: { cause?: string; fix?: string; evidence
 }
 
 /** A failed or warning check inside a callout: its title, cause, fix and evidence. */
-function issue(doc: Document, c: ReportCheck): HTMLElement {
+function issue(doc: Document, c: ReportCheck, r: Report, id: string): HTMLElement {
+  // The chain at a glance (chain.ts) links here: `${id}-check-<n>`, n counting the report's checks from 1.
   return h(
     doc,
     'div',
-    { class: 'issue' },
+    { class: 'issue', id: `${id}-check-${r.checks.indexOf(c) + 1}` },
     h(doc, 'h4', { class: 'issue__title' }, badge(doc, checkLabel(c.status)), ' ', c.title),
     causeFix(doc, c),
   );
@@ -70,7 +72,7 @@ function failureCallout(doc: Document, r: Report, id: string): HTMLElement | nul
         more.map((e) => h(doc, 'li', null, e)),
       ),
     );
-  for (const c of failed) body.push(issue(doc, c));
+  for (const c of failed) body.push(issue(doc, c, r, id));
   return h(doc, 'section', { class: 'callout callout--fail', 'aria-labelledby': `${id}-why` }, body);
 }
 
@@ -82,7 +84,7 @@ function attentionCallout(doc: Document, r: Report, id: string): HTMLElement | n
     'section',
     { class: 'callout callout--warn', 'aria-labelledby': `${id}-attention` },
     h(doc, 'h3', { id: `${id}-attention` }, 'Needs attention'),
-    warned.map((c) => issue(doc, c)),
+    warned.map((c) => issue(doc, c, r, id)),
     r.warnings.length
       ? h(
           doc,
@@ -438,6 +440,7 @@ export function renderReports(reports: Report[], doc: Document): HTMLElement {
     root.appendChild(renderEmpty(doc));
     return root;
   }
+  root.appendChild(renderChain(reports, doc));
   if (reports.length > 1) root.appendChild(overview(doc, reports));
   reports.forEach((r, i) => root.appendChild(card(doc, r, i)));
   return root;

@@ -19,6 +19,7 @@ import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
 import { renderMarkdown, toJson } from '../report/markdown';
+import { outcomeSentence } from '../report/summary';
 import { REPORT_ATTACHMENT_TYPE, type TaskResultKind } from '../report/model';
 import { describeError } from './errors';
 import { readConnection, readMode, type TaskMode } from './inputs';
@@ -124,8 +125,10 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   else if (result === 'Failed') {
     const failed = report.build().checks.filter((c) => c.status === 'fail');
     summary = `${failed.length} required check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}`;
-  } else if (result === 'SucceededWithIssues') summary = warningSummary(report);
-  else summary = report.mode === 'plan' ? 'plan complete: nothing was changed' : 'done';
+  } else if (result === 'SucceededWithIssues')
+    // What it warned about first (the result line is short in the UI), then what happened.
+    summary = `${warningSummary(report)}. ${outcomeSentence(report.build())}`;
+  else summary = outcomeSentence(report.build());
   report.finish(result, log.mask(summary));
 
   try {

@@ -16,22 +16,66 @@ const STATUS_TEXT: Record<ResourceStatus, string> = {
 const CHECK_ICON: Record<CheckStatus, string> = { pass: '✅ pass', warn: '⚠️ warn', fail: '❌ fail', skip: '⏭️ skip' };
 const RESULT_ICON: Record<string, string> = { Succeeded: '✅', SucceededWithIssues: '⚠️', Failed: '❌' };
 
-/** A table cell: `|` escaped, newlines turned into `<br>`, HTML-significant characters escaped. */
-export function cell(text: string | undefined): string {
-  if (text === undefined || text === '') return '';
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, '\\`')
-    .replace(/\r?\n/g, '<br>');
+/**
+ * Escapes only what CommonMark/GFM would otherwise read as markup, so ordinary text (`>`, `\`
+ * before a letter, `[platform]\Team`, `a_b_c`) reaches the page as it is: the Azure DevOps run
+ * summary shows HTML entities and backslash escapes literally in places, so none is spent where
+ * none is needed. Escaped: `|` (a table cell's end), `` ` `` and `*` (code, emphasis), `_` at a
+ * word boundary, `\` before ASCII punctuation, `[`/`]` that could open or close a link, `<` that
+ * could open a tag or an autolink, and `&` that would start an entity.
+ */
+function escapeWords(text: string): string {
+  return (
+    text
+      .replace(/\\(?=[!-/:-@[-`{-~])/g, '\\\\')
+      .replace(/[|`]|~(?=~)/g, (c) => `\\${c}`)
+      // A run of `*` between spaces (the *** of a masked secret) opens no emphasis: left as it is.
+      .replace(/\*+/g, (run: string, at: number, all: string) =>
+        /^\s?$/.test(all.charAt(at - 1)) && /^\s?$/.test(all.charAt(at + run.length)) ? run : run.replace(/\*/g, '\\*'),
+      )
+      // A run of `_` at a word boundary can open or close emphasis, but only with a partner: one alone (`/_git/`) stays.
+      .replace(/_+/g, (run: string, at: number, all: string) => {
+        const edge = (k: number): boolean => !/[A-Za-z0-9]/.test(all.charAt(k) || ' ');
+        const boundary = (a: number, n: number): boolean => edge(a - 1) || edge(a + n);
+        const runs = [...all.matchAll(/_+/g)].filter((m) => boundary(m.index, m[0].length)).length;
+        return runs > 1 && boundary(at, run.length) ? run.replace(/_/g, '\\_') : run;
+      })
+      .replace(/\[(?=[^\]]*\]\s*[([:])|\](?=\s*[([:])/g, (c) => `\\${c}`)
+      .replace(/&(?=#?[A-Za-z0-9]+;)/g, '&amp;')
+      .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
+  );
 }
 
-/** Inline text outside tables: one line, HTML-significant characters escaped. */
+/** A URL, up to a space, a bracket or trailing punctuation. */
+const URL_RE = /https?:\/\/[^\s<>|()[\]`]*[^\s<>|()[\]`.,;:!?'"]/g;
+
+/** escapeWords, with URLs as CommonMark autolinks (`<https://…>`): shown as written, nothing escaped inside. */
+function escapeText(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    out += `${escapeWords(text.slice(last, m.index))}<${m[0]}>`;
+    last = m.index + m[0].length;
+  }
+  return out + escapeWords(text.slice(last));
+}
+
+/** A table cell: markup escaped (see escapeText), newlines turned into `<br>`. */
+export function cell(text: string | undefined): string {
+  if (text === undefined || text === '') return '';
+  return text.split(/\r?\n/).map(escapeText).join('<br>');
+}
+
+/** Inline text outside tables: one line, markup escaped. */
 function inline(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+  return escapeText(text.replace(/\r?\n/g, ' '));
+}
+
+/** A paragraph of its own: inline, and a leading `#`, `>`, `-`, `+`, `=` or `1.` kept from starting a block. */
+function paragraph(text: string): string {
+  return inline(text).replace(/^(\s*)([#>+=-]|\d+[.)])/, (_m, sp: string, c: string) =>
+    /^\d/.test(c) ? `${sp}${c.slice(0, -1)}\\${c.slice(-1)}` : `${sp}\\${c}`,
+  );
 }
 
 function changesCell(changes: Report['resources'][number]['changes']): string {
@@ -47,7 +91,7 @@ export function renderMarkdown(report: Report): string {
   const icon = RESULT_ICON[result] ?? '⏳';
   out.push(`### ${icon} ${inline(report.task)} ${inline(report.version)}: ${result} (${report.mode})`);
   out.push('');
-  if (report.message) out.push(inline(report.message), '');
+  if (report.message) out.push(paragraph(report.message), '');
 
   if (report.resources.length > 0) {
     const changed = report.resources.filter((r) => r.action !== 'unchanged' && r.action !== 'skip').length;
