@@ -5,8 +5,6 @@
  * runner does not implement is an error naming the YAML path, never silently ignored. Keys that do
  * not change what a step does (trigger, pr, pool, name, ...) are accepted and listed as such.
  */
-import * as YAML from 'yaml';
-
 export class PipelineError extends Error {}
 
 export type VariableDecl = { name: string; value: string; readonly: boolean };
@@ -57,6 +55,16 @@ export interface Job {
   deployment: boolean;
   environment?: string;
   timeoutInMinutes?: number;
+  /** `strategy: matrix` / `strategy: parallel`: one job per leg, named `<job>_<leg>`. */
+  strategy?: JobStrategy;
+}
+
+export interface JobStrategy {
+  kind: 'matrix' | 'parallel';
+  /** Legs in YAML order; a parallel strategy's legs are named 1..N. */
+  legs: { name: string; variables: VariableDecl[] }[];
+  /** At most this many legs at once; 0 = no limit but the agent pool's. */
+  maxParallel: number;
 }
 
 export interface Stage {
@@ -91,20 +99,6 @@ function checkKeys(obj: Obj, path: string, supported: string[], ignored: string[
       `${path}.${key}`,
       `'${key}' is not supported by the local pipeline runner (supported here: ${supported.join(', ')}${ignored.length ? `; accepted and ignored: ${ignored.join(', ')}` : ''})`,
     );
-  }
-}
-
-/** Template expressions are expanded at compile time by the server; the local runner has no compiler. */
-function rejectTemplateExpressions(value: unknown, path: string): void {
-  if (typeof value === 'string' && value.includes('${{'))
-    fail(path, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
-  if (Array.isArray(value)) value.forEach((v, i) => rejectTemplateExpressions(v, `${path}[${i}]`));
-  else if (isObj(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes('${{'))
-        fail(`${path}.${k}`, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
-      rejectTemplateExpressions(v, `${path}.${k}`);
-    }
   }
 }
 
@@ -295,10 +289,8 @@ const IGNORED_JOB_KEYS = ['pool', 'workspace', 'cancelTimeoutInMinutes', 'uses',
 function job(raw: unknown, path: string, index: number): Job {
   if (!isObj(raw)) fail(path, 'expected a job mapping');
   if ('template' in raw) fail(`${path}.template`, 'job templates are not supported by the local pipeline runner');
-  for (const k of ['strategy', 'container', 'services']) {
-    if (k in raw && !('deployment' in raw && k === 'strategy'))
-      fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
-  }
+  for (const k of ['container', 'services'])
+    if (k in raw) fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
   const common = {
     path,
     displayName: optString(raw.displayName, `${path}.displayName`),
@@ -348,7 +340,17 @@ function job(raw: unknown, path: string, index: number): Job {
   checkKeys(
     raw,
     path,
-    ['job', 'displayName', 'dependsOn', 'condition', 'continueOnError', 'variables', 'steps', 'timeoutInMinutes'],
+    [
+      'job',
+      'displayName',
+      'dependsOn',
+      'condition',
+      'continueOnError',
+      'variables',
+      'steps',
+      'timeoutInMinutes',
+      'strategy',
+    ],
     IGNORED_JOB_KEYS,
   );
   return {
@@ -356,7 +358,39 @@ function job(raw: unknown, path: string, index: number): Job {
     name: raw.job === undefined ? `Job${index === 0 ? '' : index + 1}` : name(raw.job, `${path}.job`),
     deployment: false,
     steps: steps(raw.steps, `${path}.steps`),
+    strategy: raw.strategy === undefined ? undefined : strategy(raw.strategy, `${path}.strategy`),
   };
+}
+
+const LEG_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** `strategy: matrix` (legs of variables, maxParallel) or `strategy: parallel: N` (https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/jobs-job-strategy). */
+function strategy(raw: unknown, path: string): JobStrategy {
+  if (!isObj(raw)) fail(path, 'expected matrix or parallel');
+  checkKeys(raw, path, ['matrix', 'parallel', 'maxParallel']);
+  const maxParallel = int(raw.maxParallel, `${path}.maxParallel`) ?? 0;
+  if ('matrix' in raw && 'parallel' in raw) fail(path, 'use matrix or parallel, not both');
+  if ('parallel' in raw) {
+    if ('maxParallel' in raw) fail(`${path}.maxParallel`, 'maxParallel goes with matrix; parallel: N runs N legs');
+    const n = int(raw.parallel, `${path}.parallel`) ?? 0;
+    if (n < 1 || n > 99) fail(`${path}.parallel`, `expected a number of legs from 1 to 99, got ${n}`);
+    return {
+      kind: 'parallel',
+      maxParallel: 0,
+      legs: Array.from({ length: n }, (_, i) => ({ name: String(i + 1), variables: [] })),
+    };
+  }
+  const matrix = raw.matrix;
+  if (typeof matrix === 'string' && /^\s*\$\[/.test(matrix))
+    fail(`${path}.matrix`, 'a runtime expression matrix ($[ ]) is not supported by the local pipeline runner');
+  if (!isObj(matrix) || Object.keys(matrix).length === 0) fail(`${path}.matrix`, 'expected a mapping of legs');
+  const legs = Object.entries(matrix).map(([leg, vars]) => {
+    if (!LEG_RE.test(leg))
+      fail(`${path}.matrix.${leg}`, `'${leg}' is not a valid leg name: start with a letter; letters, digits and _`);
+    if (vars !== '' && !isObj(vars)) fail(`${path}.matrix.${leg}`, 'expected a mapping of variables');
+    return { name: leg, variables: variables(vars === '' ? undefined : vars, `${path}.matrix.${leg}`) };
+  });
+  return { kind: 'matrix', legs, maxParallel };
 }
 
 function jobs(v: unknown, path: string): Job[] {
@@ -418,25 +452,14 @@ const IGNORED_ROOT_KEYS = [
   'lockBehavior',
 ];
 
-export function parsePipeline(text: string, file = 'azure-pipelines.yml'): Pipeline {
-  const docs = YAML.parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length !== 1) fail(file, 'expected exactly one YAML document');
-  const doc = docs[0];
-  if (doc.errors.length) fail(file, `invalid YAML: ${doc.errors[0].message}`);
-  const root: unknown = doc.toJS();
+/** The compiled pipeline tree (template.ts: templates expanded, `${{ }}` evaluated) -> the model the runner executes. */
+export function parsePipeline(root: unknown, file = 'azure-pipelines.yml'): Pipeline {
   if (!isObj(root)) fail(file, 'expected a mapping at the top level');
-  rejectTemplateExpressions(root, file);
-  for (const k of ['parameters', 'resources', 'extends', 'stages', 'jobs', 'steps']) {
-    if (k === 'parameters' && k in root)
-      fail(`${file}.parameters`, 'runtime parameters are not supported by the local pipeline runner: use variables');
-    if (k === 'resources' && k in root)
-      fail(
-        `${file}.resources`,
-        "resources are not supported by the local pipeline runner (the repository is the cloud's, or --repo)",
-      );
-    if (k === 'extends' && k in root)
-      fail(`${file}.extends`, 'extends templates are not supported by the local pipeline runner');
-  }
+  if ('resources' in root)
+    fail(
+      `${file}.resources`,
+      "resources are not supported by the local pipeline runner (the repository is the cloud's, or --repo)",
+    );
   const bodies = ['stages', 'jobs', 'steps'].filter((k) => k in root);
   if (bodies.length !== 1)
     fail(
