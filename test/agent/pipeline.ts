@@ -75,6 +75,7 @@ function createContext(opts: PipelineRunOptions, root: VariableStore): RunContex
     Object.entries(processEnv).filter(([k]) => k.startsWith('ENDPOINT_') || k.startsWith('SECURE')),
   );
   const print = opts.print ?? (() => {});
+  const caFile = opts.cloud?.ctx?.ca?.caCertPath ?? cloudEnv.NODE_EXTRA_CA_CERTS;
   const warnings: string[] = [];
   let jobNumber = 0;
   return {
@@ -82,7 +83,11 @@ function createContext(opts: PipelineRunOptions, root: VariableStore): RunContex
     file: opts.file ?? 'azure-pipelines.yml',
     print,
     tasksDir: opts.tasksDir ?? path.join(REPO_ROOT, 'dist', 'tasks'),
-    sharedEnv: Object.fromEntries(Object.entries(processEnv).filter(([k]) => !(k in taskOnlyEnv))),
+    sharedEnv: {
+      ...Object.fromEntries(Object.entries(processEnv).filter(([k]) => !(k in taskOnlyEnv))),
+      // The agent machine trusts the emulated cloud's CA, for git in scripts as for Node in tasks.
+      ...(caFile ? { GIT_SSL_CAINFO: caFile } : {}),
+    },
     taskOnlyEnv,
     cloudEnv,
     token: accessTokenOf(cloudEnv),
