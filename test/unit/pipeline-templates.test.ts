@@ -246,6 +246,36 @@ jobs:
   });
 });
 
+test('extends a template; legacy mapping-form parameters take any value', () => {
+  const tree = compile(
+    `
+trigger: none
+extends:
+  template: base.yml
+  parameters:
+    stageName: Build
+    legacyThing: { nested: value }
+`,
+    {
+      'base.yml': `
+parameters:
+  stageName: Default
+  legacyThing: ''
+stages:
+- stage: \${{ parameters.stageName }}
+  jobs:
+  - job: A
+    steps:
+    - bash: echo \${{ parameters.legacyThing.nested }}
+`,
+    },
+  );
+  assert.deepEqual(
+    tree,
+    y('trigger: none\nstages:\n- stage: Build\n  jobs:\n  - job: A\n    steps: [{ bash: echo value }]\n'),
+  );
+});
+
 test('parameter validation speaks Azure Pipelines', () => {
   const tmpl = {
     't.yml': `
