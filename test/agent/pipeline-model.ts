@@ -7,6 +7,14 @@
  */
 export class PipelineError extends Error {}
 
+/**
+ * Where a compiled mapping came from (template.ts records it): `templates/x.yml.steps[1]` for a step
+ * a template inserted. Errors name that place, not the position in the expanded pipeline.
+ */
+export const ORIGINS = new WeakMap<object, string>();
+const at = (raw: unknown, fallback: string): string =>
+  (typeof raw === 'object' && raw !== null && ORIGINS.get(raw)) || fallback;
+
 export type VariableDecl = { name: string; value: string; readonly: boolean };
 
 export interface StepBase {
@@ -274,7 +282,7 @@ function step(raw: unknown, path: string): Step {
 
 function steps(v: unknown, path: string): Step[] {
   if (!Array.isArray(v)) fail(path, 'expected a list of steps');
-  const out = v.map((s, i) => step(s, `${path}[${i}]`));
+  const out = v.map((s, i) => step(s, at(s, `${path}[${i}]`)));
   const seen = new Set<string>();
   for (const s of out) {
     if (!s.name) continue;
@@ -395,7 +403,7 @@ function strategy(raw: unknown, path: string): JobStrategy {
 
 function jobs(v: unknown, path: string): Job[] {
   if (!Array.isArray(v)) fail(path, 'expected a list of jobs');
-  const out = v.map((j, i) => job(j, `${path}[${i}]`, i));
+  const out = v.map((j, i) => job(j, at(j, `${path}[${i}]`), i));
   checkGraph(out, path, 'job');
   return out;
 }
@@ -505,7 +513,7 @@ export function parsePipeline(root: unknown, file = 'azure-pipelines.yml'): Pipe
   } else {
     if (!Array.isArray(root.stages)) fail(`${file}.stages`, 'expected a list of stages');
     stages = root.stages.map((raw, i) => {
-      const path = `${file}.stages[${i}]`;
+      const path = at(raw, `${file}.stages[${i}]`);
       if (!isObj(raw)) fail(path, 'expected a stage mapping');
       if ('template' in raw) fail(`${path}.template`, 'stage templates are not supported by the local pipeline runner');
       checkKeys(

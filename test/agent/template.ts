@@ -22,7 +22,7 @@ import {
   type ExpressionContext,
   type Value,
 } from './expressions';
-import { PipelineError } from './pipeline-model';
+import { ORIGINS, PipelineError } from './pipeline-model';
 import { bindParameters, ITEM_KIND, LIST_KIND, parseDeclarations, type ParameterDecl } from './template-parameters';
 
 type Obj = { [key: string]: Value };
@@ -237,6 +237,7 @@ function expandMapping(obj: Obj, scope: Scope, where: string): Obj {
       mergeInto(out, expandNode(value, inner, at), at);
     } else if (chain.take(d, inner, at)) mergeInto(out, expandNode(value, inner, at), at);
   }
+  ORIGINS.set(out, where);
   return out;
 }
 

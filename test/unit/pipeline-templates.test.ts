@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
+import { compile as compileModel } from '../agent/pipeline';
 import { compilePipeline } from '../agent/template';
 import { PipelineError } from '../agent/pipeline-model';
 
@@ -370,4 +371,19 @@ test('errors name the file and YAML path', () => {
       (e: Error) => e instanceof PipelineError && message.test(e.message),
       pipeline,
     );
+});
+
+test('what the runner does not implement, inside a template, is named at its place in the template', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'templates-'));
+  dirs.push(dir);
+  fs.mkdirSync(path.join(dir, 'templates'));
+  fs.writeFileSync(path.join(dir, 'templates', 'steps.yml'), 'steps:\n- bash: echo ok\n- pwsh: Write-Host no\n');
+  fs.writeFileSync(
+    path.join(dir, 'azure-pipelines.yml'),
+    'steps:\n- bash: echo first\n- template: templates/steps.yml\n',
+  );
+  assert.throws(
+    () => compileModel({ file: path.join(dir, 'azure-pipelines.yml') }),
+    /^Error: templates\/steps\.yml\.steps\[1\]\.pwsh: 'pwsh' steps are not supported/,
+  );
 });
