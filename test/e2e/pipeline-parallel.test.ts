@@ -10,11 +10,34 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createFakeTask } from '../agent/fake-task';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
 
 let work: string;
-before(() => {
+let tasksDir: string;
+before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-parallel-'));
+  tasksDir = path.join(work, 'tasks');
+  // A bundled task that meets the others at a barrier: registers, then waits until `count` have.
+  await createFakeTask(tasksDir, {
+    name: 'BarrierTask',
+    instanceNameFormat: 'Barrier $(name)',
+    inputs: [
+      { name: 'name', required: true },
+      { name: 'dir', required: true },
+      { name: 'count', required: true },
+    ],
+    body: `
+      const dir = tl.getInput('dir', true)!;
+      const count = Number(tl.getInput('count', true));
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, tl.getInput('name', true)!), String(process.pid));
+      for (let i = 0; i < 600 && fs.readdirSync(dir).length < count; i++) await new Promise((r) => setTimeout(r, 100));
+      const pids = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+      if (pids.length < count) tl.setResult(tl.TaskResult.Failed, 'only ' + pids.length + ' of ' + count + ' tasks ran at the same time');
+      else tl.setResult(tl.TaskResult.Succeeded, 'met processes ' + pids.join(','));
+    `,
+  });
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -23,6 +46,7 @@ async function run(yaml: string, parallel?: number): Promise<PipelineRun & { pri
   const r = await runPipeline({
     yaml,
     file: path.join(work, 'test.yml'),
+    tasksDir,
     parallel,
     print: (t) => {
       printed += t;
@@ -231,4 +255,31 @@ jobs:
     ],
   );
   assert.match(r.steps.find((s) => s.displayName === 'Report')!.log, /fan result Failed/);
+});
+
+test('bundled tasks of parallel legs run as concurrent agent processes', async () => {
+  const dir = path.join(work, 'tasks-barrier');
+  const r = await run(
+    `
+jobs:
+- job: fleet
+  strategy:
+    matrix: { a: {}, b: {}, c: {} }
+  steps:
+  - checkout: none
+  - task: BarrierTask@1
+    inputs:
+      name: $(System.JobName)
+      dir: ${dir}
+      count: '3'
+`,
+    3,
+  );
+  assert.equal(r.result, 'Succeeded', r.printed);
+  const w = windows(r.printed);
+  assert.deepEqual([...w.keys()].sort(), ['fleet_a', 'fleet_b', 'fleet_c']);
+  assert.equal(maxConcurrency(w), 3);
+  const pids = new Set(r.steps.filter((s) => s.kind === 'task').map((s) => s.run!.message));
+  assert.equal(pids.size, 1, 'each task met the same three processes');
+  assert.equal([...pids][0].split(',').length, 3);
 });
