@@ -73,6 +73,8 @@ export interface JobStrategy {
   legs: { name: string; variables: VariableDecl[] }[];
   /** At most this many legs at once; 0 = no limit but the agent pool's. */
   maxParallel: number;
+  /** `matrix: $[ ... ]`: the legs come from this runtime expression when the job starts. */
+  expression?: string;
 }
 
 export interface Stage {
@@ -389,16 +391,21 @@ function strategy(raw: unknown, path: string): JobStrategy {
     };
   }
   const matrix = raw.matrix;
-  if (typeof matrix === 'string' && /^\s*\$\[/.test(matrix))
-    fail(`${path}.matrix`, 'a runtime expression matrix ($[ ]) is not supported by the local pipeline runner');
-  if (!isObj(matrix) || Object.keys(matrix).length === 0) fail(`${path}.matrix`, 'expected a mapping of legs');
-  const legs = Object.entries(matrix).map(([leg, vars]) => {
+  const expression = typeof matrix === 'string' ? /^\s*\$\[([\s\S]*)\]\s*$/.exec(matrix)?.[1] : undefined;
+  if (expression !== undefined) return { kind: 'matrix', legs: [], maxParallel, expression };
+  if (!isObj(matrix) || Object.keys(matrix).length === 0)
+    fail(`${path}.matrix`, 'expected a mapping of legs, or a runtime expression $[ ... ] that gives one');
+  return { kind: 'matrix', legs: matrixLegs(matrix, `${path}.matrix`), maxParallel };
+}
+
+/** Legs of a matrix mapping: `leg: { variable: value }`. */
+export function matrixLegs(matrix: Record<string, unknown>, path: string): JobStrategy['legs'] {
+  return Object.entries(matrix).map(([leg, vars]) => {
     if (!LEG_RE.test(leg))
-      fail(`${path}.matrix.${leg}`, `'${leg}' is not a valid leg name: start with a letter; letters, digits and _`);
-    if (vars !== '' && !isObj(vars)) fail(`${path}.matrix.${leg}`, 'expected a mapping of variables');
-    return { name: leg, variables: variables(vars === '' ? undefined : vars, `${path}.matrix.${leg}`) };
+      fail(`${path}.${leg}`, `'${leg}' is not a valid leg name: start with a letter; letters, digits and _`);
+    if (vars !== '' && vars !== null && !isObj(vars)) fail(`${path}.${leg}`, 'expected a mapping of variables');
+    return { name: leg, variables: variables(isObj(vars) ? vars : undefined, `${path}.${leg}`) };
   });
-  return { kind: 'matrix', legs, maxParallel };
 }
 
 function jobs(v: unknown, path: string): Job[] {

@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyDecls, jobContext } from './dependencies';
-import { evaluateCondition } from './expressions';
-import type { Job, Stage, Step, VariableDecl } from './pipeline-model';
+import * as YAML from 'yaml';
+import { evaluateCondition, evaluateExpression } from './expressions';
+import { matrixLegs, PipelineError, type Job, type Stage, type Step, type VariableDecl } from './pipeline-model';
 import type { JobRecord, RunContext, StepRecord } from './run-context';
 import { failWith, runStep } from './run-step';
 import { VariableStore } from './variables';
@@ -26,6 +27,31 @@ export interface Leg {
 export function legsOf(job: Job): Leg[] | undefined {
   const legs = job.strategy?.legs;
   return legs?.map((l, i) => ({ name: l.name, position: i + 1, total: legs.length, variables: l.variables }));
+}
+
+/**
+ * `matrix: $[ ... ]`: the legs from a runtime expression evaluated when the job starts, e.g. a
+ * previous job's output `{'weu': {'region': 'westeurope'}, ...}` (JSON, single quotes allowed).
+ */
+export function runtimeLegs(ctx: RunContext, u: JobUnit): Leg[] {
+  const where = `${u.job.path}.strategy.matrix`;
+  const expression = u.job.strategy!.expression!;
+  let text = '';
+  try {
+    text = evaluateExpression(expression, jobContext(u.stage, u.job, u.stageStore, u.done, ctx.stages));
+  } catch (e) {
+    failWith(e, where);
+  }
+  let value: unknown;
+  try {
+    value = text.trim() === '' ? {} : YAML.parse(text, { schema: 'failsafe' });
+  } catch {
+    throw new PipelineError(`${where}: $[${expression}] gave '${text}', which is not a JSON mapping of legs`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PipelineError(`${where}: $[${expression}] gave '${text}', which is not a JSON mapping of legs`);
+  const legs = matrixLegs(value as Record<string, unknown>, where);
+  return legs.map((l, i) => ({ name: l.name, position: i + 1, total: legs.length, variables: l.variables }));
 }
 
 export interface JobUnit {

@@ -8,7 +8,7 @@ import { aggregate, applyDecls, stageContext } from './dependencies';
 import { evaluateCondition } from './expressions';
 import type { Job, Stage } from './pipeline-model';
 import type { JobRecord, RunContext, StageRecord } from './run-context';
-import { executeJob, legsOf, skippedJob, skipReason, type JobUnit } from './run-job';
+import { executeJob, legsOf, runtimeLegs, skippedJob, skipReason, type JobUnit } from './run-job';
 import { failWith } from './run-step';
 import { runGraph, Semaphore } from './scheduler';
 import { VariableStore } from './variables';
@@ -20,10 +20,11 @@ async function runJobAndLegs(
   stageStore: VariableStore,
   done: JobRecord[],
 ): Promise<JobRecord[]> {
-  const legs = legsOf(job);
-  const units: JobUnit[] = (legs ?? [undefined]).map((leg) => ({ stage, job, leg, stageStore, done }));
   // The condition belongs to the job: every leg runs or none does.
-  const why = skipReason(ctx, units[0]);
+  let why = skipReason(ctx, { stage, job, stageStore, done });
+  const legs = why || !job.strategy?.expression ? legsOf(job) : runtimeLegs(ctx, { stage, job, stageStore, done });
+  if (!why && legs?.length === 0) why = `the matrix expression gave no legs: ${job.strategy!.expression!.trim()}`;
+  const units: JobUnit[] = (legs?.length ? legs : [undefined]).map((leg) => ({ stage, job, leg, stageStore, done }));
   if (why) {
     const skipped = units.map((u) => skippedJob(ctx, u, why));
     done.push(...skipped);

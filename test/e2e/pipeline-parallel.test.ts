@@ -283,3 +283,49 @@ jobs:
   assert.equal(pids.size, 1, 'each task met the same three processes');
   assert.equal([...pids][0].split(',').length, 3);
 });
+
+test("a matrix from a runtime expression: legs from an earlier job's output, with maxParallel", async () => {
+  const r = await run(
+    `
+jobs:
+- job: generator
+  steps:
+  - checkout: none
+  - bash: echo "##vso[task.setvariable variable=legs;isOutput=true]{'weu':{'region':'westeurope'}, 'neu':{'region':'northeurope'}}"
+    name: mtrx
+  - bash: echo "##vso[task.setvariable variable=none;isOutput=true]{}"
+    name: empty
+- job: runner
+  dependsOn: generator
+  strategy:
+    maxParallel: 1
+    matrix: $[ dependencies.generator.outputs['mtrx.legs'] ]
+  steps:
+  - checkout: none
+  - bash: echo "region $(region) leg $(System.JobPositionInPhase) of $(System.TotalJobsInPhase)"
+    displayName: Region
+- job: nothing
+  dependsOn: generator
+  strategy:
+    matrix: $[ dependencies.generator.outputs['empty.none'] ]
+  steps:
+  - bash: echo never
+`,
+    2,
+  );
+  assert.equal(r.result, 'Succeeded', r.printed);
+  assert.deepEqual(
+    r.stages[0].jobs.map((j) => [j.name, j.result]),
+    [
+      ['generator', 'Succeeded'],
+      ['runner_weu', 'Succeeded'],
+      ['runner_neu', 'Succeeded'],
+      ['nothing', 'Skipped'],
+    ],
+  );
+  assert.deepEqual(
+    r.steps.filter((s) => s.displayName === 'Region').map((s) => s.log.trim()),
+    ['region westeurope leg 1 of 2', 'region northeurope leg 2 of 2'],
+  );
+  assert.match(r.printed, /Skipping job nothing: the matrix expression gave no legs/);
+});

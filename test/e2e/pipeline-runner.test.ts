@@ -204,8 +204,8 @@ test('what the runner does not implement is an error naming the YAML path', asyn
   const cases: [string, RegExp][] = [
     ['steps:\n- bash: echo\n- pwsh: Write-Host hi\n', /test\.yml\.steps\[1\]\.pwsh: 'pwsh' steps are not supported/],
     [
-      "jobs:\n- job: A\n  strategy:\n    matrix: $[ dependencies.X.outputs['a.b'] ]\n  steps: []\n",
-      /jobs\[0\]\.strategy\.matrix: a runtime expression matrix \(\$\[ \]\) is not supported/,
+      "jobs:\n- job: A\n  strategy:\n    matrix: $[ variables['Build.BuildId'] ]\n  steps:\n  - bash: echo\n",
+      /jobs\[0\]\.strategy\.matrix: \$\[ variables\['Build\.BuildId'\] \] gave '1', which is not a JSON mapping of legs/,
     ],
     [
       'steps:\n- template: steps.yml@templates\n',
