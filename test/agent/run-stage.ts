@@ -10,7 +10,7 @@ import type { Job, Stage } from './pipeline-model';
 import type { JobRecord, RunContext, StageRecord } from './run-context';
 import { executeJob, legsOf, runtimeLegs, skippedJob, skipReason, type JobUnit } from './run-job';
 import { failWith } from './run-step';
-import { runGraph, Semaphore } from './scheduler';
+import { allSettledOrThrow, runGraph, Semaphore } from './scheduler';
 import { VariableStore } from './variables';
 
 async function runJobAndLegs(
@@ -31,7 +31,7 @@ async function runJobAndLegs(
     return skipped;
   }
   const slots = new Semaphore(job.strategy?.maxParallel ?? 0);
-  const records = await Promise.all(
+  const records = await allSettledOrThrow(
     units.map((u) =>
       slots.with(() =>
         ctx.pool.with(async () => {

@@ -42,7 +42,8 @@ export class Semaphore {
 /**
  * Runs every node once all its `dependsOn` have finished, concurrently where the graph allows;
  * starts are in list order among the nodes that are ready. The graph was checked for cycles and
- * unknown names when the YAML was read.
+ * unknown names when the YAML was read. When a node throws (a YAML error found at run time), no
+ * new node starts, the running ones finish, then the first error is thrown.
  */
 export async function runGraph<N extends { name: string; dependsOn: string[] }, R>(
   nodes: N[],
@@ -51,20 +52,33 @@ export async function runGraph<N extends { name: string; dependsOn: string[] }, 
   const results = new Map<string, R>();
   const started = new Set<string>();
   const running = new Map<string, Promise<void>>();
-  while (results.size < nodes.length) {
+  const errors: unknown[] = [];
+  while (results.size < nodes.length && errors.length === 0) {
     for (const n of nodes) {
       if (started.has(n.name) || !n.dependsOn.every((d) => results.has(d))) continue;
       started.add(n.name);
       running.set(
         n.name,
-        run(n).then((r) => {
-          results.set(n.name, r);
-          running.delete(n.name);
-        }),
+        run(n)
+          .then(
+            (r) => void results.set(n.name, r),
+            (e: unknown) => void errors.push(e),
+          )
+          .finally(() => running.delete(n.name)),
       );
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
+  await Promise.all(running.values());
+  if (errors.length) throw errors[0];
   return results;
+}
+
+/** Like Promise.all, but every promise settles before the first error is thrown. */
+export async function allSettledOrThrow<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

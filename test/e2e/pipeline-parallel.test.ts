@@ -329,3 +329,13 @@ jobs:
   );
   assert.match(r.printed, /Skipping job nothing: the matrix expression gave no legs/);
 });
+
+test('a YAML error found at run time in parallel jobs stops the run with that error, once', async () => {
+  const yaml = ['a', 'b', 'c']
+    .map((j) => `- job: ${j}\n  steps:\n  - checkout: none\n  - task: NoSuchTask@1\n`)
+    .join('');
+  await assert.rejects(
+    run(`jobs:\n${yaml}`, 3),
+    /test\.yml\.jobs\[[0-2]\]\.steps\[1\]\.task: NoSuchTask@1 is not a built task of this extension/,
+  );
+});
