@@ -68,6 +68,11 @@ export function readYaml(text: string, label: string): Value {
   if (!Array.isArray(docs) || docs.length !== 1) fail(label, 'expected exactly one YAML document');
   const doc = (docs as YAML.Document[])[0];
   if (doc.errors.length) fail(label, `invalid YAML: ${doc.errors[0].message}`);
+  // Azure Pipelines refuses YAML anchors (microsoft/azure-pipelines-yaml#187); so does the runner.
+  YAML.visit(doc, (_key, node) => {
+    const anchor = YAML.isNode(node) ? node.anchor : undefined;
+    if (anchor) fail(label, `Anchors are not currently supported. Remove the anchor '${anchor}'`);
+  });
   return (doc.toJS() ?? '') as Value;
 }
 

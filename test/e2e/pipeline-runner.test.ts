@@ -247,6 +247,24 @@ test('the CLI exits non-zero when the run fails, and 2 on an unusable YAML', () 
   });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /steps\[0\]\.powershell/);
+  // Compile time from the command line: --param, --expand; a wrong parameter exits 2 before anything runs.
+  fs.writeFileSync(
+    file,
+    'parameters:\n- { name: regions, type: object, default: [weu] }\n- { name: mode, type: string, default: plan, values: [plan, apply] }\nsteps:\n- ${{ each r in parameters.regions }}:\n  - bash: echo ${{ r }} ${{ parameters.mode }}\n',
+  );
+  const expanded = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', cli, file, '--expand', '--param', 'regions=[weu, neu]', '--param', 'mode=apply'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(expanded.status, 0, expanded.stderr);
+  assert.equal(expanded.stdout, 'steps:\n  - bash: echo weu apply\n  - bash: echo neu apply\n');
+  const wrong = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud', '--param', 'mode=destroy'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /The 'mode' parameter value 'destroy' is not a valid value\./);
 });
 
 test('against the emulated cloud: checkout of the repository, service connection by name, masked access token', async () => {

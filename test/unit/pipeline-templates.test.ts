@@ -360,6 +360,11 @@ test('errors name the file and YAML path', () => {
     ['parameters:\n- { name: p, type: text }\nsteps: []\n', {}, /'text' is not a parameter type/],
     ["parameters:\n- { name: p, default: '${{ 1 }}' }\nsteps: []\n", {}, /parameter defaults must be literals/],
     [
+      'variables:\n  a: &v one\n  b: *v\nsteps: []\n',
+      {},
+      /azure-pipelines\.yml: Anchors are not currently supported\. Remove the anchor 'v'/,
+    ],
+    [
       'steps:\n- bash: echo ${{ parameters.list }} here\nparameters:\n- { name: list, type: object, default: [1] }\n',
       {},
       /is a list: it cannot be part of a text/,
