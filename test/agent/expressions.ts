@@ -1,34 +1,63 @@
 /**
- * Azure Pipelines runtime expressions, as far as the local runner uses them: step/job/stage
- * `condition:` and `$[ ... ]` variable values. Literals ('string' with '' escaping, numbers,
- * true/false, null), property access (`variables['x']`, `variables.x`,
- * `dependencies.J.outputs['step.var']`, `dependencies.J.result`,
- * `stageDependencies.S.J.outputs['step.var']`) and the functions below. Anything else is an
- * error that names the expression: a condition silently read the wrong way would make a test lie.
+ * Azure Pipelines expressions, one engine for both kinds
+ * (https://learn.microsoft.com/azure/devops/pipelines/process/expressions):
+ * - template expressions `${{ }}` (mode 'template'): evaluated at compile time over `parameters`,
+ *   statically defined `variables` and `${{ each }}` loop names; job status functions and
+ *   `counter` do not exist there;
+ * - runtime expressions (mode 'runtime'): `condition:` and `$[ ]` values, over `variables`,
+ *   `dependencies`, `stageDependencies`, with the job status functions and `counter`.
+ * Literals ('string' with '' escaping, numbers, true/false, null), property access
+ * (`a.b`, `a['b']`, `list[0]`) and the documented functions (expression-functions.ts). Types
+ * convert as the "Type casting" table of the doc says. Anything else is an error that names the
+ * expression: an expression silently read the wrong way would make a test lie.
  */
+import { callFunction } from './expression-functions';
 
-type Value = string | number | boolean | null | { [key: string]: Value };
+export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 
-type Node =
+export type Node =
   | { type: 'literal'; value: Value }
   | { type: 'name'; name: string }
   | { type: 'member'; object: Node; key: string }
   | { type: 'index'; object: Node; index: Node }
   | { type: 'call'; name: string; args: Node[] };
 
+export type StatusFunction = 'succeeded' | 'failed' | 'succeededOrFailed' | 'always' | 'canceled';
+
 export interface ExpressionContext {
-  /** `variables['x']` / `variables.x` (names are case-insensitive). */
-  variable(name: string): string | undefined;
+  /** 'runtime' (default): conditions and `$[ ]`; 'template': `${{ }}` at compile time. */
+  mode?: 'runtime' | 'template';
+  /** Runtime `variables['x']` / `variables.x` (names are case-insensitive). */
+  variable?(name: string): string | undefined;
   /** succeeded / failed / succeededOrFailed / always / canceled, with optional dependency names. */
-  status(fn: 'succeeded' | 'failed' | 'succeededOrFailed' | 'always' | 'canceled', args: string[]): boolean;
-  /** Other named roots: `dependencies`, `stageDependencies`; missing means "not available here". */
+  status?(fn: StatusFunction, args: string[]): boolean;
+  /** Other named roots: `dependencies`, `stageDependencies`, `parameters`, `variables` (template), loop names. */
   roots?: Record<string, Value>;
+  /** Runtime `counter(prefix, seed)`. */
+  counter?(prefix: string, seed: number): number;
 }
 
 export class ExpressionError extends Error {}
 
 // ---------- tokenizer ----------
 type Token = { t: 'str' | 'num' | 'id' | 'punct'; v: string; pos: number };
+
+function readString(src: string, i: number): { value: string; end: number } {
+  let s = '';
+  let j = i + 1;
+  for (;;) {
+    if (j >= src.length) throw new ExpressionError(`unterminated string starting at ${i}`);
+    if (src[j] === "'") {
+      if (src[j + 1] === "'") {
+        s += "'";
+        j += 2;
+        continue;
+      }
+      return { value: s, end: j + 1 };
+    }
+    s += src[j++];
+  }
+}
 
 function tokenize(src: string): Token[] {
   const out: Token[] = [];
@@ -37,25 +66,10 @@ function tokenize(src: string): Token[] {
     const c = src[i];
     if (/\s/.test(c)) {
       i++;
-      continue;
-    }
-    if (c === "'") {
-      let s = '';
-      let j = i + 1;
-      for (;;) {
-        if (j >= src.length) throw new ExpressionError(`unterminated string starting at ${i}`);
-        if (src[j] === "'") {
-          if (src[j + 1] === "'") {
-            s += "'";
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        s += src[j++];
-      }
-      out.push({ t: 'str', v: s, pos: i });
-      i = j + 1;
+    } else if (c === "'") {
+      const { value, end } = readString(src, i);
+      out.push({ t: 'str', v: value, pos: i });
+      i = end;
     } else if (/[0-9]/.test(c) || (c === '-' && /[0-9]/.test(src[i + 1] ?? ''))) {
       const m = /^-?[0-9]+(\.[0-9]+)?/.exec(src.slice(i))!;
       out.push({ t: 'num', v: m[0], pos: i });
@@ -75,45 +89,42 @@ function tokenize(src: string): Token[] {
 }
 
 // ---------- parser ----------
-function parse(src: string): Node {
+export function parseExpression(src: string): Node {
   const tokens = tokenize(src);
   let p = 0;
   const peek = (): Token | undefined => tokens[p];
+  const isPunct = (v: string): boolean => peek()?.t === 'punct' && peek()?.v === v;
   const expect = (v: string): void => {
     const t = tokens[p];
     if (!t || t.t !== 'punct' || t.v !== v) throw new ExpressionError(`expected '${v}' at ${t ? t.pos : 'end'}`);
     p++;
+  };
+  const callArgs = (): Node[] => {
+    const args: Node[] = [];
+    if (isPunct(')')) return args;
+    for (;;) {
+      args.push(expr());
+      if (!isPunct(',')) return args;
+      p++;
+    }
   };
   const primary = (): Node => {
     const t = tokens[p++];
     if (!t) throw new ExpressionError('unexpected end of expression');
     if (t.t === 'str') return { type: 'literal', value: t.v };
     if (t.t === 'num') return { type: 'literal', value: Number(t.v) };
-    if (t.t === 'id') {
-      const lower = t.v.toLowerCase();
-      const next = peek();
-      if (next?.t === 'punct' && next.v === '(') {
-        p++;
-        const args: Node[] = [];
-        if (!(peek()?.t === 'punct' && peek()?.v === ')')) {
-          for (;;) {
-            args.push(expr());
-            if (peek()?.t === 'punct' && peek()?.v === ',') {
-              p++;
-              continue;
-            }
-            break;
-          }
-        }
-        expect(')');
-        return { type: 'call', name: t.v, args };
-      }
-      if (lower === 'true') return { type: 'literal', value: true };
-      if (lower === 'false') return { type: 'literal', value: false };
-      if (lower === 'null') return { type: 'literal', value: null };
-      return { type: 'name', name: t.v };
+    if (t.t !== 'id') throw new ExpressionError(`unexpected '${t.v}' at ${t.pos}`);
+    if (isPunct('(')) {
+      p++;
+      const args = callArgs();
+      expect(')');
+      return { type: 'call', name: t.v, args };
     }
-    throw new ExpressionError(`unexpected '${t.v}' at ${t.pos}`);
+    const lower = t.v.toLowerCase();
+    if (lower === 'true') return { type: 'literal', value: true };
+    if (lower === 'false') return { type: 'literal', value: false };
+    if (lower === 'null') return { type: 'literal', value: null };
+    return { type: 'name', name: t.v };
   };
   const expr = (): Node => {
     let node = primary();
@@ -122,7 +133,8 @@ function parse(src: string): Node {
       if (t?.t === 'punct' && t.v === '.') {
         p++;
         const key = tokens[p++];
-        if (!key || key.t !== 'id') throw new ExpressionError(`expected a property name after '.' at ${t.pos}`);
+        if (!key || (key.t !== 'id' && key.t !== 'num'))
+          throw new ExpressionError(`expected a property name after '.' at ${t.pos}`);
         node = { type: 'member', object: node, key: key.v };
       } else if (t?.t === 'punct' && t.v === '[') {
         p++;
@@ -137,15 +149,9 @@ function parse(src: string): Node {
   return root;
 }
 
-// ---------- evaluation ----------
-const STATUS = new Set(['succeeded', 'failed', 'succeededorfailed', 'always', 'canceled']);
-const STATUS_NAMES: Record<string, 'succeeded' | 'failed' | 'succeededOrFailed' | 'always' | 'canceled'> = {
-  succeeded: 'succeeded',
-  failed: 'failed',
-  succeededorfailed: 'succeededOrFailed',
-  always: 'always',
-  canceled: 'canceled',
-};
+// ---------- type casting (the doc's "Type casting" table) ----------
+export const isObject = (v: Value): v is { [key: string]: Value } =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function truthy(v: Value): boolean {
   if (v === null) return false;
@@ -155,168 +161,125 @@ export function truthy(v: Value): boolean {
   return true;
 }
 
-function str(v: Value): string {
+/** String conversion; undefined when the value has none (arrays and objects). */
+export function toStringOrUndefined(v: Value): string | undefined {
   if (v === null) return '';
-  if (typeof v === 'object') return '[object]';
-  return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return v;
+  return undefined;
 }
 
-/** Equality as Azure Pipelines does it: numbers numerically, everything else case-insensitively as text. */
-function equal(a: Value, b: Value): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return a === b;
-  if (typeof a === 'number' || typeof b === 'number') {
-    const na = Number(a),
-      nb = Number(b);
-    if (!Number.isNaN(na) && !Number.isNaN(nb) && str(a) !== '' && str(b) !== '') return na === nb;
+export function toText(v: Value, what = 'the value'): string {
+  const s = toStringOrUndefined(v);
+  if (s === undefined)
+    throw new ExpressionError(`Unable to convert from ${Array.isArray(v) ? 'Array' : 'Object'} to String (${what})`);
+  return s;
+}
+
+export function toNumber(v: Value): number {
+  if (v === null) return 0;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return v.trim() === '' ? 0 : /^\s*[-+]?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? Number(v) : NaN;
+  return NaN;
+}
+
+/** eq: the right side is converted to the left side's type; false when it cannot be. Strings: ordinal, ignoring case. */
+export function equal(a: Value, b: Value): boolean {
+  if (typeof a === 'number') return a === toNumber(b);
+  if (typeof a === 'boolean') return a === truthy(b);
+  if (typeof a === 'string') {
+    const s = toStringOrUndefined(b);
+    return s !== undefined && a.toLowerCase() === s.toLowerCase();
   }
-  return str(a).toLowerCase() === str(b).toLowerCase();
+  if (a === null) return b === null || b === '';
+  return a === b;
 }
 
-function compare(a: Value, b: Value): number {
-  const na = Number(a),
-    nb = Number(b);
-  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
-  return str(a).toLowerCase().localeCompare(str(b).toLowerCase());
+/** gt/ge/lt/le: the right side is converted to the left side's type; an error when it cannot be. */
+export function compare(a: Value, b: Value, fn: string): number {
+  if (typeof a === 'number' || typeof a === 'boolean' || a === null) {
+    const na = toNumber(a);
+    const nb = toNumber(b);
+    if (Number.isNaN(nb)) throw new ExpressionError(`${fn}(): cannot convert ${JSON.stringify(b)} to a number`);
+    return na - nb;
+  }
+  if (typeof a === 'string') {
+    const s = toStringOrUndefined(b);
+    if (s === undefined) throw new ExpressionError(`${fn}(): cannot compare a string with an array or object`);
+    const x = a.toLowerCase();
+    const y = s.toLowerCase();
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  throw new ExpressionError(`${fn}(): arrays and objects cannot be compared`);
 }
+
+// ---------- evaluation ----------
+const VARIABLES = Symbol('variables');
+type Ref = Value | typeof VARIABLES;
 
 function lookup(obj: Value, key: string): Value {
-  if (obj === null || typeof obj !== 'object') return null;
+  if (Array.isArray(obj)) {
+    const i = Number(key);
+    return Number.isInteger(i) && i >= 0 && i < obj.length ? obj[i] : null;
+  }
+  if (!isObject(obj)) return null;
+  if (key in obj) return obj[key];
   const hit = Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase());
   return hit === undefined ? null : obj[hit];
 }
 
-function evaluate(node: Node, ctx: ExpressionContext): Value {
+function resolveName(name: string, ctx: ExpressionContext): Ref {
+  const lower = name.toLowerCase();
+  const roots = ctx.roots ?? {};
+  const root = Object.keys(roots).find((k) => k.toLowerCase() === lower);
+  if (root !== undefined) return roots[root];
+  if (lower === 'variables' && ctx.variable) return VARIABLES;
+  const known = [...(ctx.variable ? ['variables'] : []), ...Object.keys(roots)];
+  throw new ExpressionError(`Unrecognized value: '${name}' (available here: ${known.join(', ') || 'none'})`);
+}
+
+function evaluateRef(node: Node, ctx: ExpressionContext): Ref {
   switch (node.type) {
     case 'literal':
       return node.value;
-    case 'name': {
-      const lower = node.name.toLowerCase();
-      if (lower === 'variables') return { __variables: true };
-      const root = ctx.roots && Object.keys(ctx.roots).find((k) => k.toLowerCase() === lower);
-      if (root !== undefined) return ctx.roots![root];
-      throw new ExpressionError(
-        `'${node.name}' is not available here (supported: variables${ctx.roots ? `, ${Object.keys(ctx.roots).join(', ')}` : ''})`,
-      );
-    }
+    case 'name':
+      return resolveName(node.name, ctx);
     case 'member':
     case 'index': {
-      const object = evaluate(node.object, ctx);
-      const key = node.type === 'member' ? node.key : str(evaluate(node.index, ctx));
-      if (object !== null && typeof object === 'object' && object.__variables === true)
-        return ctx.variable(key) ?? null;
+      const object = evaluateRef(node.object, ctx);
+      const keyValue = node.type === 'member' ? node.key : evaluate(node.index, ctx);
+      const key = toText(keyValue, 'an index');
+      if (object === VARIABLES) return ctx.variable!(key) ?? null;
       return lookup(object, key);
     }
     case 'call':
-      return call(node, ctx);
+      return callFunction(node, ctx);
   }
 }
 
-function call(node: Extract<Node, { type: 'call' }>, ctx: ExpressionContext): Value {
-  const name = node.name.toLowerCase();
-  const arity = (min: number, max = min): void => {
-    if (node.args.length < min || node.args.length > max) {
-      throw new ExpressionError(
-        `${node.name}() takes ${min === max ? min : `${min} to ${max === Infinity ? 'any number of' : max}`} argument(s), got ${node.args.length}`,
-      );
-    }
-  };
-  const arg = (i: number): Value => evaluate(node.args[i], ctx);
-  if (STATUS.has(name)) {
-    if (name === 'always' || name === 'canceled') arity(0);
-    return ctx.status(
-      STATUS_NAMES[name],
-      node.args.map((_, i) => str(arg(i))),
-    );
-  }
-  switch (name) {
-    case 'and':
-      arity(2, Infinity);
-      return node.args.every((_, i) => truthy(arg(i)));
-    case 'or':
-      arity(2, Infinity);
-      return node.args.some((_, i) => truthy(arg(i)));
-    case 'not':
-      arity(1);
-      return !truthy(arg(0));
-    case 'xor':
-      arity(2);
-      return truthy(arg(0)) !== truthy(arg(1));
-    case 'eq':
-      arity(2);
-      return equal(arg(0), arg(1));
-    case 'ne':
-      arity(2);
-      return !equal(arg(0), arg(1));
-    case 'gt':
-      arity(2);
-      return compare(arg(0), arg(1)) > 0;
-    case 'ge':
-      arity(2);
-      return compare(arg(0), arg(1)) >= 0;
-    case 'lt':
-      arity(2);
-      return compare(arg(0), arg(1)) < 0;
-    case 'le':
-      arity(2);
-      return compare(arg(0), arg(1)) <= 0;
-    case 'in': {
-      arity(2, Infinity);
-      const v = arg(0);
-      return node.args.slice(1).some((_, i) => equal(v, arg(i + 1)));
-    }
-    case 'notin': {
-      arity(2, Infinity);
-      const v = arg(0);
-      return !node.args.slice(1).some((_, i) => equal(v, arg(i + 1)));
-    }
-    case 'contains':
-      arity(2);
-      return str(arg(0))
-        .toLowerCase()
-        .includes(str(arg(1)).toLowerCase());
-    case 'startswith':
-      arity(2);
-      return str(arg(0))
-        .toLowerCase()
-        .startsWith(str(arg(1)).toLowerCase());
-    case 'endswith':
-      arity(2);
-      return str(arg(0))
-        .toLowerCase()
-        .endsWith(str(arg(1)).toLowerCase());
-    case 'lower':
-      arity(1);
-      return str(arg(0)).toLowerCase();
-    case 'upper':
-      arity(1);
-      return str(arg(0)).toUpperCase();
-    case 'length':
-      arity(1);
-      return str(arg(0)).length;
-    case 'coalesce': {
-      arity(1, Infinity);
-      for (let i = 0; i < node.args.length; i++) {
-        const v = arg(i);
-        if (v !== null && v !== '') return v;
-      }
-      return null;
-    }
-    default:
-      throw new ExpressionError(
-        `function ${node.name}() is not supported by the local runner (supported: succeeded, failed, succeededOrFailed, always, canceled, and, or, not, xor, eq, ne, gt, ge, lt, le, in, notIn, contains, startsWith, endsWith, lower, upper, length, coalesce)`,
-      );
-  }
+export function evaluate(node: Node, ctx: ExpressionContext): Value {
+  const v = evaluateRef(node, ctx);
+  if (v === VARIABLES)
+    throw new ExpressionError("'variables' must be followed by a name: variables['x'] or variables.x");
+  return v;
 }
 
-/** Evaluates an expression to a value (for `$[ ... ]`). */
+/** Evaluates an expression to a typed value. */
+export function evaluateValue(src: string, ctx: ExpressionContext): Value {
+  return evaluate(parseExpression(src), ctx);
+}
+
+/** Evaluates an expression to text (for `$[ ... ]`): booleans as True/False, objects as JSON. */
 export function evaluateExpression(src: string, ctx: ExpressionContext): string {
-  const v = evaluate(parse(src), ctx);
-  return typeof v === 'boolean' ? (v ? 'True' : 'False') : str(v);
+  const v = evaluateValue(src, ctx);
+  return toStringOrUndefined(v) ?? JSON.stringify(v, null, 2);
 }
 
 /** Evaluates a condition to true/false. */
 export function evaluateCondition(src: string, ctx: ExpressionContext): boolean {
-  return truthy(evaluate(parse(src), ctx));
+  return truthy(evaluateValue(src, ctx));
 }
 
 export type { Value as ExpressionValue };

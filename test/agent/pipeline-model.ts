@@ -5,9 +5,15 @@
  * runner does not implement is an error naming the YAML path, never silently ignored. Keys that do
  * not change what a step does (trigger, pr, pool, name, ...) are accepted and listed as such.
  */
-import * as YAML from 'yaml';
-
 export class PipelineError extends Error {}
+
+/**
+ * Where a compiled mapping came from (template.ts records it): `templates/x.yml.steps[1]` for a step
+ * a template inserted. Errors name that place, not the position in the expanded pipeline.
+ */
+export const ORIGINS = new WeakMap<object, string>();
+const at = (raw: unknown, fallback: string): string =>
+  (typeof raw === 'object' && raw !== null && ORIGINS.get(raw)) || fallback;
 
 export type VariableDecl = { name: string; value: string; readonly: boolean };
 
@@ -57,6 +63,18 @@ export interface Job {
   deployment: boolean;
   environment?: string;
   timeoutInMinutes?: number;
+  /** `strategy: matrix` / `strategy: parallel`: one job per leg, named `<job>_<leg>`. */
+  strategy?: JobStrategy;
+}
+
+export interface JobStrategy {
+  kind: 'matrix' | 'parallel';
+  /** Legs in YAML order; a parallel strategy's legs are named 1..N. */
+  legs: { name: string; variables: VariableDecl[] }[];
+  /** At most this many legs at once; 0 = no limit but the agent pool's. */
+  maxParallel: number;
+  /** `matrix: $[ ... ]`: the legs come from this runtime expression when the job starts. */
+  expression?: string;
 }
 
 export interface Stage {
@@ -91,20 +109,6 @@ function checkKeys(obj: Obj, path: string, supported: string[], ignored: string[
       `${path}.${key}`,
       `'${key}' is not supported by the local pipeline runner (supported here: ${supported.join(', ')}${ignored.length ? `; accepted and ignored: ${ignored.join(', ')}` : ''})`,
     );
-  }
-}
-
-/** Template expressions are expanded at compile time by the server; the local runner has no compiler. */
-function rejectTemplateExpressions(value: unknown, path: string): void {
-  if (typeof value === 'string' && value.includes('${{'))
-    fail(path, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
-  if (Array.isArray(value)) value.forEach((v, i) => rejectTemplateExpressions(v, `${path}[${i}]`));
-  else if (isObj(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes('${{'))
-        fail(`${path}.${k}`, 'template expressions (${{ ... }}) are not supported by the local pipeline runner');
-      rejectTemplateExpressions(v, `${path}.${k}`);
-    }
   }
 }
 
@@ -280,7 +284,7 @@ function step(raw: unknown, path: string): Step {
 
 function steps(v: unknown, path: string): Step[] {
   if (!Array.isArray(v)) fail(path, 'expected a list of steps');
-  const out = v.map((s, i) => step(s, `${path}[${i}]`));
+  const out = v.map((s, i) => step(s, at(s, `${path}[${i}]`)));
   const seen = new Set<string>();
   for (const s of out) {
     if (!s.name) continue;
@@ -295,10 +299,8 @@ const IGNORED_JOB_KEYS = ['pool', 'workspace', 'cancelTimeoutInMinutes', 'uses',
 function job(raw: unknown, path: string, index: number): Job {
   if (!isObj(raw)) fail(path, 'expected a job mapping');
   if ('template' in raw) fail(`${path}.template`, 'job templates are not supported by the local pipeline runner');
-  for (const k of ['strategy', 'container', 'services']) {
-    if (k in raw && !('deployment' in raw && k === 'strategy'))
-      fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
-  }
+  for (const k of ['container', 'services'])
+    if (k in raw) fail(`${path}.${k}`, `'${k}' is not supported by the local pipeline runner`);
   const common = {
     path,
     displayName: optString(raw.displayName, `${path}.displayName`),
@@ -348,7 +350,17 @@ function job(raw: unknown, path: string, index: number): Job {
   checkKeys(
     raw,
     path,
-    ['job', 'displayName', 'dependsOn', 'condition', 'continueOnError', 'variables', 'steps', 'timeoutInMinutes'],
+    [
+      'job',
+      'displayName',
+      'dependsOn',
+      'condition',
+      'continueOnError',
+      'variables',
+      'steps',
+      'timeoutInMinutes',
+      'strategy',
+    ],
     IGNORED_JOB_KEYS,
   );
   return {
@@ -356,12 +368,49 @@ function job(raw: unknown, path: string, index: number): Job {
     name: raw.job === undefined ? `Job${index === 0 ? '' : index + 1}` : name(raw.job, `${path}.job`),
     deployment: false,
     steps: steps(raw.steps, `${path}.steps`),
+    strategy: raw.strategy === undefined ? undefined : strategy(raw.strategy, `${path}.strategy`),
   };
+}
+
+const LEG_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** `strategy: matrix` (legs of variables, maxParallel) or `strategy: parallel: N` (https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/jobs-job-strategy). */
+function strategy(raw: unknown, path: string): JobStrategy {
+  if (!isObj(raw)) fail(path, 'expected matrix or parallel');
+  checkKeys(raw, path, ['matrix', 'parallel', 'maxParallel']);
+  const maxParallel = int(raw.maxParallel, `${path}.maxParallel`) ?? 0;
+  if ('matrix' in raw && 'parallel' in raw) fail(path, 'use matrix or parallel, not both');
+  if ('parallel' in raw) {
+    if ('maxParallel' in raw) fail(`${path}.maxParallel`, 'maxParallel goes with matrix; parallel: N runs N legs');
+    const n = int(raw.parallel, `${path}.parallel`) ?? 0;
+    if (n < 1 || n > 99) fail(`${path}.parallel`, `expected a number of legs from 1 to 99, got ${n}`);
+    return {
+      kind: 'parallel',
+      maxParallel: 0,
+      legs: Array.from({ length: n }, (_, i) => ({ name: String(i + 1), variables: [] })),
+    };
+  }
+  const matrix = raw.matrix;
+  const expression = typeof matrix === 'string' ? /^\s*\$\[([\s\S]*)\]\s*$/.exec(matrix)?.[1] : undefined;
+  if (expression !== undefined) return { kind: 'matrix', legs: [], maxParallel, expression };
+  if (!isObj(matrix) || Object.keys(matrix).length === 0)
+    fail(`${path}.matrix`, 'expected a mapping of legs, or a runtime expression $[ ... ] that gives one');
+  return { kind: 'matrix', legs: matrixLegs(matrix, `${path}.matrix`), maxParallel };
+}
+
+/** Legs of a matrix mapping: `leg: { variable: value }`. */
+export function matrixLegs(matrix: Record<string, unknown>, path: string): JobStrategy['legs'] {
+  return Object.entries(matrix).map(([leg, vars]) => {
+    if (!LEG_RE.test(leg))
+      fail(`${path}.${leg}`, `'${leg}' is not a valid leg name: start with a letter; letters, digits and _`);
+    if (vars !== '' && vars !== null && !isObj(vars)) fail(`${path}.${leg}`, 'expected a mapping of variables');
+    return { name: leg, variables: variables(isObj(vars) ? vars : undefined, `${path}.${leg}`) };
+  });
 }
 
 function jobs(v: unknown, path: string): Job[] {
   if (!Array.isArray(v)) fail(path, 'expected a list of jobs');
-  const out = v.map((j, i) => job(j, `${path}[${i}]`, i));
+  const out = v.map((j, i) => job(j, at(j, `${path}[${i}]`), i));
   checkGraph(out, path, 'job');
   return out;
 }
@@ -418,25 +467,14 @@ const IGNORED_ROOT_KEYS = [
   'lockBehavior',
 ];
 
-export function parsePipeline(text: string, file = 'azure-pipelines.yml'): Pipeline {
-  const docs = YAML.parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length !== 1) fail(file, 'expected exactly one YAML document');
-  const doc = docs[0];
-  if (doc.errors.length) fail(file, `invalid YAML: ${doc.errors[0].message}`);
-  const root: unknown = doc.toJS();
+/** The compiled pipeline tree (template.ts: templates expanded, `${{ }}` evaluated) -> the model the runner executes. */
+export function parsePipeline(root: unknown, file = 'azure-pipelines.yml'): Pipeline {
   if (!isObj(root)) fail(file, 'expected a mapping at the top level');
-  rejectTemplateExpressions(root, file);
-  for (const k of ['parameters', 'resources', 'extends', 'stages', 'jobs', 'steps']) {
-    if (k === 'parameters' && k in root)
-      fail(`${file}.parameters`, 'runtime parameters are not supported by the local pipeline runner: use variables');
-    if (k === 'resources' && k in root)
-      fail(
-        `${file}.resources`,
-        "resources are not supported by the local pipeline runner (the repository is the cloud's, or --repo)",
-      );
-    if (k === 'extends' && k in root)
-      fail(`${file}.extends`, 'extends templates are not supported by the local pipeline runner');
-  }
+  if ('resources' in root)
+    fail(
+      `${file}.resources`,
+      "resources are not supported by the local pipeline runner (the repository is the cloud's, or --repo)",
+    );
   const bodies = ['stages', 'jobs', 'steps'].filter((k) => k in root);
   if (bodies.length !== 1)
     fail(
@@ -482,7 +520,7 @@ export function parsePipeline(text: string, file = 'azure-pipelines.yml'): Pipel
   } else {
     if (!Array.isArray(root.stages)) fail(`${file}.stages`, 'expected a list of stages');
     stages = root.stages.map((raw, i) => {
-      const path = `${file}.stages[${i}]`;
+      const path = at(raw, `${file}.stages[${i}]`);
       if (!isObj(raw)) fail(path, 'expected a stage mapping');
       if ('template' in raw) fail(`${path}.template`, 'stage templates are not supported by the local pipeline runner');
       checkKeys(

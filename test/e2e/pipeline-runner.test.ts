@@ -203,16 +203,24 @@ stages:
 test('what the runner does not implement is an error naming the YAML path', async () => {
   const cases: [string, RegExp][] = [
     ['steps:\n- bash: echo\n- pwsh: Write-Host hi\n', /test\.yml\.steps\[1\]\.pwsh: 'pwsh' steps are not supported/],
-    ['steps:\n- bash: echo ${{ parameters.x }}\n', /test\.yml\.steps\[0\]\.bash: template expressions/],
+    [
+      "jobs:\n- job: A\n  strategy:\n    matrix: $[ variables['Build.BuildId'] ]\n  steps:\n  - bash: echo\n",
+      /jobs\[0\]\.strategy\.matrix: \$\[ variables\['Build\.BuildId'\] \] gave '1', which is not a JSON mapping of legs/,
+    ],
+    [
+      'steps:\n- template: steps.yml@templates\n',
+      /test\.yml\.steps\[0\]\.template: 'steps\.yml@templates': templates from other repositories/,
+    ],
     [
       'steps:\n- task: AzureCLI@2\n  inputs: {}\n',
       /test\.yml\.steps\[0\]\.task: AzureCLI@2 is not a built task of this extension/,
     ],
     ['steps:\n- task: EchoTask@2\n', /asks for major version 2, the built task is 1\.0\.0/],
-    ['jobs:\n- job: A\n  strategy:\n    matrix: {}\n  steps: []\n', /jobs\[0\]\.strategy: 'strategy' is not supported/],
+    ['jobs:\n- job: A\n  container: ubuntu\n  steps: []\n', /jobs\[0\]\.container: 'container' is not supported/],
+    ['jobs:\n- job: A\n  strategy:\n    matrix: { 1x: {} }\n  steps: []\n', /matrix\.1x: '1x' is not a valid leg name/],
     [
       'steps:\n- bash: echo\n  condition: matches(variables.x)\n',
-      /steps\[0\]\.condition: function matches\(\) is not supported/,
+      /steps\[0\]\.condition: Unrecognized function 'matches'/,
     ],
     ['stages:\n- stage: A\n  dependsOn: B\n  jobs: []\n', /stages\[0\]\.dependsOn: 'B' is not a stage/],
     ['variables:\n- group: my-group\nsteps: []\n', /variables\[0\]\.group: variable groups are not supported/],
@@ -239,6 +247,24 @@ test('the CLI exits non-zero when the run fails, and 2 on an unusable YAML', () 
   });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /steps\[0\]\.powershell/);
+  // Compile time from the command line: --param, --expand; a wrong parameter exits 2 before anything runs.
+  fs.writeFileSync(
+    file,
+    'parameters:\n- { name: regions, type: object, default: [weu] }\n- { name: mode, type: string, default: plan, values: [plan, apply] }\nsteps:\n- ${{ each r in parameters.regions }}:\n  - bash: echo ${{ r }} ${{ parameters.mode }}\n',
+  );
+  const expanded = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', cli, file, '--expand', '--param', 'regions=[weu, neu]', '--param', 'mode=apply'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(expanded.status, 0, expanded.stderr);
+  assert.equal(expanded.stdout, 'steps:\n  - bash: echo weu apply\n  - bash: echo neu apply\n');
+  const wrong = spawnSync(process.execPath, ['--import', 'tsx', cli, file, '--no-cloud', '--param', 'mode=destroy'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /The 'mode' parameter value 'destroy' is not a valid value\./);
 });
 
 test('against the emulated cloud: checkout of the repository, service connection by name, masked access token', async () => {

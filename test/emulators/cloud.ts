@@ -340,7 +340,10 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
       ctx,
       env,
       serviceConnections,
-      dump: () => dumpState(ctx.state, urls),
+      dump: () => {
+        for (const s of sets) s.snapshot?.();
+        return dumpState(ctx.state, urls);
+      },
       stop: () => (stopped ??= closeAll()),
     };
   } catch (e) {

@@ -19,3 +19,6 @@ export interface CloudState {
   /** Seed of the fault probabilities (overridden by startCloud's `seed` option). */
   seed?: number;
 }
+
+/** A state document or scenario name that cannot be used; the message names each field and its fix. */
+export class StateError extends Error {}

@@ -36,6 +36,11 @@ export interface ServiceSet {
    * defaults). Called once, after every factory has run.
    */
   env?(): Record<string, string>;
+  /**
+   * Writes into the state what the folder keeps elsewhere (devops: Git content as bundles), so that
+   * Cloud.dump() captures it. Called before every dump.
+   */
+  snapshot?(): void;
   /** Releases timers, child processes, temp files. Called by Cloud.stop() before the hosts close. */
   stop?(): Promise<void> | void;
 }

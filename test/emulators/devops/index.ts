@@ -54,6 +54,13 @@ export async function createDevOpsServices(ctx: CloudContext): Promise<ServiceSe
     },
     hooks: { devops: { systemAccessToken: () => svc.auth.issueSystemToken() } },
     env: () => pipelineEnv(svc, sourceVersion),
+    snapshot: () => {
+      for (const p of ctx.state.devops.projects)
+        for (const r of p.repositories) {
+          const bundle = svc.repos.bundle(r);
+          if (bundle !== undefined) r.history = bundle;
+        }
+    },
   };
 }
 

@@ -8,7 +8,8 @@
  * Identities are referred to by their Azure DevOps storage key (`id`): group `members` list ids,
  * and ACEs name the legacy identity descriptor (`Microsoft.TeamFoundation.Identity;S-1-9-…`), as the
  * security REST API does. Git content is not part of the state: the repositories live under
- * `ctx.workDir` and are rebuilt from `seed` when a cloud starts.
+ * `ctx.workDir` and are rebuilt when a cloud starts: from `history` (a git bundle a dump wrote), else
+ * from `seed`.
  */
 
 /** Licences ("access levels") as `accountLicenseType` names them. `express` is Basic. */
@@ -128,6 +129,12 @@ export interface RepositoryState {
   defaultBranch?: string;
   /** Commits made on the default branch when the repository is created, in order. */
   seed: SeedCommit[];
+  /**
+   * Every ref and commit of the repository as a base64 `git bundle` (written by the cloud's dump).
+   * When present the repository is restored from it and `seed` is not replayed, so a state dumped
+   * after a run continues with that run's commits, branches and commit ids.
+   */
+  history?: string;
   pullRequests?: PullRequestState[];
 }
 

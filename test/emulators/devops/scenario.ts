@@ -364,6 +364,8 @@ export function validateDevOps(s: DevOpsState, root?: CloudState): string[] {
         if (c.folder && !fs.existsSync(resolveSeedFolder(c.folder)))
           bad(`${rf}.seed[${k}].folder`, `'${c.folder}' does not exist (${resolveSeedFolder(c.folder)})`);
       });
+      if (r.history !== undefined && (typeof r.history !== 'string' || !/^[A-Za-z0-9+/=\s]+$/.test(r.history)))
+        bad(`${rf}.history`, 'must be a base64 git bundle as a dump writes it; remove it to start from seed');
     });
   });
   s.acls.forEach((a, i) => {

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import YAML from 'yaml';
 import type { CloudUrls, HostName } from '../core/context';
-import type { FaultKind } from '../core/faults';
+import type { FaultKind, FaultRule } from '../core/faults';
 import type { ScenarioName } from '../core/service';
-import type { CloudState } from '../state';
+import { StateError, type CloudState } from '../state';
 import type { DevOpsState } from '../devops/model';
 import type { KubeState } from '../kube/model';
 import { azureScenario } from '../azure/scenario';
@@ -26,7 +26,21 @@ export const HOST_NAMES: readonly HostName[] = [
   'aks-issuer',
   'kube',
 ];
-const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '502', '503', 'reset', 'slow'];
+// Every kind core/faults.ts implements and scenarios/README.md documents.
+const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '502', '503', 'reset', 'slow', 'status'];
+const FAULT_FIELDS = [
+  'service',
+  'method',
+  'path',
+  'kind',
+  'retryAfter',
+  'delayMs',
+  'status',
+  'code',
+  'message',
+  'count',
+  'probability',
+];
 
 export function isScenarioName(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
@@ -39,7 +53,7 @@ export async function buildScenario(
   folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
 ): Promise<CloudState> {
   if (!isScenarioName(name)) {
-    throw new Error(
+    throw new StateError(
       `Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}; or load a state file with --state <file>.`,
     );
   }
@@ -85,7 +99,7 @@ export async function validateState(
 ): Promise<void> {
   const problems: string[] = [];
   if (!state || typeof state !== 'object')
-    throw new Error(
+    throw new StateError(
       `${source}: not a mapping; expected top-level keys azure, devops, kube (and optionally faults, seed).`,
     );
   const known = new Set(['azure', 'devops', 'kube', 'faults', 'seed']);
@@ -98,20 +112,39 @@ export async function validateState(
   }
   if (state.seed !== undefined && !Number.isInteger(state.seed)) problems.push('seed: must be an integer');
   if (state.faults !== undefined && !Array.isArray(state.faults)) problems.push('faults: must be a list of rules');
-  (Array.isArray(state.faults) ? state.faults : []).forEach((f, i) => {
-    const p = `faults[${i}]`;
-    if (f.service !== '*' && !(HOST_NAMES as readonly string[]).includes(f.service))
-      problems.push(`${p}.service: '${f.service}' is not a host; use one of ${HOST_NAMES.join(', ')} or '*'`);
-    if (!FAULT_KINDS.includes(f.kind))
-      problems.push(
-        `${p}.kind: '${String(f.kind)}' is not a fault; use one of ${FAULT_KINDS.join(', ')} (quote numbers: '429')`,
-      );
-    if (f.probability !== undefined && !(f.probability >= 0 && f.probability <= 1))
-      problems.push(`${p}.probability: must be between 0 and 1`);
-    if (f.count !== undefined && !(Number.isInteger(f.count) && f.count >= 0))
-      problems.push(`${p}.count: must be an integer >= 0`);
-  });
-  if (problems.length > 0) throw new Error(`Invalid cloud state in ${source}:\n  - ${problems.join('\n  - ')}`);
+  (Array.isArray(state.faults) ? state.faults : []).forEach((f, i) => problems.push(...faultProblems(f, i)));
+  if (problems.length > 0) throw new StateError(`Invalid cloud state in ${source}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** What is wrong with one fault rule (core/faults.ts FaultRule), as `faults[i].field: problem; fix`. */
+function faultProblems(f: FaultRule, i: number): string[] {
+  const problems: string[] = [];
+  const p = `faults[${i}]`;
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return [`${p}: expected a rule { service, kind, ... }`];
+  for (const k of Object.keys(f))
+    if (!FAULT_FIELDS.includes(k)) problems.push(`${p}.${k}: unknown field; use ${FAULT_FIELDS.join(', ')}`);
+  const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  if (typeof f.service !== 'string')
+    problems.push(`${p}.service: missing; name a host (${HOST_NAMES.join(', ')}) or '*'`);
+  else if (f.service !== '*' && !(HOST_NAMES as readonly string[]).includes(f.service))
+    problems.push(`${p}.service: '${f.service}' is not a host; use one of ${HOST_NAMES.join(', ')} or '*'`);
+  if (!FAULT_KINDS.includes(f.kind))
+    problems.push(
+      `${p}.kind: '${String(f.kind)}' is not a fault; use one of ${FAULT_KINDS.join(', ')} (quote numbers: '429')`,
+    );
+  if (f.probability !== undefined && !(isNumber(f.probability) && f.probability >= 0 && f.probability <= 1))
+    problems.push(`${p}.probability: must be between 0 and 1`);
+  if (f.count !== undefined && !(Number.isInteger(f.count) && f.count >= 0))
+    problems.push(`${p}.count: must be an integer >= 0`);
+  if (f.kind === 'status' && !(Number.isInteger(f.status) && f.status! >= 100 && f.status! <= 599))
+    problems.push(`${p}.status: kind 'status' needs the HTTP status to answer, an integer from 100 to 599 (e.g. 409)`);
+  if (f.kind !== 'status' && f.status !== undefined)
+    problems.push(`${p}.status: only kind 'status' takes a status; use kind: status`);
+  for (const k of ['code', 'message', 'method', 'path'] as const)
+    if (f[k] !== undefined && typeof f[k] !== 'string') problems.push(`${p}.${k}: must be a string`);
+  for (const k of ['retryAfter', 'delayMs'] as const)
+    if (f[k] !== undefined && !(isNumber(f[k]) && f[k]! >= 0)) problems.push(`${p}.${k}: must be a number >= 0`);
+  return problems;
 }
 
 /** Parses and validates a state document (YAML or JSON text). */
@@ -125,10 +158,10 @@ export async function parseState(
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    throw new Error(`${source} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new StateError(`${source} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new Error(
+    throw new StateError(
       `${source} must be a YAML mapping with the keys azure, devops, kube (see test/emulators/scenarios/README.md).`,
     );
   }
@@ -148,7 +181,7 @@ export async function loadStateFile(
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(
+    throw new StateError(
       `Cannot read the state file '${file}': ${e instanceof Error ? e.message : String(e)}. Give the path of a YAML state (e.g. one written by --dump).`,
       { cause: e },
     );

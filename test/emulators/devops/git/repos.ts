@@ -3,6 +3,7 @@
  * fixed dates and author, so a scenario's commit ids are the same on every run), plus what git
  * itself does not keep: the push log and who created each ref.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,7 @@ export class RepoRegistry {
     const branch = repo.defaultBranch ?? 'main';
     if (this.store.exists(repo.id)) return;
     await this.store.init(repo.id, branch);
+    if (repo.history) return this.restore(repo, branch);
     let parent: string | undefined;
     for (const [i, seed] of repo.seed.entries()) {
       const who = { ...SEED_AUTHOR, time: SEED_EPOCH + i * 60 };
@@ -108,6 +110,37 @@ export class RepoRegistry {
     if (parent) await this.store.updateRef(repo.id, `refs/heads/${branch}`, parent, ZERO_ID);
     const owner = this.state().principals.find((p) => p.kind === 'user') ?? this.state().principals[0];
     if (owner && parent) this.creators.set(`${repo.id.toLowerCase()}|refs/heads/${branch}`, owner.id);
+  }
+
+  /** Restores every ref and commit from the state's bundle (what `bundle()` wrote). */
+  private async restore(repo: RepositoryState, branch: string): Promise<void> {
+    const file = path.join(this.store.root, `${repo.id.toLowerCase()}.bundle`);
+    fs.writeFileSync(file, Buffer.from(repo.history!, 'base64'));
+    try {
+      const r = await this.store.run(repo.id, ['fetch', '--quiet', file, '+refs/*:refs/*']);
+      if (r.code !== 0)
+        throw new Error(
+          `devops.projects[].repositories[${repo.name}].history: not a git bundle this emulator can restore (${r.stderr.trim()}); remove history to start from seed`,
+        );
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    await this.store.setHead(repo.id, branch);
+  }
+
+  /** Every ref and commit as a base64 git bundle; undefined when the repository is empty or not created. */
+  bundle(repo: RepositoryState): string | undefined {
+    if (!this.store.exists(repo.id)) return undefined;
+    const file = path.join(this.store.root, `${repo.id.toLowerCase()}.bundle`);
+    const r = spawnSync('git', [`--git-dir=${this.store.dir(repo.id)}`, 'bundle', 'create', '--quiet', file, '--all'], {
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
+      encoding: 'utf8',
+    });
+    try {
+      return r.status === 0 ? fs.readFileSync(file).toString('base64') : undefined;
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   }
 
   creatorOf(repoId: string, ref: string): string | undefined {
