@@ -1,0 +1,175 @@
+/**
+ * Fleets end to end: the bundled tasks run the way the agent runs them (several at once, as the
+ * parallel jobs of one pipeline), against the emulated `fleet` scenario (12 clusters, 3
+ * environments, 2 subscriptions; FLEET-CONTRACT.md). Each case starts from the scenario's state
+ * and is judged on what the user sees (result, message, outputs, report) and on the cloud's state
+ * and call journal.
+ *
+ * Needs the build (npm run build) and the test CA (node scripts/test.mjs sets it up).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runBundledTask, type TaskRun } from '../agent/agent';
+import { startCloud, type Cloud } from '../emulators/cloud';
+import type { IdentityState } from '../emulators/azure/model';
+import type { JournalEntry } from '../emulators/core/journal';
+import { FLEET, type FleetCluster } from '../emulators/scenarios/fleet';
+import { TOKEN_EXCHANGE_AUDIENCE } from '../emulators/names';
+import type { CloudState } from '../emulators/state';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const taskDir = (name: string) => path.join(root, 'dist', 'tasks', name);
+
+let cloud: Cloud;
+let initial: CloudState;
+
+before(async () => {
+  for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'])
+    assert.ok(fs.existsSync(path.join(taskDir(t), 'main.js')), `${t}/main.js is missing: run npm run build first`);
+  cloud = await startCloud({ scenario: 'fleet' });
+  initial = structuredClone(cloud.ctx.state);
+});
+
+after(async () => {
+  await cloud?.stop();
+});
+
+/** Puts the live cloud back in the scenario's state (a copy), changed by `mutate`. */
+function load(mutate?: (s: CloudState) => void): void {
+  const s = structuredClone(initial);
+  mutate?.(s);
+  cloud.ctx.state.azure = s.azure;
+  cloud.ctx.state.devops = s.devops;
+  cloud.ctx.state.kube = s.kube;
+  cloud.ctx.faults.clear();
+}
+
+const byName = (name: string): FleetCluster => FLEET.find((c) => c.name === name)!;
+
+function resourceGroup(s: CloudState, name: string) {
+  for (const sub of s.azure.subscriptions) {
+    const rg = sub.resourceGroups.find((r) => r.name === name);
+    if (rg) return rg;
+  }
+  throw new Error(`no resource group ${name}`);
+}
+
+async function run(task: string, inputs: Record<string, string>): Promise<TaskRun> {
+  const r = await runBundledTask({ taskDir: taskDir(task), inputs, env: cloud.env, timeoutMs: 300_000 });
+  if (process.env.E2E_SHOW) console.log(`${r.log}\n=> ${r.result}: ${r.message}\n`);
+  return r;
+}
+
+function why(r: TaskRun): string {
+  return `\n--- ${r.result}: ${r.message}\n${r.log}`;
+}
+
+/** Token requests change nothing in the cloud. */
+const isTokenCall = (e: JournalEntry) => /\/oauth2\/v2\.0\/token$|\/oidctoken$/i.test(e.path);
+
+function provisionInputs(c: FleetCluster, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    mode: 'apply',
+    azureSubscription: cloud.serviceConnections[c.connection]!,
+    resourceGroup: c.resourceGroup,
+    clusterName: c.name,
+    ...extra,
+  };
+}
+
+/** An identity holding the credentials of `clusters` fake clusters (2 each), plus `extra` of one more. */
+function sharedIdentity(name: string, clusters: number, extra = 0): IdentityState {
+  const fic = (cluster: number, sa: string) => ({
+    name: `flux-${sa}-aks-old-${cluster}`,
+    issuer: `${cloud.ctx.urls['aks-issuer']}/72f988bf-86f1-41af-91ab-2d7cd011db47/00000000-0000-4000-8000-${String(cluster).padStart(12, '0')}/`,
+    subject: `system:serviceaccount:flux-system:${sa}`,
+    audiences: [TOKEN_EXCHANGE_AUDIENCE],
+  });
+  const fics = [];
+  for (let i = 0; i < clusters; i++) fics.push(fic(i, 'source-controller'), fic(i, 'image-automation-controller'));
+  for (let i = 0; i < extra; i++) fics.push(fic(clusters, 'source-controller'));
+  return {
+    name,
+    location: 'westeurope',
+    clientId: '3c1d5e7f-9a0b-4c2d-8e4f-6a8b0c2d4e60',
+    principalId: '4d2e6f80-ab1c-4d3e-9f50-7b9c1d3e5f71',
+    federatedIdentityCredentials: fics,
+  };
+}
+
+describe('FluxOidcProvision on a fleet', () => {
+  test('a shared identity without room: fails before any write, saying how many clusters still fit', async () => {
+    // 9 clusters with 2 credentials each and a 10th with one: 19 of 20.
+    load((s) => resourceGroup(s, 'rg-fleet-dev').identities.push(sharedIdentity('flux-dev', 9, 1)));
+    const mark = cloud.ctx.journal.mark();
+    const c = byName('aks-dev-eus');
+    const r = await run('FluxOidcProvision', provisionInputs(c, { identityScope: 'shared', identityName: 'flux-dev' }));
+    assert.equal(r.result, 'Failed', why(r));
+    assert.match(
+      r.log,
+      /The managed identity 'flux-dev' has 19 federated credentials \(used by 10 clusters\) and the cluster 'aks-dev-eus' needs 2 more .*at most 20 \(1 free\)\. It has room for 0 more clusters with 2 Flux service accounts: 10 clusters per identity at most\. Nothing was changed\./,
+    );
+    assert.match(r.log, /identityScope: cluster/);
+    assert.match(r.log, /split the environment: set identityName to another identity \(e\.g\. flux-dev-2\)/);
+    const writes = cloud.ctx.journal.writes({ since: mark }).filter((e) => !isTokenCall(e));
+    assert.deepEqual(
+      writes.map((e) => `${e.service} ${e.method} ${e.path}`),
+      [],
+      'no write at all: not the cluster, not the identity, not Azure DevOps',
+    );
+    assert.equal(
+      resourceGroup(cloud.ctx.state, 'rg-fleet-dev').identities.find((i) => i.name === 'flux-dev')!
+        .federatedIdentityCredentials.length,
+      19,
+    );
+  });
+
+  test('parallel jobs on one shared identity: every credential lands once (409s retried, no duplicates)', async () => {
+    // Each credential write holds the identity for 1.5 s, so the parallel jobs' writes overlap.
+    load((s) => {
+      s.azure.arm = { ...s.azure.arm, ficWriteMs: 1500 };
+    });
+    const mark = cloud.ctx.journal.mark();
+    const clusters = ['aks-dev-eus', 'aks-dev-wus', 'aks-staging-weu', 'aks-staging-neu'].map(byName);
+    const runs = await Promise.all(
+      clusters.map((c) =>
+        run(
+          'FluxOidcProvision',
+          provisionInputs(c, {
+            identityScope: 'shared',
+            identityName: 'flux-nonprod',
+            identityResourceGroup: 'rg-fleet-dev',
+          }),
+        ),
+      ),
+    );
+    for (const r of runs) assert.equal(r.result, 'Succeeded', why(r));
+    const identity = resourceGroup(cloud.ctx.state, 'rg-fleet-dev').identities.find((i) => i.name === 'flux-nonprod')!;
+    const fics = identity.federatedIdentityCredentials;
+    assert.equal(fics.length, 8, fics.map((f) => f.name).join(', '));
+    assert.equal(new Set(fics.map((f) => f.name)).size, 8, 'names unique');
+    assert.equal(new Set(fics.map((f) => `${f.issuer} ${f.subject}`)).size, 8, 'no duplicate issuer+subject');
+    for (const c of clusters) {
+      const azure = resourceGroup(cloud.ctx.state, c.resourceGroup).clusters.find((x) => x.name === c.name)!;
+      assert.ok(azure.oidcIssuer.enabled && azure.workloadIdentity, `${c.name}: OIDC issuer and workload identity on`);
+      for (const sa of ['source-controller', 'image-automation-controller']) {
+        const f = fics.find((x) => x.name === `flux-${sa}-${c.name}`);
+        assert.ok(f, `${c.name}: ${sa} credential`);
+        assert.equal(f.subject, `system:serviceaccount:flux-system:${sa}`);
+      }
+    }
+    // Every run reports the same client id: one identity.
+    const clientIds = new Set(runs.map((r) => r.outputs.clientId ?? r.variables.clientId?.value));
+    assert.deepEqual([...clientIds], [identity.clientId]);
+    const conflicts = cloud.ctx.journal
+      .entries({ since: mark })
+      .filter((e) => e.status === 409 && /federatedIdentityCredentials/i.test(e.path));
+    assert.ok(conflicts.length > 0, 'the writes did overlap (409 answered and retried)');
+    assert.ok(
+      runs.some((r) => /another write on the same identity is in progress \(409\); retrying/.test(r.log)),
+      'the log says what was retried',
+    );
+  });
+});
