@@ -8,14 +8,17 @@
  * Needs the build (npm run build) and the test CA (node scripts/test.mjs sets it up).
  */
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
+import { checkoutSelf } from '../agent/checkout';
 import { startCloud, type Cloud } from '../emulators/cloud';
 import type { IdentityState } from '../emulators/azure/model';
 import type { JournalEntry } from '../emulators/core/journal';
-import { FLEET, type FleetCluster } from '../emulators/scenarios/fleet';
+import { FLEET, fleetIdentity, type FleetCluster } from '../emulators/scenarios/fleet';
 import { TOKEN_EXCHANGE_AUDIENCE } from '../emulators/names';
 import type { CloudState } from '../emulators/state';
 
@@ -24,6 +27,7 @@ const taskDir = (name: string) => path.join(root, 'dist', 'tasks', name);
 
 let cloud: Cloud;
 let initial: CloudState;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-e2e-'));
 
 before(async () => {
   for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'])
@@ -34,6 +38,7 @@ before(async () => {
 
 after(async () => {
   await cloud?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 /** Puts the live cloud back in the scenario's state (a copy), changed by `mutate`. */
@@ -56,8 +61,14 @@ function resourceGroup(s: CloudState, name: string) {
   throw new Error(`no resource group ${name}`);
 }
 
-async function run(task: string, inputs: Record<string, string>): Promise<TaskRun> {
-  const r = await runBundledTask({ taskDir: taskDir(task), inputs, env: cloud.env, timeoutMs: 300_000 });
+async function run(task: string, inputs: Record<string, string>, cwd?: string): Promise<TaskRun> {
+  const r = await runBundledTask({
+    taskDir: taskDir(task),
+    inputs,
+    env: cloud.env,
+    timeoutMs: 300_000,
+    ...(cwd ? { cwd } : {}),
+  });
   if (process.env.E2E_SHOW) console.log(`${r.log}\n=> ${r.result}: ${r.message}\n`);
   return r;
 }
@@ -170,6 +181,132 @@ describe('FluxOidcProvision on a fleet', () => {
     assert.ok(
       runs.some((r) => /another write on the same identity is in progress \(409\); retrying/.test(r.log)),
       'the log says what was retried',
+    );
+  });
+});
+
+// ------------------------------------------------------------------------------ FluxManifestPatch
+
+/** A fresh `checkout: self` of main of the fleet repository. */
+async function checkout(): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
+  const token = (JSON.parse(cloud.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } })
+    .parameters.AccessToken;
+  const r = await checkoutSelf({
+    repositoryUrl: cloud.env.BUILD_REPOSITORY_URI!,
+    sourceBranch: 'refs/heads/main',
+    accessToken: token,
+    dir,
+    caFile: cloud.env.NODE_EXTRA_CA_CERTS!,
+    persistCredentials: false,
+  });
+  assert.ok(r.ok, `checkout: ${r.error}\n${r.log}`);
+  return dir;
+}
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+}
+
+const CLIENT = (i: number) => `0f1e2d3c-4b5a-4697-8877-${String(665544332200 + i)}`;
+
+describe('FluxManifestPatch on a fleet', () => {
+  test('one job, clusters/*/flux-system: a Flux 2.3 folder fails the run before any write, naming it', async () => {
+    load();
+    const dir = await checkout();
+    const mark = cloud.ctx.journal.mark();
+    const r = await run(
+      'FluxManifestPatch',
+      {
+        mode: 'apply',
+        workingDirectory: dir,
+        fluxSystemPath: 'clusters/*/flux-system',
+        // The clusters already on OIDC keep their identities; the others share one.
+        clientIds: ['aks-dev-weu', 'aks-dev-neu'].map((c) => `${c}=${fleetIdentity(c).clientId}`).join('\n'),
+        clientId: CLIENT(0),
+        commitMode: 'push',
+      },
+      dir,
+    );
+    assert.equal(r.result, 'Failed', why(r));
+    assert.match(r.message, /1 of 12 flux-system folders cannot be patched; nothing was changed/);
+    assert.match(
+      r.message,
+      /clusters\/aks-staging-eus\/flux-system\/gotk-components\.yaml is Flux 2\.3\.0; 2\.4\.0 or later is required/,
+    );
+    assert.equal(git(dir, 'status', '--porcelain'), '', 'the checkout is untouched');
+    assert.equal(cloud.ctx.journal.writes({ since: mark }).filter((e) => /pushes/.test(e.path)).length, 0);
+  });
+
+  test('one job, an identity per cluster (clientIds): one commit for all folders', async () => {
+    load();
+    const dir = await checkout();
+    const before = git(dir, 'rev-parse', 'HEAD');
+    const prod = FLEET.filter((c) => c.env === 'prod');
+    const r = await run(
+      'FluxManifestPatch',
+      {
+        mode: 'apply',
+        workingDirectory: dir,
+        fluxSystemPath: 'clusters/aks-prod-*/flux-system',
+        clientIds: prod.map((c, i) => `${c.name}=${CLIENT(i + 1)}`).join('\n'),
+        commitMode: 'push',
+      },
+      dir,
+    );
+    assert.equal(r.result, 'Succeeded', why(r));
+    const clone = await checkout();
+    assert.equal(git(clone, 'rev-parse', 'HEAD'), r.outputs.commitId);
+    assert.equal(git(clone, 'rev-parse', 'HEAD^'), before, 'one commit on top of the tip');
+    assert.deepEqual(
+      git(clone, 'show', '--name-only', '--format=', 'HEAD').split('\n').sort(),
+      prod.map((c) => `clusters/${c.name}/flux-system/kustomization.yaml`).sort(),
+    );
+    prod.forEach((c, i) => {
+      const text = fs.readFileSync(path.join(clone, `clusters/${c.name}/flux-system/kustomization.yaml`), 'utf8');
+      assert.match(text, new RegExp(`client-id: ${CLIENT(i + 1)}`), `${c.name} gets its own identity`);
+    });
+    assert.match(git(clone, 'log', '-1', '--format=%s'), /\(4 clusters\)/);
+  });
+
+  test('per-cluster jobs pushing to main at the same time: every push lands, nothing lost or doubled', async () => {
+    load();
+    const clusters = FLEET.filter((c) => c.state === 'fresh').slice(0, 6);
+    // Every job checks out the same tip first, as parallel jobs of one run do.
+    const dirs = await Promise.all(clusters.map(() => checkout()));
+    const base = git(dirs[0]!, 'rev-parse', 'HEAD');
+    const runs = await Promise.all(
+      clusters.map((c, i) =>
+        run(
+          'FluxManifestPatch',
+          {
+            mode: 'apply',
+            workingDirectory: dirs[i]!,
+            fluxSystemPath: `clusters/${c.name}/flux-system`,
+            clientId: CLIENT(i + 10),
+            commitMode: 'push',
+          },
+          dirs[i],
+        ),
+      ),
+    );
+    for (const r of runs) assert.equal(r.result, 'Succeeded', why(r));
+    const clone = await checkout();
+    const commits = git(clone, 'rev-list', `${base}..HEAD`).split('\n');
+    assert.equal(commits.length, clusters.length, 'one commit per job');
+    assert.deepEqual(new Set(commits), new Set(runs.map((r) => r.outputs.commitId)), "each job's commit is on main");
+    for (const commit of commits) {
+      assert.equal(git(clone, 'show', '--name-only', '--format=', commit).split('\n').length, 1, 'one file each');
+    }
+    clusters.forEach((c, i) => {
+      const text = fs.readFileSync(path.join(clone, `clusters/${c.name}/flux-system/kustomization.yaml`), 'utf8');
+      // One client-id patch for the service accounts: applied once, not once per attempt.
+      assert.equal(text.match(/azure\.workload\.identity\/client-id:/g)?.length, 1, `${c.name}: patched once`);
+      assert.match(text, new RegExp(`client-id: ${CLIENT(i + 10)}`));
+    });
+    assert.ok(
+      runs.some((r) => /moved while pushing \(TF401028: another push landed first\)/.test(r.log)),
+      'the pushes did race (and were re-applied on the new tip)',
     );
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { GitPush } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { commitFiles, GitRepository } from '../../tasks/common/devops/git';
+import { commitFiles, GitRepository, raceBackoffMs } from '../../tasks/common/devops/git';
 import { MemoryLogger } from '../../tasks/common/log';
 
 class VssError extends Error {
@@ -98,12 +98,40 @@ describe('commitFiles', () => {
     });
     const log = new MemoryLogger();
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, log);
-    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo) });
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+    const r = await commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), sleep });
     assert.equal(r.attempts, 2);
     assert.equal(g.files.get(r.commitId!)!['/k.yaml'], 'v2 by a colleague\npatched\n');
+    assert.equal(waits.length, 1, 'one wait between the lost race and the next attempt');
     assert.match(
       log.text(),
-      /moved while pushing \(TF401028\); re-reading the tip and re-applying the change \(attempt 2 of 5\)/,
+      /moved while pushing \(TF401028: another push landed first\); re-reading the tip and re-applying the change in \d+ ms \(attempt 2 of 12\)/,
+    );
+  });
+
+  test('the wait after a lost race is jittered and grows, bounded at 3 s', () => {
+    assert.equal(
+      raceBackoffMs(1, () => 0),
+      100,
+    );
+    assert.equal(
+      raceBackoffMs(1, () => 1),
+      200,
+    );
+    assert.equal(
+      raceBackoffMs(3, () => 1),
+      800,
+    );
+    assert.equal(
+      raceBackoffMs(10, () => 1),
+      3000,
+    );
+    assert.equal(
+      raceBackoffMs(10, () => 0),
+      1500,
     );
   });
 
@@ -120,7 +148,13 @@ describe('commitFiles', () => {
     const g = fakeGit({ beforePush: () => g.commit(`v${Math.random()}\n`) });
     const repo = new GitRepository(g.api, { project: 'platform', repository: 'fleet' }, new MemoryLogger());
     await assert.rejects(
-      commitFiles(repo, { branch: 'main', message: 'patch', compute: compute(repo), maxAttempts: 3 }),
+      commitFiles(repo, {
+        branch: 'main',
+        message: 'patch',
+        compute: compute(repo),
+        maxAttempts: 3,
+        sleep: () => Promise.resolve(),
+      }),
       (e: Error & { fix?: string }) =>
         /lost the race against other pushes 3 times in a row/.test(e.message) && e.fix === 're-run the task',
     );

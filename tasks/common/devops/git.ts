@@ -275,8 +275,20 @@ export interface CommitRequest {
   compute(commitId: string): Promise<RepoFile[]>;
   /** For a branch that does not exist yet: the commit to start it from. */
   startFrom?: string;
-  /** Attempts in all (default 5). */
+  /** Attempts in all (default 12: enough for a dozen parallel jobs pushing to one branch to take turns). */
   maxAttempts?: number;
+  /** Waits between attempts (jittered, growing); injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/**
+ * The wait before attempt `attempt + 1` after a lost race: jittered in [base/2, base], base growing
+ * from 200 ms to 3 s, so parallel pushers spread out instead of colliding again in lockstep.
+ */
+export function raceBackoffMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(200 * 2 ** (attempt - 1), 3000);
+  return Math.round(base / 2 + random() * (base / 2));
 }
 
 export interface CommitResult {
@@ -293,7 +305,8 @@ export interface CommitResult {
  * computes again and retries. Nothing to commit -> no push.
  */
 export async function commitFiles(repo: GitRepository, req: CommitRequest): Promise<CommitResult> {
-  const max = req.maxAttempts ?? 5;
+  const max = req.maxAttempts ?? 12;
+  const sleep = req.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const ref = branchRef(req.branch);
   for (let attempt = 1; ; attempt++) {
     const tip = await repo.tip(req.branch);
@@ -331,9 +344,11 @@ export async function commitFiles(repo: GitRepository, req: CommitRequest): Prom
           inner: err,
         });
       }
+      const wait = raceBackoffMs(attempt, req.random);
       repo.logger.info(
-        `${ref} moved while pushing (TF401028); re-reading the tip and re-applying the change (attempt ${attempt + 1} of ${max}).`,
+        `${ref} moved while pushing (TF401028: another push landed first); re-reading the tip and re-applying the change in ${wait} ms (attempt ${attempt + 1} of ${max}).`,
       );
+      await sleep(wait);
     }
   }
 }

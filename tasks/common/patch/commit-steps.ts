@@ -15,7 +15,7 @@ import {
   type ManifestPatchOutputs,
   type PlannedFolder,
 } from './model';
-import { countLines, findRepositoryRoot, readIfExists, writeFileAtomic } from './workspace';
+import { clusterName, countLines, findRepositoryRoot, readIfExists, writeFileAtomic } from './workspace';
 
 export function fileStep(
   abs: string,
@@ -48,11 +48,6 @@ export function fileStep(
       writeFileAtomic(abs, after);
     },
   };
-}
-
-export function clusterName(folderRel: string): string {
-  const parts = folderRel.split('/').filter((p) => p && p !== '.');
-  return parts.length >= 2 ? parts[parts.length - 2] : (parts[0] ?? 'flux-system');
 }
 
 export function safeBranch(name: string): string {
@@ -198,7 +193,7 @@ export function commitSteps(
     [
       'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
       '',
-      `- client id: ${inputs.clientId}`,
+      ...clientIdLines(planned, inputs),
       ...files.map((f) => `- ${f.path}`),
       '',
       'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
@@ -268,4 +263,11 @@ export function commitSteps(
     },
   };
   return [step as Step<unknown>];
+}
+
+/** The pull request's client-id lines: one for the run, or one per cluster when they differ. */
+function clientIdLines(planned: PlannedFolder[], inputs: ManifestPatchInputs): string[] {
+  const ids = new Map(planned.map((f) => [clusterName(f.rel), f.options.clientId]));
+  if (new Set(ids.values()).size <= 1) return [`- client id: ${[...ids.values()][0] ?? inputs.clientId}`];
+  return [...ids].map(([cluster, id]) => `- client id of ${cluster}: ${id}`);
 }
