@@ -310,3 +310,96 @@ describe('FluxManifestPatch on a fleet', () => {
     );
   });
 });
+
+// ------------------------------------------------------------------------------ FluxOidcVerify
+
+interface FleetReport {
+  checks: { id: string; title: string; status: string }[];
+  clusters?: {
+    name: string;
+    resourceGroup: string;
+    verdict: string;
+    checks: { id: string; status: string; cause?: string }[];
+  }[];
+}
+
+function reportOf(r: TaskRun): FleetReport {
+  const a = r.attachments.find((x) => x.type === 'fluxoidc-report');
+  assert.ok(a?.content, 'the run attaches its report');
+  return JSON.parse(a.content) as FleetReport;
+}
+
+describe('FluxOidcVerify on a fleet', () => {
+  test('a mixed fleet in one step: names the failing clusters (Flux 2.3, workload identity off), passes the healthy', async () => {
+    load();
+    const clusters = ['aks-dev-weu', 'aks-dev-neu', 'aks-staging-eus', 'aks-staging-wus'].map(byName);
+    const r = await run('FluxOidcVerify', {
+      azureSubscription: cloud.serviceConnections['azure-nonprod']!,
+      clusters: clusters.map((c) => `${c.resourceGroup}/${c.name}`).join('\n'),
+      maxParallel: '4',
+      timeoutSeconds: '60',
+    });
+    assert.equal(r.result, 'Failed', why(r));
+    assert.match(
+      r.message,
+      /^2 of 4 clusters failed verification: aks-staging-eus \(.*\), aks-staging-wus \(.*\)\. Verified: aks-dev-weu, aks-dev-neu\./,
+    );
+    assert.match(r.message, /aks-staging-eus \([^)]*Flux 2\.4 or later/);
+    assert.match(r.message, /aks-staging-wus \([^)]*Workload identity enabled/);
+    assert.equal(r.outputs.verified, 'false');
+    assert.equal(r.outputs.failedClusters, 'aks-staging-eus,aks-staging-wus');
+    assert.equal(r.outputs.verifiedClusters, 'aks-dev-weu,aks-dev-neu');
+    assert.equal(r.outputs.verified_aks_dev_weu, 'true');
+    assert.equal(r.outputs.verified_aks_staging_eus, 'false');
+    assert.deepEqual(JSON.parse(r.outputs.clusterResults!), {
+      'aks-dev-weu': 'pass',
+      'aks-dev-neu': 'pass',
+      'aks-staging-eus': 'fail',
+      'aks-staging-wus': 'fail',
+    });
+    assert.match(r.outputs.failedChecks!, /aks-staging-eus\/cluster\.flux-version/);
+
+    const report = reportOf(r);
+    assert.deepEqual(
+      report.clusters?.map((c) => `${c.name}:${c.verdict}`),
+      ['aks-dev-weu:pass', 'aks-dev-neu:pass', 'aks-staging-eus:fail', 'aks-staging-wus:fail'],
+    );
+    const section = (name: string) => report.clusters!.find((c) => c.name === name)!;
+    const version = section('aks-staging-eus').checks.find((c) => c.id === 'cluster.flux-version')!;
+    assert.equal(version.status, 'fail');
+    assert.match(version.cause ?? '', /source-controller 1\.3\.0 has no GitRepository spec\.provider/);
+    const wi = section('aks-staging-wus')
+      .checks.filter((c) => c.status === 'fail')
+      .map((c) => c.id);
+    assert.ok(
+      wi.some((id) => /workload-identity/.test(id)),
+      wi.join(', '),
+    );
+    assert.ok(!section('aks-staging-wus').checks.some((c) => /oidc-issuer/.test(c.id) && c.status === 'fail'));
+    for (const healthy of ['aks-dev-weu', 'aks-dev-neu'])
+      assert.ok(
+        section(healthy).checks.some((c) => c.id.startsWith('token.') && c.status === 'pass'),
+        `${healthy}: the token proof ran and passed`,
+      );
+    // The run's own checks: one per cluster, which the summary lists.
+    assert.deepEqual(
+      report.checks.map((c) => `${c.title}:${c.status}`),
+      clusters.map((c) => `Cluster ${c.name}:${c.name.startsWith('aks-dev') ? 'pass' : 'fail'}`),
+    );
+    assert.match(r.summaries[0]?.content ?? '', /cluster aks-staging-eus \(resource group rg-fleet-staging\)/);
+  });
+
+  test('clusterPattern: every match in the resource groups, verified together', async () => {
+    load();
+    const r = await run('FluxOidcVerify', {
+      azureSubscription: cloud.serviceConnections['azure-nonprod']!,
+      clusterPattern: 'aks-dev-?eu',
+      resourceGroups: 'rg-fleet-dev',
+      maxParallel: '1',
+      timeoutSeconds: '60',
+    });
+    assert.equal(r.result, 'Succeeded', why(r));
+    assert.equal(r.outputs.verifiedClusters, 'aks-dev-neu,aks-dev-weu');
+    assert.match(r.log, /Verifying 2 clusters, 1 at a time: aks-dev-neu, aks-dev-weu/);
+  });
+});

@@ -226,12 +226,25 @@ function fleetAzure(base: AzureState, clusters: readonly FleetCluster[], urls: C
 const FLUX_SEED = path.join(SEED_DIR, 'fleet', 'clusters', 'prod', 'flux-system');
 const CONVERGED_SEED = path.join(SEED_DIR, 'fleet-converged', 'clusters', 'prod', 'flux-system');
 
+const FLUX_23_IMAGES: readonly [string, string][] = [
+  ['source-controller:v1.4.1', 'source-controller:v1.3.0'],
+  ['kustomize-controller:v1.4.0', 'kustomize-controller:v1.3.0'],
+  ['helm-controller:v1.1.0', 'helm-controller:v1.0.1'],
+  ['notification-controller:v1.4.0', 'notification-controller:v1.3.0'],
+  ['image-reflector-controller:v0.33.0', 'image-reflector-controller:v0.32.0'],
+  ['image-automation-controller:v0.39.0', 'image-automation-controller:v0.38.0'],
+];
+
 /** The bootstrapped flux-system files of one cluster: the real seed manifests, this cluster's sync path. */
 export function fluxSystemFiles(c: FleetCluster): Record<string, string> {
   const dir = `clusters/${c.name}/flux-system`;
   let components = fs.readFileSync(path.join(FLUX_SEED, 'gotk-components.yaml'), 'utf8');
   // `flux bootstrap` of Flux 2.3 writes its own version into the header and the labels.
-  if (c.state === 'flux23') components = components.replaceAll('v2.4.0', 'v2.3.0');
+  // The controller images are Flux 2.3's (fluxcd/flux2 v2.3.0 manifests/bases/*/kustomization.yaml).
+  if (c.state === 'flux23') {
+    components = components.replaceAll('v2.4.0', 'v2.3.0');
+    for (const [from, to] of FLUX_23_IMAGES) components = components.replaceAll(from, to);
+  }
   const sync = fs
     .readFileSync(path.join(FLUX_SEED, 'gotk-sync.yaml'), 'utf8')
     .replace('path: ./clusters/prod', `path: ./clusters/${c.name}`);
