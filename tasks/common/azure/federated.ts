@@ -325,7 +325,7 @@ export async function writeCredential(
           },
         );
       }
-      if (info.status === 400 && /too many federated identity credentials|maximum/i.test(info.message)) {
+      if (info.status === 400 && /too many federated identity credentials/i.test(info.message)) {
         throw new UserError(
           `The managed identity '${identity.name}' reached its limit of ${MAX_CREDENTIALS_PER_IDENTITY} federated credentials while '${cred.name}' was written.`,
           {
