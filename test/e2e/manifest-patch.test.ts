@@ -201,7 +201,10 @@ describe('push mode on the fresh scenario', () => {
       [409, 201],
       'one lost race (TF401028), then the push',
     );
-    assert.match(run.log, /moved while pushing \(TF401028\); re-reading the tip and re-applying/);
+    assert.match(
+      run.log,
+      /moved while pushing \(TF401028: another push landed first\); re-reading the tip and re-applying/,
+    );
 
     const clone = await checkout(cloud);
     assert.equal(git(clone, 'rev-parse', 'HEAD'), run.outputs.commitId);
