@@ -3,8 +3,9 @@
  * scripts/bench/ that exports a BenchEntry and append it here.
  */
 import { coldStart } from './cold-start';
+import { fleetVerify } from './fleet-verify';
 import { manifestPatch } from './manifest-patch';
 import { bundleSizes, vsixSize } from './sizes';
 import type { BenchEntry } from './types';
 
-export const benchmarks: BenchEntry[] = [vsixSize, bundleSizes, coldStart, manifestPatch];
+export const benchmarks: BenchEntry[] = [vsixSize, bundleSizes, coldStart, manifestPatch, fleetVerify];

@@ -34,6 +34,41 @@ export interface ManifestPatchTaskInputs extends ManifestPatchInputs {
   repository?: string;
 }
 
+const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i;
+const CLUSTER = /^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
+
+/**
+ * `clientIds`: one `<cluster>=<clientId>` per line (or comma-separated; `:` works as well as `=`),
+ * the cluster being the folder above flux-system. Undefined when empty.
+ */
+export function readClientIds(p: Platform): Record<string, string> | undefined {
+  const raw = p.input('clientIds')?.trim();
+  if (!raw) return undefined;
+  const out: Record<string, string> = {};
+  const bad = (
+    problem: string,
+    fix = 'write one <cluster>=<clientId> per line, e.g. aks-dev-weu=$(provision_aks_dev_weu.clientId)',
+  ) => new InputError('clientIds', 'Client id per cluster', problem, fix);
+  for (const item of raw
+    .split(/[\n,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([^=:\s]+)\s*[=:]\s*(\S+)$/.exec(item);
+    if (!m) throw bad(`'${item}' is not <cluster>=<clientId>`);
+    const [, cluster, id] = m as unknown as [string, string, string];
+    if (!CLUSTER.test(cluster)) throw bad(`'${cluster}' is not a cluster folder name (letters, digits, - and _)`);
+    const g = GUID.exec(id);
+    if (!g)
+      throw bad(
+        `the client id of '${cluster}' ('${id}') is not a GUID`,
+        "use the identity's client id (FluxOidcProvision output clientId)",
+      );
+    if (out[cluster] !== undefined) throw bad(`'${cluster}' is listed twice`, 'list each cluster once');
+    out[cluster] = g[1]!.toLowerCase();
+  }
+  return out;
+}
+
 export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
   const workingDirectory =
     readString(p, {
@@ -48,10 +83,11 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     patternHint:
       'the folder `flux bootstrap` created, relative to the working directory, e.g. clusters/prod/flux-system or clusters/*/flux-system',
   });
+  const clientIds = readClientIds(p);
   const clientId = readGuid(p, {
     name: 'clientId',
     label: 'Managed identity client id',
-    required: true,
+    required: !clientIds,
     what: "the managed identity's client id (usually $(provision.clientId))",
   });
   const tenantId = readGuid(p, { name: 'tenantId', label: 'Tenant id', what: 'the Entra ID tenant id' });
@@ -149,7 +185,8 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
   const inputs: ManifestPatchTaskInputs = {
     workingDirectory,
     fluxSystemPath,
-    clientId,
+    clientId: clientId ?? '',
+    ...(clientIds ? { clientIds } : {}),
     serviceAccounts,
     gitRepositoryName,
     minimumFluxVersion,

@@ -22,6 +22,7 @@ export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-
 export const DEFAULT_CREDENTIAL_PATTERN = 'flux-{serviceAccount}-{clusterName}';
 export const DEFAULT_TEAM = 'AKS Managed Identities Team';
 export const LICENCES = ['express', 'advanced', 'stakeholder'] as const;
+export const IDENTITY_SCOPES = ['cluster', 'shared'] as const;
 
 export interface ProvisionInputs {
   azureSubscription: string;
@@ -29,6 +30,8 @@ export interface ProvisionInputs {
   clusterName: string;
   enableClusterFeatures: boolean;
   clusterUpdateTimeoutMinutes: number;
+  /** `cluster`: an identity per cluster; `shared`: one identity for several clusters (an environment). */
+  identityScope: (typeof IDENTITY_SCOPES)[number];
   identityName: string;
   identityResourceGroup: string;
   /** Undefined: the cluster's location. */
@@ -79,12 +82,26 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     max: 180,
     unit: 'minutes',
   });
+  const identityScope = readEnum(p, {
+    name: 'identityScope',
+    label: 'Identity scope',
+    values: IDENTITY_SCOPES,
+    default: 'cluster',
+  });
   const identityName = readString(p, {
     name: 'identityName',
     label: 'Managed identity name',
-    default: `flux-${clusterName}`,
     ...NAME_RULES.managedIdentity,
+    ...(identityScope === 'cluster' ? { default: `flux-${clusterName}` } : {}),
   });
+  if (!identityName) {
+    throw new InputError(
+      'identityName',
+      'Managed identity name',
+      'is empty, and identityScope is shared: the clusters of an environment must name the one identity they share',
+      'set identityName to the environment identity, e.g. flux-dev (and identityResourceGroup to where it lives), or use identityScope: cluster',
+    );
+  }
   const identityResourceGroup = readString(p, {
     name: 'identityResourceGroup',
     label: 'Managed identity resource group',
@@ -124,6 +141,15 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     namespace: fluxNamespace,
     issuer: undefined,
   });
+  // On a shared identity every cluster adds its own credentials: their names must differ per cluster.
+  if (identityScope === 'shared' && !federatedCredentialName.includes('{clusterName}')) {
+    throw new InputError(
+      'federatedCredentialName',
+      'Federated credential name pattern',
+      `'${federatedCredentialName}' has no {clusterName}, so the clusters sharing the identity '${identityName}' would overwrite each other's credentials`,
+      `include {clusterName}, e.g. ${DEFAULT_CREDENTIAL_PATTERN}`,
+    );
+  }
   if ('error' in expanded) {
     throw new InputError(
       'federatedCredentialName',
@@ -198,6 +224,7 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     clusterName,
     enableClusterFeatures,
     clusterUpdateTimeoutMinutes,
+    identityScope,
     identityName,
     identityResourceGroup,
     identityLocation,

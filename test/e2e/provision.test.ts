@@ -427,7 +427,7 @@ describe('refusals', () => {
     assert.equal(o.run.result, 'Failed', why(o));
     assert.match(
       o.run.message,
-      /'flux-aks-prod' has 19 federated credentials and this setup needs 2 more \(flux-source-controller-aks-prod, flux-image-automation-controller-aks-prod\), but an identity can have at most 20/,
+      /'flux-aks-prod' has 19 federated credentials and the cluster 'aks-prod' needs 2 more \(flux-source-controller-aks-prod, flux-image-automation-controller-aks-prod\), but an identity can have at most 20/,
     );
     assert.match(o.run.message, /identityName/);
     assert.deepEqual(writeLines(o), [], why(o));

@@ -1,5 +1,5 @@
 /**
- * `npm run cloud -- [--scenario fresh|converged | --state <file>] [--dump <file>] [--seed <n>]`
+ * `npm run cloud -- [--scenario fresh|converged|fleet|fleet:N | --state <file>] [--dump <file>] [--seed <n>]`
  *
  * Starts the emulated cloud standalone. The first line on stdout is one JSON object:
  * `{ urls, caFile, serviceConnectionId, serviceConnections, env }` (env: every variable a task
@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import { startCloud, type StartCloudOptions } from './cloud';
 
-const USAGE = 'usage: npm run cloud -- [--scenario fresh|converged | --state <file>] [--dump <file>] [--seed <n>]';
+const USAGE =
+  'usage: npm run cloud -- [--scenario fresh|converged|fleet|fleet:N | --state <file>] [--dump <file>] [--seed <n>]';
 
 function parseArgs(argv: string[]): { opts: StartCloudOptions; dump?: string } {
   const opts: StartCloudOptions = {};

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   checkCredentialBudget,
+  clustersOnIdentity,
   desiredCredentials,
   expandCredentialName,
   planCredentials,
@@ -153,18 +154,47 @@ describe('planCredentials', () => {
 });
 
 describe('checkCredentialBudget', () => {
+  const creds = (clusters: number, per = 2): Credential[] =>
+    Array.from({ length: clusters * per }, (_, i) => ({
+      name: `flux-sa${i % per}-aks-${Math.floor(i / per)}`,
+      issuer: `https://issuer.example/${Math.floor(i / per)}/`,
+      subject: `system:serviceaccount:flux-system:sa${i % per}`,
+      audiences: ['api://AzureADTokenExchange'],
+    }));
+  const base = { identityName: 'flux-aks-prod', scope: 'cluster' as const, clusterName: 'aks-prod', perCluster: 2 };
+
   it('passes up to 20', () => {
-    assert.equal(checkCredentialBudget('flux-aks-prod', 18, ['a', 'b']), undefined);
+    assert.equal(checkCredentialBudget({ ...base, existing: creds(9), newNames: ['a', 'b'] }), undefined);
   });
 
   it('fails 19 + 2 with the counts, the names and what to do', () => {
-    const err = checkCredentialBudget('flux-aks-prod', 19, ['a', 'b']);
+    const err = checkCredentialBudget({ ...base, existing: creds(19, 1), newNames: ['a', 'b'] });
     assert.ok(err);
     assert.equal(err.code, 'FederatedCredentialBudget');
     assert.match(
       err.message,
-      /has 19 federated credentials and this setup needs 2 more \(a, b\).*at most 20 \(1 free\)/,
+      /has 19 federated credentials and the cluster 'aks-prod' needs 2 more \(a, b\).*at most 20 \(1 free\)/,
     );
     assert.match(err.fix ?? '', /identityName/);
+  });
+
+  it('on a shared identity: counts the clusters that share it and says how many more fit', () => {
+    const err = checkCredentialBudget({
+      ...base,
+      scope: 'shared',
+      identityName: 'flux-dev',
+      clusterName: 'aks-dev-11',
+      existing: creds(9).concat(creds(1, 1).map((c) => ({ ...c, issuer: 'https://issuer.example/x/' }))),
+      newNames: ['flux-a-aks-dev-11', 'flux-b-aks-dev-11'],
+    });
+    assert.ok(err);
+    assert.match(err.message, /'flux-dev' has 19 federated credentials \(used by 10 clusters\)/);
+    assert.match(
+      err.message,
+      /room for 0 more clusters with 2 Flux service accounts: 10 clusters per identity at most/,
+    );
+    assert.match(err.fix ?? '', /identityScope: cluster/);
+    assert.match(err.fix ?? '', /flux-dev-2/);
+    assert.equal(clustersOnIdentity(creds(7)), 7);
   });
 });

@@ -104,6 +104,28 @@ describe('writeCredential', () => {
     assert.equal(calls.length, 3);
   });
 
+  it('an identity that filled up meanwhile (a parallel job took the last slots): the budget error, what to do', async () => {
+    const { clients, calls } = msiClients([
+      restError(
+        400,
+        'BadRequest',
+        "Too many Federated Identity Credentials: the managed identity 'flux-dev' already has 20; the maximum is 20.",
+      ),
+    ]);
+    await assert.rejects(
+      writeCredential(clients, IDENTITY, CRED, { log: new MemoryLogger(), retry: fakeRetry(fakeTime()) }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.code, 'FederatedCredentialBudget');
+        assert.match(err.message, /reached its limit of 20 federated credentials/);
+        assert.match(err.cause ?? '', /Another run \(a parallel job on the same shared identity\?\)/);
+        assert.match(err.fix ?? '', /identityScope: cluster/);
+        return true;
+      },
+    );
+    assert.equal(calls.length, 1, 'not retried');
+  });
+
   it('maps the unsupported-region 405 to a fix naming identityLocation', async () => {
     const { clients } = msiClients([
       restError(

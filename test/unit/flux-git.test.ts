@@ -107,7 +107,7 @@ describe('commitFiles', () => {
     assert.equal(g.files.get(r.commitId!)!['/k.yaml'], 'v2 by a colleague\npatched\n');
     assert.match(
       log.text(),
-      /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException, waiting \d+ms \(attempt 2\/5\)/,
+      /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException, waiting \d+ms \(attempt 2\/12\)/,
     );
   });
 

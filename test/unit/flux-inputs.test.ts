@@ -33,6 +33,32 @@ describe('FluxManifestPatch inputs', () => {
     assert.equal(i.targetBranch, 'refs/heads/main');
   });
 
+  test('clientIds: a client id per cluster folder; clientId then optional', () => {
+    const i = read({
+      clientId: '',
+      fluxSystemPath: 'clusters/*/flux-system',
+      clientIds: 'aks-dev-weu=6F1C2D3E-4B5A-4C6D-8E7F-9A0B1C2D3E4F\naks-dev-neu: 0f1e2d3c-4b5a-4697-8877-665544332211',
+    });
+    assert.deepEqual(i.clientIds, {
+      'aks-dev-weu': '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
+      'aks-dev-neu': '0f1e2d3c-4b5a-4697-8877-665544332211',
+    });
+    assert.equal(i.clientId, '');
+    assert.throws(() => read({ clientId: '' }), /\(clientId\)/, 'without clientIds, clientId is required');
+    assert.throws(
+      () => read({ clientIds: 'aks-dev-weu=nope' }),
+      /\(clientIds\): the client id of 'aks-dev-weu' \('nope'\) is not a GUID/,
+    );
+    assert.throws(
+      () => read({ clientIds: 'aks-dev-weu' }),
+      /\(clientIds\): 'aks-dev-weu' is not <cluster>=<clientId>.*Fix: write one/,
+    );
+    assert.throws(
+      () => read({ clientIds: `a1=${BASE.clientId}\na1=${BASE.clientId}` }),
+      /\(clientIds\): 'a1' is listed twice/,
+    );
+  });
+
   test('commit modes take the build repository from the pipeline', () => {
     const i = read({ commitMode: 'pullRequest' });
     assert.equal(i.organizationUrl, 'https://dev.azure.com/contoso');

@@ -35,6 +35,23 @@ describe('FluxOidcProvision inputs', () => {
     assert.equal(i.licenseType, 'express');
   });
 
+  test('identityScope shared: one named identity for the clusters of an environment', () => {
+    const i = read({ identityScope: 'shared', identityName: 'flux-dev', identityResourceGroup: 'rg-fleet-dev' });
+    assert.equal(i.identityScope, 'shared');
+    assert.equal(i.identityName, 'flux-dev');
+    assert.equal(read({}).identityScope, 'cluster');
+    assert.throws(
+      () => read({ identityScope: 'shared' }),
+      /\(identityName\): is empty, and identityScope is shared.*Fix: set identityName to the environment identity, e\.g\. flux-dev/,
+    );
+    assert.throws(
+      () =>
+        read({ identityScope: 'shared', identityName: 'flux-dev', federatedCredentialName: 'flux-{serviceAccount}' }),
+      /\(federatedCredentialName\): 'flux-\{serviceAccount\}' has no \{clusterName\}, so the clusters sharing the identity 'flux-dev' would overwrite each other's credentials/,
+    );
+    assert.throws(() => read({ identityScope: 'environment' }), /\(identityScope\)/);
+  });
+
   test('configureDevOps: false needs no organization, project or repository', () => {
     const i = read({ configureDevOps: 'false' }, {});
     assert.equal(i.configureDevOps, false);

@@ -79,3 +79,47 @@ for (const [name, inputs, message] of bad) {
     );
   });
 }
+
+test('a fleet: clusters as <name> or <resourceGroup>/<name>, each with its own identity unless one is named', () => {
+  const i = readVerifyInputs(
+    platform({ clusterName: '', clusters: 'aks-dev-weu\nrg-fleet-staging/aks-staging-eus', maxParallel: '4' }),
+  );
+  assert.deepEqual(i.fleet?.spec.clusters, [
+    { resourceGroup: 'rg-fleet', name: 'aks-dev-weu' },
+    { resourceGroup: 'rg-fleet-staging', name: 'aks-staging-eus' },
+  ]);
+  assert.equal(i.fleet?.maxParallel, 4);
+  assert.equal(i.fleet?.identityName, undefined, 'default: flux-<cluster> per cluster');
+  const shared = readVerifyInputs(platform({ clusterName: '', clusters: 'aks-a,aks-b', identityName: 'flux-dev' }));
+  assert.equal(shared.fleet?.identityName, 'flux-dev');
+  assert.equal(readVerifyInputs(platform({})).fleet, undefined, 'one cluster: no fleet');
+});
+
+test('a fleet by pattern: the resource groups to look in (default resourceGroup), maxParallel 1-50', () => {
+  const i = readVerifyInputs(
+    platform({ clusterName: '', clusterPattern: 'aks-staging-*', resourceGroups: 'rg-a, rg-b' }),
+  );
+  assert.equal(i.fleet?.spec.pattern, 'aks-staging-*');
+  assert.deepEqual(i.fleet?.spec.resourceGroups, ['rg-a', 'rg-b']);
+  assert.equal(i.fleet?.maxParallel, 10);
+  assert.deepEqual(readVerifyInputs(platform({ clusterName: '', clusterPattern: '*' })).fleet?.spec.resourceGroups, [
+    'rg-fleet',
+  ]);
+  assert.throws(
+    () => readVerifyInputs(platform({ clusterPattern: 'aks-*' })),
+    /\(clusterPattern\): is set together with clusterName.*Fix: give one of clusterName/,
+  );
+  assert.throws(
+    () => readVerifyInputs(platform({ clusterName: '', resourceGroup: '', clusterPattern: 'aks-*' })),
+    /\(resourceGroups\): is empty, and clusterPattern needs resource groups/,
+  );
+  assert.throws(
+    () => readVerifyInputs(platform({ clusterName: '', clusters: 'a/b/c' })),
+    /\(clusters\): 'a\/b\/c' is not a cluster/,
+  );
+  assert.throws(
+    () => readVerifyInputs(platform({ clusterName: '', clusterPattern: '*', maxParallel: '0' })),
+    /\(maxParallel\)/,
+  );
+  assert.throws(() => readVerifyInputs(platform({ clusterName: '' })), /\(clusterName\): is required \(or clusters/);
+});

@@ -32,6 +32,8 @@ import {
   provisionApply,
   provisionPlan,
   verifyFailed,
+  verifyFleet,
+  FLEET_FLUX23_CAUSE,
   xssReport,
 } from './samples';
 
@@ -409,6 +411,47 @@ describe('results tab: rendering reports', () => {
     assert.match(await read.locator('pre.evidence').innerText(), /effective deny: \(none\)$/);
     await shot(page, 'verify-failed');
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a fleet run: a clusters × checks grid, each cell pass/warn/fail, linking to the cluster card', async () => {
+    const { page, errors } = await harness();
+    await render(page, [verifyFleet()]);
+    const card = page.getByRole('article', { name: 'FluxOidcVerify 1.0.0' });
+    const fleet = card.getByRole('region', { name: 'Fleet: 3 clusters' });
+    assert.equal(await text(fleet.locator('.summary')), '1 passed · 1 warned · 1 failed');
+    const grid = fleet.getByRole('table');
+    assert.deepEqual(await texts(grid.locator('thead th')), [
+      'Cluster',
+      'OIDC issuer enabled',
+      'Workload identity enabled',
+      'Flux 2.4 or later',
+      'source-controller token reads the repository',
+      'Least privilege',
+    ]);
+    const rowOf = (name: string) => grid.getByRole('row').filter({ has: page.getByRole('rowheader', { name }) });
+    assert.deepEqual(await texts(rowOf('aks-dev-weu').locator('td')), ['pass', 'pass', 'pass', 'pass', '–']);
+    assert.deepEqual(await texts(rowOf('aks-staging-eus').locator('td')), ['pass', 'pass', 'fail', 'pass', '–']);
+    assert.deepEqual(await texts(rowOf('aks-prod-weu').locator('td')), ['pass', 'pass', 'pass', '–', 'warn']);
+    // A failed cell leads to the cluster's card, which shows the cause.
+    await rowOf('aks-staging-eus').getByRole('link', { name: 'aks-staging-eus, Flux 2.4 or later: fail' }).click();
+    const target = fleet.locator('.cluster-card:target');
+    assert.equal(await target.getAttribute('id'), 'run-1-cluster-2');
+    assert.match(
+      await text(target.getByRole('heading', { level: 4 })),
+      /aks-staging-eus resource group rg-fleet-staging/,
+    );
+    assert.equal(await target.locator('dd.cause').first().innerText(), FLEET_FLUX23_CAUSE);
+    assert.equal(await target.locator('.check').count(), 4);
+    await shot(page, 'verify-fleet');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a single-cluster run has no fleet view', async () => {
+    const { page } = await harness();
+    await render(page, [verifyFailed()]);
+    assert.equal(await page.locator('.fleet').count(), 0);
     await page.close();
   });
 

@@ -296,3 +296,59 @@ export function xssReport(): Report {
   r.finish('Failed', XSS.message);
   return r.build();
 }
+
+/** FluxOidcVerify over a fleet of 3 (as run-fleet.ts reports it): one healthy, one Flux 2.3, one with a warning. */
+export const FLEET_FLUX23_CAUSE = 'source-controller 1.3.0 has no GitRepository spec.provider (needs 1.4.0+, Flux 2.4)';
+export function verifyFleet(): Report {
+  const r = new ReportBuilder('FluxOidcVerify', '1.0.0', 'apply', clock('2026-11-28T10:30:00Z', 44));
+  const ok = (id: string, title: string) => ({ id, title, status: 'pass' as const, evidence: `${title}: ok` });
+  const base = [
+    ok('azure.oidc-issuer', 'OIDC issuer enabled'),
+    ok('azure.workload-identity', 'Workload identity enabled'),
+    ok('cluster.flux-version', 'Flux 2.4 or later'),
+    ok('token.read:source-controller', 'source-controller token reads the repository'),
+  ];
+  r.cluster({ name: 'aks-dev-weu', resourceGroup: 'rg-fleet-dev', verdict: 'pass', checks: base });
+  r.cluster({
+    name: 'aks-staging-eus',
+    resourceGroup: 'rg-fleet-staging',
+    verdict: 'fail',
+    checks: base.map((c) =>
+      c.id === 'cluster.flux-version'
+        ? { ...c, status: 'fail' as const, cause: FLEET_FLUX23_CAUSE, fix: 'upgrade Flux to 2.4 or later' }
+        : c,
+    ),
+  });
+  r.cluster({
+    name: 'aks-prod-weu',
+    resourceGroup: 'rg-fleet-prod-eu',
+    verdict: 'warn',
+    checks: [
+      ...base.slice(0, 3),
+      {
+        id: 'devops.excess-rights',
+        title: 'Least privilege',
+        status: 'warn',
+        evidence: 'ManagePermissions',
+        cause: 'more than Flux needs',
+      },
+    ],
+  });
+  r.check({ id: 'fleet.cluster:aks-dev-weu', title: 'Cluster aks-dev-weu', status: 'pass', evidence: '4 passed' });
+  r.check({
+    id: 'fleet.cluster:aks-staging-eus',
+    title: 'Cluster aks-staging-eus',
+    status: 'fail',
+    evidence: '3 passed, 1 failed',
+    cause: 'failed: Flux 2.4 or later',
+  });
+  r.check({
+    id: 'fleet.cluster:aks-prod-weu',
+    title: 'Cluster aks-prod-weu',
+    status: 'warn',
+    evidence: '3 passed, 1 warned',
+  });
+  r.output('failedClusters', 'aks-staging-eus');
+  r.finish('Failed', '1 of 3 clusters failed verification: aks-staging-eus (Flux 2.4 or later).');
+  return r.build();
+}

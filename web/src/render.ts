@@ -9,6 +9,7 @@
 import type { FieldChange, Report, ReportCheck, ReportResource } from '../../tasks/common/report/model';
 import { renderChain } from './chain';
 import { h, plural, type Child } from './dom';
+import { fleetSection } from './fleet';
 import {
   actionLabel,
   checkGroup,
@@ -392,6 +393,7 @@ function card(doc: Document, r: Report, index: number): HTMLElement {
     attentionCallout(doc, r, id),
     resourcesSection(doc, r, id),
     checksSection(doc, r, id),
+    fleetSection(doc, r, id, { badge, checkItem }),
     outputsSection(doc, r, id),
   );
 }

@@ -166,24 +166,55 @@ export function planCredentials(existing: Credential[], desired: DesiredCredenti
   });
 }
 
+/** What the budget check knows about the identity and this run. */
+export interface BudgetInput {
+  identityName: string;
+  /** `shared`: several clusters use the identity (identityScope input). */
+  scope: 'cluster' | 'shared';
+  clusterName: string;
+  /** Every credential the identity has now (of every cluster that shares it). */
+  existing: readonly Credential[];
+  /** Names of the credentials this run would create. */
+  newNames: string[];
+  /** Credentials one cluster needs (one per Flux service account). */
+  perCluster: number;
+  limit?: number;
+}
+
+/** How many clusters use an identity: one issuer (the cluster's OIDC issuer URL) per cluster. */
+export function clustersOnIdentity(existing: readonly Credential[]): number {
+  return new Set(existing.map((c) => c.issuer)).size;
+}
+
 /**
- * The 20-per-identity budget, checked before any write. Undefined when the plan fits; otherwise
- * the error (how many exist, how many are needed, what to do).
+ * The 20-per-identity budget, checked before any write, counted over every cluster that shares the
+ * identity (existing credentials + the ones this run plans). Undefined when the plan fits;
+ * otherwise the error: how many exist, how many are needed, how many clusters still fit, what to do.
  */
-export function checkCredentialBudget(
-  identityName: string,
-  existingCount: number,
-  newNames: string[],
-  limit = MAX_CREDENTIALS_PER_IDENTITY,
-): UserError | undefined {
-  if (existingCount + newNames.length <= limit) return undefined;
-  const free = Math.max(0, limit - existingCount);
+export function checkCredentialBudget(b: BudgetInput): UserError | undefined {
+  const limit = b.limit ?? MAX_CREDENTIALS_PER_IDENTITY;
+  const count = b.existing.length;
+  const needed = b.newNames.length;
+  if (count + needed <= limit) return undefined;
+  const free = Math.max(0, limit - count);
+  const per = Math.max(1, b.perCluster);
+  const fit = Math.floor(free / per);
+  const clusters = clustersOnIdentity(b.existing);
+  const holders = b.scope === 'shared' ? ` (used by ${clusters} cluster${clusters === 1 ? '' : 's'})` : '';
+  const room =
+    b.scope === 'shared'
+      ? ` It has room for ${fit} more cluster${fit === 1 ? '' : 's'} with ${per} Flux service account${per === 1 ? '' : 's'}: ${Math.floor(limit / per)} clusters per identity at most.`
+      : '';
+  const fix =
+    b.scope === 'shared'
+      ? `Give this cluster its own identity (identityScope: cluster), or split the environment: set identityName to another identity (e.g. ${b.identityName}-2) for '${b.clusterName}' and the clusters after it. Or delete the credentials of clusters that no longer exist (az identity federated-credential list/delete --identity-name ${b.identityName}), then re-run.`
+      : `Use another identity for this cluster (identityName input), or delete federated credentials of clusters that no longer exist (az identity federated-credential list/delete --identity-name ${b.identityName}), then re-run.`;
   return new UserError(
-    `The managed identity '${identityName}' has ${existingCount} federated credentials and this setup needs ${newNames.length} more (${newNames.join(', ')}), but an identity can have at most ${limit}${free > 0 ? ` (${free} free)` : ''}. Nothing was changed.`,
+    `The managed identity '${b.identityName}' has ${count} federated credentials${holders} and the cluster '${b.clusterName}' needs ${needed} more (${b.newNames.join(', ')}), but an identity can have at most ${limit}${free > 0 ? ` (${free} free)` : ' (none free)'}.${room} Nothing was changed.`,
     {
       code: 'FederatedCredentialBudget',
-      cause: `${existingCount} existing + ${newNames.length} new = ${existingCount + newNames.length} > ${limit}.`,
-      fix: `Use another identity for this cluster (identityName input), or delete federated credentials of clusters that no longer exist (az identity federated-credential list/delete --identity-name ${identityName}), then re-run.`,
+      cause: `${count} existing + ${needed} new = ${count + needed} > ${limit} federated credentials on one identity.`,
+      fix,
     },
   );
 }
@@ -249,7 +280,8 @@ export async function writeCredential(
   cred: Credential,
   opts: WriteCredentialOptions,
 ): Promise<Credential> {
-  const attempts = opts.maxAttempts ?? 6;
+  // Parallel jobs of a fleet share one identity: enough attempts for tens of writers to take turns.
+  const attempts = opts.maxAttempts ?? 10;
   const policy = (opts.retry ?? new RetryPolicy({ log: opts.log })).with({
     maxAttempts: attempts,
     baseDelayMs: 1000,
@@ -268,7 +300,7 @@ export async function writeCredential(
   } catch (err) {
     // 400 is also what Entra answers when another writer (a parallel run) created the same
     // issuer + subject under another name since this run read the list: read again, by state.
-    if (errorInfo(err).status === 400) {
+    if (errorInfo(err).status === 400 && !isIdentityFull(err)) {
       const same = (await listCredentials(clients, identity, opts)).find(
         (c) => c.issuer === cred.issuer && c.subject === cred.subject && c.name !== cred.name,
       );
@@ -281,6 +313,12 @@ export async function writeCredential(
     }
     throw credentialWriteError(err, identity, cred, attempts, opts);
   }
+}
+
+/** Azure's 400 for a 21st credential (no code of its own is published: its text is all there is). */
+function isIdentityFull(err: unknown): boolean {
+  const info = errorInfo(err);
+  return info.status === 400 && /too many federated identity credentials/i.test(info.message);
 }
 
 function credentialWriteError(
@@ -309,6 +347,19 @@ function credentialWriteError(
         code: 'FederatedCredentialRegionUnsupported',
         cause: info.message,
         fix: 'Create the identity in a supported region (identityLocation input), then re-run.',
+        inner: err,
+      },
+    );
+  }
+  // The limit is reached only when another run (a parallel job on the same shared identity) wrote
+  // credentials after this run counted them: the budget preflight refuses it otherwise.
+  if (isIdentityFull(err)) {
+    return new UserError(
+      `The managed identity '${identity.name}' reached its limit of ${MAX_CREDENTIALS_PER_IDENTITY} federated credentials while '${cred.name}' was written.`,
+      {
+        code: 'FederatedCredentialBudget',
+        cause: `Another run (a parallel job on the same shared identity?) wrote credentials after this run counted them: ${info.message}`,
+        fix: 'Give the remaining clusters another identity (identityName, or identityScope: cluster), then re-run.',
         inner: err,
       },
     );

@@ -306,7 +306,7 @@ export interface CommitRequest {
   compute(commitId: string): Promise<RepoFile[]>;
   /** For a branch that does not exist yet: the commit to start it from. */
   startFrom?: string;
-  /** Attempts in all (default 5). */
+  /** Attempts in all (default 12: enough for a dozen parallel jobs pushing to one branch to take turns). */
   maxAttempts?: number;
   /** The run's retry policy: a lost race is retried under it (jittered, so parallel runs spread out). */
   retry?: RetryPolicy;
@@ -326,7 +326,7 @@ export interface CommitResult {
  * computes again and retries. Nothing to commit -> no push.
  */
 export async function commitFiles(repo: GitRepository, req: CommitRequest): Promise<CommitResult> {
-  const max = req.maxAttempts ?? 5;
+  const max = req.maxAttempts ?? 12;
   const ref = branchRef(req.branch);
   const policy = (req.retry ?? new RetryPolicy({ log: repo.logger })).with({
     maxAttempts: max,

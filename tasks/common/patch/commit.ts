@@ -24,6 +24,7 @@ import type { Logger } from '../log';
 import type { Step } from '../plan';
 import { UserError } from '../errors';
 import type { CommitMode } from './model';
+import { clusterName } from './workspace';
 
 /** What commitSteps needs of a planned folder. */
 export interface CommitFolder {
@@ -81,11 +82,6 @@ export function mergeDescription(
     return { description, change: description === existing ? 'unchanged' : 'replaced' };
   }
   return { description: `${existing.replace(/\s+$/, '')}\n\n${section}`, change: 'appended' };
-}
-
-function clusterName(folderRel: string): string {
-  const parts = folderRel.split('/').filter((p) => p && p !== '.');
-  return parts.length >= 2 ? parts[parts.length - 2] : (parts[0] ?? 'flux-system');
 }
 
 function safeBranch(name: string): string {
@@ -205,7 +201,7 @@ export function commitSteps(
     [
       'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
       '',
-      `- client id: ${inputs.clientId}`,
+      ...clientIdLines(folders, inputs.clientId),
       ...files.map((f) => `- ${f.path}`),
       '',
       'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
@@ -358,4 +354,11 @@ export function commitSteps(
     },
   };
   return [step as Step<unknown>];
+}
+
+/** The pull request's client-id lines: one for the run, or one per cluster when they differ. */
+function clientIdLines(folders: CommitFolder[], fallback: string): string[] {
+  const ids = new Map(folders.map((f) => [clusterName(f.rel), f.options.clientId]));
+  if (new Set(ids.values()).size <= 1) return [`- client id: ${[...ids.values()][0] ?? fallback}`];
+  return [...ids].map(([cluster, id]) => `- client id of ${cluster}: ${id}`);
 }

@@ -14,7 +14,10 @@ export interface ManifestPatchInputs {
   workingDirectory: string;
   /** Relative to workingDirectory; may be a glob (`clusters/*\/flux-system`). */
   fluxSystemPath: string;
+  /** The client id of every folder without an entry in clientIds ('' when clientIds covers all). */
   clientId: string;
+  /** Per cluster (the folder above flux-system) -> client id: a fleet with an identity per cluster. */
+  clientIds?: Record<string, string>;
   tenantId?: string;
   serviceAccounts: string[];
   gitRepositoryName: string;

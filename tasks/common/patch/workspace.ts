@@ -166,6 +166,12 @@ export function printDiff(log: Logger, diff: string): void {
   if (lines.length > DIFF_LINE_LIMIT) log.info(`... (${lines.length - DIFF_LINE_LIMIT} more diff lines not shown)`);
 }
 
+/** The cluster a flux-system folder belongs to: the folder above it (`clusters/<cluster>/flux-system`). */
+export function clusterName(folderRel: string): string {
+  const parts = folderRel.split('/').filter((p) => p && p !== '.');
+  return parts.length >= 2 ? parts[parts.length - 2] : (parts[0] ?? 'flux-system');
+}
+
 export function countLines(text: string | undefined): number {
   if (!text) return 0;
   return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
@@ -177,9 +183,17 @@ export async function planFolder(
   ctx: CoreContext,
   regenerated: Map<string, Promise<string>>,
 ): Promise<PlannedFolder> {
+  const cluster = clusterName(folder.rel);
+  const clientId = inputs.clientIds?.[cluster] ?? inputs.clientId;
+  if (!clientId) {
+    throw new UserError(`${folder.rel}: no client id for the cluster '${cluster}'.`, {
+      code: 'MissingClientId',
+      fix: `add a line ${cluster}=<clientId> to clientIds (the identity FluxOidcProvision made for it), or set clientId for every folder without one`,
+    });
+  }
   const options: FolderOptions = {
     folder: folder.rel,
-    clientId: inputs.clientId,
+    clientId,
     serviceAccounts: inputs.serviceAccounts,
     gitRepositoryName: inputs.gitRepositoryName,
     minimumFluxVersion: inputs.minimumFluxVersion,

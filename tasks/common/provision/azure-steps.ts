@@ -21,7 +21,13 @@ import {
   type Credential,
   type CredentialPlan,
 } from '../azure/federated';
-import { createIdentity, readIdentity, type IdentityRef, type IdentityState } from '../azure/identity';
+import {
+  createIdentity,
+  readIdentity,
+  type CreateIdentityOptions,
+  type IdentityRef,
+  type IdentityState,
+} from '../azure/identity';
 import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
 import { KNOWN_AFTER_APPLY, type Change, type Step } from '../plan';
@@ -133,16 +139,39 @@ export function identityStep(
     async apply() {
       const loc = location();
       if (!loc) throw new Error('the cluster location is unknown (the cluster step did not run)');
-      facts.identity = await createIdentity(clients, ref, {
-        log: c.log,
-        principal: c.principal,
-        retry: c.retry,
-        location: loc,
-        tags: { 'managed-by': 'FluxOidcProvision', 'flux-cluster': inputs.clusterName },
-      });
+      // A parallel job of the fleet may have created a shared identity since it was observed: keep
+      // theirs (an identity cannot be created again in another region, and needs no second PUT).
+      const meanwhile = async () => {
+        const found = await readIdentity(clients, ref, c);
+        if (found) facts.identity = found;
+        return found ? { note: `created meanwhile by another run: client id ${found.clientId}` } : undefined;
+      };
+      const kept = await meanwhile();
+      if (kept) return kept;
+      try {
+        facts.identity = await createIdentity(clients, ref, opts(loc));
+      } catch (err) {
+        const theirs = await meanwhile();
+        if (theirs) return theirs;
+        throw err;
+      }
       return { note: `client id ${facts.identity.clientId}, principal id ${facts.identity.principalId}` };
     },
   };
+
+  function opts(loc: string): CreateIdentityOptions {
+    return {
+      log: c.log,
+      principal: c.principal,
+      retry: c.retry,
+      location: loc,
+      // A shared identity belongs to no one cluster (and a parallel job's PUT must not flip its tags).
+      tags:
+        inputs.identityScope === 'shared'
+          ? { 'managed-by': 'FluxOidcProvision', 'flux-identity-scope': 'shared' }
+          : { 'managed-by': 'FluxOidcProvision', 'flux-cluster': inputs.clusterName },
+    };
+  }
 }
 
 export function credentialSteps(

@@ -3,7 +3,7 @@
  * denies and least privilege stop the run before the first write.
  */
 import { needsWorkloadIdentityUpdate, type ClusterState } from '../azure/cluster';
-import { checkCredentialBudget, MAX_CREDENTIALS_PER_IDENTITY } from '../azure/federated';
+import { checkCredentialBudget, clustersOnIdentity, MAX_CREDENTIALS_PER_IDENTITY } from '../azure/federated';
 import { excessBits, permissionNames, planAce } from '../devops/acl';
 import { type Preflight } from '../plan';
 import type { AzureConnection } from '../auth/types';
@@ -116,17 +116,26 @@ export function credentialBudgetCheck(inputs: ProvisionInputs): Preflight {
     check(planned) {
       const creds = planned.filter((p) => p.step.kind === 'FederatedIdentityCredential');
       if (creds.length === 0) return { status: 'skip' };
-      const existing = (creds[0].observed as CredentialObservation).existing.length;
+      const existing = (creds[0].observed as CredentialObservation).existing;
       const newNames = creds.filter((p) => p.plan.action === 'create').map((p) => p.step.name);
-      const err = checkCredentialBudget(inputs.identityName, existing, newNames);
-      const evidence = `${existing} existing, ${newNames.length} to create`;
-      const after = existing + newNames.length;
+      const err = checkCredentialBudget({
+        identityName: inputs.identityName,
+        scope: inputs.identityScope,
+        clusterName: inputs.clusterName,
+        existing,
+        newNames,
+        perCluster: inputs.serviceAccounts.length,
+      });
+      const shared =
+        inputs.identityScope === 'shared' ? ` (shared: ${clustersOnIdentity(existing)} cluster(s) use it now)` : '';
+      const evidence = `${existing.length} existing${shared}, ${newNames.length} to create`;
+      const after = existing.length + newNames.length;
       if (!err && MAX_CREDENTIALS_PER_IDENTITY - after < inputs.serviceAccounts.length)
         return {
           status: 'warn',
           evidence,
           cause: `the identity ${inputs.identityName} ${after === MAX_CREDENTIALS_PER_IDENTITY ? 'is full' : 'is nearly full'} with this cluster: ${after} of ${MAX_CREDENTIALS_PER_IDENTITY} federated credentials; the next cluster (${inputs.serviceAccounts.length} credentials) will not fit`,
-          fix: 'give the next cluster another identity (the identityName input), or delete credentials of retired clusters (az identity federated-credential delete)',
+          fix: 'give the next cluster another identity (the identityName input, or identityScope: cluster), or delete credentials of retired clusters (az identity federated-credential delete)',
         };
       if (!err) return { status: 'pass', evidence };
       return { status: 'fail', evidence, cause: err.message, ...(err.fix ? { fix: err.fix } : {}) };

@@ -5,6 +5,7 @@ import {
   type Mode,
   type Report,
   type ReportCheck,
+  type ReportCluster,
   type ReportResource,
   type TaskResultKind,
 } from './model';
@@ -84,6 +85,11 @@ export class ReportBuilder {
 
   check(c: ReportCheck): void {
     this.report.checks.push({ ...c });
+  }
+
+  /** A cluster's section of a fleet run (its checks; the run's summary check is added separately). */
+  cluster(c: ReportCluster): void {
+    (this.report.clusters ??= []).push({ ...c, checks: c.checks.map((x) => ({ ...x })) });
   }
 
   /** A non-secret output variable (secret outputs are never recorded). */

@@ -3,7 +3,7 @@
  * (`##vso[task.uploadsummary]`): a header line with the result, a resources table, a checks
  * table and the fixes of failed checks. Table cells escape `|` and flatten newlines.
  */
-import type { Action, CheckStatus, Report, ResourceStatus } from './model';
+import type { Action, CheckStatus, Report, ReportCheck, ResourceStatus } from './model';
 
 const ACTION_ICON: Record<Action, string> = { create: '➕', update: '✏️', delete: '➖', unchanged: '✔️', skip: '⏭️' };
 const STATUS_TEXT: Record<ResourceStatus, string> = {
@@ -108,20 +108,14 @@ export function renderMarkdown(report: Report): string {
     out.push('');
   }
 
-  if (report.checks.length > 0) {
-    out.push('#### Checks', '');
-    out.push('| Status | Check | Evidence |', '|---|---|---|');
-    for (const c of report.checks) out.push(`| ${CHECK_ICON[c.status]} | ${cell(c.title)} | ${cell(c.evidence)} |`);
-    out.push('');
-    const actionable = report.checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && (c.cause || c.fix));
-    if (actionable.length > 0) {
-      out.push('#### How to fix', '');
-      for (const c of actionable) {
-        out.push(`- **${inline(c.title)}** (${c.status})${c.cause ? `: ${inline(c.cause)}` : ''}`);
-        if (c.fix) out.push(`  - Fix: ${inline(c.fix)}`);
-      }
-      out.push('');
-    }
+  out.push(...checksSection(report.checks, report.clusters?.length ? 'Clusters' : 'Checks'));
+  for (const c of report.clusters ?? []) {
+    out.push(
+      ...checksSection(
+        c.checks,
+        `${CHECK_ICON[c.verdict]}: cluster ${inline(c.name)} (resource group ${inline(c.resourceGroup)})`,
+      ),
+    );
   }
 
   const outputs = Object.entries(report.outputs);
@@ -142,6 +136,24 @@ export function renderMarkdown(report: Report): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A checks table under a heading, then the causes and fixes of what failed or warned. */
+function checksSection(checks: ReportCheck[], heading: string): string[] {
+  if (checks.length === 0) return [];
+  const out = [`#### ${heading}`, '', '| Status | Check | Evidence |', '|---|---|---|'];
+  for (const c of checks) out.push(`| ${CHECK_ICON[c.status]} | ${cell(c.title)} | ${cell(c.evidence)} |`);
+  out.push('');
+  const actionable = checks.filter((c) => (c.status === 'fail' || c.status === 'warn') && (c.cause || c.fix));
+  if (actionable.length > 0) {
+    out.push('#### How to fix', '');
+    for (const c of actionable) {
+      out.push(`- **${inline(c.title)}** (${c.status})${c.cause ? `: ${inline(c.cause)}` : ''}`);
+      if (c.fix) out.push(`  - Fix: ${inline(c.fix)}`);
+    }
+    out.push('');
+  }
+  return out;
 }
 
 export function toJson(report: Report): string {

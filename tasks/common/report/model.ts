@@ -51,6 +51,19 @@ export interface ReportCheck {
   fix?: string;
 }
 
+/**
+ * One cluster of a run that covered several (FluxOidcVerify with clusters / clusterPattern): its
+ * own checks and verdict. The run's `checks` then hold one summary check per cluster.
+ */
+export interface ReportCluster {
+  name: string;
+  resourceGroup: string;
+  subscriptionId?: string;
+  /** fail: a required check failed; warn: a check warned; pass otherwise. */
+  verdict: 'pass' | 'warn' | 'fail';
+  checks: ReportCheck[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   task: string;
@@ -63,6 +76,8 @@ export interface Report {
   message?: string;
   resources: ReportResource[];
   checks: ReportCheck[];
+  /** Present when the run covered several clusters (a fleet): a section per cluster. */
+  clusters?: ReportCluster[];
   /** Output variables set by the task; secret outputs are never listed. */
   outputs: Record<string, string>;
   warnings: string[];

@@ -12,48 +12,56 @@ import { KubeClient } from '../kube/client';
 import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../kube/connection';
 import type { TaskContext } from '../pipeline/task';
 import { UserError } from '../errors';
-import type { CheckResult } from './model';
+import type { CheckResult, VerifyTarget } from './model';
+import { verifyFleet } from './run-fleet';
 import { runVerify, type VerifyOutcome } from './verify';
+import type { ArmClients } from '../azure/clients';
+import type { DevOpsConnection } from '../devops/connection';
 import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
 
 export interface VerifyTaskOptions {
   userAgent: string;
 }
 
-function principalOf(c: AzureConnection): string {
+export function principalOf(c: AzureConnection): string {
   return c.name ? `${c.name} (${c.clientId})` : c.clientId;
 }
 
-const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+export const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
 
-function logCheck(ctx: TaskContext, c: CheckResult): void {
-  ctx.log.info(`[${MARK[c.status]}] ${c.title}: ${c.evidence.join('; ')}`);
-  if (c.cause) ctx.log.info(`       cause: ${c.cause}`);
-  if (c.fix) ctx.log.info(`       fix: ${c.fix}`);
+export function logCheck(ctx: Pick<TaskContext, 'log'>, c: CheckResult, prefix = ''): void {
+  ctx.log.info(`${prefix}[${MARK[c.status]}] ${c.title}: ${c.evidence.join('; ')}`);
+  if (c.cause) ctx.log.info(`${prefix}       cause: ${c.cause}`);
+  if (c.fix) ctx.log.info(`${prefix}       fix: ${c.fix}`);
 }
 
-export async function verifyTask(
+/** How one cluster is reached: the Azure DevOps connection (shared) and the cluster's API server. */
+export function verifyServices(
   ctx: TaskContext,
   inputs: VerifyInputs,
-  options: VerifyTaskOptions,
-): Promise<VerifyOutcome> {
-  const plan = ctx.mode === 'plan';
-  const azure = await ctx.azureConnection('azureSubscription');
-  const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
-  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent, retry: ctx.retry });
+  azure: AzureConnection,
+  arm: ArmClients,
+): { devops: () => Promise<DevOpsConnection>; kube: (target: VerifyTarget) => Promise<KubeAccess> } {
+  let devopsConnection: Promise<DevOpsConnection> | undefined;
+  const devops = () =>
+    (devopsConnection ??= (async () => {
+      const conn =
+        inputs.devopsConnectionInput === 'azureSubscription'
+          ? azure
+          : await ctx.azureConnection(inputs.devopsConnectionInput);
+      const t = await devopsTokenFor(conn, ctx.log);
+      // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
+      const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
+      return connectDevOps({
+        orgUrl: inputs.target.organizationUrl,
+        token: t.token,
+        log: ctx.log,
+        retry: ctx.retry,
+        holder,
+      });
+    })());
 
-  const devops = async () => {
-    const conn =
-      inputs.devopsConnectionInput === 'azureSubscription'
-        ? azure
-        : await ctx.azureConnection(inputs.devopsConnectionInput);
-    const t = await devopsTokenFor(conn, ctx.log);
-    // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
-    const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
-    return connectDevOps({ orgUrl: target.organizationUrl, token: t.token, log: ctx.log, retry: ctx.retry, holder });
-  };
-
-  const kube = async () => {
+  const kube = async (target: VerifyTarget): Promise<KubeAccess> => {
     let source: KubeSource;
     if (inputs.kubernetesServiceConnection) {
       const ep = ctx.platform.endpoint(inputs.kubernetesServiceConnection);
@@ -83,6 +91,29 @@ export async function verifyTask(
       serviceConnection: !!inputs.kubernetesServiceConnection,
     };
   };
+  return { devops, kube };
+}
+
+export interface KubeAccess {
+  client: KubeClient;
+  description: string;
+  /** Reached through a Kubernetes service connection (not the AKS credentials). */
+  serviceConnection: boolean;
+}
+
+export async function verifyTask(
+  ctx: TaskContext,
+  inputs: VerifyInputs,
+  options: VerifyTaskOptions,
+): Promise<VerifyOutcome> {
+  if (inputs.fleet) return verifyFleet(ctx, inputs, inputs.fleet, options);
+  const plan = ctx.mode === 'plan';
+  const azure = await ctx.azureConnection('azureSubscription');
+  const target = { ...inputs.target, subscriptionId: azure.subscriptionId };
+  const arm = createArmClients(azure, { log: ctx.log, userAgent: options.userAgent, retry: ctx.retry });
+  const services = verifyServices(ctx, inputs, azure, arm);
+  const devops = services.devops;
+  const kube = () => services.kube(target);
 
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
   const proxyOptions = proxySettingsFor(ctx.platform.proxy(), azure.cloud.authorityHost);

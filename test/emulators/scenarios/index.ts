@@ -14,6 +14,7 @@ import type { DevOpsState } from '../devops/model';
 import type { KubeState } from '../kube/model';
 import { azureScenario } from '../azure/scenario';
 import { scenarioSection } from './modules';
+import { buildFleet, parseFleetScenario } from './fleet';
 
 export const SCENARIOS: readonly ScenarioName[] = ['fresh', 'converged'];
 export const HOST_NAMES: readonly HostName[] = [
@@ -46,27 +47,33 @@ export function isScenarioName(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
 }
 
+/** Names `buildScenario` accepts besides SCENARIOS: `fleet`, `fleet:N`, `fleet:N:oidc` (scenarios/fleet.ts). */
+export const GENERATED_SCENARIOS = 'fleet, fleet:N (N fresh clusters), fleet:N:oidc (N clusters on OIDC)';
+
 /** A built-in scenario with the live URLs filled in. */
 export async function buildScenario(
   name: string,
   urls: CloudUrls,
   folders: readonly ('devops' | 'kube')[] = ['devops', 'kube'],
 ): Promise<CloudState> {
-  if (!isScenarioName(name)) {
+  const fleet = parseFleetScenario(name);
+  if (!fleet && !isScenarioName(name)) {
     throw new StateError(
-      `Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}; or load a state file with --state <file>.`,
+      `Unknown scenario '${name}'. Use one of: ${SCENARIOS.join(', ')}, ${GENERATED_SCENARIOS}; or load a state file with --state <file>.`,
     );
   }
-  const input = { scenario: name, urls };
+  const input = { scenario: fleet ? 'fresh' : (name as ScenarioName), urls };
   const devops = folders.includes('devops') ? await scenarioSection('devops') : undefined;
   const kube = folders.includes('kube') ? await scenarioSection('kube') : undefined;
-  return {
+  const state: CloudState = {
     azure: azureScenario.build(input),
     // Empty sections when a folder is left out (startCloud `services`) or has no scenario.ts.
     devops: (devops ? devops.build(input) : {}) as DevOpsState,
     kube: (kube ? kube.build(input) : {}) as KubeState,
     faults: [],
   };
+  if (fleet) buildFleet(state, fleet, urls, folders);
+  return state;
 }
 
 function mapStrings(v: unknown, f: (s: string) => string): unknown {
