@@ -94,6 +94,7 @@ export async function verifyTask(
     },
     {
       log: ctx.log,
+      report: ctx.report,
       arm,
       devops,
       kube,

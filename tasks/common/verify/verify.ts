@@ -2,12 +2,13 @@
  * FluxOidcVerify's core: collect facts, judge them, prove the chain end to end, reconcile, and
  * (optionally) retire the old Git secret. Returns every check; the task maps them to the report,
  * the outputs and the result. Read-only apart from the reconcile annotation and the optional
- * secret deletion, both of which plan mode only describes.
+ * secret deletion, both plan steps (tasks/common/plan) that plan mode shows and does not apply.
  */
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import type { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
 import { azureChecks } from './azure-checks';
 import { clusterChecks } from './cluster-checks';
@@ -26,8 +27,9 @@ export type SelectableGroup = (typeof CHECK_GROUPS)[number];
 export interface VerifyOptions {
   target: VerifyTarget;
   groups: ReadonlySet<SelectableGroup>;
-  /** Request a reconcile (only in apply mode). */
+  /** The reconcile input: request a reconcile (plan mode shows the request, does not make it). */
   reconcile: boolean;
+  /** Plan mode: every check runs; the writes are planned, not applied. */
   plan: boolean;
   timeoutSeconds: number;
   failOn: 'error' | 'warning';
@@ -47,6 +49,8 @@ export interface VerifyServices {
   authorityHost: string;
   /** The agent's proxy for that exchange, when configured. */
   proxyOptions?: ProofContext['proxyOptions'];
+  /** The run report: the reconcile requests and the secret deletion are recorded as resources. */
+  report?: ReportBuilder;
   /** Runs a block inside a collapsible log group. */
   group?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
   now?: () => number;
@@ -150,8 +154,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
   let reconciled: CheckResult[] = [];
   if (kube) {
     const k = kube;
-    const request = o.reconcile && !o.plan;
-    reconciled = await inGroup(request ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
+    reconciled = await inGroup(o.reconcile && !o.plan ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
       try {
         const facts = await reconcileAndWait({
           kube: k,
@@ -159,7 +162,9 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
           gitRepositoryName: t.gitRepositoryName,
           kustomizationName: t.kustomizationName,
           deployments: t.serviceAccounts,
-          request,
+          request: o.reconcile,
+          mode: o.plan ? 'plan' : 'apply',
+          ...(s.report ? { report: s.report } : {}),
           timeoutMs: o.timeoutSeconds * 1000,
           log,
           ...(s.now ? { now: s.now } : {}),
@@ -224,7 +229,9 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
             namespace: t.fluxNamespace,
             gitRepositoryName: t.gitRepositoryName,
             blockingChecks: blocking(checks, o.failOn),
-            plan: o.plan,
+            mode: o.plan ? 'plan' : 'apply',
+            log,
+            ...(s.report ? { report: s.report } : {}),
           });
         } catch (err) {
           return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err);
