@@ -152,3 +152,28 @@ test('without a request (plan mode) only the current status is read', async () =
   assert.equal(git.revision, 'main@sha1:ccc');
   assert.equal(ks.outcome, 'missing');
 });
+
+test('plan mode with reconcile on shows the requests and makes none', async () => {
+  const c = new ScriptedCluster();
+  c.add('GitRepository', 'flux-system', 1, ready('stored'));
+  c.add('Kustomization', 'flux-system', 1, ready('Applied revision: main@sha1:ccc'));
+  const log = new MemoryLogger();
+  const [git, ks] = await reconcileAndWait({
+    kube: c.client(),
+    namespace: 'flux-system',
+    gitRepositoryName: 'flux-system',
+    kustomizationName: 'flux-system',
+    deployments: [],
+    request: true,
+    mode: 'plan',
+    timeoutMs: 60_000,
+    log,
+    retry: new RetryPolicy({ now: () => 0, sleep: async () => {} }),
+  });
+  assert.deepEqual(c.requests, []);
+  assert.equal(git.outcome, 'not-requested');
+  assert.equal(ks.outcome, 'not-requested');
+  const text = log.lines.map((l) => l.message).join('\n');
+  assert.match(text, /~ update GitRepository flux-system\/flux-system/);
+  assert.match(text, /~ update Kustomization flux-system\/flux-system/);
+});

@@ -9,7 +9,6 @@
 import type { FederatedIdentityCredential } from '@azure/arm-msi';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
-import { KNOWN_AFTER_APPLY, type Change } from '../plan/step';
 import type { ArmClients } from './clients';
 import { describeArmError } from './errors';
 import { errorInfo } from '../http/errors';
@@ -99,12 +98,25 @@ export function desiredCredentials(p: {
 
 export type CredentialAction = 'create' | 'update' | 'unchanged';
 
+/** One field that differs. `afterApply`: the desired value is known only after apply (the issuer of a cluster whose issuer is off). */
+export interface CredentialChange {
+  field: 'issuer' | 'subject' | 'audiences';
+  from?: string;
+  to?: string;
+  afterApply?: true;
+}
+
+/** The desired issuer as a change's `to`: the URL, or known only after apply. */
+function issuerTo(issuer: string | undefined): Pick<CredentialChange, 'to' | 'afterApply'> {
+  return issuer === undefined ? { afterApply: true } : { to: issuer };
+}
+
 export interface CredentialPlan {
   desired: DesiredCredential;
   action: CredentialAction;
   /** The name written (or kept): the desired name, or the existing credential's that already matches. */
   name: string;
-  changes: Change[];
+  changes: CredentialChange[];
   note?: string;
 }
 
@@ -138,9 +150,8 @@ export function planCredentials(existing: Credential[], desired: DesiredCredenti
     }
     const byName = existing.find((e) => e.name.toLowerCase() === d.name.toLowerCase());
     if (byName) {
-      const changes: Change[] = [];
-      const issuer = d.issuer ?? KNOWN_AFTER_APPLY;
-      if (byName.issuer !== d.issuer) changes.push({ field: 'issuer', from: byName.issuer, to: issuer });
+      const changes: CredentialChange[] = [];
+      if (byName.issuer !== d.issuer) changes.push({ field: 'issuer', from: byName.issuer, ...issuerTo(d.issuer) });
       if (byName.subject !== d.subject) changes.push({ field: 'subject', from: byName.subject, to: d.subject });
       if (!sameAudiences(byName.audiences))
         changes.push({ field: 'audiences', from: (byName.audiences ?? []).join(', '), to: TOKEN_EXCHANGE_AUDIENCE });
@@ -158,7 +169,7 @@ export function planCredentials(existing: Credential[], desired: DesiredCredenti
       action: 'create',
       name: d.name,
       changes: [
-        { field: 'issuer', to: d.issuer ?? KNOWN_AFTER_APPLY },
+        { field: 'issuer', ...issuerTo(d.issuer) },
         { field: 'subject', to: d.subject },
         { field: 'audiences', to: TOKEN_EXCHANGE_AUDIENCE },
       ],

@@ -19,6 +19,7 @@ import {
   TOKEN_EXCHANGE_AUDIENCE,
   writeCredential,
   type Credential,
+  type CredentialChange,
   type CredentialPlan,
 } from '../azure/federated';
 import {
@@ -33,6 +34,15 @@ import type { Logger } from '../log';
 import { KNOWN_AFTER_APPLY, type Change, type Step } from '../plan';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import { type Facts, type CredentialObservation } from './model';
+
+/** A federated credential's field change as the plan shows it (an issuer known only after apply included). */
+function toPlanChange(c: CredentialChange): Change {
+  return {
+    field: c.field,
+    ...(c.from !== undefined ? { from: c.from } : {}),
+    to: c.afterApply ? KNOWN_AFTER_APPLY : c.to,
+  };
+}
 
 export interface AzureStepContext {
   log: Logger;
@@ -223,7 +233,7 @@ export function credentialSteps(
     plan(o) {
       const p = planOne(sa, o);
       facts.credentialNames.set(sa, p.name);
-      return { action: p.action, changes: p.changes, ...(p.note ? { note: p.note } : {}) };
+      return { action: p.action, changes: p.changes.map(toPlanChange), ...(p.note ? { note: p.note } : {}) };
     },
     async apply(o) {
       const cl = facts.cluster;

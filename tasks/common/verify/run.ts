@@ -129,6 +129,7 @@ export async function verifyTask(
     },
     {
       log: ctx.log,
+      report: ctx.report,
       arm,
       devops,
       kube,

@@ -2,13 +2,14 @@
  * FluxOidcVerify's core: collect facts, judge them, prove the chain end to end, reconcile, and
  * (optionally) retire the old Git secret. Returns every check; the task maps them to the report,
  * the outputs and the result. Read-only apart from the reconcile annotation and the optional
- * secret deletion, both of which plan mode only describes.
+ * secret deletion, both plan steps (tasks/common/plan) that plan mode shows and does not apply.
  */
 import type { RetryPolicy } from '../http/retry';
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
 import { KubeError, type KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import type { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
 import { azureChecks } from './azure-checks';
 import { clusterChecks, expectedRepoUrl } from './cluster-checks';
@@ -29,8 +30,9 @@ export type SelectableGroup = (typeof CHECK_GROUPS)[number];
 export interface VerifyOptions {
   target: VerifyTarget;
   groups: ReadonlySet<SelectableGroup>;
-  /** Request a reconcile (only in apply mode). */
+  /** The reconcile input: request a reconcile (plan mode shows the request, does not make it). */
   reconcile: boolean;
+  /** Plan mode: every check runs; the writes are planned, not applied. */
   plan: boolean;
   timeoutSeconds: number;
   failOn: 'error' | 'warning';
@@ -50,6 +52,8 @@ export interface VerifyServices {
   authorityHost: string;
   /** The agent's proxy for that exchange, when configured. */
   proxyOptions?: ProofContext['proxyOptions'];
+  /** The run report: the reconcile requests and the secret deletion are recorded as resources. */
+  report?: ReportBuilder;
   /** Runs a block inside a collapsible log group. */
   group?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
   /** The run's retry policy: waits, polls and raw reads run under it (tests pass one on a fake clock). */
@@ -163,8 +167,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
   let reconciled: CheckResult[] = [];
   if (kube) {
     const k = kube;
-    const request = o.reconcile && !o.plan;
-    reconciled = await inGroup(request ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
+    reconciled = await inGroup(o.reconcile && !o.plan ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
       try {
         const facts = await reconcileAndWait({
           kube: k,
@@ -172,7 +175,9 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
           gitRepositoryName: t.gitRepositoryName,
           kustomizationName: t.kustomizationName,
           deployments: t.serviceAccounts,
-          request,
+          request: o.reconcile,
+          mode: o.plan ? 'plan' : 'apply',
+          ...(s.report ? { report: s.report } : {}),
           timeoutMs: o.timeoutSeconds * 1000,
           log,
           ...(s.retry ? { retry: s.retry } : {}),
@@ -237,7 +242,9 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
             namespace: t.fluxNamespace,
             gitRepositoryName: t.gitRepositoryName,
             blockingChecks: blocking(checks, o.failOn),
-            plan: o.plan,
+            mode: o.plan ? 'plan' : 'apply',
+            log,
+            ...(s.report ? { report: s.report } : {}),
           });
         } catch (err) {
           return errorCheck(
