@@ -179,7 +179,7 @@ describe('FluxOidcProvision on a fleet', () => {
       .filter((e) => e.status === 409 && /federatedIdentityCredentials/i.test(e.path));
     assert.ok(conflicts.length > 0, 'the writes did overlap (409 answered and retried)');
     assert.ok(
-      runs.some((r) => /another write on the same identity is in progress \(409\); retrying/.test(r.log)),
+      runs.some((r) => /retrying the write of the federated credential '[^']+' after 409/.test(r.log)),
       'the log says what was retried',
     );
   });
@@ -305,7 +305,11 @@ describe('FluxManifestPatch on a fleet', () => {
       assert.match(text, new RegExp(`client-id: ${CLIENT(i + 10)}`));
     });
     assert.ok(
-      runs.some((r) => /moved while pushing \(TF401028: another push landed first\)/.test(r.log)),
+      runs.some((r) =>
+        /retrying the push to refs\/heads\/main \(the branch moved: re-reading the tip and re-applying\) after 409 GitReferenceStaleException/.test(
+          r.log,
+        ),
+      ),
       'the pushes did race (and were re-applied on the new tip)',
     );
   });

@@ -11,6 +11,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { grantClusterView } from './cluster-view';
 import { runBundledTask, type TaskRun } from '../agent/agent';
 import { OTHER_CONNECTIONS, startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
@@ -54,6 +55,7 @@ before(async () => {
   const rt = kubeRuntime(cloud.ctx);
   await rt.cluster(FRESH.clusterName)!.ensureBooted();
   await rt.settled();
+  grantClusterView(cloud);
 });
 
 after(async () => {

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { grantClusterView } from './cluster-view';
 import { runBundledTask, type TaskRun } from '../agent/agent';
 import { startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
@@ -115,6 +116,7 @@ before(async () => {
   cloud = await startCloud({ scenario: 'converged' });
   converged = structuredClone(cloud.ctx.state);
   await boot(cloud);
+  grantClusterView(cloud);
 });
 
 after(async () => {

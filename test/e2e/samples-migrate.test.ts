@@ -15,6 +15,8 @@ import * as azdev from 'azure-devops-node-api';
 import { PullRequestStatus } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
 import { startCloud, type Cloud } from '../emulators/cloud';
+import { RETIRE_ROLE } from '../emulators/kube/scenario';
+import { bindClusterRoleIn } from './cluster-view';
 import { kubeRuntime } from '../emulators/kube/index';
 import { FRESH } from '../emulators/names';
 import { gotkSyncYaml } from '../emulators/kube/flux/install';
@@ -95,6 +97,8 @@ describe('samples/migrate-from-ssh.yml', () => {
         const rt = kubeRuntime(cloud.ctx);
         await rt.cluster(FRESH.clusterName)!.ensureBooted();
         await rt.settled();
+        // retireStaticCredentials needs the README's extra role (read and delete the Git secret).
+        bindClusterRoleIn(cloud, RETIRE_ROLE.name);
         const before = gitSecret(cloud);
         assert.ok(before, 'the bootstrap left its Git secret');
         assert.deepEqual(Object.keys(before.data as object).sort(), [...b.secretKeys].sort());

@@ -519,7 +519,9 @@ describe('FluxOidcVerify right after FluxOidcProvision', () => {
       s.azure.tenant.ficPropagationDelayMs = 60_000;
       for (const f of identityOf(s).federatedIdentityCredentials) f.createdAt = cloud.ctx.clock.now();
     });
-    const o = await verify({ checks: 'azure,token', reconcile: 'false' });
+    // The propagation retry's budget is the run's timeout (at most 120 s): room for the backoff to
+    // reach past the 60 s delay whatever the machine's load.
+    const o = await verify({ checks: 'azure,token', reconcile: 'false', timeoutSeconds: '120' });
     assert.equal(o.checks.find((c) => c.id === 'token.proof:source-controller')?.status, 'pass', why(o));
     assert.match(
       o.run.log,

@@ -101,7 +101,12 @@ export function outcomeSentence(r: Report): string {
   const patch = patchSentence(r, applied);
   let sentence: string;
   if (patch) sentence = patch;
-  else if (r.mode === 'plan') {
+  else if (r.task === 'FluxOidcVerify' && r.checks.some((c) => c.status !== 'skip')) {
+    // A gate: what the checks found leads; the writes it made (reconcile requests, the retired secret) follow.
+    const verdict =
+      r.mode === 'plan' ? `Plan: ${checksSentence(r).replace(/^A/, 'a').replace(/^The/, 'the')}` : checksSentence(r);
+    sentence = applied.length ? `${verdict.replace(/\.$/, '')}. ${cap(changes(applied, 0))}.` : verdict;
+  } else if (r.mode === 'plan') {
     sentence = moving.length
       ? `Plan: apply would ${changes(moving, 1)}; nothing was changed.`
       : r.resources.length
