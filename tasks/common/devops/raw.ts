@@ -4,9 +4,18 @@
  * tenant, named in the X-VSS-ResourceTenant header) or a managed identity's own token (reading
  * the repository's refs and evaluating a permission as that identity would).
  */
-import { WebApi, getBearerHandler } from 'azure-devops-node-api';
-import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
-import { apiUrl } from './connection';
+import { AdoHttpClient } from 'azure-devops-node-api/AdoHttpClientBases';
+import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
+import type { IRequestHandler, IRequestOptions } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
+import type { ProxyConfig } from '../auth/types';
+import { apiUrl, requestOptions, USER_AGENT } from './connection';
+
+let options: IRequestOptions = requestOptions(undefined);
+
+/** Routes the raw calls through the agent's proxy (TaskContext.platform.proxy()), as the connection's. */
+export function useProxy(proxy: ProxyConfig | undefined): void {
+  options = requestOptions(proxy);
+}
 
 /** No authentication at all (the tenant probe must be anonymous). */
 const anonymous: IRequestHandler = {
@@ -27,16 +36,14 @@ export interface RawResponse {
   body: string;
 }
 
-/** A raw HTTP call through the node-api's HTTP client (proxy and keep-alive as the SDK does). */
+/** A raw HTTP call through the node-api's HTTP client (proxy and keep-alive as the connection's). */
 export async function rawCall(
-  orgUrl: string,
   token: string | undefined,
   method: 'GET' | 'POST',
   url: string,
   body?: unknown,
 ): Promise<RawResponse> {
-  const web = new WebApi(orgUrl, token ? getBearerHandler(token) : anonymous);
-  const client = web.rest.client;
+  const client = new AdoHttpClient(USER_AGENT, [token ? new BearerCredentialHandler(token) : anonymous], options);
   const headers = { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
   const res =
     method === 'GET' ? await client.get(url, headers) : await client.post(url, JSON.stringify(body ?? {}), headers);
@@ -64,7 +71,6 @@ export function vssMessage(r: RawResponse): string {
 export async function organizationTenant(orgUrl: string): Promise<string | undefined> {
   for (const p of ['_apis/connectionData', '_apis/projects']) {
     const r = await rawCall(
-      orgUrl,
       undefined,
       'GET',
       apiUrl(orgUrl, p, p === '_apis/projects' ? { $top: 1, 'api-version': '7.1' } : {}),
@@ -88,7 +94,7 @@ export async function readRefsAs(
   repository: string,
 ): Promise<RepoReadResult> {
   const base = `${encodeURIComponent(project)}/_apis/git/repositories/${encodeURIComponent(repository)}`;
-  const r = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }));
+  const r = await rawCall(token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }));
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
   let repo: { id: string; projectId: string };
   try {
@@ -97,12 +103,7 @@ export async function readRefsAs(
   } catch {
     return { ok: false, status: r.status, error: `unexpected response: ${r.body.slice(0, 200)}` };
   }
-  const refs = await rawCall(
-    orgUrl,
-    token,
-    'GET',
-    apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }),
-  );
+  const refs = await rawCall(token, 'GET', apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }));
   if (refs.status !== 200) return { ok: false, status: refs.status, error: vssMessage(refs) };
   try {
     const j = JSON.parse(refs.body) as { value?: { name?: string; objectId?: string }[] };
@@ -121,7 +122,7 @@ export async function evaluateAs(
   bit: number,
 ): Promise<{ ok: true; allowed: boolean } | { ok: false; status: number; error: string }> {
   const url = apiUrl(orgUrl, '_apis/security/permissionevaluationbatch', { 'api-version': '7.1' });
-  const r = await rawCall(orgUrl, bearer, 'POST', url, {
+  const r = await rawCall(bearer, 'POST', url, {
     alwaysAllowAdministrators: false,
     evaluations: [{ securityNamespaceId: namespaceId, token, permissions: bit }],
   });

@@ -5,7 +5,7 @@
  * waiting to retry (failed).
  * Polls with a growing interval, reports progress, and stops at the deadline.
  */
-import type { FluxObject } from './client';
+import type { FluxObject } from './model';
 
 export type Condition = NonNullable<NonNullable<FluxObject['status']>['conditions']>[number];
 

@@ -4,7 +4,7 @@ import { type ClusterState } from '../azure/cluster';
 import { type Credential } from '../azure/federated';
 import { type IdentityState } from '../azure/identity';
 import { type Sleep } from '../azure/wait';
-import { type DevOpsConnection } from '../devops/connection';
+import { type DevOpsConnection, type DevOpsConnector } from '../devops/connection';
 import { type Entitlement } from '../devops/entitlements';
 import { type DevOpsIdentity } from '../devops/identities';
 import { type ProjectRef, type RepositoryRef } from '../devops/projects';
@@ -20,6 +20,7 @@ export interface ProvisionContext {
   report: ReportBuilder;
   retry: RetryPolicy;
   azureConnection(inputName: string): Promise<AzureConnection>;
+  devops: DevOpsConnector;
   setOutput(name: string, value: string): void;
 }
 

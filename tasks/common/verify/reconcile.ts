@@ -8,7 +8,8 @@
  * Then every ImageUpdateAutomation in the namespace. One time budget for all. Without a request
  * (plan mode, reconcile: false) the current status is read and reported.
  */
-import { FLUX_KINDS, type FluxKind, type FluxObject, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { FLUX_KINDS, type FluxKind, type FluxObject } from '../kube/model';
 import { condition, waitForReady } from '../kube/wait';
 import type { Logger } from '../log';
 import type { ReconcileFacts } from './model';

@@ -5,7 +5,8 @@
  * namespace references it (secret references are namespace-local), and it is not itself applied
  * from Git (then kustomize-controller would re-create it: remove it from the repository instead).
  */
-import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { FLUX_KINDS, type FluxObject } from '../kube/model';
 import type { CheckResult } from './model';
 
 /** Paths inside `spec` that name `secret` (any `…secretRef`/`…SecretRef` object, or `{kind: Secret, name}`). */

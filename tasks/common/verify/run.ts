@@ -6,10 +6,10 @@ import { proxySettingsFor } from '../auth/proxy';
 import type { AzureConnection } from '../auth/types';
 import { createArmClients } from '../azure/clients';
 import { clusterKubeconfig } from '../azure/kubeconfig';
-import { connectDevOps, devopsTokenFor } from '../devops/connection';
+import { devopsTokenFor } from '../devops/connection';
+import { useProxy } from '../devops/raw';
 import { serviceConnectionHolder } from '../devops/errors';
-import { KubeClient } from '../kube/client';
-import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../kube/connection';
+import type { KubeSource } from '../kube/connection';
 import type { TaskContext } from '../pipeline/task';
 import { UserError } from '../errors';
 import type { CheckResult } from './model';
@@ -47,13 +47,18 @@ export async function verifyTask(
       inputs.devopsConnectionInput === 'azureSubscription'
         ? azure
         : await ctx.azureConnection(inputs.devopsConnectionInput);
-    const t = await devopsTokenFor(conn, ctx.log);
     // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
     const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
-    return connectDevOps({ orgUrl: target.organizationUrl, token: t.token, log: ctx.log, retry: ctx.retry, holder });
+    useProxy(ctx.platform.proxy());
+    return ctx.devops({ orgUrl: target.organizationUrl, token: () => devopsTokenFor(conn, ctx.log), holder });
   };
 
   const kube = async () => {
+    // Loaded here, not at start: @kubernetes/client-node is most of the bundle's start-up work.
+    const [{ KubeClient }, { buildKubeConfig, kubeSourceFromEndpoint }] = await Promise.all([
+      import('../kube/client'),
+      import('../kube/connection'),
+    ]);
     let source: KubeSource;
     if (inputs.kubernetesServiceConnection) {
       const ep = ctx.platform.endpoint(inputs.kubernetesServiceConnection);
