@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchmarks } from './bench/index';
+import { targetOf } from './bench/targets';
 import type { BenchContext, BenchRow } from './bench/types';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -29,6 +30,7 @@ const ctx: BenchContext = { root, dist, taskDirs, runs, log: (m) => process.stde
 
 function human(row: BenchRow): string {
   if (row.unit === 'ms') return `${row.value.toFixed(0)} ms`;
+  if (row.unit === 'count') return String(row.value);
   if (row.value >= 1024 * 1024) return `${(row.value / 1024 / 1024).toFixed(2)} MB`;
   return `${(row.value / 1024).toFixed(0)} KB`;
 }
@@ -48,16 +50,17 @@ async function main(): Promise<number> {
   }
 
   const table = [
-    ['metric', 'value', 'detail'],
-    ...rows.map((r) => [r.metric, Number.isNaN(r.value) ? '-' : human(r), r.detail ?? '']),
+    ['metric', 'value', 'target', 'detail'],
+    ...rows.map((r) => [r.metric, Number.isNaN(r.value) ? '-' : human(r), targetOf(r.metric), r.detail ?? '']),
   ];
-  const widths = [0, 1].map((i) => Math.max(...table.map((r) => r[i].length)));
-  const line = (r: string[]): string => `| ${r[0].padEnd(widths[0])} | ${r[1].padStart(widths[1])} | ${r[2]} |`;
+  const widths = [0, 1, 2].map((i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r: string[]): string =>
+    `| ${r[0].padEnd(widths[0])} | ${r[1].padStart(widths[1])} | ${r[2].padEnd(widths[2])} | ${r[3]} |`;
   console.log(
     `\nBenchmark (node ${process.version}, ${os.cpus().length} CPU, ${os.platform()}; ${runs} runs per timing)\n`,
   );
   console.log(line(table[0]));
-  console.log(`|${'-'.repeat(widths[0] + 2)}|${'-'.repeat(widths[1] + 1)}:|---|`);
+  console.log(`|${'-'.repeat(widths[0] + 2)}|${'-'.repeat(widths[1] + 1)}:|${'-'.repeat(widths[2] + 2)}|---|`);
   for (const r of table.slice(1)) console.log(line(r));
   return failed ? 1 : 0;
 }

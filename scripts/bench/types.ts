@@ -19,7 +19,7 @@ export interface BenchContext {
 export interface BenchRow {
   metric: string;
   value: number;
-  unit: 'bytes' | 'ms';
+  unit: 'bytes' | 'ms' | 'count';
   /** How it was measured, spread, caveats. */
   detail?: string;
 }

@@ -1,7 +1,7 @@
 /**
  * FluxManifestPatch@1: inputs -> common/patch/run.ts -> outputs (manifest logic in common/flux).
  */
-import { connectDevOps, devopsTokenFor } from '../common/devops/connection';
+import { devopsTokenFor, type DevOpsConnectRequest } from '../common/devops/connection';
 import { JOB_TOKEN_HOLDER, serviceConnectionHolder, type TokenHolder } from '../common/devops/errors';
 import { GitRepository } from '../common/devops/git';
 import { readMode } from '../common/pipeline/inputs';
@@ -15,12 +15,12 @@ const version = versionOf(taskJson);
 
 /**
  * A bearer token for Azure DevOps and who holds it: the job's token, or an Entra token of the
- * AzureRM connection. Error texts offer the other gitAuth as the way out.
+ * AzureRM connection (refreshed by the connection). Error texts offer the other gitAuth as the way out.
  */
 async function devopsToken(
   ctx: TaskContext,
   inputs: ManifestPatchTaskInputs,
-): Promise<{ token: string; holder: TokenHolder }> {
+): Promise<{ token: DevOpsConnectRequest['token']; holder: TokenHolder }> {
   if (inputs.gitAuth === 'systemAccessToken') {
     const job = JOB_TOKEN_HOLDER;
     return {
@@ -33,7 +33,7 @@ async function devopsToken(
     };
   }
   const connection = await ctx.azureConnection('azureSubscription');
-  const { token } = await devopsTokenFor(connection, ctx.log);
+  const token = () => devopsTokenFor(connection, ctx.log);
   const holder = serviceConnectionHolder(`client id ${connection.clientId}`, 'azureSubscription');
   return { token, holder: { ...holder, alternative: `${holder.alternative}, or use gitAuth: systemAccessToken` } };
 }
@@ -50,15 +50,13 @@ async function run(ctx: TaskContext, inputs: ManifestPatchTaskInputs): Promise<v
       ? {
           openRepository: async () => {
             const { token, holder } = await devopsToken(ctx, inputs);
-            const connection = await connectDevOps({
+            const connection = await ctx.devops({
               orgUrl: inputs.organizationUrl!,
               token,
-              log: ctx.log,
-              retry: ctx.retry,
               holder,
               urlSource: "System.CollectionUri (the build repository's organization)",
             });
-            const git = await connection.web.getGitApi();
+            const git = await connection.git();
             return new GitRepository(
               git,
               { project: inputs.project!, repository: inputs.repository! },

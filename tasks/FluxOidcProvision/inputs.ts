@@ -3,7 +3,7 @@
  * run with an error naming the input and the fix.
  */
 import { desiredCredentials } from '../common/azure/federated';
-import { parsePermissions } from '../common/devops/acl';
+import { parsePermissions } from '../common/devops/security';
 import {
   InputError,
   PipelineVariables,

@@ -7,7 +7,7 @@ import {
   permissionNames,
   planAce,
   repoToken,
-} from '../../tasks/common/devops/acl';
+} from '../../tasks/common/devops/security';
 import { licenceSatisfies } from '../../tasks/common/devops/entitlements';
 import { servicePrincipalDescriptor } from '../../tasks/common/devops/identities';
 

@@ -1,16 +1,22 @@
 /**
- * A connection to an Azure DevOps organization: azure-devops-node-api's WebApi with a bearer
- * token (an Entra token of a service connection, or the job token), the hosts of the areas the SDK
- * has no client for (Graph, Identities on vssps; MemberEntitlementManagement on vsaex) discovered
- * through the location service's resource areas as real clients do, and the SDK's REST client for
- * the raw calls. Every call runs under the shared retry policy (node-api retries neither 429 nor POST).
+ * A connection to an Azure DevOps organization, the one access path of all three tasks: a bearer
+ * token (an Entra token of a service connection, or the job token) refreshed before it expires,
+ * one GET connectionData (proves the token is accepted) and one GET ResourceAreas per organization
+ * and run, then per-area clients built on demand and kept: azure-devops-node-api's GitApi and
+ * CoreApi (imported one by one: the package's WebApi requires every API class, ~1 MB per bundle)
+ * and its REST client for the areas the SDK has no client for (Graph, Identities on vssps;
+ * MemberEntitlementManagement on vsaex; Security). Every call runs under the shared retry policy
+ * (node-api retries neither 429 nor POST). The agent's proxy applies to every client.
  */
-import { WebApi } from 'azure-devops-node-api';
+import { CoreApi, type ICoreApi } from 'azure-devops-node-api/CoreApi';
+import { GitApi, type IGitApi } from 'azure-devops-node-api/GitApi';
 import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
+import type { IRequestOptions } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
+import { AdoRestClient } from 'azure-devops-node-api/AdoHttpClientBases';
 import type { RestClient } from 'typed-rest-client/RestClient';
 import type { AccessToken } from '@azure/identity';
-import type { AzureConnection } from '../auth/types';
-import { retryingRestClient, retryingWebApi } from '../http/devops';
+import type { AzureConnection, ProxyConfig } from '../auth/types';
+import { retrying, retryingRestClient } from '../http/devops';
 import type { RetryPolicy } from '../http/retry';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
@@ -23,7 +29,12 @@ export const ResourceAreaIds = {
   MemberEntitlementManagement: '68ddce18-2501-45f1-a17b-7931a9922690',
   /** IMS (identities). Served from the Graph host in Azure DevOps Services. */
   Identities: '8a3d49b8-91f0-46ef-b33d-dda338c25db3',
+  /** GitApi.RESOURCE_AREA_ID. */
+  Git: '4e080c62-fa21-4fbc-8fef-2a10a2b38049',
 } as const;
+
+/** The User-Agent of every Azure DevOps call (node-api's WebApi default names the package too). */
+export const USER_AGENT = 'flux-oidc-azure-devops (azure-devops-node-api)';
 
 export type Area = 'core' | 'graph' | 'identities' | 'entitlements';
 
@@ -36,7 +47,10 @@ export interface DevOpsCaller {
 export interface DevOpsConnection {
   /** The organization URL, without a trailing slash. */
   orgUrl: string;
-  web: WebApi;
+  /** The Git client (memoized: its location lookup, OPTIONS _apis/git, happens once per run). */
+  git(): Promise<IGitApi>;
+  /** The Core client (projects, teams), memoized likewise. */
+  core(): Promise<ICoreApi>;
   /** Base URLs (no trailing slash) of the areas called through raw REST. */
   areas: Record<Area, string>;
   /**
@@ -47,6 +61,8 @@ export interface DevOpsConnection {
   rest(area: Area): RestClient;
   /** Replaces the bearer token on every client (a fresh one before a long-running step). */
   setToken(token: string): void;
+  /** Fetches a new token when the current one expires within 5 minutes (no-op for a fixed token). */
+  refresh(): Promise<void>;
   /** Who the token belongs to (connectionData.authenticatedUser). */
   caller: DevOpsCaller;
   /** Who the token belongs to, as error texts name it (set by connectDevOps). */
@@ -57,8 +73,10 @@ export interface DevOpsConnection {
 
 export interface ConnectOptions {
   orgUrl: string;
-  /** A bearer token (already registered as a secret by the caller). */
-  token: string;
+  /** A bearer token (already registered as a secret by the caller), or how to get (and refresh) one. */
+  token: string | (() => Promise<AccessToken>);
+  /** The agent's proxy (TaskContext.platform.proxy()). */
+  proxy?: ProxyConfig;
   log: Logger;
   retry: RetryPolicy;
   /** Who the token is for, for error texts ("the service connection's principal (…)"); used when `holder` is not given. */
@@ -108,6 +126,32 @@ export function unreachableOrganization(
   );
 }
 
+/** What a task says to open a connection; the task context adds the log, the retry policy and the proxy. */
+export type DevOpsConnectRequest = Omit<ConnectOptions, 'log' | 'retry' | 'proxy'>;
+
+/**
+ * The task context's connection factory: one connection per organization and token holder per
+ * run (connectionData and ResourceAreas read once), the token refreshed before it expires.
+ */
+export type DevOpsConnector = (request: DevOpsConnectRequest) => Promise<DevOpsConnection>;
+
+/** A DevOpsConnector that keeps one connection per organization and holder. */
+export function devopsConnector(base: Pick<ConnectOptions, 'log' | 'retry' | 'proxy'>): DevOpsConnector {
+  const open = new Map<string, Promise<DevOpsConnection>>();
+  return (request) => {
+    const holder = request.holder ?? serviceConnectionHolder(request.principal);
+    const key = `${trim(request.orgUrl).toLowerCase()}\n${holder.who}`;
+    let c = open.get(key);
+    if (!c) {
+      c = connectDevOps({ ...base, ...request });
+      // A failed connect is not kept: a later attempt (another step) tries again.
+      c.catch(() => open.delete(key));
+      open.set(key, c);
+    }
+    return c;
+  };
+}
+
 /**
  * An Entra token for Azure DevOps from an AzureRM service connection, registered as a secret before
  * anything can print it.
@@ -131,25 +175,100 @@ function trim(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
+export function requestOptions(proxy: ProxyConfig | undefined): IRequestOptions {
+  // keepAlive: Node 19+ closes idle sockets after 5 s by default; long runs reuse connections.
+  return {
+    keepAlive: true,
+    ...(proxy
+      ? {
+          proxy: {
+            proxyUrl: proxy.url,
+            ...(proxy.username ? { proxyUsername: proxy.username } : {}),
+            ...(proxy.password ? { proxyPassword: proxy.password } : {}),
+            ...(proxy.bypass ? { proxyBypassHosts: proxy.bypass } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+interface ResourceArea {
+  id?: string;
+  locationUrl?: string;
+}
+
+/** The area hosts from one ResourceAreas answer (an empty one, Azure DevOps Server: all on the collection). */
+function resolveAreas(orgUrl: string, areas: ResourceArea[]): Record<Area | 'git', string> {
+  const find = (id: string): string | undefined => {
+    const hit = areas.find((a) => a.id?.toLowerCase() === id.toLowerCase());
+    return hit?.locationUrl ? trim(hit.locationUrl) : undefined;
+  };
+  const graph = find(ResourceAreaIds.Graph) ?? orgUrl;
+  return {
+    core: orgUrl,
+    git: find(ResourceAreaIds.Git) ?? orgUrl,
+    graph,
+    identities: find(ResourceAreaIds.Identities) ?? graph,
+    entitlements: find(ResourceAreaIds.MemberEntitlementManagement) ?? orgUrl,
+  };
+}
+
+/** The current token, fetched again when it expires within 5 minutes. */
+function tokenSource(token: ConnectOptions['token'], log: Logger) {
+  let expiresOn = Number.POSITIVE_INFINITY;
+  const get = async (): Promise<string> => {
+    if (typeof token === 'string') return token;
+    const t = await token();
+    log.secret(t.token);
+    expiresOn = t.expiresOnTimestamp;
+    return t.token;
+  };
+  const due = (): boolean => typeof token !== 'string' && Date.now() > expiresOn - 5 * 60_000;
+  return { get, due };
+}
+
 /**
- * Connects (GET connectionData, which proves the token is accepted) and resolves the area hosts.
- * A token the organization does not accept fails here, before anything is written.
+ * Connects (GET connectionData, which proves the token is accepted) and resolves the area hosts
+ * (GET ResourceAreas, once). A token the organization does not accept fails here, before anything
+ * is written.
  */
 export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnection> {
   const orgUrl = trim(opts.orgUrl);
   const holder = opts.holder ?? serviceConnectionHolder(opts.principal);
-  // keepAlive: Node 19+ closes idle sockets after 5 s by default; long runs reuse connections.
-  const requestOptions = { keepAlive: true };
-  let token = opts.token;
-  const handlers = [new BearerCredentialHandler(token)];
-  const raw = new WebApi(orgUrl, handlers[0], requestOptions);
-  const web = retryingWebApi(raw, opts.retry);
+  const options = requestOptions(opts.proxy);
+  const tokens = tokenSource(opts.token, opts.log);
+  const handlers: BearerCredentialHandler[] = [];
+  const handler = (t: string): BearerCredentialHandler => {
+    const h = new BearerCredentialHandler(t);
+    handlers.push(h);
+    return h;
+  };
+  let token = await tokens.get();
+  // One REST client per host, each with its own bearer handler: node-api's handler sends the token
+  // only to the first host it saw, and cross-origin sending is not something to switch on globally.
+  const clients = new Map<string, RestClient>();
+  const restFor = (base: string): RestClient => {
+    const host = new URL(base).host;
+    let client = clients.get(host);
+    if (!client) {
+      client = retryingRestClient(new AdoRestClient(USER_AGENT, base, [handler(token)], options), opts.retry);
+      clients.set(host, client);
+    }
+    return client;
+  };
+  const core = restFor(orgUrl);
   let caller: DevOpsCaller;
+  let areaList: ResourceArea[];
   try {
+    const data = await core.get<{
+      authenticatedUser?: { id?: string; providerDisplayName?: string; subjectDescriptor?: string };
+    }>(apiUrl(orgUrl, '_apis/connectionData'));
+    const user = data.result?.authenticatedUser;
     // typed-rest-client answers a 404 with a null result instead of throwing.
-    const data = (await web.connect()) as Awaited<ReturnType<WebApi['connect']>> | null;
-    if (!data) throw Object.assign(new Error(`${orgUrl}/_apis/connectionData: not found`), { statusCode: 404 });
-    const user = data.authenticatedUser;
+    if (!data.result)
+      throw Object.assign(new Error(`${orgUrl}/_apis/connectionData: not found`), {
+        statusCode: data.statusCode || 404,
+      });
     caller = {
       id: user?.id ?? '',
       ...(user?.providerDisplayName ? { displayName: user.providerDisplayName } : {}),
@@ -161,48 +280,52 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
       describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, holder })
     );
   }
-  let areas: { id?: string; locationUrl?: string }[] = [];
   try {
-    const locations = await web.getLocationsApi();
-    areas = (await locations.getResourceAreas()) ?? [];
+    // https://learn.microsoft.com/rest/api/azure/devops/locations/resource-areas/list
+    const res = await core.get<{ value?: ResourceArea[] | null } | ResourceArea[]>(
+      apiUrl(orgUrl, '_apis/ResourceAreas', { 'api-version': '7.1-preview.1' }),
+    );
+    const r = res.result;
+    areaList = Array.isArray(r) ? r : Array.isArray(r?.value) ? r.value : [];
   } catch (err) {
     throw describeDevOpsError(err, { action: `read the resource areas of ${orgUrl}`, holder });
   }
-  // An empty list is what Azure DevOps Server answers: every area lives on the collection URL.
-  const find = (id: string): string | undefined => {
-    if (!Array.isArray(areas)) return undefined;
-    const hit = areas.find((a) => a.id?.toLowerCase() === id.toLowerCase());
-    return hit?.locationUrl ? trim(hit.locationUrl) : undefined;
-  };
-  const graph = find(ResourceAreaIds.Graph) ?? orgUrl;
-  const resolved = {
-    core: orgUrl,
-    graph,
-    identities: find(ResourceAreaIds.Identities) ?? graph,
-    entitlements: find(ResourceAreaIds.MemberEntitlementManagement) ?? orgUrl,
-  };
+  const resolved = resolveAreas(orgUrl, areaList);
   opts.log.debug(
     `Azure DevOps areas: graph ${resolved.graph}, identities ${resolved.identities}, entitlements ${resolved.entitlements}`,
   );
-  const clients = new Map<string, RestClient>();
-  clients.set(new URL(orgUrl).host, retryingRestClient(raw.rest, opts.retry));
-  const rest = (area: Area): RestClient => {
-    const base = resolved[area];
-    const host = new URL(base).host;
-    let client = clients.get(host);
-    if (!client) {
-      const handler = new BearerCredentialHandler(token);
-      handlers.push(handler);
-      client = retryingRestClient(new WebApi(base, handler, requestOptions).rest, opts.retry);
-      clients.set(host, client);
-    }
-    return client;
+  const once = <T extends object>(make: () => T, prefix: string): (() => Promise<T>) => {
+    let made: T | undefined;
+    return () => Promise.resolve((made ??= retrying(make(), opts.retry, prefix)));
   };
+  const git = once(() => new GitApi(resolved.git, [handler(token)], options, USER_AGENT), 'Git');
+  const coreApi = once(() => new CoreApi(orgUrl, [handler(token)], options, USER_AGENT), 'Core');
   const setToken = (fresh: string): void => {
     token = fresh;
     for (const h of handlers) h.token = fresh;
   };
-  return { orgUrl, web, rest, setToken, areas: resolved, caller, holder, log: opts.log, retry: opts.retry };
+  const refresh = async (): Promise<void> => {
+    if (tokens.due()) setToken(await tokens.get());
+  };
+  const areas: Record<Area, string> = {
+    core: resolved.core,
+    graph: resolved.graph,
+    identities: resolved.identities,
+    entitlements: resolved.entitlements,
+  };
+  return {
+    orgUrl,
+    git,
+    core: coreApi,
+    rest: (area: Area) => restFor(areas[area]),
+    setToken,
+    refresh,
+    areas,
+    caller,
+    holder,
+    log: opts.log,
+    retry: opts.retry,
+  };
 }
 
 /** Joins a base URL, a path and query parameters (values encoded; undefined ones dropped). */

@@ -47,6 +47,13 @@ function toIdentity(i: ImsIdentity | null | undefined): DevOpsIdentity | undefin
   };
 }
 
+/**
+ * Identity reads already answered in this run, per connection: an identity's id and descriptors
+ * do not change, so an answer in which every identity was found and active is reused. Anything
+ * else (not found yet, inactive until its licence is added) is read again.
+ */
+const answered = new WeakMap<DevOpsConnection, Map<string, (DevOpsIdentity | undefined)[]>>();
+
 async function read(
   c: DevOpsConnection,
   query: Record<string, string>,
@@ -57,6 +64,20 @@ async function read(
     queryMembership: 'None',
     'api-version': '7.1',
   });
+  let cache = answered.get(c);
+  if (!cache) answered.set(c, (cache = new Map()));
+  const known = cache.get(url.toLowerCase());
+  if (known) return known;
+  const found = await fetchIdentities(c, url, what);
+  if (found.length > 0 && found.every((i) => i?.isActive)) cache.set(url.toLowerCase(), found);
+  return found;
+}
+
+async function fetchIdentities(
+  c: DevOpsConnection,
+  url: string,
+  what: string,
+): Promise<(DevOpsIdentity | undefined)[]> {
   try {
     const res = await c.rest('identities').get<{ value?: (ImsIdentity | null)[] } | (ImsIdentity | null)[]>(url);
     const list = Array.isArray(res.result) ? res.result : (res.result?.value ?? []);

@@ -23,7 +23,7 @@ export async function findProject(
   principal?: string,
 ): Promise<ProjectRef | undefined> {
   try {
-    const core = await c.web.getCoreApi();
+    const core = await c.core();
     const p = await core.getProject(nameOrId);
     return p?.id ? { id: p.id, name: p.name ?? nameOrId } : undefined;
   } catch (err) {
@@ -44,7 +44,7 @@ export async function findRepository(
   principal?: string,
 ): Promise<RepositoryRef | undefined> {
   try {
-    const git = await c.web.getGitApi();
+    const git = await c.git();
     const r = await git.getRepository(nameOrId, projectId);
     return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
   } catch (err) {

@@ -4,10 +4,19 @@
  * tenant, named in the X-VSS-ResourceTenant header) or a managed identity's own token (reading
  * the repository's refs and evaluating a permission as that identity would).
  */
-import { WebApi, getBearerHandler } from 'azure-devops-node-api';
-import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
+import { AdoHttpClient } from 'azure-devops-node-api/AdoHttpClientBases';
+import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
+import type { IRequestHandler, IRequestOptions } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces';
+import type { ProxyConfig } from '../auth/types';
+import { apiUrl, requestOptions, USER_AGENT } from './connection';
+
+let options: IRequestOptions = requestOptions(undefined);
+
+/** Routes the raw calls through the agent's proxy (TaskContext.platform.proxy()), as the connection's. */
+export function useProxy(proxy: ProxyConfig | undefined): void {
+  options = requestOptions(proxy);
+}
 import { RetryPolicy } from '../http/retry';
-import { apiUrl } from './connection';
 
 /** No authentication at all (the tenant probe must be anonymous). */
 const anonymous: IRequestHandler = {
@@ -46,15 +55,13 @@ class TransientAnswer extends Error {
  * returned when the policy gives up on an answer.
  */
 export async function rawCall(
-  orgUrl: string,
   token: string | undefined,
   method: 'GET' | 'POST',
   url: string,
   body?: unknown,
   retry: RetryPolicy = new RetryPolicy(),
 ): Promise<RawResponse> {
-  const web = new WebApi(orgUrl, token ? getBearerHandler(token) : anonymous);
-  const client = web.rest.client;
+  const client = new AdoHttpClient(USER_AGENT, [token ? new BearerCredentialHandler(token) : anonymous], options);
   const headers = { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
   const u = new URL(url);
   try {
@@ -91,7 +98,6 @@ export function vssMessage(r: RawResponse): string {
 export async function organizationTenant(orgUrl: string, retry?: RetryPolicy): Promise<string | undefined> {
   for (const p of ['_apis/connectionData', '_apis/projects']) {
     const r = await rawCall(
-      orgUrl,
       undefined,
       'GET',
       apiUrl(orgUrl, p, p === '_apis/projects' ? { $top: 1, 'api-version': '7.1' } : {}),
@@ -118,7 +124,7 @@ export async function readRefsAs(
   retry?: RetryPolicy,
 ): Promise<RepoReadResult> {
   const base = `${encodeURIComponent(project)}/_apis/git/repositories/${encodeURIComponent(repository)}`;
-  const r = await rawCall(orgUrl, token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }), undefined, retry);
+  const r = await rawCall(token, 'GET', apiUrl(orgUrl, base, { 'api-version': '7.1' }), undefined, retry);
   if (r.status !== 200) return { ok: false, status: r.status, error: vssMessage(r) };
   let repo: { id: string; projectId: string };
   try {
@@ -128,7 +134,6 @@ export async function readRefsAs(
     return { ok: false, status: r.status, error: `unexpected response: ${r.body.slice(0, 200)}` };
   }
   const refs = await rawCall(
-    orgUrl,
     token,
     'GET',
     apiUrl(orgUrl, `${base}/refs`, { filter: 'heads/', 'api-version': '7.1' }),
@@ -155,7 +160,6 @@ export async function evaluateAs(
 ): Promise<{ ok: true; allowed: boolean } | { ok: false; status: number; error: string }> {
   const url = apiUrl(orgUrl, '_apis/security/permissionevaluationbatch', { 'api-version': '7.1' });
   const r = await rawCall(
-    orgUrl,
     bearer,
     'POST',
     url,

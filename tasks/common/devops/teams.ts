@@ -20,7 +20,7 @@ export async function findTeam(
   principal?: string,
 ): Promise<Team | undefined> {
   try {
-    const core = await c.web.getCoreApi();
+    const core = await c.core();
     const t = await core.getTeam(projectId, name);
     if (t?.id) return { id: t.id, name: t.name ?? name };
     return undefined;
@@ -43,7 +43,7 @@ export async function createTeam(
   principal?: string,
 ): Promise<Team> {
   try {
-    const core = await c.web.getCoreApi();
+    const core = await c.core();
     const t = await core.createTeam({ name, description }, projectId);
     return { id: t.id ?? '', name: t.name ?? name };
   } catch (err) {

@@ -6,7 +6,7 @@
  * Polls with a growing interval, reports progress, and stops at the deadline.
  */
 import { RetryPolicy } from '../http/retry';
-import type { FluxObject } from './client';
+import type { FluxObject } from './model';
 
 export type Condition = NonNullable<NonNullable<FluxObject['status']>['conditions']>[number];
 

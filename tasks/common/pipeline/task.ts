@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { Logger } from '../log';
 import { createAzureConnection } from '../auth/connection';
 import type { AzureConnection } from '../auth/types';
+import { devopsConnector, type DevOpsConnector } from '../devops/connection';
 import { parseTimeScale, scaledClock, TIME_SCALE_VARIABLE } from '../http/clock';
 import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
@@ -35,6 +36,11 @@ export interface TaskContext {
   retry: RetryPolicy;
   /** Resolves the AzureRM service connection named by this input (validated, credential built). */
   azureConnection(inputName: string): Promise<AzureConnection>;
+  /**
+   * The Azure DevOps connection factory: one connection per organization and token holder per run
+   * (with the retry policy, the agent's proxy and token refresh). Connects on first use.
+   */
+  devops: DevOpsConnector;
   /** System.AccessToken: the SYSTEMVSSCONNECTION endpoint's AccessToken (SYSTEM_ACCESSTOKEN as fallback). Registered as a secret. */
   systemAccessToken(): string;
   /** Sets an output variable and records it in the report (secret ones are masked and never recorded). */
@@ -162,9 +168,11 @@ function createContext(
     return token;
   };
   const connections = new Map<string, Promise<AzureConnection>>();
+  const proxy = p.proxy();
   return {
     log,
     platform: p,
+    devops: devopsConnector({ log, retry, ...(proxy ? { proxy } : {}) }),
     mode,
     report,
     retry,

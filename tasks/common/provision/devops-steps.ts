@@ -3,8 +3,7 @@
  * identity in the team, and the team's Read (+ Contribute) on the repository.
  */
 import type { RetryPolicy } from '../http/retry';
-import { GIT_REPOSITORIES_NAMESPACE, permissionNames, planAce, repoToken } from '../devops/acl';
-import { connectDevOps, devopsTokenFor } from '../devops/connection';
+import { devopsTokenFor } from '../devops/connection';
 import {
   addServicePrincipalEntitlement,
   getServicePrincipalEntitlement,
@@ -15,7 +14,14 @@ import {
 import { addMember, isMember, subjectDescriptor } from '../devops/graph';
 import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../devops/identities';
 import { findProject, findRepository } from '../devops/projects';
-import { mergeAllow, readAces } from '../devops/security';
+import {
+  GIT_REPOSITORIES_NAMESPACE,
+  mergeAllow,
+  permissionNames,
+  planAce,
+  readAces,
+  repoToken,
+} from '../devops/security';
 import { createTeam, findTeam, type Team } from '../devops/teams';
 import type { Logger } from '../log';
 import { KNOWN_AFTER_APPLY, type PlannedStep, type Step } from '../plan';
@@ -35,17 +41,9 @@ import {
 export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs): Promise<DevOpsSession> {
   const conn = await ctx.azureConnection(inputs.devopsConnectionInput);
   const principal = principalName(conn, inputs.devopsConnectionInput);
-  let expiresOn = 0;
-  const getToken = async (): Promise<string> => {
-    const t = await devopsTokenFor(conn, ctx.log);
-    expiresOn = t.expiresOnTimestamp;
-    return t.token;
-  };
-  const c = await connectDevOps({
+  const c = await ctx.devops({
     orgUrl: inputs.organizationUrl!,
-    token: await getToken(),
-    log: ctx.log,
-    retry: ctx.retry,
+    token: () => devopsTokenFor(conn, ctx.log),
     principal,
   });
   ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
@@ -65,11 +63,8 @@ export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs)
       fix: "Check the repository input (default: the pipeline's repository) and that the service connection's principal can read it.",
     });
   }
-  // A long cluster update can outlive the token: fetch a new one when it expires within 5 minutes.
-  const refresh = async () => {
-    if (Date.now() > expiresOn - 5 * 60_000) c.setToken(await getToken());
-  };
-  return { c, project, repo, refresh };
+  // A long cluster update can outlive the token: the connection fetches a new one when it expires within 5 minutes.
+  return { c, project, repo, refresh: () => c.refresh() };
 }
 
 export function devopsSteps(

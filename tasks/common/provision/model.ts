@@ -3,7 +3,7 @@ import type { AzureConnection } from '../auth/types';
 import { type ClusterState } from '../azure/cluster';
 import { type Credential } from '../azure/federated';
 import { type IdentityState } from '../azure/identity';
-import { type DevOpsConnection } from '../devops/connection';
+import { type DevOpsConnection, type DevOpsConnector } from '../devops/connection';
 import { type Entitlement } from '../devops/entitlements';
 import { type DevOpsIdentity } from '../devops/identities';
 import { type ProjectRef, type RepositoryRef } from '../devops/projects';
@@ -19,6 +19,7 @@ export interface ProvisionContext {
   report: ReportBuilder;
   retry: RetryPolicy;
   azureConnection(inputName: string): Promise<AzureConnection>;
+  devops: DevOpsConnector;
   setOutput(name: string, value: string): void;
 }
 

@@ -4,7 +4,7 @@
  */
 import { needsWorkloadIdentityUpdate, type ClusterState } from '../azure/cluster';
 import { checkCredentialBudget, clustersOnIdentity, MAX_CREDENTIALS_PER_IDENTITY } from '../azure/federated';
-import { excessBits, permissionNames, planAce } from '../devops/acl';
+import { excessBits, permissionNames, planAce } from '../devops/security';
 import { type Preflight } from '../plan';
 import type { AzureConnection } from '../auth/types';
 import type { ArmClients } from '../azure/clients';

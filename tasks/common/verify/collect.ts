@@ -14,15 +14,14 @@ import { getServicePrincipalEntitlement } from '../devops/entitlements';
 import { isMember, subjectDescriptor } from '../devops/graph';
 import { findServicePrincipal } from '../devops/identities';
 import { findProject, findRepository } from '../devops/projects';
-import { readAces } from '../devops/security';
 import { findTeam } from '../devops/teams';
 import type { DevOpsConnection } from '../devops/connection';
-import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/acl';
-import { readAcls } from '../devops/acls';
+import { GIT_REPOSITORIES_NAMESPACE, GitPermission, readAces, readAcls, repoToken } from '../devops/security';
 import { allGroupsOf, identitiesBySubjects } from '../devops/memberships';
 import { organizationTenant } from '../devops/raw';
 import { readFluxReality } from '../kube/flux-reality';
-import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { FLUX_KINDS, type FluxObject } from '../kube/model';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import type {

@@ -6,7 +6,7 @@ import type { CheckResult, DevOpsFacts, IdentityFacts, VerifyTarget } from './mo
 import { needsContribute } from './model';
 import { fixAddToOrg, fixLicence, fixRepoPermission, fixTeam } from './fixes';
 import { fixContext } from './azure-checks';
-import { GitPermission as GitBits, permissionNames as bitNames } from '../devops/acl';
+import { GitPermission as GitBits, permissionNames as bitNames } from '../devops/security';
 import { excessRights } from './permissions';
 import { licenceName as devopsLicenceName, licenceSatisfies } from '../devops/entitlements';
 

@@ -3,7 +3,7 @@
  * (Effective bits are the service's answer, never evaluated here.) Bit names and the rule come
  * from devops/acl.ts so that Provision and Verify agree on what "too much" is.
  */
-import { excessBits, GitPermission } from '../devops/acl';
+import { excessBits, GitPermission } from '../devops/security';
 
 /** What FluxOidcProvision grants: the yardstick for "more than Flux needs". */
 export const GRANTED_BITS = GitPermission.GenericRead | GitPermission.GenericContribute;

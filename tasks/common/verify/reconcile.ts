@@ -10,7 +10,8 @@
  * (plan mode, reconcile: false) the current status is read and reported.
  */
 import { RetryPolicy } from '../http/retry';
-import { FLUX_KINDS, type FluxKind, type FluxObject, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { FLUX_KINDS, type FluxKind, type FluxObject } from '../kube/model';
 import { condition, waitForReady } from '../kube/wait';
 import type { Logger } from '../log';
 import type { Mode } from '../report/model';

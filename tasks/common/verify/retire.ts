@@ -6,7 +6,8 @@
  * from Git (then kustomize-controller would re-create it: remove it from the repository instead).
  * The deletion is a plan step: plan mode shows it and writes nothing.
  */
-import { FLUX_KINDS, type FluxObject, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { FLUX_KINDS, type FluxObject } from '../kube/model';
 import type { Logger } from '../log';
 import { runSteps, type Step } from '../plan';
 import type { ReportBuilder } from '../report/builder';

@@ -6,10 +6,10 @@ import { proxySettingsFor } from '../auth/proxy';
 import type { AzureConnection } from '../auth/types';
 import { createArmClients } from '../azure/clients';
 import { clusterKubeconfig } from '../azure/kubeconfig';
-import { connectDevOps, devopsTokenFor } from '../devops/connection';
+import { devopsTokenFor } from '../devops/connection';
+import { useProxy } from '../devops/raw';
 import { serviceConnectionHolder } from '../devops/errors';
-import { KubeClient } from '../kube/client';
-import { buildKubeConfig, kubeSourceFromEndpoint, type KubeSource } from '../kube/connection';
+import type { KubeSource } from '../kube/connection';
 import type { TaskContext } from '../pipeline/task';
 import { UserError } from '../errors';
 import type { CheckResult, VerifyTarget } from './model';
@@ -42,26 +42,24 @@ export function verifyServices(
   azure: AzureConnection,
   arm: ArmClients,
 ): { devops: () => Promise<DevOpsConnection>; kube: (target: VerifyTarget) => Promise<KubeAccess> } {
-  let devopsConnection: Promise<DevOpsConnection> | undefined;
-  const devops = () =>
-    (devopsConnection ??= (async () => {
-      const conn =
-        inputs.devopsConnectionInput === 'azureSubscription'
-          ? azure
-          : await ctx.azureConnection(inputs.devopsConnectionInput);
-      const t = await devopsTokenFor(conn, ctx.log);
-      // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
-      const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
-      return connectDevOps({
-        orgUrl: inputs.target.organizationUrl,
-        token: t.token,
-        log: ctx.log,
-        retry: ctx.retry,
-        holder,
-      });
-    })());
+  // The task context's connector keeps one connection per organization and holder for the run.
+  const devops = async (): Promise<DevOpsConnection> => {
+    const conn =
+      inputs.devopsConnectionInput === 'azureSubscription'
+        ? azure
+        : await ctx.azureConnection(inputs.devopsConnectionInput);
+    // Errors name the connection's principal and the input that chose it (devopsConnection or azureSubscription).
+    const holder = serviceConnectionHolder(principalOf(conn), inputs.devopsConnectionInput);
+    useProxy(ctx.platform.proxy());
+    return ctx.devops({ orgUrl: inputs.target.organizationUrl, token: () => devopsTokenFor(conn, ctx.log), holder });
+  };
 
   const kube = async (target: VerifyTarget): Promise<KubeAccess> => {
+    // Loaded here, not at start: @kubernetes/client-node is most of the bundle's start-up work.
+    const [{ KubeClient }, { buildKubeConfig, kubeSourceFromEndpoint }] = await Promise.all([
+      import('../kube/client'),
+      import('../kube/connection'),
+    ]);
     let source: KubeSource;
     if (inputs.kubernetesServiceConnection) {
       const ep = ctx.platform.endpoint(inputs.kubernetesServiceConnection);
@@ -95,7 +93,7 @@ export function verifyServices(
 }
 
 export interface KubeAccess {
-  client: KubeClient;
+  client: import('../kube/client').KubeClient;
   description: string;
   /** Reached through a Kubernetes service connection (not the AKS credentials). */
   serviceConnection: boolean;

@@ -9,8 +9,9 @@
 import { ClientAssertionCredential } from '@azure/identity';
 import type { ProxySettings } from '@azure/core-rest-pipeline';
 import { DEVOPS_SCOPE } from '../auth/types';
-import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/acl';
-import { KubeError, type KubeClient } from '../kube/client';
+import { GIT_REPOSITORIES_NAMESPACE, GitPermission, repoToken } from '../devops/security';
+import type { KubeClient } from '../kube/client';
+import { KubeError } from '../kube/model';
 import type { Logger } from '../log';
 import { evaluateAs, readRefsAs } from '../devops/raw';
 import { RetryPolicy } from '../http/retry';
