@@ -170,13 +170,16 @@ export function userErrorRows(): Row[] {
               )?.initializer
             : undefined;
         const code = prop('code');
-        if (code && ts.isStringLiteral(code) && !rows.has(code.text)) {
-          rows.set(code.text, {
+        if (code && ts.isStringLiteral(code)) {
+          const row: Row = {
             code: code.text,
             seen: short(textOf(n.arguments[0], consts) ?? '…'),
             cause: textOf(prop('cause'), consts) ?? '',
             fix: textOf(prop('fix'), consts) ?? '',
-          });
+          };
+          // The first place a code is raised names it; a later one fills what the first computes at run time.
+          const first = rows.get(code.text);
+          rows.set(code.text, first ? { ...first, cause: first.cause || row.cause, fix: first.fix || row.fix } : row);
         }
       }
       ts.forEachChild(n, visit);
