@@ -9,8 +9,6 @@ import { type Preflight } from '../plan';
 import type { AzureConnection } from '../auth/types';
 import type { ArmClients } from '../azure/clients';
 import { clusterKubeconfig } from '../azure/kubeconfig';
-import { KubeClient } from '../kube/client';
-import { buildKubeConfig } from '../kube/connection';
 import {
   closest,
   controllerServiceAccounts,
@@ -66,6 +64,11 @@ export function fluxInputsCheck(
       let reality: FluxReality;
       try {
         const kubeconfig = await clusterKubeconfig(clients, inputs.resourceGroup, inputs.clusterName, 'user');
+        // Loaded only here: @kubernetes/client-node is most of a bundle's start-up work.
+        const [{ KubeClient }, { buildKubeConfig }] = await Promise.all([
+          import('../kube/client'),
+          import('../kube/connection'),
+        ]);
         const built = await buildKubeConfig(
           { kind: 'kubeconfig', kubeconfig, origin: `AKS user credentials of ${inputs.clusterName}` },
           { log, credential: azure.credential },
