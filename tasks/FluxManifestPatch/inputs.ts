@@ -5,19 +5,19 @@
 import { compareSemVer, parseSemVer } from '../common/flux/version';
 import {
   InputError,
+  parseGuid,
   PipelineVariables,
   readBool,
-  readConnection,
   readEnum,
   readGuid,
-  readList,
   readString,
 } from '../common/pipeline/inputs';
-import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
+import { readAzureSubscription, readServiceAccounts } from '../common/pipeline/inputs-groups';
+import { NAME_RULES } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
 import { BRANCH_MISMATCH, type CommitMode, type ManifestPatchInputs } from '../common/patch/run';
 
-export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
+export { DEFAULT_SERVICE_ACCOUNTS } from '../common/pipeline/inputs-groups';
 export const GIT_AUTH = ['systemAccessToken', 'serviceConnection'] as const;
 export const COMMIT_MODES = ['none', 'push', 'pullRequest'] as const;
 /** GitRepository `provider: azure` exists from Flux 2.4.0 on. */
@@ -34,7 +34,6 @@ export interface ManifestPatchTaskInputs extends ManifestPatchInputs {
   repository?: string;
 }
 
-const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i;
 const CLUSTER = /^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
 
 /**
@@ -57,19 +56,38 @@ export function readClientIds(p: Platform): Record<string, string> | undefined {
     if (!m) throw bad(`'${item}' is not <cluster>=<clientId>`);
     const [, cluster, id] = m as unknown as [string, string, string];
     if (!CLUSTER.test(cluster)) throw bad(`'${cluster}' is not a cluster folder name (letters, digits, - and _)`);
-    const g = GUID.exec(id);
-    if (!g)
+    const guid = parseGuid(id);
+    if (!guid)
       throw bad(
         `the client id of '${cluster}' ('${id}') is not a GUID`,
         "use the identity's client id (FluxOidcProvision output clientId)",
       );
     if (out[cluster] !== undefined) throw bad(`'${cluster}' is listed twice`, 'list each cluster once');
-    out[cluster] = g[1]!.toLowerCase();
+    out[cluster] = guid;
   }
   return out;
 }
 
-export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
+type FileInputs = Pick<ManifestPatchTaskInputs, 'workingDirectory' | 'fluxSystemPath'>;
+type FluxInputs = Pick<
+  ManifestPatchTaskInputs,
+  'serviceAccounts' | 'gitRepositoryName' | 'minimumFluxVersion' | 'regenerateComponents'
+>;
+type CommitInputs = Pick<
+  ManifestPatchTaskInputs,
+  | 'commitMode'
+  | 'gitAuth'
+  | 'branchMismatch'
+  | 'fallbackToPullRequest'
+  | 'azureSubscription'
+  | 'targetBranch'
+  | 'pullRequestBranch'
+  | 'commitMessage'
+  | 'pullRequestTitle'
+>;
+
+/** Where the flux-system folders are. */
+function readFileInputs(p: Platform): FileInputs {
   const workingDirectory =
     readString(p, {
       name: 'workingDirectory',
@@ -83,6 +101,11 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     patternHint:
       'the folder `flux bootstrap` created, relative to the working directory, e.g. clusters/prod/flux-system or clusters/*/flux-system',
   });
+  return { workingDirectory, fluxSystemPath };
+}
+
+/** The identity Flux signs in as: one client id, or one per cluster folder. */
+function readIdentityInputs(p: Platform) {
   const clientIds = readClientIds(p);
   const clientId = readGuid(p, {
     name: 'clientId',
@@ -91,13 +114,12 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     what: "the managed identity's client id (usually $(provision.clientId))",
   });
   const tenantId = readGuid(p, { name: 'tenantId', label: 'Tenant id', what: 'the Entra ID tenant id' });
-  const serviceAccounts = readList(p, {
-    name: 'serviceAccounts',
-    label: 'Flux service accounts',
-    default: DEFAULT_SERVICE_ACCOUNTS,
-    maxItems: 20,
-    ...SERVICE_ACCOUNT_ITEMS,
-  });
+  return { clientId, clientIds, tenantId };
+}
+
+/** The service accounts, the GitRepository, the lowest Flux version to accept and whether to regenerate. */
+function readFluxInputs(p: Platform): FluxInputs {
+  const serviceAccounts = readServiceAccounts(p, false);
   if (serviceAccounts.length === 0) {
     throw new InputError(
       'serviceAccounts',
@@ -113,6 +135,16 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     pattern: NAME_RULES.kubernetesObject.pattern,
     patternHint: 'the name of the GitRepository in gotk-sync.yaml (a Kubernetes name, e.g. flux-system)',
   });
+  const minimumFluxVersion = readMinimumFluxVersion(p);
+  const regenerateComponents = readBool(p, {
+    name: 'regenerateComponents',
+    label: 'Regenerate gotk-components.yaml',
+    default: false,
+  });
+  return { serviceAccounts, gitRepositoryName, minimumFluxVersion, regenerateComponents };
+}
+
+function readMinimumFluxVersion(p: Platform): FluxInputs['minimumFluxVersion'] {
   const minRaw = readString(p, { name: 'minimumFluxVersion', label: 'Minimum Flux version', default: '2.4.0' });
   const minimumFluxVersion = parseSemVer(minRaw);
   if (!minimumFluxVersion) {
@@ -131,11 +163,11 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
       'use 2.4.0 or later',
     );
   }
-  const regenerateComponents = readBool(p, {
-    name: 'regenerateComponents',
-    label: 'Regenerate gotk-components.yaml',
-    default: false,
-  });
+  return minimumFluxVersion;
+}
+
+/** Whether and how the changed files are committed: mode, Git authentication, branches and texts. */
+function readCommitInputs(p: Platform): CommitInputs {
   const commitMode: CommitMode = readEnum(p, {
     name: 'commitMode',
     label: 'Commit',
@@ -149,9 +181,7 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
     default: 'systemAccessToken',
   });
   const azureSubscription =
-    commitMode !== 'none' && gitAuth === 'serviceConnection'
-      ? readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true })
-      : undefined;
+    commitMode !== 'none' && gitAuth === 'serviceConnection' ? readAzureSubscription(p) : undefined;
   const targetBranch = readString(p, {
     name: 'targetBranch',
     label: 'Target branch',
@@ -181,67 +211,78 @@ export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
   });
   const commitMessage = readString(p, { name: 'commitMessage', label: 'Commit message', maxLength: 4000 });
   const pullRequestTitle = readString(p, { name: 'pullRequestTitle', label: 'Pull request title', maxLength: 400 });
-
-  const inputs: ManifestPatchTaskInputs = {
-    workingDirectory,
-    fluxSystemPath,
-    clientId: clientId ?? '',
-    ...(clientIds ? { clientIds } : {}),
-    serviceAccounts,
-    gitRepositoryName,
-    minimumFluxVersion,
-    regenerateComponents,
+  return {
     commitMode,
     gitAuth,
     branchMismatch,
     ...(fallbackToPullRequest ? { fallbackToPullRequest } : {}),
-    ...(tenantId ? { tenantId } : {}),
     ...(azureSubscription ? { azureSubscription } : {}),
     ...(targetBranch ? { targetBranch } : {}),
     ...(pullRequestBranch ? { pullRequestBranch } : {}),
     ...(commitMessage ? { commitMessage } : {}),
     ...(pullRequestTitle ? { pullRequestTitle } : {}),
   };
-  if (commitMode !== 'none') {
-    const fix = 'set targetBranch to the branch Flux syncs from, e.g. main';
-    if (!targetBranch) {
-      throw new InputError(
-        'targetBranch',
-        'Target branch',
-        `no branch was given and the pipeline variable ${PipelineVariables.sourceBranch} is not set`,
-        fix,
-      );
-    }
-    // A pull request or tag build sets Build.SourceBranch to refs/pull/… or refs/tags/….
-    if (targetBranch.startsWith('refs/') && !targetBranch.startsWith('refs/heads/')) {
-      throw new InputError(
-        'targetBranch',
-        'Target branch',
-        `${targetBranch} is not a branch to commit to (a pull request or tag build sets Build.SourceBranch to it)`,
-        fix,
-      );
-    }
-    // The build's own repository, as the agent describes it.
-    const provider = p.variable('Build.Repository.Provider');
-    if (provider && provider !== 'TfsGit') {
-      throw new InputError(
-        'commitMode',
-        'Commit',
-        `the build repository is a ${provider} repository, not an Azure Repos Git one`,
-        'use commitMode: none and commit the files with your own steps',
-      );
-    }
-    inputs.organizationUrl = p.variable(PipelineVariables.collectionUri)?.replace(/\/+$/, '');
-    inputs.project = p.variable(PipelineVariables.teamProjectId) ?? p.variable(PipelineVariables.teamProject);
-    inputs.repository = p.variable('Build.Repository.ID') ?? p.variable(PipelineVariables.repositoryName);
-    if (!inputs.organizationUrl || !inputs.project || !inputs.repository) {
-      throw new InputError(
-        'commitMode',
-        'Commit',
-        'the build repository is unknown (System.CollectionUri, System.TeamProject or Build.Repository.ID is not set)',
-        'run the task in a pipeline whose repository is an Azure Repos Git repository, or use commitMode: none',
-      );
-    }
+}
+
+/** A commit needs a branch to commit to and the build's own Azure Repos Git repository, which this returns. */
+function commitTarget(
+  p: Platform,
+  targetBranch: string | undefined,
+): Pick<ManifestPatchTaskInputs, 'organizationUrl' | 'project' | 'repository'> {
+  const fix = 'set targetBranch to the branch Flux syncs from, e.g. main';
+  if (!targetBranch) {
+    throw new InputError(
+      'targetBranch',
+      'Target branch',
+      `no branch was given and the pipeline variable ${PipelineVariables.sourceBranch} is not set`,
+      fix,
+    );
   }
-  return inputs;
+  // A pull request or tag build sets Build.SourceBranch to refs/pull/… or refs/tags/….
+  if (targetBranch.startsWith('refs/') && !targetBranch.startsWith('refs/heads/')) {
+    throw new InputError(
+      'targetBranch',
+      'Target branch',
+      `${targetBranch} is not a branch to commit to (a pull request or tag build sets Build.SourceBranch to it)`,
+      fix,
+    );
+  }
+  // The build's own repository, as the agent describes it.
+  const provider = p.variable('Build.Repository.Provider');
+  if (provider && provider !== 'TfsGit') {
+    throw new InputError(
+      'commitMode',
+      'Commit',
+      `the build repository is a ${provider} repository, not an Azure Repos Git one`,
+      'use commitMode: none and commit the files with your own steps',
+    );
+  }
+  const organizationUrl = p.variable(PipelineVariables.collectionUri)?.replace(/\/+$/, '');
+  const project = p.variable(PipelineVariables.teamProjectId) ?? p.variable(PipelineVariables.teamProject);
+  const repository = p.variable('Build.Repository.ID') ?? p.variable(PipelineVariables.repositoryName);
+  if (!organizationUrl || !project || !repository) {
+    throw new InputError(
+      'commitMode',
+      'Commit',
+      'the build repository is unknown (System.CollectionUri, System.TeamProject or Build.Repository.ID is not set)',
+      'run the task in a pipeline whose repository is an Azure Repos Git repository, or use commitMode: none',
+    );
+  }
+  return { organizationUrl, project, repository };
+}
+
+export function readManifestPatchInputs(p: Platform): ManifestPatchTaskInputs {
+  const files = readFileInputs(p);
+  const { clientId, clientIds, tenantId } = readIdentityInputs(p);
+  const flux = readFluxInputs(p);
+  const commit = readCommitInputs(p);
+  return {
+    ...files,
+    clientId: clientId ?? '',
+    ...(clientIds ? { clientIds } : {}),
+    ...flux,
+    ...(tenantId ? { tenantId } : {}),
+    ...commit,
+    ...(commit.commitMode !== 'none' ? commitTarget(p, commit.targetBranch) : {}),
+  };
 }

@@ -4,23 +4,19 @@
  */
 import { desiredCredentials } from '../common/azure/federated';
 import { parsePermissions } from '../common/devops/security';
+import { InputError, readBool, readEnum, readInt, readList, readString } from '../common/pipeline/inputs';
 import {
-  InputError,
-  PipelineVariables,
-  readBool,
-  readConnection,
-  readEnum,
-  readInt,
-  readList,
-  readString,
-  readUrl,
-} from '../common/pipeline/inputs';
-import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
+  readAzureSubscription,
+  readDevOpsRepository,
+  readFluxNamespace,
+  readServiceAccounts,
+  readTeamName,
+} from '../common/pipeline/inputs-groups';
+import { NAME_RULES } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
 
-export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
+export { DEFAULT_SERVICE_ACCOUNTS, DEFAULT_TEAM } from '../common/pipeline/inputs-groups';
 export const DEFAULT_CREDENTIAL_PATTERN = 'flux-{serviceAccount}-{clusterName}';
-export const DEFAULT_TEAM = 'AKS Managed Identities Team';
 export const LICENCES = ['express', 'advanced', 'stakeholder'] as const;
 export const IDENTITY_SCOPES = ['cluster', 'shared'] as const;
 
@@ -51,12 +47,31 @@ export interface ProvisionInputs {
   licenseType: 'express' | 'advanced';
 }
 
-export function readProvisionInputs(p: Platform): ProvisionInputs {
-  const azureSubscription = readConnection(p, {
-    name: 'azureSubscription',
-    label: 'Azure Resource Manager connection',
-    required: true,
-  });
+type ClusterInputs = Pick<
+  ProvisionInputs,
+  'azureSubscription' | 'resourceGroup' | 'clusterName' | 'enableClusterFeatures' | 'clusterUpdateTimeoutMinutes'
+>;
+type IdentityInputs = Pick<
+  ProvisionInputs,
+  'identityScope' | 'identityName' | 'identityResourceGroup' | 'identityLocation'
+>;
+type FluxInputs = Pick<ProvisionInputs, 'fluxNamespace' | 'serviceAccounts' | 'federatedCredentialName'>;
+type DevOpsInputs = Pick<
+  ProvisionInputs,
+  | 'configureDevOps'
+  | 'devopsConnectionInput'
+  | 'organizationUrl'
+  | 'project'
+  | 'repository'
+  | 'teamName'
+  | 'permissions'
+  | 'permissionBits'
+  | 'licenseType'
+>;
+
+/** The connection and the cluster it provisions. */
+function readClusterInputs(p: Platform): ClusterInputs {
+  const azureSubscription = readAzureSubscription(p);
   const resourceGroup = readString(p, {
     name: 'resourceGroup',
     label: 'Resource group',
@@ -82,6 +97,11 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     max: 180,
     unit: 'minutes',
   });
+  return { azureSubscription, resourceGroup, clusterName, enableClusterFeatures, clusterUpdateTimeoutMinutes };
+}
+
+/** The managed identity: one per cluster (named after it by default) or one an environment shares. */
+function readIdentityInputs(p: Platform, cluster: ClusterInputs): IdentityInputs {
   const identityScope = readEnum(p, {
     name: 'identityScope',
     label: 'Identity scope',
@@ -92,7 +112,7 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     name: 'identityName',
     label: 'Managed identity name',
     ...NAME_RULES.managedIdentity,
-    ...(identityScope === 'cluster' ? { default: `flux-${clusterName}` } : {}),
+    ...(identityScope === 'cluster' ? { default: `flux-${cluster.clusterName}` } : {}),
   });
   if (!identityName) {
     throw new InputError(
@@ -105,7 +125,7 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
   const identityResourceGroup = readString(p, {
     name: 'identityResourceGroup',
     label: 'Managed identity resource group',
-    default: resourceGroup,
+    default: cluster.resourceGroup,
     ...NAME_RULES.resourceGroup,
   });
   const identityLocation = readString(p, {
@@ -113,40 +133,38 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     label: 'Managed identity location',
     ...NAME_RULES.azureLocation,
   });
-  const fluxNamespace = readString(p, {
-    name: 'fluxNamespace',
-    label: 'Flux namespace',
-    default: 'flux-system',
-    ...NAME_RULES.namespace,
-  });
-  const serviceAccounts = readList(p, {
-    name: 'serviceAccounts',
-    label: 'Flux service accounts',
-    default: DEFAULT_SERVICE_ACCOUNTS,
-    required: true,
-    maxItems: 20,
-    ...SERVICE_ACCOUNT_ITEMS,
-  });
+  return { identityScope, identityName, identityResourceGroup, identityLocation };
+}
+
+/** Flux's namespace and service accounts, and the names of their federated credentials. */
+function readFluxInputs(p: Platform, clusterName: string, identity: IdentityInputs): FluxInputs {
+  const fluxNamespace = readFluxNamespace(p);
+  const serviceAccounts = readServiceAccounts(p, true);
   const federatedCredentialName = readString(p, {
     name: 'federatedCredentialName',
     label: 'Federated credential name pattern',
     default: DEFAULT_CREDENTIAL_PATTERN,
     maxLength: 200,
   });
-  // Expanding the pattern now catches unknown placeholders, invalid or colliding names before any call.
+  checkCredentialPattern({ fluxNamespace, serviceAccounts, federatedCredentialName }, clusterName, identity);
+  return { fluxNamespace, serviceAccounts, federatedCredentialName };
+}
+
+/** Expanding the pattern now catches unknown placeholders, invalid or colliding names before any call. */
+function checkCredentialPattern(flux: FluxInputs, clusterName: string, identity: IdentityInputs): void {
   const expanded = desiredCredentials({
-    pattern: federatedCredentialName,
-    serviceAccounts,
+    pattern: flux.federatedCredentialName,
+    serviceAccounts: flux.serviceAccounts,
     clusterName,
-    namespace: fluxNamespace,
+    namespace: flux.fluxNamespace,
     issuer: undefined,
   });
   // On a shared identity every cluster adds its own credentials: their names must differ per cluster.
-  if (identityScope === 'shared' && !federatedCredentialName.includes('{clusterName}')) {
+  if (identity.identityScope === 'shared' && !flux.federatedCredentialName.includes('{clusterName}')) {
     throw new InputError(
       'federatedCredentialName',
       'Federated credential name pattern',
-      `'${federatedCredentialName}' has no {clusterName}, so the clusters sharing the identity '${identityName}' would overwrite each other's credentials`,
+      `'${flux.federatedCredentialName}' has no {clusterName}, so the clusters sharing the identity '${identity.identityName}' would overwrite each other's credentials`,
       `include {clusterName}, e.g. ${DEFAULT_CREDENTIAL_PATTERN}`,
     );
   }
@@ -158,43 +176,17 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
       `use a pattern such as ${DEFAULT_CREDENTIAL_PATTERN} (placeholders {serviceAccount}, {clusterName}, {namespace})`,
     );
   }
+}
 
+/** The Azure DevOps side: the repository Flux reads, the team, the permissions and the access level. */
+function readDevOpsInputs(p: Platform): DevOpsInputs {
   const configureDevOps = readBool(p, {
     name: 'configureDevOps',
     label: 'Configure Azure DevOps access',
     default: true,
   });
-  const devopsConnection = configureDevOps
-    ? readConnection(p, { name: 'devopsConnection', label: 'Azure DevOps connection' })
-    : undefined;
-  const organizationUrl = configureDevOps
-    ? readUrl(p, {
-        name: 'organizationUrl',
-        label: 'Organization URL',
-        defaultFromVariable: PipelineVariables.collectionUri,
-        required: true,
-        example: 'https://dev.azure.com/contoso',
-      })
-    : undefined;
-  const project = configureDevOps
-    ? readString(p, {
-        name: 'project',
-        label: 'Project',
-        defaultFromVariable: PipelineVariables.teamProject,
-        required: true,
-        maxLength: 64,
-      })
-    : undefined;
-  const repository = configureDevOps
-    ? readString(p, {
-        name: 'repository',
-        label: 'Repository',
-        defaultFromVariable: PipelineVariables.repositoryName,
-        required: true,
-        maxLength: 256,
-      })
-    : undefined;
-  const teamName = readString(p, { name: 'teamName', label: 'Team', default: DEFAULT_TEAM, ...NAME_RULES.team });
+  const repo = configureDevOps ? readDevOpsRepository(p) : undefined;
+  const teamName = readTeamName(p);
   const permissions = readList(p, {
     name: 'permissions',
     label: 'Repository permissions',
@@ -219,26 +211,21 @@ export function readProvisionInputs(p: Platform): ProvisionInputs {
     );
   }
   return {
-    azureSubscription,
-    resourceGroup,
-    clusterName,
-    enableClusterFeatures,
-    clusterUpdateTimeoutMinutes,
-    identityScope,
-    identityName,
-    identityResourceGroup,
-    identityLocation,
-    fluxNamespace,
-    serviceAccounts,
-    federatedCredentialName,
     configureDevOps,
-    devopsConnectionInput: devopsConnection ? 'devopsConnection' : 'azureSubscription',
-    organizationUrl,
-    project,
-    repository,
+    devopsConnectionInput: repo?.devopsConnectionInput ?? 'azureSubscription',
+    organizationUrl: repo?.organizationUrl,
+    project: repo?.project,
+    repository: repo?.repository,
     teamName,
     permissions,
     permissionBits: parsed.bits,
     licenseType: licence,
   };
+}
+
+export function readProvisionInputs(p: Platform): ProvisionInputs {
+  const cluster = readClusterInputs(p);
+  const identity = readIdentityInputs(p, cluster);
+  const flux = readFluxInputs(p, cluster.clusterName, identity);
+  return { ...cluster, ...identity, ...flux, ...readDevOpsInputs(p) };
 }

@@ -12,17 +12,22 @@ import {
   readInt,
   readList,
   readString,
-  readUrl,
 } from '../common/pipeline/inputs';
-import { NAME_RULES, SERVICE_ACCOUNT_ITEMS } from '../common/pipeline/names';
+import {
+  readAzureSubscription,
+  readDevOpsRepository,
+  readFluxNamespace,
+  readServiceAccounts,
+  readTeamName,
+} from '../common/pipeline/inputs-groups';
+import { NAME_RULES } from '../common/pipeline/names';
 import type { Platform } from '../common/pipeline/platform';
 import type { VerifyTarget } from '../common/verify/model';
 import type { ClusterRef } from '../common/verify/fleet';
 import type { FleetInputs } from '../common/verify/run-fleet';
 import { CHECK_GROUPS, type SelectableGroup } from '../common/verify/verify';
 
-export const DEFAULT_SERVICE_ACCOUNTS = ['source-controller', 'image-automation-controller'] as const;
-export const DEFAULT_TEAM = 'AKS Managed Identities Team';
+export { DEFAULT_SERVICE_ACCOUNTS, DEFAULT_TEAM } from '../common/pipeline/inputs-groups';
 
 export interface VerifyInputs {
   target: VerifyTarget;
@@ -127,12 +132,9 @@ function readFleet(p: Platform, resourceGroup: string | undefined, clusterName: 
   };
 }
 
-export function readVerifyInputs(p: Platform): VerifyInputs {
-  const azureSubscription = readConnection(p, {
-    name: 'azureSubscription',
-    label: 'Azure Resource Manager connection',
-    required: true,
-  });
+/** The cluster (or fleet) to verify; in a fleet each cluster brings its own names. */
+function readClusterInputs(p: Platform) {
+  const azureSubscription = readAzureSubscription(p);
   const resourceGroupInput = readString(p, {
     name: 'resourceGroup',
     label: 'Resource group',
@@ -154,6 +156,11 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
   // In a fleet each cluster brings its own; these stand in for the names below.
   const resourceGroup = resourceGroupInput ?? fleetSpec?.spec.resourceGroups[0] ?? '';
   const clusterName = clusterNameInput ?? '';
+  return { azureSubscription, resourceGroup, clusterName, fleetSpec };
+}
+
+/** The managed identity: by client id, or by name (default what FluxOidcProvision creates). */
+function readIdentityInputs(p: Platform, resourceGroup: string, clusterName: string) {
   const clientId = readGuid(p, {
     name: 'clientId',
     label: 'Managed identity client id',
@@ -172,6 +179,11 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
     ...NAME_RULES.resourceGroup,
   });
   const identityResourceGroup = identityResourceGroupInput ?? resourceGroup;
+  return { clientId, identityName, identityNameInput, identityResourceGroup, identityResourceGroupInput };
+}
+
+/** How the task reaches the cluster's API server. */
+function readClusterAccess(p: Platform): Pick<VerifyInputs, 'kubernetesServiceConnection' | 'clusterCredentials'> {
   const kubernetesServiceConnection = readConnection(p, {
     name: 'kubernetesServiceConnection',
     label: 'Kubernetes service connection',
@@ -182,22 +194,13 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
     values: ['user', 'admin'] as const,
     default: 'user',
   });
-  const fluxNamespace = readString(p, {
-    name: 'fluxNamespace',
-    label: 'Flux namespace',
-    default: 'flux-system',
-    ...NAME_RULES.namespace,
-  });
-  const serviceAccounts = readList(p, {
-    name: 'serviceAccounts',
-    label: 'Flux service accounts',
-    default: DEFAULT_SERVICE_ACCOUNTS,
-    required: true,
-    ...SERVICE_ACCOUNT_ITEMS,
-    maxItems: 20,
-  });
-  if (serviceAccounts.length === 0)
-    throw new InputError('serviceAccounts', 'Flux service accounts', 'is empty', 'list at least source-controller');
+  return { kubernetesServiceConnection, clusterCredentials };
+}
+
+/** Flux's namespace, service accounts and the GitRepository and Kustomization it syncs with. */
+function readFluxInputs(p: Platform) {
+  const fluxNamespace = readFluxNamespace(p);
+  const serviceAccounts = readServiceAccounts(p, true);
   const gitRepositoryName = readString(p, {
     name: 'gitRepositoryName',
     label: 'GitRepository name',
@@ -210,29 +213,13 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
     default: 'flux-system',
     ...NAME_RULES.kubernetesObject,
   });
-  const devopsConnection = readConnection(p, { name: 'devopsConnection', label: 'Azure DevOps connection' });
-  const organizationUrl = readUrl(p, {
-    name: 'organizationUrl',
-    label: 'Organization URL',
-    defaultFromVariable: PipelineVariables.collectionUri,
-    required: true,
-    example: 'https://dev.azure.com/contoso',
-  });
-  const project = readString(p, {
-    name: 'project',
-    label: 'Project',
-    defaultFromVariable: PipelineVariables.teamProject,
-    required: true,
-    maxLength: 64,
-  });
-  const repository = readString(p, {
-    name: 'repository',
-    label: 'Repository',
-    defaultFromVariable: PipelineVariables.repositoryName,
-    required: true,
-    maxLength: 256,
-  });
-  const teamName = readString(p, { name: 'teamName', label: 'Team', default: DEFAULT_TEAM, ...NAME_RULES.team });
+  return { fluxNamespace, serviceAccounts, gitRepositoryName, kustomizationName };
+}
+
+type RunOptions = Pick<VerifyInputs, 'groups' | 'reconcile' | 'timeoutSeconds' | 'failOn' | 'retireStaticCredentials'>;
+
+/** Which checks run, whether to reconcile, how long to wait, what fails the step, and the retire switch. */
+function readRunOptions(p: Platform): RunOptions {
   const checks = readList(p, { name: 'checks', label: 'Checks', default: CHECK_GROUPS });
   const unknown = checks.filter((c) => !(CHECK_GROUPS as readonly string[]).includes(c.toLowerCase()));
   if (unknown.length > 0)
@@ -264,36 +251,43 @@ export function readVerifyInputs(p: Platform): VerifyInputs {
     label: 'Retire static Git credentials',
     default: false,
   });
-  // The branch FluxManifestPatch commits to by default; a pull request or tag build is no branch.
+  const groups = new Set(checks.map((c) => c.toLowerCase() as SelectableGroup));
+  return { groups, reconcile, timeoutSeconds, failOn, retireStaticCredentials };
+}
+
+/** The branch FluxManifestPatch commits to by default; a pull request or tag build is no branch. */
+function pipelineBranchOf(p: Platform): string | undefined {
   const sourceBranch = p.variable(PipelineVariables.sourceBranch);
-  const pipelineBranch = sourceBranch && !/^refs\/(pull|tags)\//.test(sourceBranch) ? sourceBranch : undefined;
+  return sourceBranch && !/^refs\/(pull|tags)\//.test(sourceBranch) ? sourceBranch : undefined;
+}
+
+export function readVerifyInputs(p: Platform): VerifyInputs {
+  const { azureSubscription, resourceGroup, clusterName, fleetSpec } = readClusterInputs(p);
+  const identity = readIdentityInputs(p, resourceGroup, clusterName);
+  const access = readClusterAccess(p);
+  const flux = readFluxInputs(p);
+  const { devopsConnectionInput, ...repository } = readDevOpsRepository(p);
+  const teamName = readTeamName(p);
+  const options = readRunOptions(p);
+  const { clientId, identityName, identityNameInput, identityResourceGroupInput } = identity;
+  const pipelineBranch = pipelineBranchOf(p);
   return {
     target: {
       subscriptionId: '',
       resourceGroup,
       clusterName,
-      identityResourceGroup,
-      fluxNamespace,
-      serviceAccounts,
-      gitRepositoryName,
-      kustomizationName,
-      organizationUrl,
-      project,
-      repository,
+      identityResourceGroup: identity.identityResourceGroup,
+      ...flux,
+      ...repository,
       teamName,
       ...(identityName ? { identityName } : {}),
       ...(clientId ? { clientId } : {}),
       ...(pipelineBranch ? { pipelineBranch } : {}),
     },
     azureSubscription,
-    devopsConnectionInput: devopsConnection ? 'devopsConnection' : 'azureSubscription',
-    kubernetesServiceConnection,
-    clusterCredentials,
-    groups: new Set(checks.map((c) => c.toLowerCase() as SelectableGroup)),
-    reconcile,
-    timeoutSeconds,
-    failOn,
-    retireStaticCredentials,
+    devopsConnectionInput,
+    ...access,
+    ...options,
     ...(fleetSpec
       ? {
           fleet: {

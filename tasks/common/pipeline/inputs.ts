@@ -142,6 +142,11 @@ export function readEnum<T extends string>(p: Platform, spec: EnumSpec<T>): T | 
 
 const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i;
 
+/** The GUID in `raw` (braces allowed), lower-case without braces; undefined when it is none. */
+export function parseGuid(raw: string): string | undefined {
+  return GUID.exec(raw)?.[1]?.toLowerCase();
+}
+
 export interface GuidSpec extends InputRef {
   required?: boolean;
   default?: string;
@@ -159,8 +164,8 @@ export function readGuid(p: Platform, spec: GuidSpec): string | undefined {
     patternHint: `${spec.what ?? 'a GUID'} (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
   });
   if (raw === undefined) return undefined;
-  const m = GUID.exec(raw);
-  if (!m) {
+  const guid = parseGuid(raw);
+  if (!guid) {
     throw new InputError(
       spec.name,
       spec.label,
@@ -168,7 +173,7 @@ export function readGuid(p: Platform, spec: GuidSpec): string | undefined {
       `use ${spec.what ?? 'a GUID'} in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)`,
     );
   }
-  return m[1].toLowerCase();
+  return guid;
 }
 
 export interface UrlSpec extends InputRef {
