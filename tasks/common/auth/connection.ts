@@ -78,6 +78,127 @@ export function schemeOf(endpoint: ServiceEndpoint, connection: string, input?: 
   return scheme;
 }
 
+/** Reads a connection parameter the scheme needs: trimmed, or an error saying which and how to set it. */
+type Required = (value: string | undefined, what: string, fix: string) => string;
+
+function requiredParameter(connection: string, scheme: AuthScheme): Required {
+  return (value, what, fix) => {
+    if (value && value.trim()) return value.trim();
+    throw new UserError(`Service connection ${connection} (${scheme}) has no ${what}.`, {
+      code: 'ConnectionParameterMissing',
+      fix,
+    });
+  };
+}
+
+/** What every credential gets: the connection's cloud, no instance discovery, the proxy, the one retry layer. */
+type CommonOptions = ReturnType<typeof commonOptions>;
+
+function commonOptions(authorityHost: string, env: AuthEnvironment, proxyOptions: ReturnType<typeof proxySettingsFor>) {
+  // Token requests run under the one retry policy inside the HTTP client; the credential's own
+  // retry gets zero retries so they are not retried twice (http/azure.ts).
+  return {
+    authorityHost,
+    disableInstanceDiscovery: true,
+    ...(proxyOptions ? { proxyOptions } : {}),
+    httpClient: retryingHttpClient(env.retry ?? new RetryPolicy({ log: env.log }), env.httpClient),
+    retryOptions: credentialRetry,
+  };
+}
+
+/** The app registration's or identity's client id (authorization parameter serviceprincipalid). */
+function clientIdOf(endpoint: ServiceEndpoint, required: Required, fix: string): string {
+  return required(endpoint.auth('serviceprincipalid'), 'client id (authorization parameter serviceprincipalid)', fix);
+}
+
+interface SchemeCredential {
+  clientId: string;
+  credential: TokenCredential;
+}
+
+interface CredentialContext {
+  endpoint: ServiceEndpoint;
+  env: AuthEnvironment;
+  connection: string;
+  tenantId: string;
+  required: Required;
+  common: CommonOptions;
+}
+
+/** A client assertion from the pipeline's OIDC token, fresh per exchange. */
+function federatedCredential(ctx: CredentialContext): SchemeCredential {
+  const { endpoint, env, connection, tenantId, required, common } = ctx;
+  const clientId = clientIdOf(
+    endpoint,
+    required,
+    'edit the service connection; it must name an app registration or managed identity',
+  );
+  const oidcRequestUri = env.oidcRequestUri;
+  if (!oidcRequestUri) {
+    throw new UserError(
+      `Service connection ${connection} uses workload identity federation, but System.OidcRequestUri is not set.`,
+      {
+        code: 'NoOidcRequestUri',
+        cause: 'the OIDC token endpoint is only available to tasks running in an Azure Pipelines job',
+        fix: 'run the task in an Azure Pipelines job on an agent of version 3.220.0 or later',
+      },
+    );
+  }
+  return {
+    clientId,
+    credential: new FederatedCredential(tenantId, clientId, env, endpoint.id, oidcRequestUri, common),
+  };
+}
+
+/** A client secret, or a PEM certificate (spnCertificate, or a certificate without a key); either is a secret. */
+function servicePrincipalCredential(ctx: CredentialContext): SchemeCredential {
+  const { endpoint, env, tenantId, required, common } = ctx;
+  const clientId = clientIdOf(
+    endpoint,
+    required,
+    'edit the service connection and set the service principal client id',
+  );
+  const certificate = endpoint.auth('servicePrincipalCertificate');
+  const useCertificate =
+    (endpoint.auth('authenticationType') ?? '').toLowerCase() === 'spncertificate' ||
+    (!!certificate && !endpoint.auth('serviceprincipalkey'));
+  if (useCertificate) {
+    const pem = required(
+      certificate,
+      'certificate (authorization parameter servicePrincipalCertificate)',
+      'edit the service connection and upload the PEM certificate with its private key',
+    );
+    env.log.secret(pem);
+    return { clientId, credential: new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, common) };
+  }
+  const secret = required(
+    endpoint.auth('serviceprincipalkey'),
+    'client secret (authorization parameter serviceprincipalkey)',
+    'edit the service connection and set the service principal key, or switch it to workload identity federation',
+  );
+  env.log.secret(secret);
+  return { clientId, credential: new ClientSecretCredential(tenantId, clientId, secret, common) };
+}
+
+/** msiclientId when set (user-assigned), else the system-assigned identity. */
+function managedIdentityCredential(
+  endpoint: ServiceEndpoint,
+  env: AuthEnvironment,
+  proxyOptions: ReturnType<typeof proxySettingsFor>,
+): SchemeCredential {
+  const msiClientId = endpoint.data('msiclientId') || endpoint.auth('msiclientId') || undefined;
+  const msiOptions = {
+    ...(proxyOptions ? { proxyOptions } : {}),
+    ...(env.httpClient ? { httpClient: env.httpClient } : {}),
+  };
+  return {
+    clientId: msiClientId ?? '',
+    credential: msiClientId
+      ? new ManagedIdentityCredential({ clientId: msiClientId, ...msiOptions })
+      : new ManagedIdentityCredential(msiOptions),
+  };
+}
+
 export async function createAzureConnection(
   endpoint: ServiceEndpoint,
   env: AuthEnvironment,
@@ -87,13 +208,7 @@ export async function createAzureConnection(
   const scheme = schemeOf(endpoint, connection, opts.input);
   const cloud = resolveCloud(endpoint, connection);
 
-  const required = (value: string | undefined, what: string, fix: string): string => {
-    if (value && value.trim()) return value.trim();
-    throw new UserError(`Service connection ${connection} (${scheme}) has no ${what}.`, {
-      code: 'ConnectionParameterMissing',
-      fix,
-    });
-  };
+  const required = requiredParameter(connection, scheme);
   const subscriptionId = required(
     endpoint.data('subscriptionId'),
     'subscription id (data subscriptionId)',
@@ -107,81 +222,20 @@ export async function createAzureConnection(
 
   const proxyOptions = proxySettingsFor(env.proxy, cloud.authorityHost);
   const armProxy = proxySettingsFor(env.proxy, cloud.resourceManagerUrl);
-  // Token requests run under the one retry policy inside the HTTP client; the credential's own
-  // retry gets zero retries so they are not retried twice (http/azure.ts).
-  const common = {
-    authorityHost: cloud.authorityHost,
-    disableInstanceDiscovery: true,
-    ...(proxyOptions ? { proxyOptions } : {}),
-    httpClient: retryingHttpClient(env.retry ?? new RetryPolicy({ log: env.log }), env.httpClient),
-    retryOptions: credentialRetry,
+  const context = {
+    endpoint,
+    env,
+    connection,
+    tenantId,
+    required,
+    common: commonOptions(cloud.authorityHost, env, proxyOptions),
   };
-
-  let clientId: string;
-  let credential: TokenCredential;
-  switch (scheme) {
-    case 'WorkloadIdentityFederation': {
-      clientId = required(
-        endpoint.auth('serviceprincipalid'),
-        'client id (authorization parameter serviceprincipalid)',
-        'edit the service connection; it must name an app registration or managed identity',
-      );
-      const oidcRequestUri = env.oidcRequestUri;
-      if (!oidcRequestUri) {
-        throw new UserError(
-          `Service connection ${connection} uses workload identity federation, but System.OidcRequestUri is not set.`,
-          {
-            code: 'NoOidcRequestUri',
-            cause: 'the OIDC token endpoint is only available to tasks running in an Azure Pipelines job',
-            fix: 'run the task in an Azure Pipelines job on an agent of version 3.220.0 or later',
-          },
-        );
-      }
-      credential = new FederatedCredential(tenantId, clientId, env, endpoint.id, oidcRequestUri, common);
-      break;
-    }
-    case 'ServicePrincipal': {
-      clientId = required(
-        endpoint.auth('serviceprincipalid'),
-        'client id (authorization parameter serviceprincipalid)',
-        'edit the service connection and set the service principal client id',
-      );
-      const certificate = endpoint.auth('servicePrincipalCertificate');
-      const useCertificate =
-        (endpoint.auth('authenticationType') ?? '').toLowerCase() === 'spncertificate' ||
-        (!!certificate && !endpoint.auth('serviceprincipalkey'));
-      if (useCertificate) {
-        const pem = required(
-          certificate,
-          'certificate (authorization parameter servicePrincipalCertificate)',
-          'edit the service connection and upload the PEM certificate with its private key',
-        );
-        env.log.secret(pem);
-        credential = new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, common);
-      } else {
-        const secret = required(
-          endpoint.auth('serviceprincipalkey'),
-          'client secret (authorization parameter serviceprincipalkey)',
-          'edit the service connection and set the service principal key, or switch it to workload identity federation',
-        );
-        env.log.secret(secret);
-        credential = new ClientSecretCredential(tenantId, clientId, secret, common);
-      }
-      break;
-    }
-    case 'ManagedServiceIdentity': {
-      const msiClientId = endpoint.data('msiclientId') || endpoint.auth('msiclientId') || undefined;
-      clientId = msiClientId ?? '';
-      const msiOptions = {
-        ...(proxyOptions ? { proxyOptions } : {}),
-        ...(env.httpClient ? { httpClient: env.httpClient } : {}),
-      };
-      credential = msiClientId
-        ? new ManagedIdentityCredential({ clientId: msiClientId, ...msiOptions })
-        : new ManagedIdentityCredential(msiOptions);
-      break;
-    }
-  }
+  const { clientId, credential } =
+    scheme === 'WorkloadIdentityFederation'
+      ? federatedCredential(context)
+      : scheme === 'ServicePrincipal'
+        ? servicePrincipalCredential(context)
+        : managedIdentityCredential(endpoint, env, proxyOptions);
 
   env.log.debug(
     `service connection ${connection}: ${scheme}, cloud ${cloud.name} (authority ${cloud.authorityHost}, ARM ${cloud.resourceManagerUrl}), tenant ${tenantId}, client ${clientId || '(system-assigned identity)'}`,

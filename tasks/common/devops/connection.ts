@@ -227,38 +227,50 @@ function tokenSource(token: ConnectOptions['token'], log: Logger) {
   return { get, due };
 }
 
-/**
- * Connects (GET connectionData, which proves the token is accepted) and resolves the area hosts
- * (GET ResourceAreas, once). A token the organization does not accept fails here, before anything
- * is written.
- */
-export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnection> {
-  const orgUrl = trim(opts.orgUrl);
-  const holder = opts.holder ?? serviceConnectionHolder(opts.principal);
-  const options = requestOptions(opts.proxy);
-  const tokens = tokenSource(opts.token, opts.log);
+/** Bearer handlers made with the current token; a fresh token replaces it on every one of them. */
+function bearerHandlers(initial: string) {
   const handlers: BearerCredentialHandler[] = [];
-  const handler = (t: string): BearerCredentialHandler => {
-    const h = new BearerCredentialHandler(t);
+  let token = initial;
+  const make = (): BearerCredentialHandler => {
+    const h = new BearerCredentialHandler(token);
     handlers.push(h);
     return h;
   };
-  let token = await tokens.get();
-  // One REST client per host, each with its own bearer handler: node-api's handler sends the token
-  // only to the first host it saw, and cross-origin sending is not something to switch on globally.
+  const setToken = (fresh: string): void => {
+    token = fresh;
+    for (const h of handlers) h.token = fresh;
+  };
+  return { make, setToken };
+}
+
+/**
+ * One REST client per host, each with its own bearer handler: node-api's handler sends the token
+ * only to the first host it saw, and cross-origin sending is not something to switch on globally.
+ */
+function restClients(
+  handler: () => BearerCredentialHandler,
+  options: IRequestOptions,
+  retry: RetryPolicy,
+): (base: string) => RestClient {
   const clients = new Map<string, RestClient>();
-  const restFor = (base: string): RestClient => {
+  return (base) => {
     const host = new URL(base).host;
     let client = clients.get(host);
     if (!client) {
-      client = retryingRestClient(new AdoRestClient(USER_AGENT, base, [handler(token)], options), opts.retry);
+      client = retryingRestClient(new AdoRestClient(USER_AGENT, base, [handler()], options), retry);
       clients.set(host, client);
     }
     return client;
   };
-  const core = restFor(orgUrl);
-  let caller: DevOpsCaller;
-  let areaList: ResourceArea[];
+}
+
+/** GET connectionData: proves the organization accepts the token, and says whose it is. */
+async function readCaller(
+  core: RestClient,
+  orgUrl: string,
+  holder: TokenHolder,
+  urlSource: string | undefined,
+): Promise<DevOpsCaller> {
   try {
     const data = await core.get<{
       authenticatedUser?: { id?: string; providerDisplayName?: string; subjectDescriptor?: string };
@@ -269,28 +281,48 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
       throw Object.assign(new Error(`${orgUrl}/_apis/connectionData: not found`), {
         statusCode: data.statusCode || 404,
       });
-    caller = {
+    return {
       id: user?.id ?? '',
       ...(user?.providerDisplayName ? { displayName: user.providerDisplayName } : {}),
       ...(user?.subjectDescriptor ? { descriptor: user.subjectDescriptor } : {}),
     };
   } catch (err) {
     throw (
-      unreachableOrganization(err, orgUrl, opts.urlSource) ??
+      unreachableOrganization(err, orgUrl, urlSource) ??
       describeDevOpsError(err, { action: `connect to the Azure DevOps organization ${orgUrl}`, holder })
     );
   }
+}
+
+/** GET ResourceAreas, once: the hosts of the areas. */
+async function readAreas(core: RestClient, orgUrl: string, holder: TokenHolder): Promise<ResourceArea[]> {
   try {
     // https://learn.microsoft.com/rest/api/azure/devops/locations/resource-areas/list
     const res = await core.get<{ value?: ResourceArea[] | null } | ResourceArea[]>(
       apiUrl(orgUrl, '_apis/ResourceAreas', { 'api-version': '7.1-preview.1' }),
     );
     const r = res.result;
-    areaList = Array.isArray(r) ? r : Array.isArray(r?.value) ? r.value : [];
+    return Array.isArray(r) ? r : Array.isArray(r?.value) ? r.value : [];
   } catch (err) {
     throw describeDevOpsError(err, { action: `read the resource areas of ${orgUrl}`, holder });
   }
-  const resolved = resolveAreas(orgUrl, areaList);
+}
+
+/**
+ * Connects (GET connectionData, which proves the token is accepted) and resolves the area hosts
+ * (GET ResourceAreas, once). A token the organization does not accept fails here, before anything
+ * is written.
+ */
+export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnection> {
+  const orgUrl = trim(opts.orgUrl);
+  const holder = opts.holder ?? serviceConnectionHolder(opts.principal);
+  const options = requestOptions(opts.proxy);
+  const tokens = tokenSource(opts.token, opts.log);
+  const bearer = bearerHandlers(await tokens.get());
+  const restFor = restClients(bearer.make, options, opts.retry);
+  const core = restFor(orgUrl);
+  const caller = await readCaller(core, orgUrl, holder, opts.urlSource);
+  const resolved = resolveAreas(orgUrl, await readAreas(core, orgUrl, holder));
   opts.log.debug(
     `Azure DevOps areas: graph ${resolved.graph}, identities ${resolved.identities}, entitlements ${resolved.entitlements}`,
   );
@@ -298,14 +330,10 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
     let made: T | undefined;
     return () => Promise.resolve((made ??= retrying(make(), opts.retry, prefix)));
   };
-  const git = once(() => new GitApi(resolved.git, [handler(token)], options, USER_AGENT), 'Git');
-  const coreApi = once(() => new CoreApi(orgUrl, [handler(token)], options, USER_AGENT), 'Core');
-  const setToken = (fresh: string): void => {
-    token = fresh;
-    for (const h of handlers) h.token = fresh;
-  };
+  const git = once(() => new GitApi(resolved.git, [bearer.make()], options, USER_AGENT), 'Git');
+  const coreApi = once(() => new CoreApi(orgUrl, [bearer.make()], options, USER_AGENT), 'Core');
   const refresh = async (): Promise<void> => {
-    if (tokens.due()) setToken(await tokens.get());
+    if (tokens.due()) bearer.setToken(await tokens.get());
   };
   const areas: Record<Area, string> = {
     core: resolved.core,
@@ -318,7 +346,7 @@ export async function connectDevOps(opts: ConnectOptions): Promise<DevOpsConnect
     git,
     core: coreApi,
     rest: (area: Area) => restFor(areas[area]),
-    setToken,
+    setToken: bearer.setToken,
     refresh,
     areas,
     caller,

@@ -162,23 +162,26 @@ export interface BuiltKubeConfig {
   auth: string;
 }
 
-/** Builds the in-memory KubeConfig; every credential in it is registered as a secret first. */
-export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): Promise<BuiltKubeConfig> {
+/** A service-account token: the cluster and the token as they are. */
+function tokenKubeConfig(source: Extract<KubeSource, { kind: 'token' }>, log: Logger): BuiltKubeConfig {
   const kc = new KubeConfig();
-  if (source.kind === 'token') {
-    opts.log.secret(source.token);
-    kc.loadFromClusterAndUser(
-      {
-        name: 'cluster',
-        server: source.server,
-        skipTLSVerify: source.skipTlsVerify ?? false,
-        ...(source.caData ? { caData: source.caData } : {}),
-      },
-      { name: 'service-account', token: source.token },
-    );
-    return { kc, server: source.server, auth: `service-account token (${source.origin})` };
-  }
+  log.secret(source.token);
+  kc.loadFromClusterAndUser(
+    {
+      name: 'cluster',
+      server: source.server,
+      skipTLSVerify: source.skipTlsVerify ?? false,
+      ...(source.caData ? { caData: source.caData } : {}),
+    },
+    { name: 'service-account', token: source.token },
+  );
+  return { kc, server: source.server, auth: `service-account token (${source.origin})` };
+}
 
+type KubeconfigSource = Extract<KubeSource, { kind: 'kubeconfig' }>;
+
+/** The kubeconfig document and the context it is used with (the source's, else its current one, else its first). */
+function readKubeconfig(source: KubeconfigSource) {
   let raw: RawKubeconfig;
   try {
     raw = (parseYaml(source.kubeconfig) ?? {}) as RawKubeconfig;
@@ -197,10 +200,19 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
       fix: `set clusterContext in the service connection to one of: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || '(none)'}`,
     });
   }
-  const userName = context.context.user;
-  const rawUser = raw.users?.find((u) => u.name === userName);
-  registerKubeconfigSecrets(raw, opts.log);
-  let auth = 'kubeconfig user';
+  return { raw, contextName, userName: context.context.user };
+}
+
+/**
+ * A kubelogin / azure auth-provider user gets the Entra bearer token it would have produced (the
+ * description of that, returned); any other exec plugin is refused; other users stay as they are.
+ */
+async function resolveUser(
+  rawUser: RawUser | undefined,
+  userName: string | undefined,
+  source: KubeconfigSource,
+  opts: BuildOptions,
+): Promise<string | undefined> {
   const entra = entraServerId(rawUser?.user);
   if (entra && rawUser) {
     if (!opts.credential) {
@@ -222,7 +234,7 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
     opts.log.secret(token.token);
     // Replace the exec plugin with the bearer token it would have produced.
     rawUser.user = { token: token.token };
-    auth = `Entra token for server id ${entra.serverId} (converted from the ${entra.via}, no kubelogin needed)`;
+    return `Entra token for server id ${entra.serverId} (converted from the ${entra.via}, no kubelogin needed)`;
   } else if (rawUser?.user?.exec?.command) {
     throw new UserError(
       `The kubeconfig user '${userName}' runs the exec plugin '${rawUser.user.exec.command}', which this task does not run.`,
@@ -232,6 +244,17 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
       },
     );
   }
+  return undefined;
+}
+
+/** Builds the in-memory KubeConfig; every credential in it is registered as a secret first. */
+export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): Promise<BuiltKubeConfig> {
+  if (source.kind === 'token') return tokenKubeConfig(source, opts.log);
+  const { raw, contextName, userName } = readKubeconfig(source);
+  const rawUser = raw.users?.find((u) => u.name === userName);
+  registerKubeconfigSecrets(raw, opts.log);
+  const entraAuth = await resolveUser(rawUser, userName, source, opts);
+  const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify({ ...raw, 'current-context': contextName }));
   const cluster = kc.getCurrentCluster();
   if (!cluster)
@@ -239,13 +262,13 @@ export async function buildKubeConfig(source: KubeSource, opts: BuildOptions): P
       code: 'KubeconfigCluster',
       fix: 'check the kubeconfig',
     });
-  if (auth === 'kubeconfig user') {
-    const u = kc.getCurrentUser();
-    auth = u?.token
+  const u = kc.getCurrentUser();
+  const auth =
+    entraAuth ??
+    (u?.token
       ? 'kubeconfig bearer token'
       : u?.certData || u?.certFile
         ? 'kubeconfig client certificate'
-        : 'kubeconfig user';
-  }
+        : 'kubeconfig user');
   return { kc, server: cluster.server, auth: `${auth} (${source.origin})` };
 }

@@ -75,8 +75,8 @@ async function observeAndPlan(step: Step): Promise<PlannedStep> {
   return { step, observed, plan: step.plan(observed) };
 }
 
-export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOptions): Promise<RunStepsResult> {
-  const { mode, log, report } = opts;
+/** Every step id is unique, and a step depends only on steps that come before it. */
+function checkOrder(steps: readonly Step<unknown>[]): void {
   const ids = new Set<string>();
   for (const s of steps) {
     if (ids.has(s.id)) throw new Error(`duplicate step id ${s.id}`);
@@ -84,15 +84,24 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
       if (!ids.has(d)) throw new Error(`step ${s.id} depends on ${d}, which does not come before it`);
     ids.add(s.id);
   }
+}
 
-  // 1-2. Observe and plan everything first: plan and apply print the same plan.
+/** 1-2. Observes and plans every step (no writes) and prints the plan: plan and apply print the same plan. */
+async function planAll(steps: readonly Step<unknown>[], log: Logger): Promise<PlannedStep[]> {
   const planned: PlannedStep[] = [];
   for (const step of steps) planned.push(await observeAndPlan(step));
   const toWrite = planned.filter((p) => writes(p.plan)).length;
   log.info(`Plan: ${toWrite} to change, ${planned.length - toWrite} unchanged or skipped`);
   for (const p of planned) for (const line of describe(p.step, p.plan)) log.info(line);
+  return planned;
+}
 
-  // 3. Preflight: all checks run (so the user sees every problem at once), then any failure stops.
+/** 3. Runs every preflight check (so the user sees every problem at once); returns the failures and their fixes. */
+async function preflight(
+  planned: PlannedStep[],
+  opts: RunStepsOptions,
+): Promise<{ failed: string[]; fixes: string[] }> {
+  const { log, report } = opts;
   const failed: string[] = [];
   const fixes: string[] = [];
   for (const pf of opts.preflight ?? []) {
@@ -105,89 +114,127 @@ export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOp
     if (r.status === 'warn')
       log.warn(`${pf.title}: ${r.cause ?? r.evidence ?? 'warning'}${r.fix ? `. Fix: ${r.fix}` : ''}`);
   }
+  return { failed, fixes };
+}
 
-  if (mode === 'plan' || failed.length > 0) {
-    for (const p of planned) {
-      report?.resource({
-        kind: p.step.kind,
-        name: p.step.name,
-        action: p.plan.action,
-        changes: fieldChanges(p.plan),
-        status: mode === 'plan' ? 'planned' : writes(p.plan) ? 'not-run' : 'unchanged',
-        ...(p.plan.note ? { note: p.plan.note } : {}),
-      });
-    }
-    if (failed.length > 0) {
-      throw new UserError(`Preflight failed, nothing was changed: ${failed.join('; ')}`, {
-        code: 'PreflightFailed',
-        fix: fixes.length > 0 ? fixes.join('; ') : 'see the failed checks in the run summary',
-      });
-    }
-    return { planned, changed: toWrite, converged: toWrite === 0 };
+/** Plan mode, or a failed preflight: records the plan in the report, and stops on a failure. */
+function stopBeforeApply(
+  planned: PlannedStep[],
+  mode: Mode,
+  report: ReportBuilder | undefined,
+  failed: string[],
+  fixes: string[],
+): void {
+  for (const p of planned) {
+    report?.resource({
+      kind: p.step.kind,
+      name: p.step.name,
+      action: p.plan.action,
+      changes: fieldChanges(p.plan),
+      status: mode === 'plan' ? 'planned' : writes(p.plan) ? 'not-run' : 'unchanged',
+      ...(p.plan.note ? { note: p.plan.note } : {}),
+    });
   }
+  if (failed.length > 0) {
+    throw new UserError(`Preflight failed, nothing was changed: ${failed.join('; ')}`, {
+      code: 'PreflightFailed',
+      fix: fixes.length > 0 ? fixes.join('; ') : 'see the failed checks in the run summary',
+    });
+  }
+}
 
-  // 4. Apply, walking the same list.
+/**
+ * Applies one step: observed and planned again first when a dependency wrote something (only that
+ * can make the observation stale; a KNOWN_AFTER_APPLY value in the step's own plan is produced by
+ * its own apply). Returns true when it wrote.
+ */
+async function applyOne(planned: PlannedStep, wrote: ReadonlySet<string>, opts: RunStepsOptions): Promise<boolean> {
+  const { log, report } = opts;
+  let current = planned;
+  const { step } = current;
+  const stale = (step.dependsOn ?? []).some((d) => wrote.has(d));
+  try {
+    if (stale) {
+      current = await observeAndPlan(step);
+      log.debug(`re-planned ${step.kind} ${step.name} after an earlier change: ${current.plan.action}`);
+    }
+    if (!writes(current.plan)) {
+      report?.resource({
+        kind: step.kind,
+        name: step.name,
+        action: current.plan.action,
+        status: 'unchanged',
+        changes: [],
+        ...(current.plan.note ? { note: current.plan.note } : {}),
+      });
+      return false;
+    }
+    log.info(
+      `${current.plan.action === 'delete' ? 'Deleting' : current.plan.action === 'create' ? 'Creating' : 'Updating'} ${step.kind} ${step.name}`,
+    );
+    const done = await step.apply(current.observed, current.plan);
+    const note = (done && done.note) || current.plan.note;
+    report?.resource({
+      kind: step.kind,
+      name: step.name,
+      action: current.plan.action,
+      status: 'applied',
+      changes: fieldChanges(current.plan),
+      ...(note ? { note } : {}),
+    });
+    return true;
+  } catch (err) {
+    report?.resource({
+      kind: step.kind,
+      name: step.name,
+      action: current.plan.action,
+      status: 'failed',
+      changes: fieldChanges(current.plan),
+      note: err instanceof Error ? err.message : String(err),
+    });
+    throw err;
+  }
+}
+
+/** After a failed step: the steps after it, as not run (or unchanged) in the report. */
+function reportNotRun(rest: PlannedStep[], report: ReportBuilder | undefined): void {
+  for (const r of rest) {
+    report?.resource({
+      kind: r.step.kind,
+      name: r.step.name,
+      action: r.plan.action,
+      status: writes(r.plan) ? 'not-run' : 'unchanged',
+      changes: fieldChanges(r.plan),
+      note: writes(r.plan) ? 'not applied: an earlier step failed' : undefined,
+    });
+  }
+}
+
+/** 4. Apply, walking the same list; returns how many steps wrote. */
+async function applyAll(planned: PlannedStep[], opts: RunStepsOptions): Promise<number> {
   const wrote = new Set<string>();
-  let changed = 0;
   for (let i = 0; i < planned.length; i++) {
-    let current = planned[i];
-    const { step } = current;
-    // Only a dependency's write can make this observation stale. (A KNOWN_AFTER_APPLY value in the
-    // step's own plan is produced by its own apply; that needs no second look.)
-    const stale = (step.dependsOn ?? []).some((d) => wrote.has(d));
     try {
-      if (stale) {
-        current = await observeAndPlan(step);
-        log.debug(`re-planned ${step.kind} ${step.name} after an earlier change: ${current.plan.action}`);
-      }
-      if (!writes(current.plan)) {
-        report?.resource({
-          kind: step.kind,
-          name: step.name,
-          action: current.plan.action,
-          status: 'unchanged',
-          changes: [],
-          ...(current.plan.note ? { note: current.plan.note } : {}),
-        });
-        continue;
-      }
-      log.info(
-        `${current.plan.action === 'delete' ? 'Deleting' : current.plan.action === 'create' ? 'Creating' : 'Updating'} ${step.kind} ${step.name}`,
-      );
-      const done = await step.apply(current.observed, current.plan);
-      wrote.add(step.id);
-      changed++;
-      const note = (done && done.note) || current.plan.note;
-      report?.resource({
-        kind: step.kind,
-        name: step.name,
-        action: current.plan.action,
-        status: 'applied',
-        changes: fieldChanges(current.plan),
-        ...(note ? { note } : {}),
-      });
+      if (await applyOne(planned[i], wrote, opts)) wrote.add(planned[i].step.id);
     } catch (err) {
-      report?.resource({
-        kind: step.kind,
-        name: step.name,
-        action: current.plan.action,
-        status: 'failed',
-        changes: fieldChanges(current.plan),
-        note: err instanceof Error ? err.message : String(err),
-      });
-      for (const rest of planned.slice(i + 1)) {
-        report?.resource({
-          kind: rest.step.kind,
-          name: rest.step.name,
-          action: rest.plan.action,
-          status: writes(rest.plan) ? 'not-run' : 'unchanged',
-          changes: fieldChanges(rest.plan),
-          note: writes(rest.plan) ? 'not applied: an earlier step failed' : undefined,
-        });
-      }
+      reportNotRun(planned.slice(i + 1), opts.report);
       throw err;
     }
   }
+  return wrote.size;
+}
+
+export async function runSteps(steps: readonly Step<unknown>[], opts: RunStepsOptions): Promise<RunStepsResult> {
+  const { mode, log } = opts;
+  checkOrder(steps);
+  const planned = await planAll(steps, log);
+  const toWrite = planned.filter((p) => writes(p.plan)).length;
+  const { failed, fixes } = await preflight(planned, opts);
+  if (mode === 'plan' || failed.length > 0) {
+    stopBeforeApply(planned, mode, opts.report, failed, fixes);
+    return { planned, changed: toWrite, converged: toWrite === 0 };
+  }
+  const changed = await applyAll(planned, opts);
   log.info(changed === 0 ? 'Apply complete: nothing to change (converged)' : `Apply complete: ${changed} changed`);
   return { planned, changed, converged: toWrite === 0 };
 }
