@@ -8,8 +8,7 @@ import { InputError, readBool, readEnum, readInt, readList, readString } from '.
 import {
   readAzureSubscription,
   readDevOpsRepository,
-  readFluxNamespace,
-  readServiceAccounts,
+  readFluxAccounts,
   readTeamName,
 } from '../common/pipeline/inputs-groups';
 import { NAME_RULES } from '../common/pipeline/names';
@@ -138,8 +137,7 @@ function readIdentityInputs(p: Platform, cluster: ClusterInputs): IdentityInputs
 
 /** Flux's namespace and service accounts, and the names of their federated credentials. */
 function readFluxInputs(p: Platform, clusterName: string, identity: IdentityInputs): FluxInputs {
-  const fluxNamespace = readFluxNamespace(p);
-  const serviceAccounts = readServiceAccounts(p, true);
+  const { fluxNamespace, serviceAccounts } = readFluxAccounts(p);
   const federatedCredentialName = readString(p, {
     name: 'federatedCredentialName',
     label: 'Federated credential name pattern',

@@ -16,8 +16,7 @@ import {
 import {
   readAzureSubscription,
   readDevOpsRepository,
-  readFluxNamespace,
-  readServiceAccounts,
+  readFluxAccounts,
   readTeamName,
 } from '../common/pipeline/inputs-groups';
 import { NAME_RULES } from '../common/pipeline/names';
@@ -199,8 +198,7 @@ function readClusterAccess(p: Platform): Pick<VerifyInputs, 'kubernetesServiceCo
 
 /** Flux's namespace, service accounts and the GitRepository and Kustomization it syncs with. */
 function readFluxInputs(p: Platform) {
-  const fluxNamespace = readFluxNamespace(p);
-  const serviceAccounts = readServiceAccounts(p, true);
+  const { fluxNamespace, serviceAccounts } = readFluxAccounts(p);
   const gitRepositoryName = readString(p, {
     name: 'gitRepositoryName',
     label: 'GitRepository name',

@@ -15,14 +15,15 @@ export function readAzureSubscription(p: Platform): string {
   return readConnection(p, { name: 'azureSubscription', label: 'Azure Resource Manager connection', required: true });
 }
 
-/** `fluxNamespace`, default flux-system. */
-export function readFluxNamespace(p: Platform): string {
-  return readString(p, {
+/** `fluxNamespace` (default flux-system) and `serviceAccounts` (required), in that order. */
+export function readFluxAccounts(p: Platform): { fluxNamespace: string; serviceAccounts: string[] } {
+  const fluxNamespace = readString(p, {
     name: 'fluxNamespace',
     label: 'Flux namespace',
     default: 'flux-system',
     ...NAME_RULES.namespace,
   });
+  return { fluxNamespace, serviceAccounts: readServiceAccounts(p, true) };
 }
 
 /** `serviceAccounts`: Flux's controllers' service accounts (at most 20), default source- and image-automation-controller. */
