@@ -4,9 +4,18 @@
  */
 import { calls } from './calls';
 import { coldStart } from './cold-start';
+import { fleetPipeline } from './fleet-pipeline';
 import { fleetVerify } from './fleet-verify';
 import { manifestPatch } from './manifest-patch';
 import { bundleSizes, vsixSize } from './sizes';
 import type { BenchEntry } from './types';
 
-export const benchmarks: BenchEntry[] = [vsixSize, bundleSizes, coldStart, calls, manifestPatch, fleetVerify];
+export const benchmarks: BenchEntry[] = [
+  vsixSize,
+  bundleSizes,
+  coldStart,
+  calls,
+  manifestPatch,
+  fleetVerify,
+  fleetPipeline,
+];

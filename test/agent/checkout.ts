@@ -17,6 +17,12 @@ export interface CheckoutOptions {
   caFile?: string;
   fetchDepth?: number;
   persistCredentials: boolean;
+  /**
+   * The agent's proxy (Agent.ProxyUrl) and bypass patterns (Agent.ProxyBypassList): as the agent's
+   * git source provider does, the fetch gets `-c http.proxy=<url>` unless the repository URL
+   * matches a bypass pattern.
+   */
+  proxy?: { url: string; bypass: string[] };
 }
 
 export interface CheckoutResult {
@@ -39,6 +45,18 @@ function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
+function proxyConfig(opts: CheckoutOptions): string[] {
+  if (!opts.proxy?.url) return [];
+  const bypassed = opts.proxy.bypass.some((p) => {
+    try {
+      return new RegExp(p, 'i').test(opts.repositoryUrl);
+    } catch {
+      return false;
+    }
+  });
+  return bypassed ? [] : ['-c', `http.proxy=${opts.proxy.url}`];
+}
+
 export async function checkoutSelf(opts: CheckoutOptions): Promise<CheckoutResult> {
   const masker = new SecretMasker();
   masker.add(opts.accessToken);
@@ -58,6 +76,7 @@ export async function checkoutSelf(opts: CheckoutOptions): Promise<CheckoutResul
     ['init', '--quiet'],
     ['remote', 'add', 'origin', opts.repositoryUrl],
     [
+      ...proxyConfig(opts),
       '-c',
       `http.extraheader=${header}`,
       'fetch',

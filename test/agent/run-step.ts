@@ -297,6 +297,16 @@ function collectVariables(ctx: RunContext, step: Step, run: ProcessRun, scope: S
   }
 }
 
+/** Agent.ProxyBypassList: a JSON list of regular expressions (as the agent passes it to tasks). */
+function proxyBypassList(env: Record<string, string>): string[] {
+  try {
+    const list: unknown = JSON.parse(env.AGENT_PROXYBYPASSLIST ?? '[]');
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 async function checkout(
   ctx: RunContext,
   step: Extract<Step, { kind: 'checkout' }>,
@@ -327,6 +337,7 @@ async function checkout(
     caFile: opts.cloud.ctx?.ca?.caCertPath ?? env.NODE_EXTRA_CA_CERTS,
     fetchDepth: step.fetchDepth,
     persistCredentials: step.persistCredentials,
+    ...(env.AGENT_PROXYURL ? { proxy: { url: env.AGENT_PROXYURL, bypass: proxyBypassList(env) } } : {}),
   });
   scope.print(`${res.log}\n`);
   if (res.commit) scope.store.set('Build.SourceVersion', res.commit);

@@ -9,11 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Clock } from './core/clock';
 import type { CloudContext, CloudUrls, DevOpsHooks, EntraHooks, HostName, KubeHooks } from './core/context';
+import { startEdge, type Edge } from './core/edge';
 import { Faults } from './core/faults';
 import { startHost, type Handler, type Host } from './core/host';
 import { Journal } from './core/journal';
 import type { ServiceSet } from './core/service';
-import { createTestCa, loadOrCreateTestCa } from './core/tls';
+import { createTestCa, loadOrCreateTestCa, PUBLIC_DNS_NAMES, publicNamesCertificate } from './core/tls';
 import { createAzureServices } from './azure';
 import { findCluster } from './azure/clusters';
 import type { ApplicationState } from './azure/model';
@@ -31,6 +32,11 @@ export interface StartCloudOptions {
   state?: CloudState;
   /** Directory of the CA (reused when complete, created otherwise). Default: FLUX_OIDC_TEST_CA_DIR, else a new temp CA. */
   caDir?: string;
+  /**
+   * A change to the scenario (or state) before any service starts, e.g.
+   * `(s) => { s.devops.organization.primaryUrl = 'legacy'; }`; the result is validated like a state file.
+   */
+  change?: (state: CloudState) => void;
   /** Seed of probabilistic faults (overrides the state's `seed`). */
   seed?: number;
   /**
@@ -55,6 +61,13 @@ export interface Cloud {
   env: Record<string, string>;
   /** Service connections by name -> id (the value of a connectedService:AzureRM input). */
   serviceConnections: Record<string, string>;
+  /**
+   * The edge (core/edge.ts): an HTTP CONNECT proxy URL through which the public names of the
+   * cloud (`https://contoso.visualstudio.com/`, `https://dev.azure.com/contoso`, their vssps and
+   * vsaex hosts) reach it. `env` carries it as the agent's proxy when the organization's primary
+   * URL is the legacy form (devops.organization.primaryUrl: legacy).
+   */
+  edgeUrl: string;
   /** The live state as YAML. */
   dump(): string;
   stop(): Promise<void>;
@@ -233,6 +246,16 @@ function pipelineEnv(ctx: CloudContext): Record<string, string> {
   };
 }
 
+/**
+ * The agent's proxy variables (Agent.ProxyUrl, Agent.ProxyBypassList: regular expressions over
+ * the request URL, as the agent stores them; learn.microsoft.com/azure/devops/pipelines/agents/proxy)
+ * that send the cloud's public names through its edge and everything at 127.0.0.1 straight to
+ * the emulated hosts.
+ */
+export function edgeProxyEnv(edgeUrl: string): Record<string, string> {
+  return { AGENT_PROXYURL: edgeUrl, AGENT_PROXYBYPASSLIST: JSON.stringify(['^https?://127\\.0\\.0\\.1[:/]']) };
+}
+
 export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
   const caDir = opts.caDir ?? process.env.FLUX_OIDC_TEST_CA_DIR;
   const ca = caDir ? loadOrCreateTestCa(caDir) : createTestCa();
@@ -246,6 +269,8 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
 
   // Trampolines: every host listens (so every URL is known) before any service exists.
   const handlers: Partial<Record<HostName, Handler>> = {};
+  const named = publicNamesCertificate(ca);
+  const answersPublicNames = new Set<HostName>(['devops', 'vssps', 'vsaex']);
   const hosts: Host[] = await Promise.all(
     HOST_NAMES.map((name) =>
       startHost({
@@ -255,6 +280,7 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
         faults,
         clock,
         requestClientCert: name === 'kube',
+        ...(answersPublicNames.has(name) ? { publicNames: { names: PUBLIC_DNS_NAMES, ...named } } : {}),
         handler: async (req, res) => {
           const h = handlers[name];
           return h ? h(req, res) : undefined;
@@ -263,9 +289,11 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
     ),
   );
   const urls = Object.fromEntries(hosts.map((h) => [h.name, h.url])) as CloudUrls;
+  const edge: Edge = await startEdge(urls);
   const sets: ServiceSet[] = [];
   const closeAll = async () => {
     for (const s of sets) await s.stop?.();
+    await edge.close();
     await Promise.all(hosts.map((h) => h.close()));
     fs.rmSync(workDir, { recursive: true, force: true });
     // A CA this cloud made for itself goes with it; a shared one (caDir / FLUX_OIDC_TEST_CA_DIR) stays.
@@ -281,6 +309,10 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
       state = await loadStateFile(opts.stateFile, urls, others);
     } else {
       state = await buildScenario(opts.scenario ?? 'fresh', urls, others);
+    }
+    if (opts.change) {
+      opts.change(state);
+      await validateState(state, 'the state after startCloud `change`', others);
     }
     if (opts.seed === undefined && state.seed !== undefined) faults.seed(state.seed);
     for (const rule of state.faults ?? []) faults.add(rule);
@@ -330,6 +362,7 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
     const env: Record<string, string> = { ...pipelineEnv(ctx), ...azureRmEnv(ctx), ...otherConnectionsEnv(ctx) };
     if (timeScale !== 1) env.FLUXOIDC_INTERNAL_TIMESCALE = String(timeScale);
     for (const s of sets) Object.assign(env, s.env?.() ?? {});
+    if (state.devops?.organization?.primaryUrl === 'legacy') Object.assign(env, edgeProxyEnv(edge.url));
     const serviceConnections = Object.fromEntries([
       ...connectionApps(state).map((a) => [a.serviceConnection!.name, a.serviceConnection!.id]),
       ...Object.values(OTHER_CONNECTIONS).map((c) => [c.name, c.id]),
@@ -340,6 +373,7 @@ export async function startCloud(opts: StartCloudOptions = {}): Promise<Cloud> {
       ctx,
       env,
       serviceConnections,
+      edgeUrl: edge.url,
       dump: () => {
         for (const s of sets) s.snapshot?.();
         return dumpState(ctx.state, urls);

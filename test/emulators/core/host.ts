@@ -3,6 +3,7 @@
  * request parsing, fault injection before the service sees the request, and the journal entry after.
  */
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from './clock';
@@ -60,6 +61,11 @@ export interface HostOptions {
   journal: Journal;
   faults: Faults;
   clock: Clock;
+  /**
+   * A second certificate, for the public names this host answers to through the cloud's edge
+   * (core/edge.ts): served when the client's SNI names one of `names` (`*.` covers one label).
+   */
+  publicNames?: { names: readonly string[]; cert: string; key: string };
   /** Ask for (optional) TLS client certificates, verified against the CA (Kubernetes). */
   requestClientCert?: boolean;
   port?: number;
@@ -110,6 +116,29 @@ function hostOf(o: HostOptions, server: https.Server): Host {
   };
 }
 
+/** The host name of a Host header when it is a name (not 127.0.0.1 / localhost), lower case, without the port. */
+export function publicHostName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const name = header.replace(/:\d+$/, '').toLowerCase();
+  return name === '127.0.0.1' || name === 'localhost' || name.startsWith('[') ? undefined : name;
+}
+
+/** Whether a DNS name matches a certificate name (`*.` stands for exactly one label, RFC 6125 6.4.3). */
+export function dnsNameMatches(pattern: string, name: string): boolean {
+  const p = pattern.toLowerCase();
+  const n = name.toLowerCase().replace(/\.$/, '');
+  if (!p.startsWith('*.')) return p === n;
+  const dot = n.indexOf('.');
+  return dot > 0 && n.slice(dot + 1) === p.slice(2);
+}
+
+function sniCallback(ca: TestCa, pub: NonNullable<HostOptions['publicNames']>) {
+  const own = tls.createSecureContext({ key: ca.serverKey, cert: ca.serverCert, ca: ca.caCert });
+  const named = tls.createSecureContext({ key: pub.key, cert: pub.cert, ca: ca.caCert });
+  return (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void): void =>
+    cb(null, pub.names.some((p) => dnsNameMatches(p, servername)) ? named : own);
+}
+
 function hostServer(o: HostOptions): https.Server {
   const server = https.createServer(
     {
@@ -118,6 +147,7 @@ function hostServer(o: HostOptions): https.Server {
       ca: o.ca.caCert,
       requestCert: o.requestClientCert ?? false,
       rejectUnauthorized: false,
+      ...(o.publicNames ? { SNICallback: sniCallback(o.ca, o.publicNames) } : {}),
     },
     (raw, res) => void serve(raw, res),
   );
@@ -162,8 +192,10 @@ function hostServer(o: HostOptions): https.Server {
         };
       }
     }
+    const publicName = publicHostName(raw.headers.host);
     const record = (status: number, write: boolean, fault?: string) =>
       o.journal.record({
+        ...(publicName ? { host: publicName } : {}),
         at: o.clock.now(),
         service: o.name,
         method,

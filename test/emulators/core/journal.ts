@@ -17,6 +17,8 @@ export interface JournalEntry {
   /** Set when a fault rule answered instead of the service. */
   fault?: string;
   durationMs: number;
+  /** The public host name the request was sent to (through the edge, core/edge.ts); absent for 127.0.0.1. */
+  host?: string;
 }
 
 export interface JournalFilter {

@@ -178,3 +178,42 @@ export function issueServerCertificate(ca: TestCa, dnsNames: string[]): { cert: 
   fs.rmSync(work, { recursive: true, force: true });
   return out;
 }
+
+/**
+ * The public host names the emulated cloud answers for (through its edge, core/edge.ts), as
+ * wildcard DNS names of one server certificate: Azure DevOps' organization hosts in both URL forms
+ * (`dev.azure.com/{org}` and the legacy `{org}.visualstudio.com`, with Graph and entitlements on
+ * `vssps.dev.azure.com` / `{org}.vssps.visualstudio.com` and `vsaex.dev.azure.com` /
+ * `{org}.vsaex.visualstudio.com`; Azure DevOps release notes 2018-09-10 "Administration", and
+ * learn.microsoft.com/azure/devops/extend/develop/work-with-urls). A wildcard covers one label, so
+ * the vssps/vsaex names need their own.
+ */
+export const PUBLIC_DNS_NAMES = [
+  'dev.azure.com',
+  'vssps.dev.azure.com',
+  'vsaex.dev.azure.com',
+  '*.visualstudio.com',
+  '*.vssps.visualstudio.com',
+  '*.vsaex.visualstudio.com',
+] as const;
+
+/**
+ * The server certificate of the public names (PUBLIC_DNS_NAMES), signed by the CA and kept in its
+ * directory (edge.json: names, cert, key) so a shared CA issues it once; written under a temporary
+ * name and renamed, so clouds starting at the same time never read half a file.
+ */
+export function publicNamesCertificate(ca: TestCa): { cert: string; key: string } {
+  const file = path.join(ca.dir, 'edge.json');
+  const names = [...PUBLIC_DNS_NAMES];
+  try {
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as { names?: string[]; cert?: string; key?: string };
+    if (kept.cert && kept.key && kept.names?.join() === names.join()) return { cert: kept.cert, key: kept.key };
+  } catch {
+    // Not there yet (or unreadable): issue it.
+  }
+  const issued = issueServerCertificate(ca, names);
+  const tmp = `${file}.${process.pid}-${Date.now()}`;
+  fs.writeFileSync(tmp, JSON.stringify({ names, ...issued }));
+  fs.renameSync(tmp, file);
+  return issued;
+}

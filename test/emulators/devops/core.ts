@@ -36,7 +36,7 @@ function connectionData(r: Req) {
         resourceVersion: 2,
         metaTypeId: -1,
       };
-  const accessPoint = `${r.ctx.svc.cloud.urls[r.ctx.host]}/${s.organization.name}/`;
+  const accessPoint = `${r.ctx.orgUrl}/`;
   return ok(
     {
       authenticatedUser: user,
@@ -66,7 +66,7 @@ function connectionData(r: Req) {
 }
 
 function areas(r: Req) {
-  const all = resourceAreas(r.ctx.svc.cloud.urls, r.ctx.state.organization.name);
+  const all = resourceAreas(r.ctx.urls);
   const id = r.params.areaId;
   if (id) {
     const hit = all.find((a) => sameId(a.id, id));

@@ -17,6 +17,7 @@ import { oidcRoutes } from './oidc';
 import { policyRoutes } from './policy';
 import { securityRoutes } from './security';
 import { DevOpsService, findProject } from './service';
+import { orgUrls } from './views';
 
 export { DevOpsService } from './service';
 export { devopsScenario, validateDevOps } from './scenario';
@@ -72,7 +73,9 @@ export async function createDevOpsServices(ctx: CloudContext): Promise<ServiceSe
 export function pipelineEnv(svc: DevOpsService, sourceVersion?: string): Record<string, string> {
   const s = svc.state;
   const pl = s.pipeline;
-  const collection = `${svc.cloud.urls.devops}/${s.organization.name}/`;
+  // The organization's primary URL (model.ts primaryUrl) is the one pipeline variables carry.
+  const urls = orgUrls(svc.cloud.urls, s.organization.name, s.organization.primaryUrl ?? 'emulator');
+  const collection = `${urls.devops}/`;
   const project = findProject(s, pl.projectId);
   const repo = findRepo(s, undefined, pl.repositoryId);
   const token = svc.auth.issueSystemToken();
@@ -98,7 +101,7 @@ export function pipelineEnv(svc: DevOpsService, sourceVersion?: string): Record<
   if (repo) {
     env.BUILD_REPOSITORY_NAME = repo.repo.name;
     env.BUILD_REPOSITORY_ID = repo.repo.id;
-    env.BUILD_REPOSITORY_URI = remoteUrl(svc.cloud.urls.devops, s.organization.name, repo);
+    env.BUILD_REPOSITORY_URI = remoteUrl(urls, repo);
     env.BUILD_REPOSITORY_PROVIDER = 'TfsGit';
   }
   if (sourceVersion) env.BUILD_SOURCEVERSION = sourceVersion;

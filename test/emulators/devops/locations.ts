@@ -7,7 +7,7 @@
  * Graph service principal and entitlement resources have no client to take them from and are
  * emulator-chosen (nothing resolves them by id).
  */
-import type { CloudUrls } from '../core/context';
+import type { OrgUrls } from './views';
 
 export interface ResourceLocation {
   id: string;
@@ -290,9 +290,15 @@ const ORG_AREAS: [string, string][] = [
   ['8ccfef3d-2b87-4e99-8ccb-66e343d2daa8', 'Profile'],
 ];
 
-/** The `ResourceAreas` list, with trailing-slash location URLs as the real service returns them. */
-export function resourceAreas(urls: CloudUrls, org: string): { id: string; name: string; locationUrl: string }[] {
-  const at = (host: string): string => `${host}/${org}/`;
+/**
+ * The `ResourceAreas` list, with trailing-slash location URLs as the real service returns them,
+ * in the URL form the request used (`urls`, views.ts orgUrls): asked at
+ * https://contoso.visualstudio.com, Graph is at https://contoso.vssps.visualstudio.com/; asked at
+ * https://dev.azure.com/contoso, at https://vssps.dev.azure.com/contoso/. Clients find the hosts
+ * here instead of building them (learn.microsoft.com/azure/devops/extend/develop/work-with-urls).
+ */
+export function resourceAreas(urls: OrgUrls): { id: string; name: string; locationUrl: string }[] {
+  const at = (host: string): string => `${host}/`;
   return [
     ...ORG_AREAS.map(([id, name]) => ({ id, name, locationUrl: at(urls.devops) })),
     { id: AREA_IDS.graph, name: 'Graph', locationUrl: at(urls.vssps) },

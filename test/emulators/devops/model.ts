@@ -36,6 +36,16 @@ export interface OrganizationState {
   id: string;
   /** The Entra tenant the organization is connected to: only its principals can be added. */
   tenantId: string;
+  /**
+   * The organization's primary URL (Organization settings > Overview): `new` is
+   * https://dev.azure.com/{org}, `legacy` https://{org}.visualstudio.com, the default of
+   * organizations created before 2018-09-10. It is the URL the pipeline variables carry
+   * (System.CollectionUri, Build.Repository.Uri); the REST APIs answer on both forms either way
+   * (learn.microsoft.com/azure/devops/extend/develop/work-with-urls, "Primary URL"). Default: the
+   * emulator's own address (https://127.0.0.1:PORT/{org}); `legacy` and `new` need the cloud's
+   * edge (core/edge.ts), which the cloud then hands to tasks as the agent's proxy.
+   */
+  primaryUrl?: 'new' | 'legacy';
 }
 
 export interface PrincipalState {

@@ -299,6 +299,11 @@ export function validateDevOps(s: DevOpsState, root?: CloudState): string[] {
   if (!isGuid(org?.id)) bad('organization.id', 'must be a GUID (the organization id, used by the OIDC issuer URL)');
   if (!isGuid(org?.tenantId))
     bad('organization.tenantId', 'must be the GUID of the Entra tenant the organization is connected to');
+  if (org?.primaryUrl !== undefined && org.primaryUrl !== 'new' && org.primaryUrl !== 'legacy')
+    bad(
+      'organization.primaryUrl',
+      `'${String(org.primaryUrl)}' is not a URL form; use legacy (https://{org}.visualstudio.com) or new (https://dev.azure.com/{org}), or leave it out (the emulator's address)`,
+    );
   const ids = new Set<string>();
   const projectIds = new Set(s.projects.map((p) => p.id.toLowerCase()));
   s.principals.forEach((p, i) => {

@@ -4,7 +4,7 @@
  * runs the matching route; the route tables live in the area modules.
  */
 import type { CloudContext } from '../core/context';
-import type { Handler } from '../core/host';
+import { publicHostName, type Handler } from '../core/host';
 import { Authenticator, type Caller } from './auth';
 import { vssError, TF } from './errors';
 import { RepoRegistry } from './git/repos';
@@ -23,7 +23,7 @@ import {
 import { sameId } from './identity';
 import { areaLocations, type DevOpsHostName } from './locations';
 import type { DevOpsState, ProjectState } from './model';
-import { orgUrls, type OrgUrls } from './views';
+import { orgUrls, type OrgUrls, type UrlForm } from './views';
 
 export interface DevOpsCtx {
   svc: DevOpsService;
@@ -59,6 +59,29 @@ export type GitHttpHandler = (
   rest: string[],
 ) => Promise<RouteResult>;
 
+/**
+ * Which URL form a request used and its path as `{org}/…` segments. Through the edge
+ * (core/edge.ts) the Host header names the host: on `{org}.visualstudio.com` (and
+ * `{org}.vssps.visualstudio.com`, `{org}.vsaex.visualstudio.com`) the organization is the first
+ * label and the path starts after it, optionally under `DefaultCollection/` (the collection of
+ * the TFS-era URLs, still served); on `dev.azure.com` (and vssps./vsaex.dev.azure.com) and at
+ * 127.0.0.1 it is the first path segment (learn.microsoft.com/azure/devops/extend/develop/work-with-urls).
+ */
+function addressed(
+  host: DevOpsHostName,
+  hostHeader: string | undefined,
+  segs: string[],
+): { form: UrlForm; segs: string[] } {
+  const name = publicHostName(hostHeader);
+  if (!name) return { form: 'emulator', segs };
+  const sub = host === 'devops' ? '' : `${host}.`;
+  if (name === `${sub}dev.azure.com`) return { form: 'new', segs };
+  const m = new RegExp(`^([a-z0-9-]+)\\.${sub.replace('.', '\\.')}visualstudio\\.com$`).exec(name);
+  if (!m) return { form: 'emulator', segs };
+  const rest = host === 'devops' && segs[0]?.toLowerCase() === 'defaultcollection' ? segs.slice(1) : segs;
+  return { form: 'legacy', segs: [m[1]!, ...rest] };
+}
+
 export class DevOpsService {
   readonly auth: Authenticator;
   readonly git: GitStore;
@@ -80,17 +103,14 @@ export class DevOpsService {
     return this.cloud.state.devops;
   }
 
-  orgUrls(): OrgUrls {
-    return orgUrls(this.cloud.urls, this.state.organization.name);
-  }
-
   handler(host: DevOpsHostName): Handler {
     return async (req, res) => {
       const state = this.state;
-      const hostUrl = this.cloud.urls[host];
-      const segs = segmentsOf(req.path);
+      const { form, segs } = addressed(host, req.headers.host, segmentsOf(req.path));
       const org = state.organization.name;
-      const orgUrl = `${hostUrl}/${org}`;
+      const urls = orgUrls(this.cloud.urls, org, form);
+      const orgUrl = urls[host];
+      const hostUrl = form === 'emulator' ? this.cloud.urls[host] : new URL(orgUrl).origin;
       if (segs.length === 0 || segs[0]!.toLowerCase() !== org.toLowerCase()) {
         throw vssError(
           404,
@@ -122,7 +142,7 @@ export class DevOpsService {
           'WebApi',
         );
       }
-      const base: DevOpsCtx = { svc: this, state, host, urls: this.orgUrls(), orgUrl };
+      const base: DevOpsCtx = { svc: this, state, host, urls, orgUrl };
 
       // Route discovery: OPTIONS {org}/_apis/{area}.
       if (req.method === 'OPTIONS' && scope === 'org' && routeSegs.length === 2) {

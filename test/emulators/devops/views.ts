@@ -14,7 +14,32 @@ export interface OrgUrls {
   vsaex: string;
 }
 
-export function orgUrls(urls: CloudUrls, org: string): OrgUrls {
+/**
+ * How a URL names the organization: `emulator` https://127.0.0.1:PORT/{org}; `new`
+ * https://dev.azure.com/{org} (Graph on vssps.dev.azure.com/{org}, entitlements on
+ * vsaex.dev.azure.com/{org}); `legacy` https://{org}.visualstudio.com (Graph on
+ * {org}.vssps.visualstudio.com, entitlements on {org}.vsaex.visualstudio.com). Azure DevOps
+ * release notes 2018-09-10 (Administration); learn.microsoft.com/azure/devops/extend/develop/work-with-urls.
+ */
+export type UrlForm = 'emulator' | 'new' | 'legacy';
+
+export function orgUrls(urls: CloudUrls, org: string, form: UrlForm = 'emulator'): OrgUrls {
+  if (form === 'legacy') {
+    const name = org.toLowerCase();
+    return {
+      org,
+      devops: `https://${name}.visualstudio.com`,
+      vssps: `https://${name}.vssps.visualstudio.com`,
+      vsaex: `https://${name}.vsaex.visualstudio.com`,
+    };
+  }
+  if (form === 'new')
+    return {
+      org,
+      devops: `https://dev.azure.com/${org}`,
+      vssps: `https://vssps.dev.azure.com/${org}`,
+      vsaex: `https://vsaex.dev.azure.com/${org}`,
+    };
   return { org, devops: `${urls.devops}/${org}`, vssps: `${urls.vssps}/${org}`, vsaex: `${urls.vsaex}/${org}` };
 }
 

@@ -94,10 +94,15 @@ export function repoApiUrl(u: OrgUrls, ref: RepoRef): string {
   return `${u.devops}/${ref.project.id}/_apis/git/repositories/${ref.repo.id}`;
 }
 
-/** `https://{org}@host/{org}/{project}/_git/{repo}` (the user name part is what the service returns). */
-export function remoteUrl(devopsHostUrl: string, org: string, ref: RepoRef): string {
-  const withUser = devopsHostUrl.replace('https://', `https://${org}@`);
-  return `${withUser}/${org}/${encodeURIComponent(ref.project.name)}/_git/${encodeURIComponent(ref.repo.name)}`;
+/**
+ * The clone URL in the URL form `u` names: `https://{org}@host/{org}/{project}/_git/{repo}` (the
+ * user name part is what the service returns), or `https://{org}.visualstudio.com/{project}/_git/{repo}`
+ * for the legacy form, where the host already names the organization.
+ */
+export function remoteUrl(u: OrgUrls, ref: RepoRef): string {
+  const tail = `/${encodeURIComponent(ref.project.name)}/_git/${encodeURIComponent(ref.repo.name)}`;
+  if (/^https:\/\/[^/]+\.visualstudio\.com$/i.test(u.devops)) return `${u.devops}${tail}`;
+  return `${u.devops.replace('https://', `https://${u.org}@`)}${tail}`;
 }
 
 export function repoJson(r: Req, ref: RepoRef): Record<string, unknown> {
@@ -112,7 +117,7 @@ export function repoJson(r: Req, ref: RepoRef): Record<string, unknown> {
     project: projectRef(u, ref.project),
     defaultBranch: `refs/heads/${defaultBranch(ref.repo)}`,
     size: 0,
-    remoteUrl: remoteUrl(r.ctx.svc.cloud.urls.devops, org, ref),
+    remoteUrl: remoteUrl(u, ref),
     sshUrl: `git@ssh.dev.azure.com:v3/${org}/${encodeURIComponent(ref.project.name)}/${encodeURIComponent(ref.repo.name)}`,
     webUrl: web,
     isDisabled: false,

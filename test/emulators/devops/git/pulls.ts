@@ -77,7 +77,7 @@ function prJson(r: Req, ref: RepoRef, pr: PullRequestState, mergeStatus: string)
       name: ref.repo.name,
       url: repoUrl,
       project: projectRef(u, ref.project),
-      remoteUrl: remoteUrl(r.ctx.svc.cloud.urls.devops, r.ctx.state.organization.name, ref),
+      remoteUrl: remoteUrl(u, ref),
     },
     pullRequestId: pr.pullRequestId,
     codeReviewId: pr.pullRequestId,
