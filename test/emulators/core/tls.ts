@@ -5,6 +5,7 @@
  * client-certificate auth). Task processes trust the CA through NODE_EXTRA_CA_CERTS.
  */
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -205,15 +206,25 @@ export const PUBLIC_DNS_NAMES = [
 export function publicNamesCertificate(ca: TestCa): { cert: string; key: string } {
   const file = path.join(ca.dir, 'edge.json');
   const names = [...PUBLIC_DNS_NAMES];
+  // Issued by this CA (a CA made again in the same folder invalidates it) and valid for a day more.
+  const caId = crypto.createHash('sha256').update(ca.caCert).digest('hex');
   try {
-    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as { names?: string[]; cert?: string; key?: string };
-    if (kept.cert && kept.key && kept.names?.join() === names.join()) return { cert: kept.cert, key: kept.key };
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      names?: string[];
+      caId?: string;
+      cert?: string;
+      key?: string;
+    };
+    if (kept.cert && kept.key && kept.caId === caId && kept.names?.join() === names.join()) {
+      const validTo = new Date(new crypto.X509Certificate(kept.cert).validTo).getTime();
+      if (validTo - Date.now() > 24 * 3600 * 1000) return { cert: kept.cert, key: kept.key };
+    }
   } catch {
     // Not there yet (or unreadable): issue it.
   }
   const issued = issueServerCertificate(ca, names);
   const tmp = `${file}.${process.pid}-${Date.now()}`;
-  fs.writeFileSync(tmp, JSON.stringify({ names, ...issued }));
+  fs.writeFileSync(tmp, JSON.stringify({ names, caId, ...issued }));
   fs.renameSync(tmp, file);
   return issued;
 }
