@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runBundledTask } from '../agent/agent';
 import { checkoutSelf } from '../agent/checkout';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
 import { startCloud, type Cloud } from '../emulators/cloud';
@@ -139,4 +140,23 @@ test('the GitRepository URL written is the canonical https://dev.azure.com form'
   const def = store.byKind('source.toolkit.fluxcd.io', 'GitRepository')!;
   const repo = store.get(def, FRESH.fluxNamespace, 'flux-system') as { spec?: { url?: string } } | undefined;
   assert.equal(repo?.spec?.url, CANONICAL);
+});
+
+test('Verify also takes the TFS-era form https://contoso.visualstudio.com/DefaultCollection/', async () => {
+  const mark = cloud.ctx.journal.mark();
+  const r = await runBundledTask({
+    taskDir: path.join(root, 'dist', 'tasks', 'FluxOidcVerify'),
+    env: cloud.env,
+    timeoutMs: 300_000,
+    inputs: {
+      azureSubscription: cloud.serviceConnections[FRESH.serviceConnectionName]!,
+      resourceGroup: FRESH.resourceGroup,
+      clusterName: FRESH.clusterName,
+      organizationUrl: `${ORG_URL}DefaultCollection/`,
+    },
+  });
+  assert.equal(r.result, 'Succeeded', `${r.message}\n${r.log}`);
+  assert.equal(r.outputs.verified, 'true');
+  const connect = cloud.ctx.journal.entries({ since: mark, service: 'devops', path: 'connectionData' });
+  assert.ok(connect.length > 0 && connect.every((e) => e.path === '/DefaultCollection/_apis/connectionData'));
 });
