@@ -45,8 +45,9 @@ async function timedRun(ctx: Parameters<BenchEntry['run']>[0], n: number): Promi
     const failed = jobs.filter((j) => j.result !== 'Succeeded');
     if (run.result !== 'Succeeded' || jobs.length !== n) {
       const first = failed[0]?.steps.find((s) => s.result === 'Failed');
+      const error = first?.log.split('\n').find((l) => l.startsWith('##[error]')) ?? '';
       throw new Error(
-        `fleet pipeline of ${n}: ${run.result}, ${jobs.length} jobs, failed: ${failed.map((j) => j.name).join(', ')}\n${first?.log ?? ''}`,
+        `fleet pipeline of ${n}: ${run.result}, ${failed.length} of ${jobs.length} jobs failed (${failed.map((j) => j.name).join(', ')}); first: ${first?.displayName ?? '?'}: ${error.slice(0, 300)}`,
       );
     }
     return ms;
