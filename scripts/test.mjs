@@ -125,6 +125,7 @@ child.on('close', (code, signal) => {
 
 /** The hardening suites' figures (test/hardening/figures.ts) of this run, as one table. */
 function printFigures() {
+  const full = process.env.HARDENING_FULL === '1';
   const dir = path.join(root, '.cache', 'hardening');
   if (!fs.existsSync(dir)) return;
   const rows = [];
@@ -133,6 +134,7 @@ function printFigures() {
     const p = path.join(dir, f);
     if (fs.statSync(p).mtimeMs < started) continue; // from an earlier run
     const body = JSON.parse(fs.readFileSync(p, 'utf8'));
+    if (Boolean(body.full) !== full) continue; // the other set (a CI-sized or a full run at the same time)
     for (const r of body.rows) rows.push({ ...r, set: body.full ? 'full' : 'CI' });
   }
   if (!rows.length) return;
