@@ -12,6 +12,8 @@ import sys
 
 os.environ.setdefault('AZ_INSTALLER', 'DEB')
 
+from azure.cli.core import get_default_cli  # noqa: E402 (a failing import shows on the real stderr)
+
 
 class Sink(io.TextIOBase):
     """A stream whose target changes per command (knack's log handlers keep the stream they found)."""
@@ -33,11 +35,10 @@ answers = sys.stdout
 out, err = Sink(), Sink()
 sys.stdout, sys.stderr = out, err
 
-from azure.cli.core import get_default_cli  # noqa: E402 (after the streams are in place)
-
 for line in sys.stdin:
     args = json.loads(line)
     out.target, err.target = io.StringIO(), io.StringIO()
+    sys.argv = ['az', *args]  # as the process of `az <args>` would see it
     try:
         code = get_default_cli().invoke(args, out_file=out)
     except SystemExit as e:  # some commands exit directly, as in azure.cli.__main__
