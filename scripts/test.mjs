@@ -102,6 +102,14 @@ for (const g of isolate ? [] : GROUPS) {
   runFiles.push(groupEntry(g.name, members));
 }
 runFiles.push(...files.filter((f) => !grouped.has(f)));
+// The longest layers first (node --test starts files in the order given), so no long e2e file starts
+// last while the other core idles: e2e, integration, unit, web.
+const LAYER_ORDER = ['e2e', 'integration', 'unit', 'web'];
+const layerOf = (f) => {
+  const i = LAYER_ORDER.findIndex((l) => f.includes(`test/${l}/`) || path.basename(f).startsWith(l));
+  return i < 0 ? LAYER_ORDER.length : i;
+};
+runFiles.sort((a, b) => layerOf(a) - layerOf(b));
 
 const started = Date.now();
 console.log(
