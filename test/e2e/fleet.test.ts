@@ -32,6 +32,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-e2e-'));
 before(async () => {
   for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'])
     assert.ok(fs.existsSync(path.join(taskDir(t), 'main.js')), `${t}/main.js is missing: run npm run build first`);
+  // Real time, unlike the other e2e clouds: the shared-identity test needs real processes' writes to
+  // overlap inside the 1.5 s a credential write holds its identity, which at a tenth of the time
+  // would depend on how fast the machine starts them.
   cloud = await startCloud({ scenario: 'fleet' });
   initial = structuredClone(cloud.ctx.state);
 });

@@ -105,6 +105,23 @@ function chaosFaults(seed: number): void {
 
 // ------------------------------------------------------------------------------------ runs
 
+/** Every System.AccessToken a run got (jobEnv), for the secret scan. */
+const jobTokens: string[] = [];
+
+/**
+ * cloud.env with a System.AccessToken of its own, as each pipeline job gets one: the cloud's clock
+ * runs 10x, so the token minted when the cloud started (3900 emulated s) would expire in the full set.
+ */
+function jobEnv(): Record<string, string> {
+  const token = cloud.ctx.devops.systemAccessToken();
+  jobTokens.push(token);
+  return {
+    ...cloud.env,
+    ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ parameters: { AccessToken: token }, scheme: 'OAuth' }),
+    ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: token,
+  };
+}
+
 interface Run {
   run: TaskRun;
   tempDir: string;
@@ -116,7 +133,7 @@ async function provision(cluster: string): Promise<Run> {
   const run = await runBundledTask({
     taskDir: PROVISION,
     tempDir,
-    env: cloud.env,
+    env: jobEnv(),
     timeoutMs: 240_000,
     inputs: {
       mode: 'apply',
@@ -131,7 +148,7 @@ async function provision(cluster: string): Promise<Run> {
 
 async function checkout(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
-  const token = (JSON.parse(cloud.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } })
+  const token = (JSON.parse(jobEnv().ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } })
     .parameters.AccessToken;
   const r = await checkoutSelf({
     repositoryUrl: cloud.env.BUILD_REPOSITORY_URI!,
@@ -151,7 +168,7 @@ async function patch(cwd: string): Promise<Run> {
     taskDir: PATCH,
     cwd,
     tempDir,
-    env: cloud.env,
+    env: jobEnv(),
     timeoutMs: 240_000,
     inputs: { mode: 'apply', fluxSystemPath: FOLDER, clientId: CLIENT, tenantId: FRESH.tenantId, commitMode: 'push' },
   });
@@ -164,7 +181,7 @@ async function verify(): Promise<Run> {
   const run = await runBundledTask({
     taskDir: VERIFY,
     tempDir,
-    env: cloud.env,
+    env: jobEnv(),
     timeoutMs: 240_000,
     inputs: {
       mode: 'apply',
@@ -224,6 +241,7 @@ function secretsOf(r: Run): Set<string> {
   const out = new Set<string>();
   for (const s of r.run.secrets) if (s.length >= 8) out.add(s);
   for (const m of `${r.run.stdout}\n${r.run.stderr}`.matchAll(JWT)) out.add(m[0]);
+  for (const t of jobTokens) out.add(t);
   for (const [k, v] of Object.entries(cloud.env)) {
     if (!k.startsWith('ENDPOINT_AUTH_') || !v.startsWith('{')) continue;
     const params = (JSON.parse(v) as { parameters?: Record<string, string> }).parameters ?? {};

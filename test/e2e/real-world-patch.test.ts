@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
 import { checkoutSelf } from '../agent/checkout';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { FRESH } from '../emulators/names';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -101,7 +101,7 @@ const pushes = (mark: number) =>
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'real-world-patch-'));
-  cloud = await startCloud({ scenario: 'fresh' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   seedTip = git(repoDir(), 'rev-parse', 'refs/heads/main');
 });
 

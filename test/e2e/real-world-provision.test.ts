@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { grantClusterView } from './cluster-view';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { OTHER_CONNECTIONS, startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, OTHER_CONNECTIONS, startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
 import { FRESH } from '../emulators/names';
 import type { CloudState } from '../emulators/state';
@@ -50,7 +50,7 @@ const identity = (s: CloudState) =>
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
-  cloud = await startCloud({ scenario: 'converged' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   converged = structuredClone(cloud.ctx.state);
   const rt = kubeRuntime(cloud.ctx);
   await rt.cluster(FRESH.clusterName)!.ensureBooted();

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { grantClusterView } from './cluster-view';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
 import { FRESH } from '../emulators/names';
 import { toPlaceholders } from '../emulators/scenarios';
@@ -113,7 +113,7 @@ function assertNoHarmfulFix(o: Outcome): void {
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'main.js')), `${TASK_DIR}/main.js is missing: run npm run build first`);
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'real-world-verify-'));
-  cloud = await startCloud({ scenario: 'converged' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   converged = structuredClone(cloud.ctx.state);
   await boot(cloud);
   grantClusterView(cloud);
@@ -162,7 +162,7 @@ describe('inputs the cluster contradicts', () => {
 
 describe('the branch Flux syncs', () => {
   test('a pipeline on another branch than the one Flux syncs: the causes name the branch', async () => {
-    const fresh = await startCloud({ scenario: 'fresh' });
+    const fresh = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
     try {
       await boot(fresh);
       const o = await verify({ checks: 'cluster' }, fresh, { BUILD_SOURCEBRANCH: 'refs/heads/feature/oidc' });
@@ -221,7 +221,7 @@ describe('names with spaces and non-ASCII characters', () => {
   }
 
   test(`project "${PROJECT}", repository "${REPO}": Flux clones, Verify passes`, async () => {
-    const c = await startCloud({ state: toPlaceholders(renamed(URL_OK), cloud.ctx.urls) });
+    const c = await startCloud({ timeScale: E2E_TIME_SCALE, state: toPlaceholders(renamed(URL_OK), cloud.ctx.urls) });
     try {
       await boot(c);
       const o = await verify({ project: PROJECT, repository: REPO }, c);
@@ -234,7 +234,7 @@ describe('names with spaces and non-ASCII characters', () => {
 
   test('a URL encoded twice: the cause is the URL, not the licence or Read that passed', async () => {
     const twice = 'https://dev.azure.com/contoso/Plattform%2520%25C3%2596ps/_git/flux%2520fleet%2520%25C3%25BC';
-    const c = await startCloud({ state: toPlaceholders(renamed(twice), cloud.ctx.urls) });
+    const c = await startCloud({ timeScale: E2E_TIME_SCALE, state: toPlaceholders(renamed(twice), cloud.ctx.urls) });
     try {
       await boot(c);
       const o = await verify({ project: PROJECT, repository: REPO }, c);

@@ -17,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { runBundledTask, type TaskRun } from '../agent/agent';
 import { clusterResourceId } from '../emulators/azure/clusters';
 import type { ClusterState, RoleAssignmentState } from '../emulators/azure/model';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
 import type { KubeObject, KubeRoleState } from '../emulators/kube/model';
 import { RETIRE_ROLE, VERIFY_ROLE } from '../emulators/kube/scenario';
@@ -38,7 +38,7 @@ let tempDir: string;
 before(async () => {
   assert.ok(fs.existsSync(path.join(TASK_DIR, 'FluxOidcVerify', 'main.js')), 'run npm run build first');
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rights-e2e-'));
-  cloud = await startCloud({ scenario: 'converged' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'converged' });
   const rt = kubeRuntime(cloud.ctx);
   await rt.cluster(FRESH.clusterName)!.ensureBooted();
   await rt.settled();
@@ -360,7 +360,7 @@ describe("FluxOidcProvision with the README's narrow Azure alternative", () => {
       timeoutMs: 120_000,
     });
   before(async () => {
-    fresh = await startCloud({ scenario: 'fresh' });
+    fresh = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   });
   after(async () => {
     await fresh?.stop();

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Report } from '../../tasks/common/report/model';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { kubeRuntime } from '../emulators/kube/index';
 import { FRESH, GIT_SECURITY_NAMESPACE } from '../emulators/names';
 
@@ -83,7 +83,7 @@ function identity() {
 before(async () => {
   for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'])
     assert.ok(fs.existsSync(path.join(TASKS_DIR, t, 'main.js')), `${TASKS_DIR}/${t}/main.js: run npm run build first`);
-  cloud = await startCloud({ scenario: 'fresh' });
+  cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
   const rt = kubeRuntime(cloud.ctx);
   await rt.cluster(FRESH.clusterName)!.ensureBooted();
   await rt.settled();

@@ -12,6 +12,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { compile } from '../agent/pipeline';
+import { E2E_TIME_SCALE } from '../emulators/cloud';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const sample = (name: string) => path.join(root, 'samples', 'fleet', name);
@@ -22,7 +23,13 @@ function pipeline(file: string, args: string[]) {
   const res = spawnSync(
     process.execPath,
     ['--import', 'tsx', path.join(root, 'test', 'agent', 'pipeline-cli.ts'), file, '--parallel', '3', ...args],
-    { cwd: root, encoding: 'utf8', timeout: 300_000 },
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 300_000,
+      // The CLI's cloud and the tasks it runs wait on the emulated clock (as the other e2e tests do).
+      env: { ...process.env, FLUX_OIDC_E2E_TIME_SCALE: String(E2E_TIME_SCALE) },
+    },
   );
   return { status: res.status, out: `${res.stdout}${res.stderr}` };
 }

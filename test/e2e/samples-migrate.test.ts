@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import * as azdev from 'azure-devops-node-api';
 import { PullRequestStatus } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { runPipeline, type PipelineRun } from '../agent/pipeline';
-import { startCloud, type Cloud } from '../emulators/cloud';
+import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { RETIRE_ROLE } from '../emulators/kube/scenario';
 import { bindClusterRoleIn } from './cluster-view';
 import { kubeRuntime } from '../emulators/kube/index';
@@ -91,7 +91,7 @@ describe('samples/migrate-from-ssh.yml', () => {
     it(`moves a cluster bootstrapped with ${b.name} to OIDC through a pull request, then retires the old secret`, async () => {
       for (const t of ['FluxOidcProvision', 'FluxManifestPatch', 'FluxOidcVerify'])
         assert.ok(fs.existsSync(path.join(TASKS_DIR, t, 'main.js')), `run npm run build first (${t})`);
-      const cloud = await startCloud({ scenario: 'fresh' });
+      const cloud = await startCloud({ timeScale: E2E_TIME_SCALE, scenario: 'fresh' });
       try {
         await b.mutate?.(cloud);
         const rt = kubeRuntime(cloud.ctx);

@@ -20,11 +20,11 @@ export interface FigureRow {
   met: boolean;
 }
 
-/** Records a suite's rows (replacing its previous ones). */
+/** Records a suite's rows (replacing its previous ones of the same set: CI-sized and full are kept apart). */
 export function recordFigures(suite: string, rows: Omit<FigureRow, 'suite'>[]): void {
   fs.mkdirSync(DIR, { recursive: true });
   const body = { suite, full: FULL, seed: BASE_SEED, rows: rows.map((r) => ({ suite, ...r })) };
-  fs.writeFileSync(path.join(DIR, `${suite}.json`), `${JSON.stringify(body, null, 2)}\n`);
+  fs.writeFileSync(path.join(DIR, `${suite}${FULL ? '.full' : ''}.json`), `${JSON.stringify(body, null, 2)}\n`);
 }
 
 /** mulberry32: small, deterministic. */

@@ -177,8 +177,9 @@ export interface LroBehaviour {
 
 export interface ArmSettings {
   /**
-   * Real milliseconds a federated-credential write holds its identity (default 40). A second write
-   * on the same identity inside that window gets 409
+   * Emulated-clock milliseconds a federated-credential write holds its identity (default 40; real ms
+   * at real time, shorter in real terms on a cloud that runs faster for time-scaled tasks, see
+   * Clock.sleep). A second write on the same identity inside that window gets 409
    * ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity.
    */
   ficWriteMs?: number;

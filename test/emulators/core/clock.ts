@@ -29,6 +29,15 @@ export class Clock {
     return new Date(this.now()).toISOString();
   }
 
+  /**
+   * Waits `ms` of emulated time: `ms` real ms at real time, `ms / rate` on a faster clock. For work the
+   * emulated services hold open for a while (a write's duration), so a time-scaled task's retries
+   * meet the same windows they would meet at real time.
+   */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms / this.rate));
+  }
+
   /** Moves emulated time forward and lets time-driven simulations (Flux intervals) catch up. */
   advance(ms: number): void {
     if (ms < 0) throw new Error('the clock only moves forward');

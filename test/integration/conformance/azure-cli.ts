@@ -7,7 +7,7 @@
  * it does not know) by tunnelling to the emulated Entra with a certificate of the test CA. Every
  * other request goes straight to the emulators (NO_PROXY=127.0.0.1).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -94,6 +94,78 @@ export interface AzSession {
   close(): Promise<void>;
 }
 
+function azResult(code: number, stdout: string, stderr: string): AzResult {
+  return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
+}
+
+/** The Python that runs `az` (its #! line), when az is the Python script Debian's package installs. */
+function azPython(): string | undefined {
+  const az = findAz().az;
+  if (!az) return undefined;
+  const head = fs.readFileSync(az).subarray(0, 200).toString('utf8').split('\n')[0];
+  return /^#!\s*(\/\S*python3?[\d.]*)\s*$/.exec(head)?.[1];
+}
+
+/**
+ * The az commands of a session, run one after another by one Python process (az-batch.py: the CLI's
+ * own entry point, a new CLI object per command), so each command costs its work and not a Python
+ * start and the CLI's imports (seconds each). Undefined when az is not Debian's Python script: then
+ * each command runs `az` (FLUX_OIDC_AZ_BATCH=0 forces that).
+ */
+function startBatch(
+  env: NodeJS.ProcessEnv,
+): { run(args: string[]): Promise<AzResult>; close(): Promise<void> } | undefined {
+  const python = process.env.FLUX_OIDC_AZ_BATCH === '0' ? undefined : azPython();
+  if (!python) return undefined;
+  const child = spawn(python, [path.join(import.meta.dirname, 'az-batch.py')], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  const waiting: ((line: string | undefined) => void)[] = [];
+  let pending = '';
+  child.stdout.on('data', (c: Buffer) => {
+    pending += c.toString('utf8');
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const line = pending.slice(0, i);
+      pending = pending.slice(i + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  void exited.then(() => waiting.splice(0).forEach((w) => w(undefined)));
+  let queue = Promise.resolve();
+  const one = async (args: string[]): Promise<AzResult> => {
+    let timer: NodeJS.Timeout | undefined;
+    const line = await new Promise<string | undefined>((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(`${JSON.stringify(args)}\n`);
+      // As execFile's timeout: a command that hangs ends the session instead of the test run.
+      timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    }).finally(() => clearTimeout(timer));
+    if (line === undefined) return azResult(1, '', `az-batch.py exited: ${stderr}`);
+    const r = JSON.parse(line) as { code: number; stdout: string; stderr: string };
+    return azResult(r.code, r.stdout, r.stderr);
+  };
+  return {
+    run: (args) => {
+      const r = queue.then(() => one(args));
+      queue = r.then(
+        () => undefined,
+        () => undefined,
+      );
+      return r;
+    },
+    close: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
 /** A fresh az configuration pointed at the emulated cloud (registered and selected as `Emulated`). */
 export async function startAz(cloud: Cloud): Promise<AzSession> {
   const proxy = await startLoginProxy(cloud);
@@ -113,13 +185,16 @@ export async function startAz(cloud: Cloud): Promise<AzSession> {
     // The active cloud (knack reads config `[cloud] name` from AZURE_CLOUD_NAME): saves an `az cloud set`.
     AZURE_CLOUD_NAME: 'Emulated',
   };
+  const batch = startBatch(env);
   const run = (args: string[]) =>
-    new Promise<AzResult>((resolve) => {
-      execFile('az', args, { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T });
-      });
-    });
+    batch
+      ? batch.run(args)
+      : new Promise<AzResult>((resolve) => {
+          execFile('az', args, { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+            const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+            resolve(azResult(code, stdout, stderr));
+          });
+        });
   const ok = async <T>(args: string[]): Promise<T> => {
     const r = await run([...args, '--output', 'json']);
     if (r.code !== 0) throw new Error(`az ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
@@ -130,6 +205,7 @@ export async function startAz(cloud: Cloud): Promise<AzSession> {
     ok,
     configDir,
     close: async () => {
+      await batch?.close();
       await proxy.close();
       fs.rmSync(configDir, { recursive: true, force: true });
     },

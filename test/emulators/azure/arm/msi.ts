@@ -253,7 +253,7 @@ export function createMsiOperations() {
     }
     writing.add(key);
     try {
-      await new Promise((r) => setTimeout(r, call.azure.arm?.ficWriteMs ?? 40));
+      await call.ctx.clock.sleep(call.azure.arm?.ficWriteMs ?? 40);
       return work();
     } finally {
       writing.delete(key);
