@@ -160,6 +160,8 @@ function describeRest(l: Loose, info: ErrorInfo): string | undefined {
   }
   if (code === 'REQUEST_SEND_ERROR')
     return withFix(message, 'the request did not reach Azure', "check the agent's network, proxy and TLS settings");
+  if (status !== undefined && status >= 500)
+    return withFix(message, ...stillFailing('Azure Resource Manager', 'https://azure.status.microsoft'));
   return message;
 }
 
@@ -194,7 +196,16 @@ function describeDevOps(l: Loose, info: ErrorInfo): string | undefined {
   if (status === 404)
     return withFix(message, undefined, 'check the organization URL, project and repository names in the task inputs');
   if (status === 429) return withFix(message, 'Azure DevOps kept throttling the requests', 're-run later');
+  if (status >= 500) return withFix(message, ...stillFailing('Azure DevOps', 'https://status.dev.azure.com'));
   return message;
+}
+
+/** A 5xx answer that outlasted the retry policy: a service outage, not the user's setup. */
+function stillFailing(service: string, statusPage: string): [string, string] {
+  return [
+    `${service} kept answering with a server error after every retry (a service-side outage)`,
+    `re-run the job: what this run wrote is kept and the next run continues from there; if it persists, check ${statusPage}`,
+  ];
 }
 
 /** Kubernetes client ApiException: numeric code and a Status body. */
@@ -219,6 +230,12 @@ function describeKube(l: Loose): string | undefined {
       message,
       'the identity lacks a Kubernetes RBAC permission',
       'grant the identity the cluster role named above (e.g. Azure Kubernetes Service RBAC Reader on the cluster)',
+    );
+  if (l.code >= 500)
+    return withFix(
+      message,
+      "the cluster's API server kept answering with a server error after every retry",
+      "check the cluster's health (`az aks show --query powerState`, its control plane in the Azure portal), then re-run the job",
     );
   return message;
 }
