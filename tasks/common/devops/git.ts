@@ -328,22 +328,28 @@ export interface CommitResult {
 export async function commitFiles(repo: GitRepository, req: CommitRequest): Promise<CommitResult> {
   const max = req.maxAttempts ?? 12;
   const ref = branchRef(req.branch);
+  // A lost race means another job's push landed: the fleet is making progress. The attempts bound
+  // the loop; the time budget is wide because on a busy agent pool one re-read and re-push can
+  // take many seconds, and giving up early would fail a job that was only waiting its turn.
   const policy = (req.retry ?? new RetryPolicy({ log: repo.logger })).with({
     maxAttempts: max,
+    maxTotalMs: 600_000,
     baseDelayMs: 500,
     maxDelayMs: 5000,
     retryOn: isStalePush,
   });
+  let tried = 0;
   try {
-    return await policy.run(`the push to ${ref} (the branch moved: re-reading the tip and re-applying)`, (attempt) =>
-      pushOnTip(repo, req, attempt),
-    );
+    return await policy.run(`the push to ${ref} (the branch moved: re-reading the tip and re-applying)`, (attempt) => {
+      tried = attempt;
+      return pushOnTip(repo, req, attempt);
+    });
   } catch (err) {
     if (!isStalePush(err)) throw err;
-    throw new UserError(`Pushing to ${ref} lost the race against other pushes ${max} times in a row.`, {
+    throw new UserError(`Pushing to ${ref} lost the race against other pushes ${tried} times in a row.`, {
       code: 'PushRaceLost',
-      cause: 'the branch kept moving between reading its tip and pushing (TF401028)',
-      fix: 're-run the task',
+      cause: 'the branch kept moving between reading its tip and pushing (TF401028): other jobs pushed to it meanwhile',
+      fix: 're-run the task (it continues from the branch as it is now), or limit the jobs pushing to one branch at once (maxParallel), or patch every folder in one job (fluxSystemPath clusters/*/flux-system)',
       inner: err,
     });
   }
