@@ -85,7 +85,7 @@ export function parseKinds(text: string, file: string, kinds: readonly string[])
 const KINDS_CACHE_SIZE = 8;
 const kindsCache = new Map<string, readonly KubeObject[]>();
 
-function deepFreeze<T>(v: T): T {
+export function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
     Object.freeze(v);
     for (const child of Object.values(v)) deepFreeze(child);
@@ -135,4 +135,46 @@ export function getPath(obj: unknown, ...path: string[]): unknown {
     cur = cur[p];
   }
   return cur;
+}
+
+/**
+ * A deep copy of a parsed YAML value (maps, sequences and scalars, which is all `toJS` gives with
+ * the core schema); anything else goes through structuredClone. Several times faster than
+ * structuredClone on the plain objects a manifest holds.
+ */
+export function cloneJson<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(cloneJson) as T;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(v);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[key] = cloneJson((v as Record<string, unknown>)[key]);
+  return out as T;
+}
+
+/**
+ * A bounded memo for pure functions of a text (parsing): the same text gives the same result, which
+ * callers must not change (freeze what can be frozen). Only successful results are kept, so an
+ * error is raised again with its caller's file name.
+ */
+export function textMemo<T>(size: number): (text: string, compute: () => T) => T {
+  const cache = new Map<string, T>();
+  return (text, compute) => {
+    const hit = cache.get(text);
+    if (hit !== undefined) return hit;
+    const value = compute();
+    cache.set(text, value);
+    if (cache.size > size) cache.delete(cache.keys().next().value as string);
+    return value;
+  };
+}
+
+const sharedParses = textMemo<readonly unknown[]>(256);
+
+/**
+ * parseAll for texts that recur across a fleet (inline patches, patch files): parsed once per run,
+ * the values frozen (callers copy before changing them). Errors are not cached.
+ */
+export function parseAllShared(text: string, file: string): readonly unknown[] {
+  return sharedParses(text, () => deepFreeze(parseAll(text, file)));
 }

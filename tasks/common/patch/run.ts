@@ -20,11 +20,11 @@ import {
 } from './model';
 import {
   assertInside,
-  findRepositoryRoot,
   misplacedCopy,
   planFolder,
   printDiff,
   repositoryBoundary,
+  repositoryRootFinder,
   resolveFolders,
 } from './workspace';
 import { renderPreflight } from './render-check';
@@ -67,9 +67,10 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
   }
 
   // 2. Show what changes.
+  const rootOf = repositoryRootFinder();
   for (const f of planned) {
     log.info(`${f.rel}: Flux ${f.result.fluxVersion}, namespace ${f.result.namespace}`);
-    const root = ctx.repositoryRoot ?? findRepositoryRoot(f.abs);
+    const root = ctx.repositoryRoot ?? rootOf(f.abs);
     const misplaced =
       root && f.result.syncPath !== undefined ? misplacedCopy(root, f.abs, f.result.syncPath) : undefined;
     if (misplaced) log.warn(`${f.rel}: ${misplaced}`);

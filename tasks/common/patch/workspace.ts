@@ -101,10 +101,18 @@ export function resolveFolders(workingDirectory: string, pattern: string, bounda
   return folders;
 }
 
-/** A file's text; undefined when there is no such file (a permission error is not "absent"). */
+/**
+ * A file's text; undefined when there is no such file (a permission error is not "absent"). Read
+ * synchronously: one call instead of fs.promises' open/stat/read/close round trips through the
+ * thread pool, which dominated planning a fleet of small files.
+ */
 export async function readIfExists(file: string): Promise<string | undefined> {
+  return readIfExistsSync(file);
+}
+
+function readIfExistsSync(file: string): string | undefined {
   try {
-    return await fs.promises.readFile(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR')
       return undefined;
@@ -142,10 +150,23 @@ export function writeFileAtomic(file: string, content: string): void {
 }
 
 export function findRepositoryRoot(start: string): string | undefined {
-  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, '.git'))) return dir;
-    if (path.dirname(dir) === dir) return undefined;
-  }
+  return repositoryRootFinder()(start);
+}
+
+/**
+ * findRepositoryRoot for many folders of one checkout: each directory on the way up is looked at
+ * once (a fleet's 1,000 folders share all their ancestors).
+ */
+export function repositoryRootFinder(): (start: string) => string | undefined {
+  const known = new Map<string, string | undefined>();
+  const find = (dir: string): string | undefined => {
+    if (known.has(dir)) return known.get(dir);
+    const parent = path.dirname(dir);
+    const root = fs.existsSync(path.join(dir, '.git')) ? dir : parent === dir ? undefined : find(parent);
+    known.set(dir, root);
+    return root;
+  };
+  return (start) => find(path.resolve(start));
 }
 
 /**
