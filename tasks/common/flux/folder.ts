@@ -435,7 +435,13 @@ function serviceAccountTargets(c: Components, opts: FolderOptions, namespace: st
       const iac = parseSemVer(tag ?? '');
       if (!iac || compareSemVer(iac, IAC_MINIMUM) < 0) {
         const problem = `${c.file} runs image-automation-controller ${tag ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure`;
-        throw new ComponentsError(`${problem}. Upgrade Flux: ${c.regenerateHint}.`, c.file, 'version', c.installArgs, problem);
+        throw new ComponentsError(
+          `${problem}. Upgrade Flux: ${c.regenerateHint}.`,
+          c.file,
+          'version',
+          c.installArgs,
+          problem,
+        );
       }
     }
   }

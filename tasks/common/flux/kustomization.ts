@@ -440,7 +440,12 @@ function spliceIntoList(
 }
 
 /** Adds our entries where there is no block `patches` list yet, copying the style of `resources`. */
-function spliceNewList(k: KustomizationFile, root: YAMLMap, pair: Pair | undefined, add: OurPatch[]): string | undefined {
+function spliceNewList(
+  k: KustomizationFile,
+  root: YAMLMap,
+  pair: Pair | undefined,
+  add: OurPatch[],
+): string | undefined {
   const { text, eol } = k;
   const res = root.items.find((p) => isScalar(p.key) && p.key.value === 'resources');
   const resSeq = res?.value;
