@@ -28,8 +28,8 @@ import {
   getPath,
   isRecord,
   meta,
-  parseAll,
   parseAllShared,
+  parseAllVariant,
   parseKinds,
   type KubeObject,
 } from './manifests';
@@ -262,7 +262,8 @@ interface SyncInfo {
 /** gotk-sync.yaml: the GitRepository (name from the input, namespace from the file). */
 function findGitRepository(syncText: string, opts: FolderOptions): SyncInfo {
   const file = rel(opts.folder, SYNC_FILE);
-  const objects = parseAll(syncText, file).filter(isRecord) as KubeObject[];
+  // A fleet's gotk-sync.yaml files differ only in the cluster's path: read as a variant of the last one.
+  const objects = parseAllVariant(syncText, file).filter(isRecord) as KubeObject[];
   const repos = objects.filter((o) => o.kind === 'GitRepository');
   const repo = repos.find((o) => meta(o).name === opts.gitRepositoryName);
   if (!repo) {
