@@ -43,12 +43,18 @@ export interface SimResource {
   shared?: boolean;
 }
 
-/** The resource's object, copied first when it is shared: safe to change. */
+/** The resource's object, copied first when it is shared: safe to change anywhere. */
 function own(r: SimResource): KubeObject {
   if (r.shared) {
     r.obj = cloneJson(r.obj);
     r.shared = false;
   }
+  return r.obj;
+}
+
+/** The resource's top-level object, copied first when frozen (mergeInto copies the frozen maps it enters). */
+function ownTop(r: SimResource): KubeObject {
+  if (Object.isFrozen(r.obj)) r.obj = { ...r.obj };
   return r.obj;
 }
 
@@ -65,7 +71,20 @@ export function selects(sel: Selector, obj: KubeObject): boolean {
   return true;
 }
 
+/** Compiled selectors: a fleet's patches use the same few names (RegExps without g/y flags are stateless). */
+const anchoredCache = new Map<string, RegExp>();
+
 function anchored(re: string): RegExp {
+  let compiled = anchoredCache.get(re);
+  if (!compiled) {
+    compiled = compileAnchored(re);
+    if (anchoredCache.size >= 256) anchoredCache.clear();
+    anchoredCache.set(re, compiled);
+  }
+  return compiled;
+}
+
+function compileAnchored(re: string): RegExp {
   try {
     return new RegExp(`^(?:${re})$`);
   } catch {
@@ -119,7 +138,7 @@ export function applyPatch(patch: SimPatch, resources: SimResource[]): void {
       delete m.name;
       delete m.namespace;
       const { apiVersion: _a, kind: _k, ...body } = rest;
-      mergeInto(own(r), { ...body, metadata: m });
+      mergeInto(ownTop(r), { ...body, metadata: m });
     }
   }
 }
@@ -136,7 +155,7 @@ function sameId(patch: KubeObject, obj: KubeObject): boolean {
   );
 }
 
-/** Strategic merge for plain maps: nested maps merge, `null` deletes, everything else replaces. */
+/** Strategic merge for plain maps: nested maps merge, `null` deletes, everything else replaces (frozen maps are copied, never changed). */
 export function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>): void {
   if (patch.$patch === 'replace') {
     for (const k of Object.keys(target)) delete target[k];
@@ -152,8 +171,11 @@ export function mergeInto(target: Record<string, unknown>, patch: Record<string,
       continue;
     }
     if (isRecord(v)) {
-      if (!isRecord(target[k])) target[k] = {};
-      mergeInto(target[k] as Record<string, unknown>, v);
+      const t = target[k];
+      // A frozen (shared) map is copied before it changes; what the patch does not touch stays shared.
+      const into = !isRecord(t) ? {} : Object.isFrozen(t) ? { ...t } : t;
+      target[k] = into;
+      mergeInto(into, v);
       continue;
     }
     target[k] = cloneJson(v);
