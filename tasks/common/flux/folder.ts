@@ -21,7 +21,18 @@ import {
   type PatchEntry,
 } from './kustomization';
 import { applyPatch, type JsonOp, type SimPatch, type SimResource } from './kustomize-sim';
-import { documentValue, getPath, isRecord, meta, parseAll, parseKinds, type KubeObject } from './manifests';
+import {
+  cloneJson,
+  deepFreeze,
+  documentValue,
+  getPath,
+  isRecord,
+  meta,
+  parseAllShared,
+  parseAllVariant,
+  parseKinds,
+  type KubeObject,
+} from './manifests';
 import {
   deploymentPatch,
   gitRepositoryPatch,
@@ -128,11 +139,77 @@ export class ComponentsError extends ManifestError {
 
 const rel = (folder: string, file: string) => (folder ? `${folder}/${file}` : file);
 
-export async function patchFolder(reader: FolderReader, opts: FolderOptions): Promise<FolderResult> {
-  const notes: string[] = [];
-  const warnings: string[] = [];
+/** What patchFolder collects on the way (in the order the log shows it). */
+interface Outcome {
+  notes: string[];
+  warnings: string[];
+  changes: FileChange[];
+}
 
-  // --- kustomization.yaml
+export async function patchFolder(reader: FolderReader, opts: FolderOptions): Promise<FolderResult> {
+  const out: Outcome = { notes: [], warnings: [], changes: [] };
+  // Each file is read once per folder, however many stages look at it.
+  const files = onceReader(reader);
+  const { k, kRaw, syncText, fileComponents } = await readFolderFiles(files, opts);
+  const sync = findGitRepository(syncText, opts);
+  const comps = readComponents(opts.components ?? fileComponents, opts, sync.namespace);
+  out.notes.push(`${comps.file}: Flux ${comps.versionText}.`);
+  const targets = serviceAccountTargets(comps, opts, sync.namespace);
+  const { url, httpsUrl } = checkGitRepository(sync, syncText, comps.versionText, out);
+  const selfContained = isSelfContained(k);
+  const existing = await loadPatches(k, files, opts.folder);
+  const needs = existingNeeds(existing, targets, comps, sync, httpsUrl, opts, rel(opts.folder, k.fileName), out);
+  const newKustomization = writeOurPatches(k, kRaw, needs, sync, url, httpsUrl, opts, out);
+  if (opts.components !== undefined && opts.components !== fileComponents) {
+    out.changes.push({ path: COMPONENTS_FILE, before: fileComponents, after: opts.components });
+  }
+  const expectations: Expectations = {
+    serviceAccounts: targets.map((t) => ({
+      name: t.name,
+      namespace: t.namespace,
+      clientId: opts.clientId,
+      ...(opts.tenantId ? { tenantId: opts.tenantId } : {}),
+    })),
+    deployments: targets.map((t) => ({ name: t.deployment, namespace: t.namespace })),
+    gitRepository: { name: sync.repoName, namespace: sync.namespace, url: httpsUrl },
+  };
+  // Unchanged kustomization: its patches are the ones already loaded.
+  const after = newKustomization === kRaw ? k : readKustomization(newKustomization, rel(opts.folder, k.fileName));
+  const allPatches = after === k ? existing : await loadPatches(after, files, opts.folder);
+  selfCheck(allPatches, comps, sync, expectations, rel(opts.folder, k.fileName));
+  const syncPath = syncPathOf(sync);
+  const syncBranch = getPath(sync.repo, 'spec', 'ref', 'branch');
+  return {
+    ...out,
+    expectations,
+    fluxVersion: comps.versionText,
+    namespace: sync.namespace,
+    selfContained,
+    ...(syncPath !== undefined ? { syncPath } : {}),
+    ...(typeof syncBranch === 'string' ? { syncBranch } : {}),
+  };
+}
+
+function onceReader(reader: FolderReader): FolderReader {
+  const read = new Map<string, Promise<string | undefined>>();
+  return {
+    read(relPath) {
+      let text = read.get(relPath);
+      if (!text) read.set(relPath, (text = reader.read(relPath)));
+      return text;
+    },
+  };
+}
+
+interface FolderFiles {
+  k: KustomizationFile;
+  kRaw: string;
+  syncText: string;
+  fileComponents: string;
+}
+
+/** kustomization.yaml, gotk-sync.yaml and gotk-components.yaml: present, and the gotk files listed in resources. */
+async function readFolderFiles(reader: FolderReader, opts: FolderOptions): Promise<FolderFiles> {
   let kfile: KustomizationFile | undefined;
   let kRaw = '';
   for (const name of KUSTOMIZATION_NAMES) {
@@ -151,8 +228,6 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     );
   }
   const k = kfile;
-
-  // --- gotk files: present and part of the kustomization
   const syncText = await reader.read(SYNC_FILE);
   const fileComponents = await reader.read(COMPONENTS_FILE);
   const missing = [fileComponents === undefined && COMPONENTS_FILE, syncText === undefined && SYNC_FILE].filter(
@@ -172,33 +247,116 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
         rel(opts.folder, k.fileName),
       );
   }
+  return { k, kRaw, syncText, fileComponents };
+}
 
-  // --- gotk-sync.yaml: the GitRepository (name from the input, namespace from the file)
-  const syncFile = rel(opts.folder, SYNC_FILE);
-  const syncObjects = parseAll(syncText, syncFile).filter(isRecord) as KubeObject[];
-  const repos = syncObjects.filter((o) => o.kind === 'GitRepository');
+interface SyncInfo {
+  file: string;
+  objects: KubeObject[];
+  /** The GitRepository named by gitRepositoryName. */
+  repo: KubeObject;
+  repoName: string;
+  namespace: string;
+}
+
+/** gotk-sync.yaml: the GitRepository (name from the input, namespace from the file). */
+function findGitRepository(syncText: string, opts: FolderOptions): SyncInfo {
+  const file = rel(opts.folder, SYNC_FILE);
+  // A fleet's gotk-sync.yaml files differ only in the cluster's path: read as a variant of the last one.
+  const objects = parseAllVariant(syncText, file).filter(isRecord) as KubeObject[];
+  const repos = objects.filter((o) => o.kind === 'GitRepository');
   const repo = repos.find((o) => meta(o).name === opts.gitRepositoryName);
   if (!repo) {
     if (repos.length === 0) {
       throw new ManifestError(
-        `${syncFile} has no GitRepository (it looks like a placeholder). Bootstrap Flux first (\`flux bootstrap git --url=https://dev.azure.com/<org>/<project>/_git/<repo> ...\`), then run this task.`,
-        syncFile,
+        `${file} has no GitRepository (it looks like a placeholder). Bootstrap Flux first (\`flux bootstrap git --url=https://dev.azure.com/<org>/<project>/_git/<repo> ...\`), then run this task.`,
+        file,
       );
     }
     throw new ManifestError(
-      `${syncFile} has no GitRepository named "${opts.gitRepositoryName}" (found: ${repos.map((r) => meta(r).name).join(', ')}). Set gitRepositoryName to the one Flux syncs from.`,
-      syncFile,
+      `${file} has no GitRepository named "${opts.gitRepositoryName}" (found: ${repos.map((r) => meta(r).name).join(', ')}). Set gitRepositoryName to the one Flux syncs from.`,
+      file,
     );
   }
-  const namespace = meta(repo).namespace ?? 'default';
-  const repoName = opts.gitRepositoryName;
+  return { file, objects, repo, repoName: opts.gitRepositoryName, namespace: meta(repo).namespace ?? 'default' };
+}
 
-  // --- gotk-components.yaml: version, controllers, service accounts
-  const componentsText = opts.components ?? fileComponents;
-  const componentsFile = rel(opts.folder, COMPONENTS_FILE);
-  const compObjects = parseKinds(componentsText, componentsFile, ['ServiceAccount', 'Deployment']);
-  const deployments = compObjects.filter((o) => o.kind === 'Deployment');
-  const serviceAccountsAll = compObjects.filter((o) => o.kind === 'ServiceAccount');
+interface Components {
+  file: string;
+  /** The parsed ServiceAccounts and Deployments (frozen, shared by every folder with the same text). */
+  objects: readonly KubeObject[];
+  serviceAccounts: readonly KubeObject[];
+  deployments: readonly KubeObject[];
+  tags: Record<string, string>;
+  /** The controllers' objects as a re-bootstrap writes them (frozen, shared). */
+  durable: readonly KubeObject[];
+  version: FluxVersionInfo;
+  versionText: string;
+  installArgs: string[];
+  regenerateHint: string;
+}
+
+/** gotk-components.yaml: its controllers and Flux version, which must meet the minimum. */
+function readComponents(text: string, opts: FolderOptions, namespace: string): Components {
+  const file = rel(opts.folder, COMPONENTS_FILE);
+  const objects = parseKinds(text, file, ['ServiceAccount', 'Deployment']);
+  const { deployments, serviceAccounts, tags, images, networkPolicy, durable } = componentFacts(objects, text);
+  const version = detectFluxVersion(text, tags);
+  if (deployments.length === 0 && version.source !== 'header') {
+    throw new ManifestError(
+      `${file} contains no Flux controllers (it looks like a placeholder). Bootstrap Flux first, or set regenerateComponents: true to generate it with the flux CLI.`,
+      file,
+    );
+  }
+  const installed =
+    deployments.length > 0 ? deployments.map((d) => meta(d).name ?? '').filter(Boolean) : version.headerComponents;
+  const installArgs = fluxInstallArgs(installed, opts.serviceAccounts, namespace, images, networkPolicy);
+  const regenerateHint = `regenerate it: \`flux ${installArgs.join(' ')} > ${file}\` with a flux CLI >= ${formatSemVer(opts.minimumFluxVersion)} (or re-run \`flux bootstrap\` with it), or set regenerateComponents: true`;
+  const versionText = describeVersion(version);
+  if (!meetsMinimum(version, opts.minimumFluxVersion)) {
+    const why = version.version
+      ? `is Flux ${versionText}; ${formatSemVer(opts.minimumFluxVersion)} or later is required (GitRepository provider: azure arrived in Flux 2.4)`
+      : 'does not say which Flux version it is (no "# Flux Version:" header, no tagged source-controller image)';
+    throw new ComponentsError(
+      `${file} ${why}. Upgrade Flux: ${regenerateHint}.`,
+      file,
+      'version',
+      installArgs,
+      `${file} ${why}`,
+    );
+  }
+  return {
+    file,
+    objects,
+    serviceAccounts,
+    deployments,
+    tags,
+    durable,
+    version,
+    versionText,
+    installArgs,
+    regenerateHint,
+  };
+}
+
+interface ComponentFacts {
+  deployments: readonly KubeObject[];
+  serviceAccounts: readonly KubeObject[];
+  tags: Record<string, string>;
+  images: string[];
+  networkPolicy: boolean;
+  /** The objects as a re-bootstrap writes them: without workload identity fields (frozen). */
+  durable: readonly KubeObject[];
+}
+
+/** Per parsed gotk-components.yaml (parseKinds returns the same array for the same text). */
+const factsOf = new WeakMap<readonly KubeObject[], ComponentFacts>();
+
+function componentFacts(objects: readonly KubeObject[], text: string): ComponentFacts {
+  const known = factsOf.get(objects);
+  if (known) return known;
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const serviceAccounts = objects.filter((o) => o.kind === 'ServiceAccount');
   const tags: Record<string, string> = {};
   const images: string[] = [];
   for (const d of deployments) {
@@ -214,121 +372,127 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
       if (t) tags[name] = t;
     }
   }
-  const version = detectFluxVersion(componentsText, tags);
-  if (deployments.length === 0 && version.source !== 'header') {
-    throw new ManifestError(
-      `${componentsFile} contains no Flux controllers (it looks like a placeholder). Bootstrap Flux first, or set regenerateComponents: true to generate it with the flux CLI.`,
-      componentsFile,
-    );
-  }
-  const installedComponents =
-    deployments.length > 0 ? deployments.map((d) => meta(d).name ?? '').filter(Boolean) : version.headerComponents;
-  const installArgs = fluxInstallArgs(
-    installedComponents,
-    opts.serviceAccounts,
-    namespace,
-    images,
-    /^kind:\s*NetworkPolicy\s*$/m.test(componentsText),
-  );
-  const regenerateHint = `regenerate it: \`flux ${installArgs.join(' ')} > ${componentsFile}\` with a flux CLI >= ${formatSemVer(opts.minimumFluxVersion)} (or re-run \`flux bootstrap\` with it), or set regenerateComponents: true`;
-  const versionText = describeVersion(version);
-  if (!meetsMinimum(version, opts.minimumFluxVersion)) {
-    const why = version.version
-      ? `is Flux ${versionText}; ${formatSemVer(opts.minimumFluxVersion)} or later is required (GitRepository provider: azure arrived in Flux 2.4)`
-      : 'does not say which Flux version it is (no "# Flux Version:" header, no tagged source-controller image)';
-    throw new ComponentsError(
-      `${componentsFile} ${why}. Upgrade Flux: ${regenerateHint}.`,
-      componentsFile,
-      'version',
-      installArgs,
-      `${componentsFile} ${why}`,
-    );
-  }
-  notes.push(`${componentsFile}: Flux ${versionText}.`);
+  const networkPolicy = /^kind:\s*NetworkPolicy\s*$/m.test(text);
+  const durable = deepFreeze([...serviceAccounts, ...deployments].map(withoutWorkloadIdentity));
+  const facts = { deployments, serviceAccounts, tags, images, networkPolicy, durable };
+  factsOf.set(objects, facts);
+  return facts;
+}
 
-  // --- the requested service accounts and their Deployments
-  const saTargets: { name: string; namespace: string; deployment: string }[] = [];
+function withoutWorkloadIdentity(o: KubeObject): KubeObject {
+  const c = cloneJson(o);
+  const m = isRecord(c.metadata) ? c.metadata : {};
+  if (c.kind === 'ServiceAccount') {
+    if (isRecord(m.annotations)) {
+      delete m.annotations[WI_CLIENT_ID];
+      delete m.annotations[WI_TENANT_ID];
+    }
+    if (isRecord(m.labels)) delete m.labels[WI_USE];
+  } else {
+    const labels = getPath(c, 'spec', 'template', 'metadata', 'labels');
+    if (isRecord(labels)) delete labels[WI_USE];
+  }
+  return c;
+}
+
+type Target = { name: string; namespace: string; deployment: string };
+
+/** The requested service accounts and the Deployment that runs as each. */
+function serviceAccountTargets(c: Components, opts: FolderOptions, namespace: string): Target[] {
+  const targets: Target[] = [];
   for (const name of opts.serviceAccounts) {
-    const candidates = serviceAccountsAll.filter((o) => meta(o).name === name);
+    const candidates = c.serviceAccounts.filter((o) => meta(o).name === name);
     const sa =
       candidates.find((o) => meta(o).namespace === namespace) ?? (candidates.length === 1 ? candidates[0] : undefined);
     if (!sa) {
-      const found = serviceAccountsAll.map((o) => meta(o).name).join(', ') || version.headerComponents.join(', ');
+      const found = c.serviceAccounts.map((o) => meta(o).name).join(', ') || c.version.headerComponents.join(', ');
       if (EXTRA_COMPONENTS.includes(name)) {
         throw new ComponentsError(
-          `${componentsFile} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${regenerateHint}.`,
-          componentsFile,
+          `${c.file} has no ${name} (installed: ${found}). Either remove ${name} from serviceAccounts (image automation is not installed on this cluster), or add image automation: ${c.regenerateHint}.`,
+          c.file,
           'missingController',
-          installArgs,
-          `${componentsFile} has no ${name} (installed: ${found})`,
+          c.installArgs,
+          `${c.file} has no ${name} (installed: ${found})`,
         );
       }
       throw new ManifestError(
-        `${componentsFile} has no ServiceAccount "${name}" (found: ${found}). Check the serviceAccounts input.`,
-        componentsFile,
+        `${c.file} has no ServiceAccount "${name}" (found: ${found}). Check the serviceAccounts input.`,
+        c.file,
       );
     }
     const saNs = meta(sa).namespace ?? namespace;
     const dep =
-      deployments.find(
+      c.deployments.find(
         (d) => meta(d).namespace === saNs && getPath(d, 'spec', 'template', 'spec', 'serviceAccountName') === name,
-      ) ?? deployments.find((d) => meta(d).namespace === saNs && meta(d).name === name);
+      ) ?? c.deployments.find((d) => meta(d).namespace === saNs && meta(d).name === name);
     if (!dep)
       throw new ManifestError(
-        `${componentsFile} has a ServiceAccount "${name}" but no Deployment that runs as it, so there is no pod to label.`,
-        componentsFile,
+        `${c.file} has a ServiceAccount "${name}" but no Deployment that runs as it, so there is no pod to label.`,
+        c.file,
       );
-    saTargets.push({ name, namespace: saNs, deployment: meta(dep).name as string });
-    if (name === 'image-automation-controller' && version.source !== 'header') {
-      const iac = parseSemVer(tags[meta(dep).name as string] ?? '');
+    targets.push({ name, namespace: saNs, deployment: meta(dep).name as string });
+    if (name === 'image-automation-controller' && c.version.source !== 'header') {
+      const tag = c.tags[meta(dep).name as string];
+      const iac = parseSemVer(tag ?? '');
       if (!iac || compareSemVer(iac, IAC_MINIMUM) < 0) {
-        const problem = `${componentsFile} runs image-automation-controller ${tags[meta(dep).name as string] ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure`;
+        const problem = `${c.file} runs image-automation-controller ${tag ?? '(untagged)'}; v0.39.0 (Flux 2.4) or later is needed for provider: azure`;
         throw new ComponentsError(
-          `${problem}. Upgrade Flux: ${regenerateHint}.`,
-          componentsFile,
+          `${problem}. Upgrade Flux: ${c.regenerateHint}.`,
+          c.file,
           'version',
-          installArgs,
+          c.installArgs,
           problem,
         );
       }
     }
   }
+  return targets;
+}
 
-  // --- the GitRepository: API version and URL
-  const changes: FileChange[] = [];
+/** The GitRepository's API version (converted to v1 when safe) and URL (must be Azure DevOps). */
+function checkGitRepository(
+  sync: SyncInfo,
+  syncText: string,
+  versionText: string,
+  out: Outcome,
+): { url: string; httpsUrl: string } {
+  const { repo, repoName, file } = sync;
   const repoApi = typeof repo.apiVersion === 'string' ? repo.apiVersion : '';
   if (repoApi !== `${SOURCE_GROUP}/v1`) {
     const spec = isRecord(repo.spec) ? repo.spec : {};
     const unsafe = Object.keys(spec).filter((f) => !V1_SPEC_FIELDS.has(f));
-    const explain = `GitRepository ${repoName} in ${syncFile} is ${repoApi}; spec.provider exists only in ${SOURCE_GROUP}/v1 (in older versions the API server drops the field, so Flux would keep using the secret)`;
+    const explain = `GitRepository ${repoName} in ${file} is ${repoApi}; spec.provider exists only in ${SOURCE_GROUP}/v1 (in older versions the API server drops the field, so Flux would keep using the secret)`;
     if (!/^source\.toolkit\.fluxcd\.io\/v1beta[12]$/.test(repoApi) || unsafe.length > 0) {
       throw new ManifestError(
         `${explain}. It cannot be converted automatically (fields not in v1: ${unsafe.join(', ') || 'unknown version'}); change it to ${SOURCE_GROUP}/v1 by hand, or re-run \`flux bootstrap\` with Flux >= 2.4, which writes v1.`,
-        syncFile,
+        file,
       );
     }
-    const newSync = setGitRepositoryApiVersion(syncText, syncFile, repoName);
-    notes.push(
-      `${syncFile}: ${explain}; changed it to v1 (the spec has only v1 fields; Flux ${versionText} serves v1, and \`flux bootstrap\` writes v1 too).`,
+    const newSync = setGitRepositoryApiVersion(syncText, file, repoName);
+    out.notes.push(
+      `${file}: ${explain}; changed it to v1 (the spec has only v1 fields; Flux ${versionText} serves v1, and \`flux bootstrap\` writes v1 too).`,
     );
-    changes.push({ path: SYNC_FILE, before: syncText, after: newSync });
+    out.changes.push({ path: SYNC_FILE, before: syncText, after: newSync });
   }
   const url = typeof getPath(repo, 'spec', 'url') === 'string' ? (getPath(repo, 'spec', 'url') as string) : '';
   const httpsUrl = toAzureDevOpsHttpsUrl(url);
   if (!httpsUrl) {
     throw new ManifestError(
-      `GitRepository ${repoName} in ${syncFile} points at ${url || '(no url)'}, which is not an Azure DevOps Git repository. provider: azure authenticates only to Azure DevOps (https://dev.azure.com/{org}/{project}/_git/{repo}); bootstrap Flux from the Azure DevOps repository first.`,
-      syncFile,
+      `GitRepository ${repoName} in ${file} points at ${url || '(no url)'}, which is not an Azure DevOps Git repository. provider: azure authenticates only to Azure DevOps (https://dev.azure.com/{org}/{project}/_git/{repo}); bootstrap Flux from the Azure DevOps repository first.`,
+      file,
     );
   }
   if (getPath(repo, 'spec', 'serviceAccountName') !== undefined) {
-    warnings.push(
+    out.warnings.push(
       `GitRepository ${repoName} sets spec.serviceAccountName (object-level workload identity); this task sets up controller-level identity, which Flux uses only without spec.serviceAccountName.`,
     );
   }
+  return { url, httpsUrl };
+}
 
-  // --- the patches already there
-  const selfContained = [...k.resources, ...k.entries.flatMap((e) => (e.path ? [e.path] : []))].every(
+/** All files the kustomization references are inside the folder (it can be rendered from a copy). */
+function isSelfContained(k: KustomizationFile): boolean {
+  return [...k.resources, ...k.entries.flatMap((e) => (e.path ? [e.path] : []))].every(
     (p) =>
       !p.startsWith('/') &&
       !p.startsWith('..') &&
@@ -336,86 +500,54 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
       !/^[\w.-]+\.[a-z]{2,}\//i.test(p) &&
       !/^[A-Za-z]:/.test(p),
   );
-  const existing = await loadPatches(k, reader, opts.folder);
+}
 
-  // The objects as a re-bootstrap would write them: without any workload identity fields.
-  const durableBase = (): SimResource[] => {
-    const list: SimResource[] = [];
-    for (const o of [...serviceAccountsAll, ...deployments]) {
-      const c = structuredClone(o);
-      const m = isRecord(c.metadata) ? c.metadata : {};
-      if (c.kind === 'ServiceAccount') {
-        if (isRecord(m.annotations)) {
-          delete m.annotations[WI_CLIENT_ID];
-          delete m.annotations[WI_TENANT_ID];
-        }
-        if (isRecord(m.labels)) delete m.labels[WI_USE];
-      } else {
-        const labels = getPath(c, 'spec', 'template', 'metadata', 'labels');
-        if (isRecord(labels)) delete labels[WI_USE];
-      }
-      list.push({ obj: c });
-    }
-    const r = structuredClone(repo);
-    const spec = isRecord(r.spec) ? r.spec : (r.spec = {});
-    delete spec.provider;
-    if (spec.secretRef === undefined) spec.secretRef = { name: repoName };
-    r.apiVersion = `${SOURCE_GROUP}/v1`;
-    list.push({ obj: r });
-    return list;
-  };
-  const actualBase = (): SimResource[] => [
-    ...[...serviceAccountsAll, ...deployments].map((o) => ({ obj: structuredClone(o) })),
-    { obj: { ...structuredClone(repo), apiVersion: `${SOURCE_GROUP}/v1` } },
+/**
+ * The objects as a re-bootstrap would write them: without any workload identity fields. The
+ * controllers' objects are shared (copied when a patch changes them); the GitRepository is the folder's.
+ */
+function durableBase(c: Components, sync: SyncInfo): SimResource[] {
+  const list: SimResource[] = c.durable.map((obj) => ({ obj, shared: true }));
+  const r = cloneJson(sync.repo);
+  const spec = isRecord(r.spec) ? r.spec : (r.spec = {});
+  delete spec.provider;
+  if (spec.secretRef === undefined) spec.secretRef = { name: sync.repoName };
+  r.apiVersion = `${SOURCE_GROUP}/v1`;
+  list.push({ obj: r });
+  return list;
+}
+
+/** The objects as the folder's files hold them (the GitRepository read as v1). */
+function actualBase(c: Components, sync: SyncInfo): SimResource[] {
+  return [
+    ...[...c.serviceAccounts, ...c.deployments].map((obj) => ({ obj, shared: true })),
+    { obj: { ...cloneJson(sync.repo), apiVersion: `${SOURCE_GROUP}/v1` } },
   ];
+}
 
-  // Apply the hand-written patches, remembering who set the client-id annotations.
-  const resources = durableBase();
-  const setBy = new Map<string, string>();
-  const saObj = (name: string, ns: string) =>
-    resources.find(
-      (r) => !r.deleted && r.obj.kind === 'ServiceAccount' && meta(r.obj).name === name && meta(r.obj).namespace === ns,
-    )?.obj;
-  for (const p of existing.filter((e) => !e.ours)) {
-    const before = saTargets.map((t) => JSON.stringify(meta(saObj(t.name, t.namespace) ?? {}).annotations));
-    applyPatch(p, resources);
-    saTargets.forEach((t, i) => {
-      if (JSON.stringify(meta(saObj(t.name, t.namespace) ?? {}).annotations) !== before[i]) setBy.set(t.name, p.label);
-    });
-  }
+interface Needs {
+  saNeeded: string[];
+  depNeeded: string[];
+  repoOk: boolean;
+  /** Where our ServiceAccount and Deployment patches point. */
+  targetNamespace: string;
+}
 
-  const saNeeded: string[] = [];
-  for (const t of saTargets) {
-    const obj = saObj(t.name, t.namespace);
-    if (!obj)
-      throw new ManifestError(
-        `A patch in ${rel(opts.folder, k.fileName)} deletes ServiceAccount ${t.name}; it cannot get a workload identity.`,
-        rel(opts.folder, k.fileName),
-      );
-    const ann = meta(obj).annotations;
-    const clientOk = ann[WI_CLIENT_ID] === opts.clientId;
-    const tenantOk = !opts.tenantId || ann[WI_TENANT_ID] === opts.tenantId;
-    if (clientOk && tenantOk) {
-      notes.push(
-        `ServiceAccount ${t.name}: the client-id annotation is already set by ${setBy.get(t.name) ?? 'an existing patch'}; left as it is.`,
-      );
-      continue;
-    }
-    for (const [key, want] of [
-      [WI_CLIENT_ID, opts.clientId],
-      [WI_TENANT_ID, opts.tenantId],
-    ] as const) {
-      if (want && ann[key] !== undefined && ann[key] !== want) {
-        throw new ManifestError(
-          `${rel(opts.folder, k.fileName)}: ${setBy.get(t.name) ?? 'an existing patch'} already sets ${key}: ${String(ann[key])} on ServiceAccount ${t.name}, but this run asks for ${want}. A ServiceAccount has one identity: remove or change that patch (or use that identity), then run again.`,
-          rel(opts.folder, k.fileName),
-        );
-      }
-    }
-    saNeeded.push(t.name);
-  }
+/** Which of our patches are still needed once the hand-written patches have been applied. */
+function existingNeeds(
+  existing: readonly SimPatch[],
+  targets: readonly Target[],
+  c: Components,
+  sync: SyncInfo,
+  httpsUrl: string,
+  opts: FolderOptions,
+  kFile: string,
+  out: Outcome,
+): Needs {
+  const resources = durableBase(c, sync);
+  const saNeeded = serviceAccountNeeds(existing, resources, targets, opts, kFile, out);
   const depNeeded: string[] = [];
-  for (const t of saTargets) {
+  for (const t of targets) {
     const dep = resources.find(
       (r) =>
         !r.deleted &&
@@ -425,7 +557,7 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     )?.obj;
     const labels = getPath(dep, 'spec', 'template', 'metadata', 'labels');
     if (isRecord(labels) && labels[WI_USE] === 'true') {
-      notes.push(`Deployment ${t.deployment}: the pod template label is already set by an existing patch.`);
+      out.notes.push(`Deployment ${t.deployment}: the pod template label is already set by an existing patch.`);
       continue;
     }
     if (!depNeeded.includes(t.deployment)) depNeeded.push(t.deployment);
@@ -437,20 +569,88 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
     getPath(effRepo, 'spec', 'secretRef') === undefined &&
     getPath(effRepo, 'spec', 'url') === httpsUrl;
   if (repoOk)
-    notes.push(
-      `GitRepository ${repoName}: provider azure, no secretRef and the HTTPS url are already set by an existing patch.`,
+    out.notes.push(
+      `GitRepository ${sync.repoName}: provider azure, no secretRef and the HTTPS url are already set by an existing patch.`,
     );
+  return { saNeeded, depNeeded, repoOk, targetNamespace: targets[0]?.namespace ?? sync.namespace };
+}
 
-  // --- our patches
-  const ns = saTargets[0]?.namespace ?? namespace;
+/** Applies the hand-written patches to `resources`; the ServiceAccounts that still need our annotation. */
+function serviceAccountNeeds(
+  existing: readonly SimPatch[],
+  resources: SimResource[],
+  targets: readonly Target[],
+  opts: FolderOptions,
+  kFile: string,
+  out: Outcome,
+): string[] {
+  // Remember who set the client-id annotations.
+  const setBy = new Map<string, string>();
+  const saObj = (name: string, ns: string) =>
+    resources.find(
+      (r) => !r.deleted && r.obj.kind === 'ServiceAccount' && meta(r.obj).name === name && meta(r.obj).namespace === ns,
+    )?.obj;
+  for (const p of existing.filter((e) => !e.ours)) {
+    const before = targets.map((t) => JSON.stringify(meta(saObj(t.name, t.namespace) ?? {}).annotations));
+    applyPatch(p, resources);
+    targets.forEach((t, i) => {
+      if (JSON.stringify(meta(saObj(t.name, t.namespace) ?? {}).annotations) !== before[i]) setBy.set(t.name, p.label);
+    });
+  }
+  const saNeeded: string[] = [];
+  for (const t of targets) {
+    const obj = saObj(t.name, t.namespace);
+    if (!obj)
+      throw new ManifestError(
+        `A patch in ${kFile} deletes ServiceAccount ${t.name}; it cannot get a workload identity.`,
+        kFile,
+      );
+    const ann = meta(obj).annotations;
+    const clientOk = ann[WI_CLIENT_ID] === opts.clientId;
+    const tenantOk = !opts.tenantId || ann[WI_TENANT_ID] === opts.tenantId;
+    const by = setBy.get(t.name) ?? 'an existing patch';
+    if (clientOk && tenantOk) {
+      out.notes.push(`ServiceAccount ${t.name}: the client-id annotation is already set by ${by}; left as it is.`);
+      continue;
+    }
+    for (const [key, want] of [
+      [WI_CLIENT_ID, opts.clientId],
+      [WI_TENANT_ID, opts.tenantId],
+    ] as const) {
+      if (want && ann[key] !== undefined && ann[key] !== want) {
+        throw new ManifestError(
+          `${kFile}: ${by} already sets ${key}: ${String(ann[key])} on ServiceAccount ${t.name}, but this run asks for ${want}. A ServiceAccount has one identity: remove or change that patch (or use that identity), then run again.`,
+          kFile,
+        );
+      }
+    }
+    saNeeded.push(t.name);
+  }
+  return saNeeded;
+}
+
+/** The kustomization with our patches set to what is needed; the notes say what changed. */
+function writeOurPatches(
+  k: KustomizationFile,
+  kRaw: string,
+  needs: Needs,
+  sync: SyncInfo,
+  url: string,
+  httpsUrl: string,
+  opts: FolderOptions,
+  out: Outcome,
+): string {
+  const { saNeeded, depNeeded, repoOk } = needs;
+  const { repo, repoName, namespace } = sync;
   const desired: OurPatch[] = [];
-  if (saNeeded.length > 0) desired.push(serviceAccountPatch(saNeeded, ns, opts.clientId, opts.tenantId));
-  if (depNeeded.length > 0) desired.push(deploymentPatch(depNeeded, ns));
+  const saNs = needs.targetNamespace;
+  if (saNeeded.length > 0) desired.push(serviceAccountPatch(saNeeded, saNs, opts.clientId, opts.tenantId));
+  if (depNeeded.length > 0) desired.push(deploymentPatch(depNeeded, saNs));
   if (!repoOk) desired.push(gitRepositoryPatch(repoName, namespace, url === httpsUrl ? undefined : httpsUrl));
   const { text: newKustomization, change } = setOurPatches(k, desired);
-  const kPath = k.fileName;
+  const kFile = rel(opts.folder, k.fileName);
   if (newKustomization !== kRaw) {
-    changes.unshift({ path: kPath, before: kRaw, after: newKustomization });
+    out.changes.unshift({ path: k.fileName, before: kRaw, after: newKustomization });
     const what = (roles: string[]) =>
       roles
         .map(
@@ -462,75 +662,57 @@ export async function patchFolder(reader: FolderReader, opts: FolderOptions): Pr
             })[r as 'serviceAccounts'],
         )
         .join(', ');
-    if (change.added.length) notes.push(`${rel(opts.folder, kPath)}: added patches for ${what(change.added)}.`);
-    if (change.updated.length) notes.push(`${rel(opts.folder, kPath)}: updated patches for ${what(change.updated)}.`);
+    if (change.added.length) out.notes.push(`${kFile}: added patches for ${what(change.added)}.`);
+    if (change.updated.length) out.notes.push(`${kFile}: updated patches for ${what(change.updated)}.`);
     if (change.removed)
-      notes.push(
-        `${rel(opts.folder, kPath)}: removed ${change.removed} patch(es) of ours that hand-written patches make redundant.`,
-      );
+      out.notes.push(`${kFile}: removed ${change.removed} patch(es) of ours that hand-written patches make redundant.`);
   }
   if (!repoOk && url !== httpsUrl)
-    notes.push(`GitRepository ${repoName}: url ${url} -> ${httpsUrl} (provider azure needs the HTTPS form).`);
+    out.notes.push(`GitRepository ${repoName}: url ${url} -> ${httpsUrl} (provider azure needs the HTTPS form).`);
   if (!repoOk && getPath(repo, 'spec', 'secretRef') !== undefined) {
     const secret = getPath(repo, 'spec', 'secretRef', 'name');
-    notes.push(
+    out.notes.push(
       `GitRepository ${repoName}: secretRef removed. Once Flux has reconciled, the Secret ${namespace}/${String(secret)} (the bootstrap key or PAT) is unused and can be deleted.`,
     );
   }
-  if (opts.components !== undefined && opts.components !== fileComponents) {
-    changes.push({ path: COMPONENTS_FILE, before: fileComponents, after: opts.components });
-  }
+  return newKustomization;
+}
 
-  // --- self-check: the patches as written give the intended objects, now and after a re-bootstrap
-  const expectations: Expectations = {
-    serviceAccounts: saTargets.map((t) => ({
-      name: t.name,
-      namespace: t.namespace,
-      clientId: opts.clientId,
-      ...(opts.tenantId ? { tenantId: opts.tenantId } : {}),
-    })),
-    deployments: saTargets.map((t) => ({ name: t.deployment, namespace: t.namespace })),
-    gitRepository: { name: repoName, namespace, url: httpsUrl },
-  };
-  const after = readKustomization(newKustomization, rel(opts.folder, kPath));
-  const allPatches = await loadPatches(after, reader, opts.folder);
+/** The patches as written give the intended objects, now and after a re-bootstrap. */
+function selfCheck(
+  patches: readonly SimPatch[],
+  c: Components,
+  sync: SyncInfo,
+  expectations: Expectations,
+  kFile: string,
+): void {
   for (const [label, base] of [
-    ['after a re-bootstrap', durableBase()],
-    ['as committed', actualBase()],
+    ['after a re-bootstrap', durableBase(c, sync)],
+    ['as committed', actualBase(c, sync)],
   ] as const) {
-    for (const p of allPatches) applyPatch(p, base);
+    for (const p of patches) applyPatch(p, base);
     const problems = checkObjects(
       base.filter((r) => !r.deleted).map((r) => r.obj),
       expectations,
     );
     if (problems.length > 0) {
       throw new ManifestError(
-        `${rel(opts.folder, kPath)}: with the patches added, the result would still be wrong ${label}: ${problems.join('; ')}. Another patch probably overrides these fields (JSON 6902 patches and patchesJson6902 run after ours); fix it and run again.`,
-        rel(opts.folder, kPath),
+        `${kFile}: with the patches added, the result would still be wrong ${label}: ${problems.join('; ')}. Another patch probably overrides these fields (JSON 6902 patches and patchesJson6902 run after ours); fix it and run again.`,
+        kFile,
       );
     }
   }
+}
 
-  const sync = syncObjects.find(
+/** `spec.path` of the Flux Kustomization in gotk-sync.yaml that syncs from the GitRepository. */
+function syncPathOf(sync: SyncInfo): string | undefined {
+  const ks = sync.objects.find(
     (o) =>
       o.kind === 'Kustomization' &&
-      getPath(o, 'spec', 'sourceRef', 'name') === repoName &&
+      getPath(o, 'spec', 'sourceRef', 'name') === sync.repoName &&
       typeof getPath(o, 'spec', 'path') === 'string',
   );
-  const syncPath = sync ? (getPath(sync, 'spec', 'path') as string) : undefined;
-  return {
-    changes,
-    notes,
-    warnings,
-    expectations,
-    fluxVersion: versionText,
-    namespace,
-    selfContained,
-    ...(syncPath !== undefined ? { syncPath } : {}),
-    ...(typeof getPath(repo, 'spec', 'ref', 'branch') === 'string'
-      ? { syncBranch: getPath(repo, 'spec', 'ref', 'branch') as string }
-      : {}),
-  };
+  return ks ? (getPath(ks, 'spec', 'path') as string) : undefined;
 }
 
 function describeVersion(v: FluxVersionInfo): string {
@@ -580,7 +762,7 @@ async function loadPatches(k: KustomizationFile, reader: FolderReader, folder: s
           rel(folder, k.fileName),
         );
     }
-    const values = parseAll(text ?? '', file);
+    const values = parseAllShared(text ?? '', file);
     const base = { label: e.label, ours: e.ours, ...(e.target ? { target: e.target } : {}) };
     if (e.field === 'patchesJson6902' || Array.isArray(values[0])) {
       const ops = (Array.isArray(values[0]) ? values[0] : []).filter(isRecord) as JsonOp[];

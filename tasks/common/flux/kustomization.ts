@@ -24,7 +24,7 @@ import {
 } from 'yaml';
 import { ManifestError } from './errors';
 import type { Selector } from './kustomize-sim';
-import { documentValue, isRecord, MAX_ALIAS_COUNT } from './manifests';
+import { deepFreeze, documentValue, isRecord, MAX_ALIAS_COUNT, textMemo } from './manifests';
 import { isOurs, roleOfKind, type OurPatch, type PatchRole } from './patches';
 
 export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
@@ -58,11 +58,16 @@ export interface KustomizationFile {
   entries: PatchEntry[];
 }
 
+/** A fleet's folders usually share one kustomization text (before and after the patch): parse it once. */
+const parsedKustomizations = textMemo<{ doc: Document.Parsed; value: unknown }>(64);
+
 export function readKustomization(raw: string, fileName: string): KustomizationFile {
   const bom = raw.startsWith('\uFEFF');
   const text = bom ? raw.slice(1) : raw;
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const value = documentValue(doc, fileName);
+  const { doc, value } = parsedKustomizations(text, () => {
+    const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    return { doc: parsed, value: deepFreeze(documentValue(parsed, fileName)) };
+  });
   if (value === null || value === undefined) {
     throw new ManifestError(
       `${fileName} is empty. A flux-system folder's kustomization lists gotk-components.yaml and gotk-sync.yaml; run \`flux bootstrap\` first.`,
@@ -192,6 +197,18 @@ export function setOurPatches(
   k: KustomizationFile,
   desired: readonly OurPatch[],
 ): { text: string; change: KustomizationChange } {
+  // The result depends only on the file's text and the patches: a fleet computes it once.
+  const key = `${k.bom ? '\uFEFF' : ''}${k.text}\u0000${JSON.stringify(desired)}`;
+  const { text, change } = editedKustomizations(key, () => Object.freeze(computeOurPatches(k, desired)));
+  return { text, change: { added: [...change.added], updated: [...change.updated], removed: change.removed } };
+}
+
+const editedKustomizations = textMemo<{ text: string; change: KustomizationChange }>(64);
+
+function computeOurPatches(
+  k: KustomizationFile,
+  desired: readonly OurPatch[],
+): { text: string; change: KustomizationChange } {
   const ours = k.entries.filter((e) => e.field === 'patches' && e.ours);
   const change: KustomizationChange = { added: [], updated: [], removed: 0 };
   const used = new Set<PatchEntry>();
@@ -230,10 +247,17 @@ export function setOurPatches(
   return { text: (k.bom ? '\uFEFF' : '') + text, change };
 }
 
+/** The canonical JSON of a patch text's value ('' when it does not parse): parsed once per text. */
+const canonicalPatches = textMemo<string>(256);
+
 function sameOurPatch(entry: PatchEntry, patch: OurPatch): boolean {
-  const a = parseOrUndefined(entry.inline ?? '');
-  const b = parseOrUndefined(patch.text);
-  return sameValue(a, b) && sameValue(entry.target ?? {}, patch.target);
+  const canonicalText = (text: string) =>
+    canonicalPatches(text, () => {
+      const v = parseOrUndefined(text);
+      return v === undefined ? '' : JSON.stringify(canonical(v));
+    });
+  const a = canonicalText(entry.inline ?? '');
+  return a !== '' && a === canonicalText(patch.text) && sameValue(entry.target ?? {}, patch.target);
 }
 
 function parseOrUndefined(text: string): unknown {
@@ -357,53 +381,72 @@ function entryLines(p: OurPatch, layout: SeqLayout): string[] {
   return lines;
 }
 
+type Replacement = { entry: PatchEntry; patch: OurPatch };
+
 function spliceEdit(
   k: KustomizationFile,
-  replace: { entry: PatchEntry; patch: OurPatch }[],
+  replace: Replacement[],
+  remove: PatchEntry[],
+  add: OurPatch[],
+): string | undefined {
+  const root = rootMap(k);
+  if (!root) return undefined;
+  const pair = patchesPair(root);
+  const seq = pair?.value;
+  if (isSeq(seq) && !seq.flow && seq.items.length > 0) return spliceIntoList(k, seq, replace, remove, add);
+  if (replace.length > 0 || remove.length > 0) return undefined;
+  return spliceNewList(k, root, pair, add);
+}
+
+/** Edits an existing block `patches` list: entries replaced in place, removed, appended. */
+function spliceIntoList(
+  k: KustomizationFile,
+  seq: YAMLSeq,
+  replace: Replacement[],
   remove: PatchEntry[],
   add: OurPatch[],
 ): string | undefined {
   const { text, eol } = k;
-  const root = rootMap(k);
-  if (!root) return undefined;
   const edits: Edit[] = [];
-  const pair = patchesPair(root);
-  const seq = pair?.value;
-
-  if (isSeq(seq) && !seq.flow && seq.items.length > 0) {
-    const items = seq.items as Node[];
-    const first = itemLayout(text, items[0]);
-    if (!first) return undefined;
-    const layout: SeqLayout = { dashCol: first.dashCol, contentCol: first.contentCol, unit: indentUnit(text, seq) };
-    const itemEnd = (n: Node) => afterLine(text, n.range?.[1] ?? 0);
-    for (const r of replace) {
-      const node = items[r.entry.index];
-      const l = itemLayout(text, node);
-      if (!l || !node.range) return undefined;
-      const lines = entryLines(r.patch, { ...layout, dashCol: l.dashCol, contentCol: l.contentCol });
-      const end = itemEnd(node);
-      // Keep the original "- " and write the entry's content after it.
-      const body = lines.join(eol).slice(l.dashCol + 2);
-      edits.push({ start: node.range[0], end, text: body + (text[end - 1] === '\n' ? eol : '') });
-    }
-    for (const e of remove) {
-      const node = items[e.index];
-      const l = itemLayout(text, node);
-      if (!l) return undefined;
-      edits.push({ start: lineStart(text, l.dash), end: itemEnd(node), text: '' });
-    }
-    if (add.length > 0) {
-      const at = itemEnd(items[items.length - 1]);
-      const block = add.flatMap((p) => entryLines(p, layout)).join(eol);
-      edits.push(
-        text[at - 1] === '\n' ? { start: at, end: at, text: block + eol } : { start: at, end: at, text: eol + block },
-      );
-    }
-    return applyEdits(text, edits);
+  const items = seq.items as Node[];
+  const first = itemLayout(text, items[0]);
+  if (!first) return undefined;
+  const layout: SeqLayout = { dashCol: first.dashCol, contentCol: first.contentCol, unit: indentUnit(text, seq) };
+  const itemEnd = (n: Node) => afterLine(text, n.range?.[1] ?? 0);
+  for (const r of replace) {
+    const node = items[r.entry.index];
+    const l = itemLayout(text, node);
+    if (!l || !node.range) return undefined;
+    const lines = entryLines(r.patch, { ...layout, dashCol: l.dashCol, contentCol: l.contentCol });
+    const end = itemEnd(node);
+    // Keep the original "- " and write the entry's content after it.
+    const body = lines.join(eol).slice(l.dashCol + 2);
+    edits.push({ start: node.range[0], end, text: body + (text[end - 1] === '\n' ? eol : '') });
   }
+  for (const e of remove) {
+    const node = items[e.index];
+    const l = itemLayout(text, node);
+    if (!l) return undefined;
+    edits.push({ start: lineStart(text, l.dash), end: itemEnd(node), text: '' });
+  }
+  if (add.length > 0) {
+    const at = itemEnd(items[items.length - 1]);
+    const block = add.flatMap((p) => entryLines(p, layout)).join(eol);
+    edits.push(
+      text[at - 1] === '\n' ? { start: at, end: at, text: block + eol } : { start: at, end: at, text: eol + block },
+    );
+  }
+  return applyEdits(text, edits);
+}
 
-  if (replace.length > 0 || remove.length > 0) return undefined;
-  // No block `patches` list yet: copy the style of `resources` (indented or not).
+/** Adds our entries where there is no block `patches` list yet, copying the style of `resources`. */
+function spliceNewList(
+  k: KustomizationFile,
+  root: YAMLMap,
+  pair: Pair | undefined,
+  add: OurPatch[],
+): string | undefined {
+  const { text, eol } = k;
   const res = root.items.find((p) => isScalar(p.key) && p.key.value === 'resources');
   const resSeq = res?.value;
   let dashCol = 0;
@@ -429,10 +472,8 @@ function spliceEdit(
   }
 
   // Append `patches:` at the end of the root mapping (which is the end of the document).
-  const keyCol = (() => {
-    const firstKey = root.items[0]?.key as Node | undefined;
-    return firstKey?.range ? firstKey.range[0] - lineStart(text, firstKey.range[0]) : 0;
-  })();
+  const firstKey = root.items[0]?.key as Node | undefined;
+  const keyCol = firstKey?.range ? firstKey.range[0] - lineStart(text, firstKey.range[0]) : 0;
   if (keyCol !== 0 || /^\.\.\.\s*$/m.test(text) || /^---/m.test(text.slice(1))) return undefined;
   const endsWithNewline = text.endsWith('\n');
   const insertion = `patches:${eol}${block}`;

@@ -8,7 +8,7 @@
  * JSON 6902 adds) are recognised, and how the result is checked when kubectl is not around.
  * `kubectl kustomize`, when present, stays the judge of the real rendering.
  */
-import { groupVersion, isRecord, meta, type KubeObject } from './manifests';
+import { cloneJson, groupVersion, isRecord, meta, type KubeObject } from './manifests';
 
 export interface Selector {
   group?: string;
@@ -33,10 +33,29 @@ export interface SimPatch {
   ops?: JsonOp[];
 }
 
-/** A resource being simulated: its object (mutated in place) and whether a patch deleted it. */
+/**
+ * A resource being simulated: its object (mutated in place) and whether a patch deleted it. A
+ * `shared` object (frozen, used by other simulations too) is copied before a patch first changes it.
+ */
 export interface SimResource {
   obj: KubeObject;
   deleted?: boolean;
+  shared?: boolean;
+}
+
+/** The resource's object, copied first when it is shared: safe to change anywhere. */
+function own(r: SimResource): KubeObject {
+  if (r.shared) {
+    r.obj = cloneJson(r.obj);
+    r.shared = false;
+  }
+  return r.obj;
+}
+
+/** The resource's top-level object, copied first when frozen (mergeInto copies the frozen maps it enters). */
+function ownTop(r: SimResource): KubeObject {
+  if (Object.isFrozen(r.obj)) r.obj = { ...r.obj };
+  return r.obj;
 }
 
 export function selects(sel: Selector, obj: KubeObject): boolean {
@@ -52,7 +71,20 @@ export function selects(sel: Selector, obj: KubeObject): boolean {
   return true;
 }
 
+/** Compiled selectors: a fleet's patches use the same few names (RegExps without g/y flags are stateless). */
+const anchoredCache = new Map<string, RegExp>();
+
 function anchored(re: string): RegExp {
+  let compiled = anchoredCache.get(re);
+  if (!compiled) {
+    compiled = compileAnchored(re);
+    if (anchoredCache.size >= 256) anchoredCache.clear();
+    anchoredCache.set(re, compiled);
+  }
+  return compiled;
+}
+
+function compileAnchored(re: string): RegExp {
   try {
     return new RegExp(`^(?:${re})$`);
   } catch {
@@ -88,7 +120,7 @@ export function applyPatch(patch: SimPatch, resources: SimResource[]): void {
   const live = resources.filter((r) => !r.deleted);
   if (patch.ops) {
     if (!patch.target) return; // kustomize requires a target for JSON 6902
-    for (const r of live) if (selects(patch.target, r.obj)) applyJsonOps(r.obj, patch.ops);
+    for (const r of live) if (selects(patch.target, r.obj)) applyJsonOps(own(r), patch.ops);
     return;
   }
   for (const doc of patch.smp ?? []) {
@@ -106,7 +138,7 @@ export function applyPatch(patch: SimPatch, resources: SimResource[]): void {
       delete m.name;
       delete m.namespace;
       const { apiVersion: _a, kind: _k, ...body } = rest;
-      mergeInto(r.obj, { ...body, metadata: m });
+      mergeInto(ownTop(r), { ...body, metadata: m });
     }
   }
 }
@@ -123,7 +155,7 @@ function sameId(patch: KubeObject, obj: KubeObject): boolean {
   );
 }
 
-/** Strategic merge for plain maps: nested maps merge, `null` deletes, everything else replaces. */
+/** Strategic merge for plain maps: nested maps merge, `null` deletes, everything else replaces (frozen maps are copied, never changed). */
 export function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>): void {
   if (patch.$patch === 'replace') {
     for (const k of Object.keys(target)) delete target[k];
@@ -139,11 +171,14 @@ export function mergeInto(target: Record<string, unknown>, patch: Record<string,
       continue;
     }
     if (isRecord(v)) {
-      if (!isRecord(target[k])) target[k] = {};
-      mergeInto(target[k] as Record<string, unknown>, v);
+      const t = target[k];
+      // A frozen (shared) map is copied before it changes; what the patch does not touch stays shared.
+      const into = !isRecord(t) ? {} : Object.isFrozen(t) ? { ...t } : t;
+      target[k] = into;
+      mergeInto(into, v);
       continue;
     }
-    target[k] = structuredClone(v);
+    target[k] = cloneJson(v);
   }
 }
 
@@ -171,14 +206,14 @@ export function applyJsonOps(obj: Record<string, unknown>, ops: readonly JsonOp[
       case 'move':
         if (Array.isArray(parent)) {
           const i = key === '-' ? parent.length : Number(key);
-          if (Number.isInteger(i) && i >= 0 && i <= parent.length) parent.splice(i, 0, structuredClone(value));
-        } else parent[key] = structuredClone(value);
+          if (Number.isInteger(i) && i >= 0 && i <= parent.length) parent.splice(i, 0, cloneJson(value));
+        } else parent[key] = cloneJson(value);
         break;
       case 'replace':
         if (Array.isArray(parent)) {
           const i = Number(key);
-          if (i >= 0 && i < parent.length) parent[i] = structuredClone(value);
-        } else if (key in parent) parent[key] = structuredClone(value);
+          if (i >= 0 && i < parent.length) parent[i] = cloneJson(value);
+        } else if (key in parent) parent[key] = cloneJson(value);
         break;
       case 'remove':
         removeAt(obj, path);

@@ -4,11 +4,11 @@
  */
 import * as path from 'node:path';
 import { branchRef } from '../devops/git';
-import { unifiedDiff } from '../flux/diff';
 import type { Logger } from '../log';
 import { UserError } from '../errors';
 import type { CommitFolder } from './commit';
 import { posix, type ManifestPatchInputs, type PlannedFolder } from './model';
+import { changeDiff } from './workspace';
 
 export function commitFolders(planned: PlannedFolder[], root: string): CommitFolder[] {
   return planned.map((f) => {
@@ -23,9 +23,7 @@ export function commitFolders(planned: PlannedFolder[], root: string): CommitFol
       rel: f.rel,
       repoPath,
       options: f.options,
-      checkoutDiffs: new Map(
-        f.result.changes.map((c) => [c.path, unifiedDiff(posix(path.join(f.rel, c.path)), c.before, c.after)]),
-      ),
+      checkoutDiffs: new Map(f.result.changes.map((c) => [c.path, changeDiff(posix(path.join(f.rel, c.path)), c)])),
     };
   });
 }

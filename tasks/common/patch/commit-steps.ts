@@ -3,17 +3,12 @@
  * pushed, or a branch and a pull request) live in commit.ts.
  */
 import * as path from 'node:path';
-import { unifiedDiff } from '../flux/diff';
 import { type Step } from '../plan';
-import { countLines, readIfExists, writeFileAtomic } from './workspace';
+import type { FileChange } from '../flux/folder';
+import { changeDiff, countLines, readIfExists, writeFileAtomic } from './workspace';
 
-export function fileStep(
-  abs: string,
-  rel: string,
-  before: string | undefined,
-  after: string,
-  notes: string[],
-): Step<string | undefined> {
+export function fileStep(abs: string, rel: string, change: FileChange, notes: string[]): Step<string | undefined> {
+  const { before, after } = change;
   return {
     id: `file:${rel}`,
     kind: 'File',
@@ -24,7 +19,7 @@ export function fileStep(
       if (current !== before) {
         return { action: 'skip', changes: [], note: 'the file changed while the task ran; re-run the task' };
       }
-      const diff = unifiedDiff(rel, before, after).split('\n');
+      const diff = changeDiff(rel, change).split('\n');
       const added = diff.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length;
       const removed = diff.filter((l) => l.startsWith('-') && !l.startsWith('---')).length;
       const note = notes.find((n) => n.includes(path.posix.basename(rel)) && /patches|changed it/.test(n));

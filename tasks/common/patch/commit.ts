@@ -125,6 +125,23 @@ async function printPushed(
   if (lines.length > DIFF_LINE_LIMIT) log.info(`... (${lines.length - DIFF_LINE_LIMIT} more diff lines not shown)`);
 }
 
+/** What the commit steps share: the repository, the branches, the files to commit per base commit. */
+interface CommitContext {
+  folders: CommitFolder[];
+  inputs: CommitInputs;
+  log: Logger;
+  outputs: CommitOutputs;
+  retry: { retry?: RetryPolicy };
+  target: string;
+  prBranch: string;
+  message: string;
+  defaultTitle: string;
+  repo(): Promise<GitRepository>;
+  tipOfTarget(): Promise<string>;
+  /** The files to commit, computed from the repository's contents at `commitId` (once per commit). */
+  compute(commitId: string): Promise<RepoFile[]>;
+}
+
 export function commitSteps(
   folders: CommitFolder[],
   inputs: CommitInputs,
@@ -134,202 +151,231 @@ export function commitSteps(
   /** The run's retry policy: a push that lost a race is retried under it. */
   retry?: RetryPolicy,
 ): Step<unknown>[] {
-  const retryOf = (): { retry?: RetryPolicy } => (retry ? { retry } : {});
+  const c = commitContext(folders, inputs, openRepository, log, outputs, retry);
+  return [(inputs.commitMode === 'push' ? pushStep(c) : pullRequestStep(c)) as Step<unknown>];
+}
+
+function commitContext(
+  folders: CommitFolder[],
+  inputs: CommitInputs,
+  openRepository: () => Promise<GitRepository>,
+  log: Logger,
+  outputs: CommitOutputs,
+  retry: RetryPolicy | undefined,
+): CommitContext {
   const target = branchRef(inputs.targetBranch);
   const clusters = [...new Set(folders.map((f) => clusterName(f.rel)))];
-  const message =
-    inputs.commitMessage ||
-    `Flux: authenticate to Azure DevOps with workload identity (${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`})`;
-
+  const which = clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`;
   let repoPromise: Promise<GitRepository> | undefined;
-  const repo = () => (repoPromise ??= openRepository());
-  const tipOfTarget = async (): Promise<string> => {
-    const tip = await (await repo()).tip(target);
-    if (!tip)
-      throw new UserError(`The branch ${target} does not exist in the repository.`, {
-        code: 'BranchNotFound',
-        fix: 'set targetBranch to an existing branch',
-      });
-    return tip;
-  };
-
-  /** The files to commit, computed from the repository's contents at `commitId` (once per commit). */
   const computed = new Map<string, Promise<RepoFile[]>>();
-  const compute = (commitId: string): Promise<RepoFile[]> => {
-    let p = computed.get(commitId);
-    if (!p) {
-      p = computeAt(commitId);
-      computed.set(commitId, p);
-    }
-    return p;
+  const c: CommitContext = {
+    folders,
+    inputs,
+    log,
+    outputs,
+    retry: retry ? { retry } : {},
+    target,
+    prBranch: branchRef(
+      safeBranch(inputs.pullRequestBranch || `flux-oidc/${clusters.length === 1 ? clusters[0] : 'fleet'}`),
+    ),
+    message: inputs.commitMessage || `Flux: authenticate to Azure DevOps with workload identity (${which})`,
+    defaultTitle: `Flux OIDC: authenticate ${which} to Azure DevOps with workload identity`,
+    repo: () => (repoPromise ??= openRepository()),
+    async tipOfTarget() {
+      const tip = await (await c.repo()).tip(target);
+      if (!tip)
+        throw new UserError(`The branch ${target} does not exist in the repository.`, {
+          code: 'BranchNotFound',
+          fix: 'set targetBranch to an existing branch',
+        });
+      return tip;
+    },
+    compute(commitId) {
+      let p = computed.get(commitId);
+      if (!p) {
+        p = patchedFilesAt(c, commitId);
+        computed.set(commitId, p);
+      }
+      return p;
+    },
   };
-  const computeAt = async (commitId: string): Promise<RepoFile[]> => {
-    const r = await repo();
-    const files: RepoFile[] = [];
-    for (const f of folders) {
-      const base = f.repoPath;
-      const reader: FolderReader = {
-        read: (rel) => r.readFile(path.posix.normalize(path.posix.join('/', base, rel)), commitId),
+  return c;
+}
+
+/** Every folder patched as the repository holds it at `commitId`: the files that change. */
+async function patchedFilesAt(c: CommitContext, commitId: string): Promise<RepoFile[]> {
+  const r = await c.repo();
+  const files: RepoFile[] = [];
+  for (const f of c.folders) {
+    const base = f.repoPath;
+    const reader: FolderReader = {
+      read: (rel) => r.readFile(path.posix.normalize(path.posix.join('/', base, rel)), commitId),
+    };
+    let result: FolderResult;
+    try {
+      result = await patchFolder(reader, { ...f.options, folder: base });
+    } catch (err) {
+      if (err instanceof UserError) {
+        throw new UserError(`In the repository at ${commitId.slice(0, 8)}: ${err.message}`, {
+          code: err.code,
+          fix: 'commit modes patch what is in the repository: make sure the folder is committed to the branch (the checkout may differ from the branch tip)',
+          inner: err,
+        });
+      }
+      throw err;
+    }
+    for (const ch of result.changes)
+      files.push({ path: `/${path.posix.join(base, ch.path)}`, content: ch.after, exists: ch.before !== undefined });
+  }
+  return files;
+}
+
+const fileChanges = (files: RepoFile[]) =>
+  files.map((f) => ({ field: f.path, from: f.exists ? 'current' : undefined, to: 'patched' }));
+
+/** The task's text in the pull request description. */
+function describe(c: CommitContext, files: RepoFile[]): string {
+  return [
+    'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
+    '',
+    ...clientIdLines(c.folders, c.inputs.clientId),
+    ...files.map((f) => `- ${f.path}`),
+    '',
+    'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
+  ].join('\n');
+}
+
+/** Title we want on an existing pull request: only pullRequestTitle replaces a person's title. */
+function wantedTitle(c: CommitContext, existing: string | undefined): string {
+  return c.inputs.pullRequestTitle || existing || c.defaultTitle;
+}
+
+/** Commits on the pull request branch and opens the pull request, or updates the open one; what was done. */
+async function openOrUpdate(c: CommitContext, targetTip: string, fallbackFiles: RepoFile[]): Promise<string> {
+  const r = await c.repo();
+  const result = await commitFiles(r, {
+    branch: c.prBranch,
+    startFrom: targetTip,
+    message: c.message,
+    compute: c.compute,
+    ...c.retry,
+  });
+  if (result.commitId) c.outputs.commitId = result.commitId;
+  await printPushed(r, c.log, result, c.folders);
+  const ours = describe(c, result.files.length ? result.files : fallbackFiles);
+  const existing = await r.activePullRequest(c.prBranch, c.target);
+  let id: number;
+  let said: string[] = [];
+  if (existing?.pullRequestId) {
+    id = existing.pullRequestId;
+    said = await updatePullRequest(c, r, { ...existing, pullRequestId: id }, ours);
+    c.log.info(`Pull request ${id} exists: ${said.join('; ')}.`);
+  } else {
+    const created = await r.createPullRequest(
+      c.prBranch,
+      c.target,
+      c.inputs.pullRequestTitle || c.defaultTitle,
+      mergeDescription(undefined, ours).description,
+    );
+    if (!created.pullRequestId) throw new Error('Azure DevOps created the pull request but returned no id');
+    id = created.pullRequestId;
+  }
+  c.outputs.pullRequestId = String(id);
+  c.outputs.pullRequestUrl = await r.pullRequestUrl(id);
+  return `pull request ${id}${result.commitId ? `, commit ${result.commitId}` : ''}${said.length ? ` (${said.join('; ')})` : ''}`;
+}
+
+/** An open pull request's title and our description section brought up to date; what was said about it. */
+async function updatePullRequest(
+  c: CommitContext,
+  r: GitRepository,
+  existing: { pullRequestId: number; title?: string; description?: string },
+  ours: string,
+): Promise<string[]> {
+  const said: string[] = [];
+  const title = wantedTitle(c, existing.title);
+  const merged = mergeDescription(existing.description, ours);
+  const change: { title?: string; description?: string } = {};
+  if (title !== existing.title) {
+    change.title = title;
+    said.push(
+      `title changed from ${JSON.stringify(existing.title ?? '')} to ${JSON.stringify(title)} (pullRequestTitle)`,
+    );
+  } else said.push(`title kept (${JSON.stringify(title)})`);
+  if (merged.change !== 'unchanged') {
+    change.description = merged.description;
+    said.push(
+      merged.change === 'appended'
+        ? 'a section marked "flux-oidc" appended to the description; the existing text is kept'
+        : merged.change === 'replaced'
+          ? 'the "flux-oidc" section of the description updated; the rest is kept'
+          : 'description set',
+    );
+  } else said.push('description unchanged');
+  if (change.title !== undefined || change.description !== undefined)
+    await r.updatePullRequest(existing.pullRequestId, change);
+  return said;
+}
+
+/** commitMode push: one commit on the target branch (a pull request instead when a policy requires it and the input allows). */
+function pushStep(c: CommitContext): Step<CommitObservation> {
+  const { target, inputs, log } = c;
+  return {
+    id: 'commit',
+    kind: 'GitPush',
+    name: target,
+    async observe() {
+      const tip = await c.tipOfTarget();
+      return { targetTip: tip, targetFiles: await c.compute(tip) };
+    },
+    plan(o) {
+      if (o.targetFiles.length === 0)
+        return { action: 'unchanged', changes: [], note: `${target} already has the patches: nothing to commit` };
+      return {
+        action: 'create',
+        changes: fileChanges(o.targetFiles),
+        note: `one commit on ${target} (on top of ${o.targetTip.slice(0, 8)})`,
       };
-      let result: FolderResult;
+    },
+    async apply(o) {
+      const r = await c.repo();
+      let result: CommitResult;
       try {
-        result = await patchFolder(reader, { ...f.options, folder: base });
+        result = await commitFiles(r, { branch: target, message: c.message, compute: c.compute, ...c.retry });
       } catch (err) {
-        if (err instanceof UserError) {
-          throw new UserError(`In the repository at ${commitId.slice(0, 8)}: ${err.message}`, {
+        if (!(err instanceof BranchPolicyError)) throw err;
+        if (!inputs.fallbackToPullRequest) {
+          throw new UserError(err.message, {
             code: err.code,
-            fix: 'commit modes patch what is in the repository: make sure the folder is committed to the branch (the checkout may differ from the branch tip)',
+            ...(err.cause ? { cause: err.cause } : {}),
+            fix: `use commitMode: pullRequest, or set fallbackToPullRequest: true so the task opens a pull request into ${target} when a branch policy refuses the push`,
             inner: err,
           });
         }
-        throw err;
+        log.warn(
+          `${target} requires pull requests (branch policy, TF402455): opening a pull request from ${c.prBranch} instead (fallbackToPullRequest: true).`,
+        );
+        return { note: `${target} requires pull requests: ${await openOrUpdate(c, o.targetTip, o.targetFiles)}` };
       }
-      for (const c of result.changes)
-        files.push({ path: `/${path.posix.join(base, c.path)}`, content: c.after, exists: c.before !== undefined });
-    }
-    return files;
+      if (result.commitId) c.outputs.commitId = result.commitId;
+      await printPushed(r, log, result, c.folders);
+      return {
+        note: result.commitId
+          ? `commit ${result.commitId}${result.attempts > 1 ? ` (after ${result.attempts - 1} lost race${result.attempts > 2 ? 's' : ''})` : ''}`
+          : 'nothing to commit on the new tip',
+      };
+    },
   };
-  const fileChanges = (files: RepoFile[]) =>
-    files.map((f) => ({ field: f.path, from: f.exists ? 'current' : undefined, to: 'patched' }));
+}
 
-  // --- pull request
-  const prBranch = branchRef(
-    safeBranch(inputs.pullRequestBranch || `flux-oidc/${clusters.length === 1 ? clusters[0] : 'fleet'}`),
-  );
-  const defaultTitle = `Flux OIDC: authenticate ${clusters.length === 1 ? clusters[0] : `${clusters.length} clusters`} to Azure DevOps with workload identity`;
-  const describe = (files: RepoFile[]) =>
-    [
-      'Kustomize patches added by the FluxManifestPatch task so Flux authenticates to Azure DevOps with AKS workload identity (no SSH key or PAT):',
-      '',
-      ...clientIdLines(folders, inputs.clientId),
-      ...files.map((f) => `- ${f.path}`),
-      '',
-      'The patches survive `flux bootstrap` (it rewrites gotk-*.yaml but keeps kustomization.yaml). After merging and reconciling, the flux-system Secret is no longer used.',
-    ].join('\n');
-  /** Title we want on an existing pull request: only pullRequestTitle replaces a person's title. */
-  const wantedTitle = (existing: string | undefined) => inputs.pullRequestTitle || existing || defaultTitle;
-
-  const openOrUpdate = async (targetTip: string, fallbackFiles: RepoFile[]): Promise<string> => {
-    const r = await repo();
-    const result = await commitFiles(r, { branch: prBranch, startFrom: targetTip, message, compute, ...retryOf() });
-    if (result.commitId) outputs.commitId = result.commitId;
-    await printPushed(r, log, result, folders);
-    const ours = describe(result.files.length ? result.files : fallbackFiles);
-    const existing = await r.activePullRequest(prBranch, target);
-    let id: number;
-    const said: string[] = [];
-    if (existing?.pullRequestId) {
-      id = existing.pullRequestId;
-      const title = wantedTitle(existing.title);
-      const merged = mergeDescription(existing.description, ours);
-      const change: { title?: string; description?: string } = {};
-      if (title !== existing.title) {
-        change.title = title;
-        said.push(
-          `title changed from ${JSON.stringify(existing.title ?? '')} to ${JSON.stringify(title)} (pullRequestTitle)`,
-        );
-      } else said.push(`title kept (${JSON.stringify(title)})`);
-      if (merged.change !== 'unchanged') {
-        change.description = merged.description;
-        said.push(
-          merged.change === 'appended'
-            ? 'a section marked "flux-oidc" appended to the description; the existing text is kept'
-            : merged.change === 'replaced'
-              ? 'the "flux-oidc" section of the description updated; the rest is kept'
-              : 'description set',
-        );
-      } else said.push('description unchanged');
-      if (change.title !== undefined || change.description !== undefined) await r.updatePullRequest(id, change);
-      log.info(`Pull request ${id} exists: ${said.join('; ')}.`);
-    } else {
-      const created = await r.createPullRequest(
-        prBranch,
-        target,
-        inputs.pullRequestTitle || defaultTitle,
-        mergeDescription(undefined, ours).description,
-      );
-      if (!created.pullRequestId) throw new Error('Azure DevOps created the pull request but returned no id');
-      id = created.pullRequestId;
-    }
-    outputs.pullRequestId = String(id);
-    outputs.pullRequestUrl = await r.pullRequestUrl(id);
-    return `pull request ${id}${result.commitId ? `, commit ${result.commitId}` : ''}${said.length ? ` (${said.join('; ')})` : ''}`;
-  };
-
-  if (inputs.commitMode === 'push') {
-    const step: Step<CommitObservation> = {
-      id: 'commit',
-      kind: 'GitPush',
-      name: target,
-      async observe() {
-        const tip = await tipOfTarget();
-        return { targetTip: tip, targetFiles: await compute(tip) };
-      },
-      plan(o) {
-        if (o.targetFiles.length === 0)
-          return { action: 'unchanged', changes: [], note: `${target} already has the patches: nothing to commit` };
-        return {
-          action: 'create',
-          changes: fileChanges(o.targetFiles),
-          note: `one commit on ${target} (on top of ${o.targetTip.slice(0, 8)})`,
-        };
-      },
-      async apply(o) {
-        const r = await repo();
-        let result: CommitResult;
-        try {
-          result = await commitFiles(r, { branch: target, message, compute, ...retryOf() });
-        } catch (err) {
-          if (!(err instanceof BranchPolicyError)) throw err;
-          if (!inputs.fallbackToPullRequest) {
-            throw new UserError(err.message, {
-              code: err.code,
-              ...(err.cause ? { cause: err.cause } : {}),
-              fix: `use commitMode: pullRequest, or set fallbackToPullRequest: true so the task opens a pull request into ${target} when a branch policy refuses the push`,
-              inner: err,
-            });
-          }
-          log.warn(
-            `${target} requires pull requests (branch policy, TF402455): opening a pull request from ${prBranch} instead (fallbackToPullRequest: true).`,
-          );
-          return { note: `${target} requires pull requests: ${await openOrUpdate(o.targetTip, o.targetFiles)}` };
-        }
-        if (result.commitId) outputs.commitId = result.commitId;
-        await printPushed(r, log, result, folders);
-        return {
-          note: result.commitId
-            ? `commit ${result.commitId}${result.attempts > 1 ? ` (after ${result.attempts - 1} lost race${result.attempts > 2 ? 's' : ''})` : ''}`
-            : 'nothing to commit on the new tip',
-        };
-      },
-    };
-    return [step as Step<unknown>];
-  }
-
-  const step: Step<CommitObservation> = {
+/** commitMode pullRequest: a commit on the pull request branch and one active pull request. */
+function pullRequestStep(c: CommitContext): Step<CommitObservation> {
+  const { target, prBranch } = c;
+  return {
     id: 'pullRequest',
     kind: 'PullRequest',
     name: `${prBranch} -> ${target}`,
-    async observe() {
-      const r = await repo();
-      const targetTip = await tipOfTarget();
-      const targetFiles = await compute(targetTip);
-      if (targetFiles.length === 0) return { targetTip, targetFiles };
-      const branchTip = await r.tip(prBranch);
-      const branchFiles = branchTip ? await compute(branchTip) : targetFiles;
-      const pr = await r.activePullRequest(prBranch, target);
-      const o: CommitObservation = { targetTip, targetFiles, branchFiles, ...(branchTip ? { branchTip } : {}) };
-      if (pr?.pullRequestId) {
-        o.pullRequest = {
-          id: pr.pullRequestId,
-          ...(pr.title ? { title: pr.title } : {}),
-          ...(pr.description ? { description: pr.description } : {}),
-        };
-        outputs.pullRequestId = String(pr.pullRequestId);
-        outputs.pullRequestUrl = await r.pullRequestUrl(pr.pullRequestId);
-      }
-      return o;
-    },
+    observe: () => observePullRequest(c),
     plan(o) {
       if (o.targetFiles.length === 0)
         return { action: 'unchanged', changes: [], note: `${target} already has the patches: no pull request needed` };
@@ -338,8 +384,8 @@ export function commitSteps(
       if (
         pr &&
         branchChanges.length === 0 &&
-        wantedTitle(pr.title) === pr.title &&
-        mergeDescription(pr.description, describe(o.targetFiles)).change === 'unchanged'
+        wantedTitle(c, pr.title) === pr.title &&
+        mergeDescription(pr.description, describe(c, o.targetFiles)).change === 'unchanged'
       ) {
         return { action: 'unchanged', changes: [], note: `pull request ${pr.id} already carries the patches` };
       }
@@ -350,10 +396,30 @@ export function commitSteps(
       };
     },
     async apply(o) {
-      return { note: await openOrUpdate(o.targetTip, o.targetFiles) };
+      return { note: await openOrUpdate(c, o.targetTip, o.targetFiles) };
     },
   };
-  return [step as Step<unknown>];
+}
+
+async function observePullRequest(c: CommitContext): Promise<CommitObservation> {
+  const r = await c.repo();
+  const targetTip = await c.tipOfTarget();
+  const targetFiles = await c.compute(targetTip);
+  if (targetFiles.length === 0) return { targetTip, targetFiles };
+  const branchTip = await r.tip(c.prBranch);
+  const branchFiles = branchTip ? await c.compute(branchTip) : targetFiles;
+  const pr = await r.activePullRequest(c.prBranch, c.target);
+  const o: CommitObservation = { targetTip, targetFiles, branchFiles, ...(branchTip ? { branchTip } : {}) };
+  if (pr?.pullRequestId) {
+    o.pullRequest = {
+      id: pr.pullRequestId,
+      ...(pr.title ? { title: pr.title } : {}),
+      ...(pr.description ? { description: pr.description } : {}),
+    };
+    c.outputs.pullRequestId = String(pr.pullRequestId);
+    c.outputs.pullRequestUrl = await r.pullRequestUrl(pr.pullRequestId);
+  }
+  return o;
 }
 
 /** The pull request's client-id lines: one for the run, or one per cluster when they differ. */

@@ -8,23 +8,24 @@
  * the first write.
  */
 import * as path from 'node:path';
-import { unifiedDiff } from '../flux/diff';
 import { runSteps, type Step } from '../plan';
 import { UserError } from '../errors';
 import {
   posix,
   type ManifestPatchInputs,
   type CoreContext,
+  type Folder,
   type ManifestPatchOutputs,
   type PlannedFolder,
 } from './model';
 import {
-  assertInside,
-  findRepositoryRoot,
+  changeDiff,
+  insideChecker,
   misplacedCopy,
   planFolder,
   printDiff,
   repositoryBoundary,
+  repositoryRootFinder,
   resolveFolders,
 } from './workspace';
 import { renderPreflight } from './render-check';
@@ -35,17 +36,38 @@ export type { BranchMismatch, CommitMode, CoreContext, ManifestPatchInputs, Mani
 export { BRANCH_MISMATCH } from './model';
 
 export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreContext): Promise<ManifestPatchOutputs> {
-  const { log } = ctx;
   const boundary = repositoryBoundary(inputs.workingDirectory, ctx.repositoryRoot);
   const folders = resolveFolders(inputs.workingDirectory, inputs.fluxSystemPath, boundary);
-  log.info(
+  ctx.log.info(
     `${folders.length} flux-system folder${folders.length === 1 ? '' : 's'}: ${folders
       .slice(0, 10)
       .map((f) => f.rel)
       .join(', ')}${folders.length > 10 ? ', ...' : ''}`,
   );
+  const planned = await planFolders(folders, inputs, ctx);
+  showPlan(planned, ctx);
+  const outputs: ManifestPatchOutputs = {
+    changed: false,
+    changedFiles: [],
+    commitId: '',
+    pullRequestId: '',
+    pullRequestUrl: '',
+  };
+  const steps = [
+    ...fileSteps(planned, inputs, boundary, outputs),
+    ...commitStepsFor(planned, inputs, boundary, ctx, outputs),
+  ];
+  await runSteps(steps, {
+    mode: ctx.mode,
+    log: ctx.log,
+    ...(ctx.report ? { report: ctx.report } : {}),
+    preflight: [renderPreflight(planned, ctx)],
+  });
+  return outputs;
+}
 
-  // 1. Plan every folder (no writes). Collect every folder's problem, then fail before writing.
+/** 1. Plan every folder (no writes). Collect every folder's problem, then fail before writing. */
+async function planFolders(folders: Folder[], inputs: ManifestPatchInputs, ctx: CoreContext): Promise<PlannedFolder[]> {
   const regenerated = new Map<string, Promise<string>>();
   const planned: PlannedFolder[] = [];
   const problems: string[] = [];
@@ -65,69 +87,75 @@ export async function patchManifests(inputs: ManifestPatchInputs, ctx: CoreConte
       { code: 'ManifestError' },
     );
   }
+  return planned;
+}
 
-  // 2. Show what changes.
+/** 2. Show what changes. */
+function showPlan(planned: PlannedFolder[], ctx: CoreContext): void {
+  const { log } = ctx;
+  const rootOf = repositoryRootFinder();
   for (const f of planned) {
     log.info(`${f.rel}: Flux ${f.result.fluxVersion}, namespace ${f.result.namespace}`);
-    const root = ctx.repositoryRoot ?? findRepositoryRoot(f.abs);
+    const root = ctx.repositoryRoot ?? rootOf(f.abs);
     const misplaced =
       root && f.result.syncPath !== undefined ? misplacedCopy(root, f.abs, f.result.syncPath) : undefined;
     if (misplaced) log.warn(`${f.rel}: ${misplaced}`);
     for (const n of f.result.notes) log.info(`  ${n}`);
     for (const w of f.result.warnings) log.warn(`${f.rel}: ${w}`);
     if (f.result.changes.length === 0) log.info(`  ${f.rel}: already patched, nothing to change.`);
-    for (const c of f.result.changes) printDiff(log, unifiedDiff(posix(path.join(f.rel, c.path)), c.before, c.after));
+    for (const c of f.result.changes) printDiff(log, changeDiff(posix(path.join(f.rel, c.path)), c));
   }
+}
 
-  // 3. Steps: one per changed file, then the commit.
-  const outputs: ManifestPatchOutputs = {
-    changed: false,
-    changedFiles: [],
-    commitId: '',
-    pullRequestId: '',
-    pullRequestUrl: '',
-  };
+/** 3. One step per changed file (each checked to stay inside the repository). */
+function fileSteps(
+  planned: PlannedFolder[],
+  inputs: ManifestPatchInputs,
+  boundary: string,
+  outputs: ManifestPatchOutputs,
+): Step<unknown>[] {
   const steps: Step<unknown>[] = [];
+  const inside = insideChecker(boundary);
   for (const f of planned) {
     for (const c of f.result.changes) {
       const abs = path.join(f.abs, c.path);
       const rel = posix(path.join(f.rel, c.path));
-      assertInside(boundary, abs, rel, `The file (from fluxSystemPath ${JSON.stringify(inputs.fluxSystemPath)})`);
+      inside(abs, rel, `The file (from fluxSystemPath ${JSON.stringify(inputs.fluxSystemPath)})`);
       outputs.changedFiles.push(rel);
-      steps.push(fileStep(abs, rel, c.before, c.after, f.result.notes));
+      steps.push(fileStep(abs, rel, c, f.result.notes));
     }
   }
   outputs.changed = outputs.changedFiles.length > 0;
-  const targetBranch = syncedBranchCheck(planned, inputs, log);
-  if (inputs.commitMode !== 'none') {
-    if (!ctx.openRepository) throw new Error('commit modes need a repository');
-    // The inputs require a branch (refs/heads/… or a bare name) for the commit modes.
-    if (!targetBranch) throw new Error('commit modes need targetBranch');
-    steps.push(
-      ...commitSteps(
-        commitFolders(planned, boundary),
-        {
-          commitMode: inputs.commitMode,
-          clientId: inputs.clientId,
-          targetBranch,
-          ...(inputs.pullRequestBranch ? { pullRequestBranch: inputs.pullRequestBranch } : {}),
-          ...(inputs.commitMessage ? { commitMessage: inputs.commitMessage } : {}),
-          ...(inputs.pullRequestTitle ? { pullRequestTitle: inputs.pullRequestTitle } : {}),
-          ...(inputs.fallbackToPullRequest ? { fallbackToPullRequest: true } : {}),
-        },
-        ctx.openRepository,
-        log,
-        outputs,
-        ctx.retry,
-      ),
-    );
-  }
+  return steps;
+}
 
-  await runSteps(steps, {
-    mode: ctx.mode,
-    log,
-    ...(ctx.report ? { report: ctx.report } : {}),
-    preflight: [renderPreflight(planned, ctx)],
-  });
-  return outputs;
+/** 4. The commit (commit modes), after the branch Flux syncs has been checked. */
+function commitStepsFor(
+  planned: PlannedFolder[],
+  inputs: ManifestPatchInputs,
+  boundary: string,
+  ctx: CoreContext,
+  outputs: ManifestPatchOutputs,
+): Step<unknown>[] {
+  const targetBranch = syncedBranchCheck(planned, inputs, ctx.log);
+  if (inputs.commitMode === 'none') return [];
+  if (!ctx.openRepository) throw new Error('commit modes need a repository');
+  // The inputs require a branch (refs/heads/… or a bare name) for the commit modes.
+  if (!targetBranch) throw new Error('commit modes need targetBranch');
+  return commitSteps(
+    commitFolders(planned, boundary),
+    {
+      commitMode: inputs.commitMode,
+      clientId: inputs.clientId,
+      targetBranch,
+      ...(inputs.pullRequestBranch ? { pullRequestBranch: inputs.pullRequestBranch } : {}),
+      ...(inputs.commitMessage ? { commitMessage: inputs.commitMessage } : {}),
+      ...(inputs.pullRequestTitle ? { pullRequestTitle: inputs.pullRequestTitle } : {}),
+      ...(inputs.fallbackToPullRequest ? { fallbackToPullRequest: true } : {}),
+    },
+    ctx.openRepository,
+    ctx.log,
+    outputs,
+    ctx.retry,
+  );
 }
