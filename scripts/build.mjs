@@ -68,6 +68,52 @@ function assertNoNodeModules(dir) {
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 
 /**
+ * Start-up patches to bundled third-party code: exact text replacements that keep behaviour and
+ * only skip work. Each must match exactly once per file, else the build fails (an SDK upgrade
+ * changed the code: re-check the patch, drop it if upstream fixed it).
+ */
+const SOURCE_PATCHES = [
+  {
+    // Every Azure SDK request runs formDataPolicy, which evaluates `typeof FormData`: on Node 20
+    // the first touch of that global loads Node's internal fetch implementation (undici), tens of
+    // milliseconds before the first request (cold start profile, issue 15). A native FormData
+    // body has the toStringTag "FormData" (also subclasses), so that cheap test goes first and
+    // the global is touched only for a body that may be one. Same result for every body.
+    file: /[\\/]@typespec[\\/]ts-http-runtime[\\/]dist[\\/](esm|commonjs)[\\/]formData\.js$/,
+    find: 'typeof FormData !== "undefined" && body instanceof FormData',
+    replace:
+      'body !== null && typeof body === "object" && body[Symbol.toStringTag] === "FormData" && typeof FormData !== "undefined" && body instanceof FormData',
+  },
+];
+
+const sourcePatches = {
+  name: 'source-patches',
+  setup(build) {
+    const seen = new Set();
+    for (const [i, patch] of SOURCE_PATCHES.entries()) {
+      build.onLoad({ filter: patch.file }, async (args) => {
+        const text = await fs.promises.readFile(args.path, 'utf8');
+        const parts = text.split(patch.find);
+        if (parts.length !== 2)
+          return {
+            errors: [
+              { text: `source patch ${i}: expected "${patch.find}" once in ${args.path}, found ${parts.length - 1}` },
+            ],
+          };
+        seen.add(i);
+        return { contents: parts.join(patch.replace), loader: 'js' };
+      });
+    }
+    build.onEnd((result) => {
+      if (result.errors.length) return;
+      for (const [i, patch] of SOURCE_PATCHES.entries())
+        if (!seen.has(i))
+          result.errors.push({ text: `source patch ${i}: no bundled file matched ${patch.file} (drop or update it)` });
+    });
+  },
+};
+
+/**
  * dist/build-inputs.json: the repository's own source files (not node_modules) each bundle was
  * built from, so the test harness can tell a bundle older than its sources (test/agent/agent.ts).
  * Outside dist/tasks: it is not part of any task folder nor of the .vsix.
@@ -119,6 +165,7 @@ async function main() {
           legalComments: 'external',
           logLevel: 'silent',
           metafile: true,
+          plugins: [sourcePatches],
         })
         .catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] }))
     : { errors: [], warnings: [] };
