@@ -132,6 +132,27 @@ function writeBuildInputs(metafile, names) {
   fs.renameSync(`${file}.${process.pid}`, file);
 }
 
+/**
+ * whatwg-url -> scripts/shims/whatwg-url.mjs (why: see the shim). Checked on every build: the only
+ * importer is node-fetch, and every use it makes is the `Url.URL || whatwgUrl.URL` fallback.
+ */
+const nodeFetchUrl = {
+  name: 'node-fetch-url',
+  setup(build) {
+    build.onResolve({ filter: /^whatwg-url$/ }, async (args) => {
+      const fail = (why) => ({ errors: [{ text: `whatwg-url shim: ${why} (scripts/build.mjs)` }] });
+      if (!/[\\/]node-fetch[\\/]lib[\\/]index\.js$/.test(args.importer))
+        return fail(`${args.importer} imports whatwg-url; only node-fetch's fallback is shimmed`);
+      const text = await fs.promises.readFile(args.importer, 'utf8');
+      const uses = text.match(/whatwgUrl\.\w+/g) ?? [];
+      const fallbacks = text.split('Url.URL || whatwgUrl.URL').length - 1;
+      if (!uses.length || fallbacks !== uses.length)
+        return fail(`${args.importer} uses whatwg-url beyond the Url.URL fallback: ${uses.join(', ')}`);
+      return { path: path.join(root, 'scripts', 'shims', 'whatwg-url.mjs') };
+    });
+  },
+};
+
 async function main() {
   const started = performance.now();
   const check = typecheck ? typecheckAsync() : Promise.resolve({ ok: true, out: '' });
@@ -165,7 +186,7 @@ async function main() {
           legalComments: 'external',
           logLevel: 'silent',
           metafile: true,
-          plugins: [sourcePatches],
+          plugins: [sourcePatches, nodeFetchUrl],
         })
         .catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] }))
     : { errors: [], warnings: [] };
