@@ -153,6 +153,31 @@ const nodeFetchUrl = {
   },
 };
 
+/**
+ * Packages whose import has no side effects, so esbuild may drop them where no binding of theirs
+ * is used (it keeps them where one is). @kubernetes/client-node's cp.js imports both for its Cp
+ * class, which the tasks never use: without this mark tar-fs, tar-stream and streamx (~50 KB)
+ * stay in the Provision and Verify bundles as dead code.
+ */
+const SIDE_EFFECT_FREE = ['tar-fs', 'stream-buffers'];
+
+const sideEffectFree = {
+  name: 'side-effect-free',
+  setup(build) {
+    const filter = new RegExp(`^(${SIDE_EFFECT_FREE.join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.sideEffectFree) return undefined;
+      const { path: resolved, errors } = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { sideEffectFree: true },
+      });
+      return errors.length ? { errors } : { path: resolved, sideEffects: false };
+    });
+  },
+};
+
 async function main() {
   const started = performance.now();
   const check = typecheck ? typecheckAsync() : Promise.resolve({ ok: true, out: '' });
@@ -186,7 +211,7 @@ async function main() {
           legalComments: 'external',
           logLevel: 'silent',
           metafile: true,
-          plugins: [sourcePatches, nodeFetchUrl],
+          plugins: [sourcePatches, nodeFetchUrl, sideEffectFree],
         })
         .catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] }))
     : { errors: [], warnings: [] };
