@@ -68,6 +68,52 @@ function assertNoNodeModules(dir) {
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 
 /**
+ * Start-up patches to bundled third-party code: exact text replacements that keep behaviour and
+ * only skip work. Each must match exactly once per file, else the build fails (an SDK upgrade
+ * changed the code: re-check the patch, drop it if upstream fixed it).
+ */
+const SOURCE_PATCHES = [
+  {
+    // Every Azure SDK request runs formDataPolicy, which evaluates `typeof FormData`: on Node 20
+    // the first touch of that global loads Node's internal fetch implementation (undici), tens of
+    // milliseconds before the first request (cold start profile, issue 15). A native FormData
+    // body has the toStringTag "FormData" (also subclasses), so that cheap test goes first and
+    // the global is touched only for a body that may be one. Same result for every body.
+    file: /[\\/]@typespec[\\/]ts-http-runtime[\\/]dist[\\/](esm|commonjs)[\\/]formData\.js$/,
+    find: 'typeof FormData !== "undefined" && body instanceof FormData',
+    replace:
+      'body !== null && typeof body === "object" && body[Symbol.toStringTag] === "FormData" && typeof FormData !== "undefined" && body instanceof FormData',
+  },
+];
+
+const sourcePatches = {
+  name: 'source-patches',
+  setup(build) {
+    const seen = new Set();
+    for (const [i, patch] of SOURCE_PATCHES.entries()) {
+      build.onLoad({ filter: patch.file }, async (args) => {
+        const text = await fs.promises.readFile(args.path, 'utf8');
+        const parts = text.split(patch.find);
+        if (parts.length !== 2)
+          return {
+            errors: [
+              { text: `source patch ${i}: expected "${patch.find}" once in ${args.path}, found ${parts.length - 1}` },
+            ],
+          };
+        seen.add(i);
+        return { contents: parts.join(patch.replace), loader: 'js' };
+      });
+    }
+    build.onEnd((result) => {
+      if (result.errors.length) return;
+      for (const [i, patch] of SOURCE_PATCHES.entries())
+        if (!seen.has(i))
+          result.errors.push({ text: `source patch ${i}: no bundled file matched ${patch.file} (drop or update it)` });
+    });
+  },
+};
+
+/**
  * dist/build-inputs.json: the repository's own source files (not node_modules) each bundle was
  * built from, so the test harness can tell a bundle older than its sources (test/agent/agent.ts).
  * Outside dist/tasks: it is not part of any task folder nor of the .vsix.
@@ -85,6 +131,52 @@ function writeBuildInputs(metafile, names) {
   fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(inputs, null, 2) + '\n');
   fs.renameSync(`${file}.${process.pid}`, file);
 }
+
+/**
+ * whatwg-url -> scripts/shims/whatwg-url.mjs (why: see the shim). Checked on every build: the only
+ * importer is node-fetch, and every use it makes is the `Url.URL || whatwgUrl.URL` fallback.
+ */
+const nodeFetchUrl = {
+  name: 'node-fetch-url',
+  setup(build) {
+    build.onResolve({ filter: /^whatwg-url$/ }, async (args) => {
+      const fail = (why) => ({ errors: [{ text: `whatwg-url shim: ${why} (scripts/build.mjs)` }] });
+      if (!/[\\/]node-fetch[\\/]lib[\\/]index\.js$/.test(args.importer))
+        return fail(`${args.importer} imports whatwg-url; only node-fetch's fallback is shimmed`);
+      const text = await fs.promises.readFile(args.importer, 'utf8');
+      const uses = text.match(/whatwgUrl\.\w+/g) ?? [];
+      const fallbacks = text.split('Url.URL || whatwgUrl.URL').length - 1;
+      if (!uses.length || fallbacks !== uses.length)
+        return fail(`${args.importer} uses whatwg-url beyond the Url.URL fallback: ${uses.join(', ')}`);
+      return { path: path.join(root, 'scripts', 'shims', 'whatwg-url.mjs') };
+    });
+  },
+};
+
+/**
+ * Packages whose import has no side effects, so esbuild may drop them where no binding of theirs
+ * is used (it keeps them where one is). @kubernetes/client-node's cp.js imports both for its Cp
+ * class, which the tasks never use: without this mark tar-fs, tar-stream and streamx (~50 KB)
+ * stay in the Provision and Verify bundles as dead code.
+ */
+const SIDE_EFFECT_FREE = ['tar-fs', 'stream-buffers'];
+
+const sideEffectFree = {
+  name: 'side-effect-free',
+  setup(build) {
+    const filter = new RegExp(`^(${SIDE_EFFECT_FREE.join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.sideEffectFree) return undefined;
+      const { path: resolved, errors } = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { sideEffectFree: true },
+      });
+      return errors.length ? { errors } : { path: resolved, sideEffects: false };
+    });
+  },
+};
 
 async function main() {
   const started = performance.now();
@@ -119,6 +211,7 @@ async function main() {
           legalComments: 'external',
           logLevel: 'silent',
           metafile: true,
+          plugins: [sourcePatches, nodeFetchUrl, sideEffectFree],
         })
         .catch((e) => ({ errors: e.errors ?? [{ text: String(e) }], warnings: e.warnings ?? [] }))
     : { errors: [], warnings: [] };

@@ -105,6 +105,23 @@ interface Sample {
   ms: number;
   event: 'first request' | 'exited' | 'timeout';
   why?: string;
+  /** CPU time (user + system) the task had used at its first request; Linux only (/proc). */
+  cpuMs?: number;
+}
+
+/**
+ * CPU time used so far by a process, from /proc/<pid>/stat (utime + stime, in clock ticks of
+ * 10 ms): less sensitive than wall time to other work on a shared machine. Undefined elsewhere.
+ */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14, 15); CLK_TCK 100
+  } catch {
+    return undefined;
+  }
 }
 
 async function once(taskDir: string, inputs: Record<string, string>, cwd: string): Promise<Sample> {
@@ -151,7 +168,8 @@ async function once(taskDir: string, inputs: Record<string, string>, cwd: string
     server.on('connection', (socket) => {
       if (first === undefined) {
         first = performance.now();
-        resolve({ ms: first - started, event: 'first request' });
+        const cpuMs = cpuMsOf(child.pid);
+        resolve({ ms: first - started, event: 'first request', ...(cpuMs !== undefined ? { cpuMs } : {}) });
         killChild();
       }
       socket.destroy();
@@ -185,12 +203,14 @@ export const coldStart: BenchEntry = {
         for (let i = 0; i < ctx.runs; i++) samples.push(await once(taskDir, INPUTS[name] ?? {}, cwd));
         const events = [...new Set(samples.map((s) => (s.why ? `${s.event} (${s.why.slice(0, 120)})` : s.event)))];
         const ms = samples.map((s) => s.ms);
+        const cpu = samples.flatMap((s) => (s.cpuMs !== undefined ? [s.cpuMs] : []));
+        const cpuNote = cpu.length === samples.length ? `, CPU ${median(cpu).toFixed(0)} ms` : '';
         ctx.log(`${name}: ${ms.map((m) => m.toFixed(0)).join(', ')} ms (${events.join('/')})`);
         rows.push({
           metric: `${name} cold start`,
           value: median(ms),
           unit: 'ms' as const,
-          detail: `to ${events.join('/')}; median of ${ctx.runs}, min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)}`,
+          detail: `to ${events.join('/')}; median of ${ctx.runs}, min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)}${cpuNote}`,
         });
       } finally {
         fs.rmSync(cwd, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * FluxManifestPatch@1: inputs -> common/patch/run.ts -> outputs (manifest logic in common/flux).
  */
-import { devopsTokenFor, type DevOpsConnectRequest } from '../common/devops/connection';
+import type { DevOpsConnectRequest } from '../common/devops/connection';
 import { JOB_TOKEN_HOLDER, serviceConnectionHolder, type TokenHolder } from '../common/devops/errors';
 import { GitRepository } from '../common/devops/git';
 import { readMode } from '../common/pipeline/inputs';
@@ -33,6 +33,7 @@ async function devopsToken(
     };
   }
   const connection = await ctx.azureConnection('azureSubscription');
+  const { devopsTokenFor } = await import('../common/devops/connection');
   const token = () => devopsTokenFor(connection, ctx.log);
   const holder = serviceConnectionHolder(`client id ${connection.clientId}`, 'azureSubscription');
   return { token, holder: { ...holder, alternative: `${holder.alternative}, or use gitAuth: systemAccessToken` } };

@@ -12,9 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../log';
-import { createAzureConnection } from '../auth/connection';
 import type { AzureConnection } from '../auth/types';
-import { devopsConnector, type DevOpsConnector } from '../devops/connection';
+import type { DevOpsConnector } from '../devops/connection';
 import { parseTimeScale, scaledClock, TIME_SCALE_VARIABLE } from '../http/clock';
 import { RetryPolicy, type RetryOptions } from '../http/retry';
 import { ReportBuilder } from '../report/builder';
@@ -169,10 +168,17 @@ function createContext(
   };
   const connections = new Map<string, Promise<AzureConnection>>();
   const proxy = p.proxy();
+  // The Azure DevOps and Azure identity SDKs load on first use, not at start (cold start, issue 15).
+  let connector: Promise<DevOpsConnector> | undefined;
   return {
     log,
     platform: p,
-    devops: devopsConnector({ log, retry, ...(proxy ? { proxy } : {}) }),
+    devops: async (request) => {
+      connector ??= import('../devops/connection').then((m) =>
+        m.devopsConnector({ log, retry, ...(proxy ? { proxy } : {}) }),
+      );
+      return (await connector)(request);
+    },
     mode,
     report,
     retry,
@@ -186,16 +192,18 @@ function createContext(
         const endpoint = p.endpoint(id)!;
         const proxy = p.proxy();
         const oidcRequestUri = p.variable('System.OidcRequestUri');
-        c = createAzureConnection(
-          endpoint,
-          {
-            log,
-            systemAccessToken,
-            retry,
-            ...(proxy ? { proxy } : {}),
-            ...(oidcRequestUri ? { oidcRequestUri } : {}),
-          },
-          { input: inputName },
+        c = import('../auth/connection').then((m) =>
+          m.createAzureConnection(
+            endpoint,
+            {
+              log,
+              systemAccessToken,
+              retry,
+              ...(proxy ? { proxy } : {}),
+              ...(oidcRequestUri ? { oidcRequestUri } : {}),
+            },
+            { input: inputName },
+          ),
         );
         connections.set(inputName, c);
       }

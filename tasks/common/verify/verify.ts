@@ -7,7 +7,8 @@
 import type { RetryPolicy } from '../http/retry';
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
-import { KubeError, type KubeClient } from '../kube/client';
+import type { KubeClient } from '../kube/client';
+import { KubeError } from '../kube/model';
 import type { Logger } from '../log';
 import type { ReportBuilder } from '../report/builder';
 import { UserError } from '../errors';
