@@ -35,10 +35,10 @@ test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with t
   assert.ok(arm?.token.startsWith('at-for-https://management.azure.com/.default'));
   assert.ok(devops?.token.startsWith('at-for-499b84ac-1321-427f-aa17-267ca6975798/.default'));
 
-  // MSAL asks the assertion callback twice per exchange (request + app configuration) and sends the
-  // first: so at least one OIDC request per exchange, never one token for two exchanges.
+  // MSAL asks the assertion callback twice per exchange (request + app configuration): both get the
+  // exchange's one OIDC token, so one OIDC request per exchange, never one token for two exchanges.
   const oidc = http.requests.filter((r) => r.url.includes('/oidctoken'));
-  assert.ok(oidc.length >= 2);
+  assert.equal(oidc.length, 2);
   for (const r of oidc) {
     const u = new URL(r.url);
     assert.equal(u.searchParams.get('api-version'), '7.1');
