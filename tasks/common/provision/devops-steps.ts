@@ -13,7 +13,8 @@ import {
 } from '../devops/entitlements';
 import { addMember, isMember, subjectDescriptor } from '../devops/graph';
 import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../devops/identities';
-import { findProject, findRepository } from '../devops/projects';
+import { findProject, findRepository, type ProjectRef, type RepositoryRef } from '../devops/projects';
+import type { DevOpsConnection } from '../devops/connection';
 import {
   GIT_REPOSITORIES_NAMESPACE,
   mergeAllow,
@@ -47,6 +48,12 @@ export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs)
     principal,
   });
   ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
+  // One read names both: the repository looked up in the project by its name or id answers with
+  // the project's id. Only when it is not found is the project read, to say which one is missing.
+  const found = await findRepository(c, inputs.project!, inputs.repository!);
+  if (found?.projectName && found.projectId) {
+    return session(c, { id: found.projectId, name: found.projectName }, found);
+  }
   const project = await findProject(c, inputs.project!);
   if (!project) {
     throw new UserError(`The project '${inputs.project}' was not found in ${c.orgUrl}.`, {
@@ -63,6 +70,10 @@ export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs)
       fix: "Check the repository input (default: the pipeline's repository) and that the service connection's principal can read it.",
     });
   }
+  return session(c, project, repo);
+}
+
+function session(c: DevOpsConnection, project: ProjectRef, repo: RepositoryRef): DevOpsSession {
   // A long cluster update can outlive the token: the connection fetches a new one when it expires within 5 minutes.
   return { c, project, repo, refresh: () => c.refresh() };
 }
@@ -213,8 +224,7 @@ export function devopsSteps(
       const d = await session();
       // The team step (always before this one) observed or created it.
       const t = facts.team;
-      const sp = await findSp(d);
-      const [teamIdentity] = t ? await identitiesByIds(d.c, [t.id]) : [undefined];
+      const [sp, teamIdentity] = await Promise.all([findSp(d), t ? teamIdentityOf(d, t) : undefined]);
       const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((x): x is string => !!x);
       const aces =
         descriptors.length > 0
@@ -286,11 +296,21 @@ export async function observeMembership(
   t: Team | undefined,
   findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>,
 ): Promise<MembershipObservation> {
-  const sp = await findSp(d);
-  const spSubject = sp ? (sp.subjectDescriptor ?? (await subjectDescriptor(d.c, sp.id))) : undefined;
-  const teamSubject = t ? await subjectDescriptor(d.c, t.id) : undefined;
+  const [sp, teamIdentity] = await Promise.all([findSp(d), t ? teamIdentityOf(d, t) : undefined]);
+  const [spSubject, teamSubject] = await Promise.all([
+    sp ? (sp.subjectDescriptor ?? subjectDescriptor(d.c, sp.id)) : undefined,
+    t ? (teamIdentity?.subjectDescriptor ?? subjectDescriptor(d.c, t.id)) : undefined,
+  ]);
   const member = spSubject && teamSubject ? await isMember(d.c, spSubject, teamSubject) : false;
   return { member, spSubject, teamSubject };
+}
+
+/**
+ * The team's identity in the identity service (its ACE descriptor and Graph subject descriptor):
+ * one read per run once found, shared by the membership and permission steps.
+ */
+async function teamIdentityOf(d: DevOpsSession, t: Team): Promise<DevOpsIdentity | undefined> {
+  return (await identitiesByIds(d.c, [t.id]))[0];
 }
 
 export function aclOf(planned: readonly PlannedStep[]): AclObservation | undefined {
