@@ -207,18 +207,7 @@ export function credentialSteps(
     }
     return cache.list;
   };
-  const desiredFor = (sa: string, issuer: string | undefined) => {
-    const r = desiredCredentials({
-      pattern: inputs.federatedCredentialName,
-      serviceAccounts: [sa],
-      clusterName: inputs.clusterName,
-      namespace: inputs.fluxNamespace,
-      issuer,
-    });
-    // The pattern was validated with the inputs; an error here is a bug.
-    if ('error' in r) throw new Error(r.error);
-    return r.credentials[0];
-  };
+  const desiredFor = (sa: string, issuer: string | undefined) => desiredCredential(inputs, sa, issuer);
   const planOne = (sa: string, o: CredentialObservation): CredentialPlan =>
     planCredentials(o.existing, [desiredFor(sa, o.issuer)])[0];
 
@@ -252,11 +241,7 @@ export function credentialSteps(
         clients,
         identity,
         { name: p.name, issuer, subject: p.desired.subject, audiences: [TOKEN_EXCHANGE_AUDIENCE] },
-        {
-          log: c.log,
-          principal: c.principal,
-          retry: c.retry,
-        },
+        { log: c.log, principal: c.principal, retry: c.retry },
       );
       if (cache) {
         const before = cache.list;
@@ -269,4 +254,18 @@ export function credentialSteps(
       };
     },
   }));
+}
+
+/** The credential one service account needs (the issuer undefined while the cluster's is unknown). */
+function desiredCredential(inputs: ProvisionInputs, sa: string, issuer: string | undefined) {
+  const r = desiredCredentials({
+    pattern: inputs.federatedCredentialName,
+    serviceAccounts: [sa],
+    clusterName: inputs.clusterName,
+    namespace: inputs.fluxNamespace,
+    issuer,
+  });
+  // The pattern was validated with the inputs; an error here is a bug.
+  if ('error' in r) throw new Error(r.error);
+  return r.credentials[0];
 }

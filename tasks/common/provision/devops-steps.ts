@@ -25,7 +25,7 @@ import {
 } from '../devops/security';
 import { createTeam, findTeam, type Team } from '../devops/teams';
 import type { Logger } from '../log';
-import { KNOWN_AFTER_APPLY, type PlannedStep, type Step } from '../plan';
+import { KNOWN_AFTER_APPLY, type PlannedStep, type Step, type StepPlan } from '../plan';
 import { UserError } from '../errors';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import {
@@ -78,6 +78,20 @@ function session(c: DevOpsConnection, project: ProjectRef, repo: RepositoryRef):
   return { c, project, repo, refresh: () => c.refresh() };
 }
 
+/** What the four Azure DevOps steps share. */
+interface DevOpsStepContext {
+  session: () => Promise<DevOpsSession>;
+  inputs: ProvisionInputs;
+  facts: Facts;
+  log: Logger;
+  retry: RetryPolicy;
+  /** The identity's service principal in the organization (once it is known in Azure). */
+  findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>;
+}
+
+/** Within a poll's bounds: an identity just added can take a moment to appear in the identity service. */
+const VISIBILITY_POLL = { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 };
+
 export function devopsSteps(
   session: () => Promise<DevOpsSession>,
   inputs: ProvisionInputs,
@@ -85,12 +99,17 @@ export function devopsSteps(
   log: Logger,
   retry: RetryPolicy,
 ): Step<unknown>[] {
-  const wantedLicence = inputs.licenseType;
-  const wanted = inputs.permissionBits;
   const findSp = async (d: DevOpsSession) =>
     facts.identity ? findServicePrincipal(d.c, facts.identity.tenantId, facts.identity.principalId) : undefined;
+  const x: DevOpsStepContext = { session, inputs, facts, log, retry, findSp };
+  return [userStep(x), teamStep(x), membershipStep(x), aclStep(x)] as Step<unknown>[];
+}
 
-  const user: Step<UserObservation> = {
+/** The identity as an organization user with a licence that can read Git. */
+function userStep(x: DevOpsStepContext): Step<UserObservation> {
+  const { session, inputs, facts, retry } = x;
+  const wantedLicence = inputs.licenseType;
+  return {
     id: 'devops-user',
     kind: 'OrganizationUser',
     name: inputs.identityName,
@@ -98,31 +117,11 @@ export function devopsSteps(
     async observe() {
       const d = await session();
       if (!facts.identity) return { identityKnown: false, sp: undefined, entitlement: undefined };
-      const sp = await findSp(d);
+      const sp = await x.findSp(d);
       const entitlement = sp ? await getServicePrincipalEntitlement(d.c, sp.id) : undefined;
       return { identityKnown: true, sp, entitlement };
     },
-    plan(o) {
-      const level = licenceName(wantedLicence);
-      if (!o.identityKnown || !o.sp || !o.entitlement) {
-        return {
-          action: 'create',
-          changes: [
-            { field: 'servicePrincipal.originId', to: facts.identity?.principalId ?? KNOWN_AFTER_APPLY },
-            { field: 'accessLevel', to: level },
-          ],
-        };
-      }
-      const current = o.entitlement.accountLicenseType;
-      if (!licenceSatisfies(current, wantedLicence)) {
-        return {
-          action: 'update',
-          changes: [{ field: 'accessLevel', from: licenceName(current), to: level }],
-          note: `${licenceName(current)} access cannot read Git repositories; raised to ${level}`,
-        };
-      }
-      return { action: 'unchanged', changes: [], note: `access level ${licenceName(current)}` };
-    },
+    plan: (o) => planUser(o, wantedLicence, facts),
     async apply(o, plan) {
       const d = await session();
       await d.refresh();
@@ -145,8 +144,34 @@ export function devopsSteps(
         );
     },
   };
+}
 
-  const team: Step<Team | undefined> = {
+function planUser(o: UserObservation, wantedLicence: ProvisionInputs['licenseType'], facts: Facts): StepPlan {
+  const level = licenceName(wantedLicence);
+  if (!o.identityKnown || !o.sp || !o.entitlement) {
+    return {
+      action: 'create',
+      changes: [
+        { field: 'servicePrincipal.originId', to: facts.identity?.principalId ?? KNOWN_AFTER_APPLY },
+        { field: 'accessLevel', to: level },
+      ],
+    };
+  }
+  const current = o.entitlement.accountLicenseType;
+  if (!licenceSatisfies(current, wantedLicence)) {
+    return {
+      action: 'update',
+      changes: [{ field: 'accessLevel', from: licenceName(current), to: level }],
+      note: `${licenceName(current)} access cannot read Git repositories; raised to ${level}`,
+    };
+  }
+  return { action: 'unchanged', changes: [], note: `access level ${licenceName(current)}` };
+}
+
+/** The team that holds the identities of the project's clusters. */
+function teamStep(x: DevOpsStepContext): Step<Team | undefined> {
+  const { session, inputs, facts } = x;
+  return {
     id: 'devops-team',
     kind: 'Team',
     name: inputs.teamName,
@@ -167,15 +192,19 @@ export function devopsSteps(
       return { note: `team id ${facts.team.id}` };
     },
   };
+}
 
-  const membership: Step<MembershipObservation> = {
+/** The identity as a member of the team. */
+function membershipStep(x: DevOpsStepContext): Step<MembershipObservation> {
+  const { session, inputs, facts, retry } = x;
+  return {
     id: 'devops-team-member',
     kind: 'TeamMembership',
     name: `${inputs.identityName} in ${inputs.teamName}`,
     dependsOn: ['identity', 'devops-user', 'devops-team'],
     async observe() {
       const d = await session();
-      return observeMembership(d, facts.team, findSp);
+      return observeMembership(d, facts.team, x.findSp);
     },
     plan(o) {
       if (o.member) return { action: 'unchanged', changes: [] };
@@ -187,14 +216,11 @@ export function devopsSteps(
       let { spSubject, teamSubject } = o;
       // A service principal just added can take a moment to appear in the identity service.
       if (!spSubject || !teamSubject) {
-        await retry.poll(
-          async () => {
-            const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-            ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
-            return spSubject && teamSubject ? true : undefined;
-          },
-          { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
-        );
+        await retry.poll(async () => {
+          const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+          ({ spSubject, teamSubject } = await observeMembership(d, team, x.findSp));
+          return spSubject && teamSubject ? true : undefined;
+        }, VISIBILITY_POLL);
       }
       if (!spSubject || !teamSubject) {
         throw new UserError(
@@ -214,8 +240,13 @@ export function devopsSteps(
       );
     },
   };
+}
 
-  const acl: Step<AclObservation> = {
+/** The team's Read (+ Contribute) on the repository: an ACE merged in, never a permission removed. */
+function aclStep(x: DevOpsStepContext): Step<AclObservation> {
+  const { session, inputs, facts, log } = x;
+  const wanted = inputs.permissionBits;
+  return {
     id: 'devops-repo-permissions',
     kind: 'RepositoryPermission',
     name: `${inputs.teamName} on ${inputs.repository}`,
@@ -224,8 +255,8 @@ export function devopsSteps(
       const d = await session();
       // The team step (always before this one) observed or created it.
       const t = facts.team;
-      const [sp, teamIdentity] = await Promise.all([findSp(d), t ? teamIdentityOf(d, t) : undefined]);
-      const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((x): x is string => !!x);
+      const [sp, teamIdentity] = await Promise.all([x.findSp(d), t ? teamIdentityOf(d, t) : undefined]);
+      const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((s): s is string => !!s);
       const aces =
         descriptors.length > 0
           ? await readAces(d.c, GIT_REPOSITORIES_NAMESPACE, repoToken(d.project.id, d.repo.id), descriptors)
@@ -239,44 +270,11 @@ export function devopsSteps(
         spAce: of(sp?.descriptor),
       };
     },
-    plan(o) {
-      const p = planAce(o.teamAce, wanted);
-      const token = `repository ${inputs.repository}`;
-      if (p.missing === 0)
-        return {
-          action: 'unchanged',
-          changes: [],
-          note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
-        };
-      const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
-      const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
-      return {
-        action: o.teamAce ? 'update' : 'create',
-        changes: [{ field: 'allow', ...(from !== undefined ? { from } : {}), to }],
-        note: `merge ACE on ${token} for the team (adds ${permissionNames(p.missing).join(', ')}; never removes a permission)`,
-      };
-    },
+    plan: (o) => planAcl(o, inputs),
     async apply(o) {
       const d = await session();
       await d.refresh();
-      let teamDescriptor = o.teamDescriptor;
-      teamDescriptor ??= await retry.poll(
-        async () => {
-          const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-          return t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
-        },
-        { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
-      );
-      if (!teamDescriptor) {
-        throw new UserError(
-          `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
-          {
-            code: 'DevOpsIdentityNotVisible',
-            cause: 'The team was just created and Azure DevOps does not list its group yet.',
-            fix: 'Re-run the task in a minute; it continues where it stopped.',
-          },
-        );
-      }
+      const teamDescriptor = o.teamDescriptor ?? (await waitForTeamDescriptor(x, d));
       const token = repoToken(d.project.id, d.repo.id);
       const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted);
       if (merged && (merged.allow & wanted) !== wanted) {
@@ -286,8 +284,45 @@ export function devopsSteps(
       }
     },
   };
+}
 
-  return [user, team, membership, acl] as Step<unknown>[];
+function planAcl(o: AclObservation, inputs: ProvisionInputs): StepPlan {
+  const wanted = inputs.permissionBits;
+  const p = planAce(o.teamAce, wanted);
+  const token = `repository ${inputs.repository}`;
+  if (p.missing === 0)
+    return {
+      action: 'unchanged',
+      changes: [],
+      note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
+    };
+  const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
+  const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
+  return {
+    action: o.teamAce ? 'update' : 'create',
+    changes: [{ field: 'allow', ...(from !== undefined ? { from } : {}), to }],
+    note: `merge ACE on ${token} for the team (adds ${permissionNames(p.missing).join(', ')}; never removes a permission)`,
+  };
+}
+
+/** The descriptor of a team just created, once the identity service lists its group (bounded). */
+async function waitForTeamDescriptor(x: DevOpsStepContext, d: DevOpsSession): Promise<string> {
+  const { inputs, facts, retry } = x;
+  const teamDescriptor = await retry.poll(async () => {
+    const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+    return t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
+  }, VISIBILITY_POLL);
+  if (!teamDescriptor) {
+    throw new UserError(
+      `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
+      {
+        code: 'DevOpsIdentityNotVisible',
+        cause: 'The team was just created and Azure DevOps does not list its group yet.',
+        fix: 'Re-run the task in a minute; it continues where it stopped.',
+      },
+    );
+  }
+  return teamDescriptor;
 }
 
 /** `team`: as the team step observed or created it (that step always runs first). */
