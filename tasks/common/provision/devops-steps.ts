@@ -177,7 +177,7 @@ function teamStep(x: DevOpsStepContext): Step<Team | undefined> {
     name: inputs.teamName,
     async observe() {
       const d = await session();
-      const t = await findTeam(d.c, d.project.id, inputs.teamName);
+      const t = await findTeam(d.c, d.project.id, inputs.teamName, undefined, { expandIdentity: true });
       facts.team = t;
       return t;
     },
@@ -341,10 +341,15 @@ export async function observeMembership(
 }
 
 /**
- * The team's identity in the identity service (its ACE descriptor and Graph subject descriptor):
- * one read per run once found, shared by the membership and permission steps.
+ * The team's group in the identity service (its ACE descriptor and Graph subject descriptor): as
+ * the team read expanded it, else read once per run once found (a team this run just created),
+ * shared by the membership and permission steps.
  */
-async function teamIdentityOf(d: DevOpsSession, t: Team): Promise<DevOpsIdentity | undefined> {
+async function teamIdentityOf(
+  d: DevOpsSession,
+  t: Team,
+): Promise<{ descriptor: string; subjectDescriptor: string | undefined } | undefined> {
+  if (t.identity?.subjectDescriptor) return t.identity;
   return (await identitiesByIds(d.c, [t.id]))[0];
 }
 
