@@ -79,6 +79,23 @@ test('WorkloadIdentityFederation: access tokens are reused per scope until close
   assert.ok(http.oidcCount > oidcAfterArm, 'with a fresh OIDC token');
 });
 
+test('WorkloadIdentityFederation: concurrent exchanges of two scopes (one asking for CAE) each get an OIDC token of their own', async () => {
+  const http = new FakeCloud();
+  const conn = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http),
+  );
+  const [arm, devops] = await Promise.all([
+    conn.credential.getToken(conn.cloud.armScope, { enableCae: true }),
+    conn.credential.getToken(conn.devopsScope),
+  ]);
+  assert.ok(arm?.token && devops?.token);
+  const assertions = http.tokenRequests().map((f) => f.get('client_assertion'));
+  assert.equal(assertions.length, 2);
+  assert.notEqual(assertions[0], assertions[1]);
+  assert.equal(http.oidcCount, 2, 'one OIDC request per exchange');
+});
+
 test('WorkloadIdentityFederation: an expired job token (401 from the OIDC endpoint) is a clear error with status and what to check', async () => {
   const http = new FakeCloud();
   http.oidcStatus = 401;
