@@ -18,7 +18,7 @@ import { credentialRetry, retryingHttpClient } from '../http/azure';
 import { RetryPolicy } from '../http/retry';
 import { UserError } from '../errors';
 import { resolveCloud } from './clouds';
-import { FederatedCredential } from './federated';
+import { FederatedCredential, firstAlone } from './federated';
 import { proxySettingsFor } from './proxy';
 import {
   DEVOPS_SCOPE,
@@ -154,13 +154,15 @@ function federatedCredential(ctx: CredentialContext): SchemeCredential {
 /**
  * Every token of the credential from one MSAL application: the ARM clients ask with
  * `enableCae: true`, which @azure/identity serves from a second application (a second authority
- * discovery and token cache); ARM accepts tokens without the CAE capability.
+ * discovery and token cache); ARM accepts tokens without the CAE capability. The first request
+ * goes alone, so the authority is discovered once.
  */
 function withoutCae(inner: TokenCredential): TokenCredential {
+  const gate = firstAlone();
   return {
     getToken(scopes, options) {
       const { enableCae: _cae, ...rest } = options ?? {};
-      return inner.getToken(scopes, rest);
+      return gate(() => inner.getToken(scopes, rest));
     },
   };
 }

@@ -28,6 +28,24 @@ import { UserError } from '../errors';
 import { fetchOidcToken, withFailureMemo } from './oidc';
 import type { AuthEnvironment } from './types';
 
+/**
+ * Lets an MSAL application's first token request finish before the others start: MSAL discovers
+ * the authority (GET …/v2.0/.well-known/openid-configuration) on its first request and caches it,
+ * but requests started together each discover it.
+ */
+export function firstAlone(): <T>(run: () => Promise<T>) => Promise<T> {
+  let first: Promise<unknown> | undefined;
+  return async <T>(run: () => Promise<T>): Promise<T> => {
+    if (!first) {
+      const p = run();
+      first = p.catch(() => undefined);
+      return p;
+    }
+    await first;
+    return run();
+  };
+}
+
 export class FederatedCredential implements TokenCredential {
   private readonly inner: ClientAssertionCredential;
   private readonly takeFailure: () => unknown;
@@ -35,6 +53,7 @@ export class FederatedCredential implements TokenCredential {
   private static readonly REFRESH_MARGIN_MS = 5 * 60 * 1000;
   /** The OIDC token of the exchange in progress (one per exchange). */
   private readonly assertion = new AsyncLocalStorage<{ token?: Promise<string> }>();
+  private readonly gate = firstAlone();
 
   constructor(
     tenantId: string,
@@ -75,7 +94,7 @@ export class FederatedCredential implements TokenCredential {
     this.takeFailure();
     try {
       const { enableCae: _cae, ...rest } = options ?? {};
-      return await this.assertion.run({}, () => this.inner.getToken(scopes, rest));
+      return await this.gate(() => this.assertion.run({}, () => this.inner.getToken(scopes, rest)));
     } catch (err) {
       const ours = this.takeFailure();
       throw ours instanceof UserError ? ours : err;
