@@ -35,10 +35,10 @@ test('WorkloadIdentityFederation: a fresh OIDC token per exchange, posted with t
   assert.ok(arm?.token.startsWith('at-for-https://management.azure.com/.default'));
   assert.ok(devops?.token.startsWith('at-for-499b84ac-1321-427f-aa17-267ca6975798/.default'));
 
-  // MSAL asks the assertion callback twice per exchange (request + app configuration) and sends the
-  // first: so at least one OIDC request per exchange, never one token for two exchanges.
+  // MSAL asks the assertion callback twice per exchange (request + app configuration): both get the
+  // exchange's one OIDC token, so one OIDC request per exchange, never one token for two exchanges.
   const oidc = http.requests.filter((r) => r.url.includes('/oidctoken'));
-  assert.ok(oidc.length >= 2);
+  assert.equal(oidc.length, 2);
   for (const r of oidc) {
     const u = new URL(r.url);
     assert.equal(u.searchParams.get('api-version'), '7.1');
@@ -77,6 +77,23 @@ test('WorkloadIdentityFederation: access tokens are reused per scope until close
   await conn.credential.getToken(conn.devopsScope);
   assert.equal(http.tokenRequests().length, 2, 'another scope is another exchange');
   assert.ok(http.oidcCount > oidcAfterArm, 'with a fresh OIDC token');
+});
+
+test('WorkloadIdentityFederation: concurrent exchanges of two scopes (one asking for CAE) each get an OIDC token of their own', async () => {
+  const http = new FakeCloud();
+  const conn = await createAzureConnection(
+    endpoint('WorkloadIdentityFederation', { serviceprincipalid: CLIENT, tenantid: TENANT }),
+    env(http),
+  );
+  const [arm, devops] = await Promise.all([
+    conn.credential.getToken(conn.cloud.armScope, { enableCae: true }),
+    conn.credential.getToken(conn.devopsScope),
+  ]);
+  assert.ok(arm?.token && devops?.token);
+  const assertions = http.tokenRequests().map((f) => f.get('client_assertion'));
+  assert.equal(assertions.length, 2);
+  assert.notEqual(assertions[0], assertions[1]);
+  assert.equal(http.oidcCount, 2, 'one OIDC request per exchange');
 });
 
 test('WorkloadIdentityFederation: an expired job token (401 from the OIDC endpoint) is a clear error with status and what to check', async () => {

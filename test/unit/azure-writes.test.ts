@@ -154,15 +154,19 @@ type PutAnswer = Error | 'ok' | { failed: string };
 
 function aksClients(cluster: FakeCluster, putAnswers: PutAnswer[]) {
   const puts: FakeCluster[] = [];
+  const ifMatch: (string | undefined)[] = [];
+  let gets = 0;
   const clients = {
     subscriptionId: 'sub',
     aks: {
       managedClusters: {
         async get() {
+          gets++;
           return structuredClone(cluster);
         },
-        createOrUpdate(_rg: string, _name: string, body: FakeCluster) {
+        createOrUpdate(_rg: string, _name: string, body: FakeCluster, options?: { ifMatch?: string }) {
           puts.push(body);
+          ifMatch.push(options?.ifMatch);
           const a = putAnswers.shift() ?? 'ok';
           // core-lro's PollerLike: the PUT goes out on submitted(), each poll() reads the operation.
           const poller = {
@@ -188,7 +192,7 @@ function aksClients(cluster: FakeCluster, putAnswers: PutAnswer[]) {
       },
     },
   };
-  return { clients: clients as unknown as ArmClients, puts };
+  return { clients: clients as unknown as ArmClients, puts, ifMatch, gets: () => gets };
 }
 
 const REF = { resourceGroup: 'rg-fleet', name: 'aks-prod' };
@@ -238,6 +242,48 @@ describe('enableWorkloadIdentity', () => {
       log.text(),
       /retrying the update of the AKS cluster 'aks-prod' after 409 OperationNotAllowed, waiting 500ms/,
     );
+  });
+
+  it('starts from the observed read (If-Match its eTag); changed since (412), it reads again and writes the fresh one', async () => {
+    const time = fakeTime();
+    const { clients, puts, ifMatch, gets } = aksClients(
+      { location: 'westeurope', eTag: 'e2', oidcIssuerProfile: { enabled: false }, securityProfile: {} },
+      [restError(412, 'PreconditionFailed', "The specified precondition 'If-Match = e1' failed."), 'ok'],
+    );
+    const observed = { location: 'westeurope', eTag: 'e1', oidcIssuerProfile: { enabled: false } };
+    const log = new MemoryLogger();
+    const state = await enableWorkloadIdentity(clients, REF, {
+      log,
+      timeoutMs: 60_000,
+      retry: fakeRetry(time, log),
+      observed,
+    });
+    assert.deepEqual(ifMatch, ['e1', 'e2'], 'the observed eTag first, then the fresh read');
+    assert.equal(puts[0]!.eTag, 'e1');
+    assert.deepEqual(puts[1], {
+      location: 'westeurope',
+      eTag: 'e2',
+      oidcIssuerProfile: { enabled: true },
+      securityProfile: { workloadIdentity: { enabled: true } },
+    });
+    // One read before the retried PUT and one after the update (the fake poller has no final read).
+    assert.equal(gets(), 2);
+    assert.equal(state.issuerUrl, ISSUER);
+  });
+
+  it('reads the cluster first when the observed read has no eTag to guard the write', async () => {
+    const { clients, ifMatch, gets } = aksClients(
+      { location: 'westeurope', eTag: 'e2', oidcIssuerProfile: { enabled: false }, securityProfile: {} },
+      ['ok'],
+    );
+    await enableWorkloadIdentity(clients, REF, {
+      log: new MemoryLogger(),
+      timeoutMs: 60_000,
+      retry: fakeRetry(fakeTime()),
+      observed: { location: 'westeurope', oidcIssuerProfile: { enabled: false } },
+    });
+    assert.deepEqual(ifMatch, ['e2']);
+    assert.equal(gets(), 2);
   });
 
   it('stops waiting for a busy cluster at the bound, saying what to do', async () => {

@@ -18,7 +18,7 @@ import { credentialRetry, retryingHttpClient } from '../http/azure';
 import { RetryPolicy } from '../http/retry';
 import { UserError } from '../errors';
 import { resolveCloud } from './clouds';
-import { FederatedCredential } from './federated';
+import { FederatedCredential, firstAlone } from './federated';
 import { proxySettingsFor } from './proxy';
 import {
   DEVOPS_SCOPE,
@@ -151,6 +151,22 @@ function federatedCredential(ctx: CredentialContext): SchemeCredential {
 }
 
 /** A client secret, or a PEM certificate (spnCertificate, or a certificate without a key); either is a secret. */
+/**
+ * Every token of the credential from one MSAL application: the ARM clients ask with
+ * `enableCae: true`, which @azure/identity serves from a second application (a second authority
+ * discovery and token cache); ARM accepts tokens without the CAE capability. The first request
+ * goes alone, so the authority is discovered once.
+ */
+function withoutCae(inner: TokenCredential): TokenCredential {
+  const gate = firstAlone();
+  return {
+    getToken(scopes, options) {
+      const { enableCae: _cae, ...rest } = options ?? {};
+      return gate(() => inner.getToken(scopes, rest));
+    },
+  };
+}
+
 function servicePrincipalCredential(ctx: CredentialContext): SchemeCredential {
   const { endpoint, env, tenantId, required, common } = ctx;
   const clientId = clientIdOf(
@@ -169,7 +185,10 @@ function servicePrincipalCredential(ctx: CredentialContext): SchemeCredential {
       'edit the service connection and upload the PEM certificate with its private key',
     );
     env.log.secret(pem);
-    return { clientId, credential: new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, common) };
+    return {
+      clientId,
+      credential: withoutCae(new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, common)),
+    };
   }
   const secret = required(
     endpoint.auth('serviceprincipalkey'),
@@ -177,7 +196,7 @@ function servicePrincipalCredential(ctx: CredentialContext): SchemeCredential {
     'edit the service connection and set the service principal key, or switch it to workload identity federation',
   );
   env.log.secret(secret);
-  return { clientId, credential: new ClientSecretCredential(tenantId, clientId, secret, common) };
+  return { clientId, credential: withoutCae(new ClientSecretCredential(tenantId, clientId, secret, common)) };
 }
 
 /** msiclientId when set (user-assigned), else the system-assigned identity. */

@@ -109,7 +109,17 @@ export async function readCluster(
   ref: ClusterRef,
   ctx: ClusterCallContext,
 ): Promise<ClusterState> {
-  return toState(await getCluster(clients, ref, ctx));
+  return (await readClusterResource(clients, ref, ctx)).state;
+}
+
+/** The cluster's state and the resource as read: an update can start from that read (see EnableOptions.observed). */
+export async function readClusterResource(
+  clients: ArmClients,
+  ref: ClusterRef,
+  ctx: ClusterCallContext,
+): Promise<{ state: ClusterState; resource: ManagedCluster }> {
+  const resource = await getCluster(clients, ref, ctx);
+  return { state: toState(resource), resource };
 }
 
 /** The issuer URL of a cluster whose OIDC issuer is on; a clear error when AKS reports none. */
@@ -133,6 +143,12 @@ export interface EnableOptions extends ClusterCallContext {
   busyIntervalMs?: number;
   /** Wait between polls of the update (default 2 s, the SDK's default). */
   pollIntervalMs?: number;
+  /**
+   * The cluster as this run last read it (readClusterResource). The first attempt's
+   * read-modify-write starts from it instead of a new GET when it carries an eTag: the PUT's
+   * If-Match then refuses it (412) if anyone changed the cluster since, and the retry reads again.
+   */
+  observed?: ManagedCluster;
 }
 
 const BUSY_CODES = new Set([
@@ -193,9 +209,11 @@ export async function enableWorkloadIdentity(
       },
     );
   let attempt = 0;
+  let observed = opts.observed?.eTag ? opts.observed : undefined;
   try {
     return await policy.run(`the update of the AKS cluster '${ref.name}'`, async () => {
-      const cluster = await getCluster(clients, ref, opts);
+      const cluster = observed ?? (await getCluster(clients, ref, opts));
+      observed = undefined;
       const state = toState(cluster);
       // Both on (perhaps by someone else while we waited): nothing to write, busy or not.
       if (!needsWorkloadIdentityUpdate(state)) return requireIssuer(state, ref);
@@ -210,8 +228,8 @@ export async function enableWorkloadIdentity(
           ? `Updating the AKS cluster '${ref.name}': enabling ${turnOn}. This restarts the API server and can take several minutes.`
           : `Trying the update of the AKS cluster '${ref.name}' again (enabling ${turnOn}).`,
       );
-      await runUpdate(clients, ref, cluster, state, { ...opts, clock, deadline, poller: base });
-      return readBackEnabled(clients, ref, opts);
+      const result = await runUpdate(clients, ref, cluster, state, { ...opts, clock, deadline, poller: base });
+      return readBackEnabled(clients, ref, opts, result);
     });
   } catch (err) {
     if (err instanceof UpdateTimeout) throw timeoutError('updating', err);
@@ -220,14 +238,14 @@ export async function enableWorkloadIdentity(
   }
 }
 
-/** PUT as an LRO, polled on the policy's clock until done or the deadline. */
+/** PUT as an LRO, polled on the policy's clock until done or the deadline; the cluster the operation ended with, when the poller has it. */
 async function runUpdate(
   clients: ArmClients,
   ref: ClusterRef,
   cluster: ManagedCluster,
   state: ClusterState,
   opts: EnableOptions & { clock: Clock; deadline: number; poller: RetryPolicy },
-): Promise<void> {
+): Promise<ManagedCluster | undefined> {
   const { clock } = opts;
   const start = clock.now();
   const poller = clients.aks.managedClusters.createOrUpdate(
@@ -271,11 +289,24 @@ async function runUpdate(
       },
     );
   }
+  // The poller's final GET of the resource (ARM's LRO rule for a PUT).
+  return poller.result;
 }
 
-/** The cluster after the update: both features on and an issuer URL, or an error that says what stuck. */
-async function readBackEnabled(clients: ArmClients, ref: ClusterRef, opts: ClusterCallContext): Promise<ClusterState> {
-  const after = toState(await getCluster(clients, ref, opts));
+/**
+ * The cluster after the update: both features on and an issuer URL, or an error that says what
+ * stuck. The operation's final read serves when it shows both on with an issuer; otherwise the
+ * cluster is read again before anything is concluded.
+ */
+async function readBackEnabled(
+  clients: ArmClients,
+  ref: ClusterRef,
+  opts: ClusterCallContext,
+  final: ManagedCluster | undefined,
+): Promise<ClusterState> {
+  const done = final && toState(final);
+  const after =
+    done && !needsWorkloadIdentityUpdate(done) && done.issuerUrl ? done : toState(await getCluster(clients, ref, opts));
   if (needsWorkloadIdentityUpdate(after)) {
     throw new UserError(
       `The AKS cluster '${ref.name}' still reports OIDC issuer ${after.oidcIssuerEnabled ? 'on' : 'off'} and workload identity ${after.workloadIdentityEnabled ? 'on' : 'off'} after the update.`,

@@ -1,6 +1,8 @@
 /**
- * User-assigned managed identities: read, create (or keep), and wait until a new one is readable
- * (ARM is eventually consistent: a GET right after the PUT can still answer 404).
+ * User-assigned managed identities: read, create (or keep), and, when the PUT's answer lacks the
+ * ids, wait until a new one is readable with them (ARM is eventually consistent: a GET right after
+ * the PUT can still answer 404). The writes that follow on a new identity (its federated
+ * credentials, its Azure DevOps entitlement) retry a not-yet-replicated identity themselves.
  */
 import type { Identity } from '@azure/arm-msi';
 import type { Logger } from '../log';
@@ -81,7 +83,7 @@ export interface CreateIdentityOptions extends IdentityCallContext {
   readTimeoutMs?: number;
 }
 
-/** Creates the identity (PUT) and returns it once a GET sees it with its ids. */
+/** Creates the identity (PUT) and returns it with its ids: as the PUT answered, or once a GET sees them. */
 export async function createIdentity(
   clients: ArmClients,
   ref: IdentityRef,
@@ -98,8 +100,14 @@ export async function createIdentity(
   } catch (err) {
     throw describeArmError(err, errorContext(ref, 'create', opts));
   }
+  if (created.clientId && created.principalId) {
+    opts.log.info(
+      `Created the managed identity '${ref.name}' (client id ${created.clientId}, principal id ${created.principalId}).`,
+    );
+    return created;
+  }
   opts.log.info(
-    `Created the managed identity '${ref.name}' (client id ${created.clientId}); waiting until it can be read.`,
+    `Created the managed identity '${ref.name}' (client id ${created.clientId || 'not reported yet'}); waiting until it can be read.`,
   );
   return waitUntilReadable(clients, ref, opts);
 }

@@ -15,6 +15,8 @@ export interface RepositoryRef {
   id: string;
   name: string;
   projectId: string;
+  /** The project's name as the repository answer gives it (a lookup by project name or id tells both). */
+  projectName?: string;
 }
 
 export async function findProject(
@@ -46,7 +48,14 @@ export async function findRepository(
   try {
     const git = await c.git();
     const r = await git.getRepository(nameOrId, projectId);
-    return r?.id ? { id: r.id, name: r.name ?? nameOrId, projectId: r.project?.id ?? projectId } : undefined;
+    return r?.id
+      ? {
+          id: r.id,
+          name: r.name ?? nameOrId,
+          projectId: r.project?.id ?? projectId,
+          ...(r.project?.name ? { projectName: r.project.name } : {}),
+        }
+      : undefined;
   } catch (err) {
     if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {

@@ -10,20 +10,43 @@ import { UserError } from '../errors';
 export interface Team {
   id: string;
   name: string;
+  /** The team's group in the identity service, when the read asked for it (findTeam's expandIdentity). */
+  identity?: { descriptor: string; subjectDescriptor: string | undefined };
 }
 
-/** The team with this name (case-insensitive, as Azure DevOps compares names), or undefined. */
+/** The legacy descriptor text of an expanded team identity (a string, or node-api's {identityType, identifier}). */
+function descriptorText(d: unknown): string | undefined {
+  if (typeof d === 'string') return d || undefined;
+  const o = d as { identityType?: unknown; identifier?: unknown } | undefined;
+  return typeof o?.identityType === 'string' && typeof o.identifier === 'string'
+    ? `${o.identityType};${o.identifier}`
+    : undefined;
+}
+
+/**
+ * The team with this name (case-insensitive, as Azure DevOps compares names), or undefined. With
+ * `expandIdentity` the same read ($expandIdentity=true) tells the team's group descriptors.
+ */
 export async function findTeam(
   c: DevOpsConnection,
   projectId: string,
   name: string,
   principal?: string,
+  opts: { expandIdentity?: boolean } = {},
 ): Promise<Team | undefined> {
   try {
     const core = await c.core();
-    const t = await core.getTeam(projectId, name);
-    if (t?.id) return { id: t.id, name: t.name ?? name };
-    return undefined;
+    const t = await core.getTeam(projectId, name, opts.expandIdentity);
+    if (!t?.id) return undefined;
+    const descriptor = descriptorText(t.identity?.descriptor);
+    const subject = (t.identity as { subjectDescriptor?: unknown } | undefined)?.subjectDescriptor;
+    return {
+      id: t.id,
+      name: t.name ?? name,
+      ...(descriptor
+        ? { identity: { descriptor, subjectDescriptor: typeof subject === 'string' ? subject : undefined } }
+        : {}),
+    };
   } catch (err) {
     if (errorInfo(err).status === 404) return undefined;
     throw describeDevOpsError(err, {

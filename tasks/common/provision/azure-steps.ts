@@ -3,11 +3,12 @@
  * one federated credential per Flux service account, each observed before it is written.
  */
 import { type ArmClients } from '../azure/clients';
+import type { ManagedCluster } from '@azure/arm-containerservice';
 import {
   enableWorkloadIdentity,
   isClusterBusy,
   needsWorkloadIdentityUpdate,
-  readCluster,
+  readClusterResource,
   requireIssuer,
   type ClusterRef,
   type ClusterState,
@@ -57,14 +58,17 @@ export function clusterStep(
   facts: Facts,
   c: AzureStepContext,
 ): Step<ClusterState> {
+  // The resource as observed: the update's read-modify-write starts from it (If-Match guards it).
+  let resource: ManagedCluster | undefined;
   return {
     id: 'cluster',
     kind: 'ManagedCluster',
     name: `${ref.resourceGroup}/${ref.name}`,
     async observe() {
-      const state = await readCluster(clients, ref, c);
-      facts.cluster = state;
-      return state;
+      const read = await readClusterResource(clients, ref, c);
+      resource = read.resource;
+      facts.cluster = read.state;
+      return read.state;
     },
     plan(s) {
       if (!needsWorkloadIdentityUpdate(s)) {
@@ -101,6 +105,7 @@ export function clusterStep(
         principal: c.principal,
         retry: c.retry,
         timeoutMs: inputs.clusterUpdateTimeoutMinutes * 60_000,
+        ...(resource ? { observed: resource } : {}),
       });
       return { note: `issuer ${facts.cluster.issuerUrl}` };
     },
@@ -191,7 +196,8 @@ export function credentialSteps(
   facts: Facts,
   c: AzureStepContext,
 ): Step<CredentialObservation>[] {
-  // One list per observation round, shared by the credential steps (they observe back to back).
+  // One list per identity and issuer, shared by the credential steps (they observe back to back);
+  // this run's own writes are added to it rather than read again.
   let cache: { identityId: string; issuer: string | undefined; list: Promise<Credential[]> } | undefined;
   const existing = (): Promise<Credential[]> => {
     const id = facts.identity;
@@ -201,18 +207,7 @@ export function credentialSteps(
     }
     return cache.list;
   };
-  const desiredFor = (sa: string, issuer: string | undefined) => {
-    const r = desiredCredentials({
-      pattern: inputs.federatedCredentialName,
-      serviceAccounts: [sa],
-      clusterName: inputs.clusterName,
-      namespace: inputs.fluxNamespace,
-      issuer,
-    });
-    // The pattern was validated with the inputs; an error here is a bug.
-    if ('error' in r) throw new Error(r.error);
-    return r.credentials[0];
-  };
+  const desiredFor = (sa: string, issuer: string | undefined) => desiredCredential(inputs, sa, issuer);
   const planOne = (sa: string, o: CredentialObservation): CredentialPlan =>
     planCredentials(o.existing, [desiredFor(sa, o.issuer)])[0];
 
@@ -242,17 +237,16 @@ export function credentialSteps(
       const issuer = requireIssuer(cl, { resourceGroup: inputs.resourceGroup, name: inputs.clusterName }).issuerUrl!;
       const p = planOne(sa, { ...o, issuer });
       if (p.action === 'unchanged') return { note: 'already present' };
-      await writeCredential(
+      const written = await writeCredential(
         clients,
         identity,
         { name: p.name, issuer, subject: p.desired.subject, audiences: [TOKEN_EXCHANGE_AUDIENCE] },
-        {
-          log: c.log,
-          principal: c.principal,
-          retry: c.retry,
-        },
+        { log: c.log, principal: c.principal, retry: c.retry },
       );
-      cache = undefined;
+      if (cache) {
+        const before = cache.list;
+        cache.list = before.then((list) => [...list.filter((x) => x.name !== written.name), written]);
+      }
       facts.credentialNames.set(sa, p.name);
       return {
         note:
@@ -260,4 +254,18 @@ export function credentialSteps(
       };
     },
   }));
+}
+
+/** The credential one service account needs (the issuer undefined while the cluster's is unknown). */
+function desiredCredential(inputs: ProvisionInputs, sa: string, issuer: string | undefined) {
+  const r = desiredCredentials({
+    pattern: inputs.federatedCredentialName,
+    serviceAccounts: [sa],
+    clusterName: inputs.clusterName,
+    namespace: inputs.fluxNamespace,
+    issuer,
+  });
+  // The pattern was validated with the inputs; an error here is a bug.
+  if ('error' in r) throw new Error(r.error);
+  return r.credentials[0];
 }

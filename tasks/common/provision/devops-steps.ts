@@ -13,7 +13,8 @@ import {
 } from '../devops/entitlements';
 import { addMember, isMember, subjectDescriptor } from '../devops/graph';
 import { findServicePrincipal, identitiesByIds, type DevOpsIdentity } from '../devops/identities';
-import { findProject, findRepository } from '../devops/projects';
+import { findProject, findRepository, type ProjectRef, type RepositoryRef } from '../devops/projects';
+import type { DevOpsConnection } from '../devops/connection';
 import {
   GIT_REPOSITORIES_NAMESPACE,
   mergeAllow,
@@ -24,7 +25,7 @@ import {
 } from '../devops/security';
 import { createTeam, findTeam, type Team } from '../devops/teams';
 import type { Logger } from '../log';
-import { KNOWN_AFTER_APPLY, type PlannedStep, type Step } from '../plan';
+import { KNOWN_AFTER_APPLY, type PlannedStep, type Step, type StepPlan } from '../plan';
 import { UserError } from '../errors';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
 import {
@@ -47,6 +48,12 @@ export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs)
     principal,
   });
   ctx.log.info(`Azure DevOps: ${c.orgUrl} as ${c.caller.displayName ?? principal}`);
+  // One read names both: the repository looked up in the project by its name or id answers with
+  // the project's id. Only when it is not found is the project read, to say which one is missing.
+  const found = await findRepository(c, inputs.project!, inputs.repository!);
+  if (found?.projectName && found.projectId) {
+    return session(c, { id: found.projectId, name: found.projectName }, found);
+  }
   const project = await findProject(c, inputs.project!);
   if (!project) {
     throw new UserError(`The project '${inputs.project}' was not found in ${c.orgUrl}.`, {
@@ -63,9 +70,27 @@ export async function openDevOps(ctx: ProvisionContext, inputs: ProvisionInputs)
       fix: "Check the repository input (default: the pipeline's repository) and that the service connection's principal can read it.",
     });
   }
+  return session(c, project, repo);
+}
+
+function session(c: DevOpsConnection, project: ProjectRef, repo: RepositoryRef): DevOpsSession {
   // A long cluster update can outlive the token: the connection fetches a new one when it expires within 5 minutes.
   return { c, project, repo, refresh: () => c.refresh() };
 }
+
+/** What the four Azure DevOps steps share. */
+interface DevOpsStepContext {
+  session: () => Promise<DevOpsSession>;
+  inputs: ProvisionInputs;
+  facts: Facts;
+  log: Logger;
+  retry: RetryPolicy;
+  /** The identity's service principal in the organization (once it is known in Azure). */
+  findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>;
+}
+
+/** Within a poll's bounds: an identity just added can take a moment to appear in the identity service. */
+const VISIBILITY_POLL = { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 };
 
 export function devopsSteps(
   session: () => Promise<DevOpsSession>,
@@ -74,12 +99,17 @@ export function devopsSteps(
   log: Logger,
   retry: RetryPolicy,
 ): Step<unknown>[] {
-  const wantedLicence = inputs.licenseType;
-  const wanted = inputs.permissionBits;
   const findSp = async (d: DevOpsSession) =>
     facts.identity ? findServicePrincipal(d.c, facts.identity.tenantId, facts.identity.principalId) : undefined;
+  const x: DevOpsStepContext = { session, inputs, facts, log, retry, findSp };
+  return [userStep(x), teamStep(x), membershipStep(x), aclStep(x)] as Step<unknown>[];
+}
 
-  const user: Step<UserObservation> = {
+/** The identity as an organization user with a licence that can read Git. */
+function userStep(x: DevOpsStepContext): Step<UserObservation> {
+  const { session, inputs, facts, retry } = x;
+  const wantedLicence = inputs.licenseType;
+  return {
     id: 'devops-user',
     kind: 'OrganizationUser',
     name: inputs.identityName,
@@ -87,31 +117,11 @@ export function devopsSteps(
     async observe() {
       const d = await session();
       if (!facts.identity) return { identityKnown: false, sp: undefined, entitlement: undefined };
-      const sp = await findSp(d);
+      const sp = await x.findSp(d);
       const entitlement = sp ? await getServicePrincipalEntitlement(d.c, sp.id) : undefined;
       return { identityKnown: true, sp, entitlement };
     },
-    plan(o) {
-      const level = licenceName(wantedLicence);
-      if (!o.identityKnown || !o.sp || !o.entitlement) {
-        return {
-          action: 'create',
-          changes: [
-            { field: 'servicePrincipal.originId', to: facts.identity?.principalId ?? KNOWN_AFTER_APPLY },
-            { field: 'accessLevel', to: level },
-          ],
-        };
-      }
-      const current = o.entitlement.accountLicenseType;
-      if (!licenceSatisfies(current, wantedLicence)) {
-        return {
-          action: 'update',
-          changes: [{ field: 'accessLevel', from: licenceName(current), to: level }],
-          note: `${licenceName(current)} access cannot read Git repositories; raised to ${level}`,
-        };
-      }
-      return { action: 'unchanged', changes: [], note: `access level ${licenceName(current)}` };
-    },
+    plan: (o) => planUser(o, wantedLicence, facts),
     async apply(o, plan) {
       const d = await session();
       await d.refresh();
@@ -134,14 +144,40 @@ export function devopsSteps(
         );
     },
   };
+}
 
-  const team: Step<Team | undefined> = {
+function planUser(o: UserObservation, wantedLicence: ProvisionInputs['licenseType'], facts: Facts): StepPlan {
+  const level = licenceName(wantedLicence);
+  if (!o.identityKnown || !o.sp || !o.entitlement) {
+    return {
+      action: 'create',
+      changes: [
+        { field: 'servicePrincipal.originId', to: facts.identity?.principalId ?? KNOWN_AFTER_APPLY },
+        { field: 'accessLevel', to: level },
+      ],
+    };
+  }
+  const current = o.entitlement.accountLicenseType;
+  if (!licenceSatisfies(current, wantedLicence)) {
+    return {
+      action: 'update',
+      changes: [{ field: 'accessLevel', from: licenceName(current), to: level }],
+      note: `${licenceName(current)} access cannot read Git repositories; raised to ${level}`,
+    };
+  }
+  return { action: 'unchanged', changes: [], note: `access level ${licenceName(current)}` };
+}
+
+/** The team that holds the identities of the project's clusters. */
+function teamStep(x: DevOpsStepContext): Step<Team | undefined> {
+  const { session, inputs, facts } = x;
+  return {
     id: 'devops-team',
     kind: 'Team',
     name: inputs.teamName,
     async observe() {
       const d = await session();
-      const t = await findTeam(d.c, d.project.id, inputs.teamName);
+      const t = await findTeam(d.c, d.project.id, inputs.teamName, undefined, { expandIdentity: true });
       facts.team = t;
       return t;
     },
@@ -156,15 +192,19 @@ export function devopsSteps(
       return { note: `team id ${facts.team.id}` };
     },
   };
+}
 
-  const membership: Step<MembershipObservation> = {
+/** The identity as a member of the team. */
+function membershipStep(x: DevOpsStepContext): Step<MembershipObservation> {
+  const { session, inputs, facts, retry } = x;
+  return {
     id: 'devops-team-member',
     kind: 'TeamMembership',
     name: `${inputs.identityName} in ${inputs.teamName}`,
     dependsOn: ['identity', 'devops-user', 'devops-team'],
     async observe() {
       const d = await session();
-      return observeMembership(d, facts.team, findSp);
+      return observeMembership(d, facts.team, x.findSp);
     },
     plan(o) {
       if (o.member) return { action: 'unchanged', changes: [] };
@@ -176,14 +216,11 @@ export function devopsSteps(
       let { spSubject, teamSubject } = o;
       // A service principal just added can take a moment to appear in the identity service.
       if (!spSubject || !teamSubject) {
-        await retry.poll(
-          async () => {
-            const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-            ({ spSubject, teamSubject } = await observeMembership(d, team, findSp));
-            return spSubject && teamSubject ? true : undefined;
-          },
-          { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
-        );
+        await retry.poll(async () => {
+          const team = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+          ({ spSubject, teamSubject } = await observeMembership(d, team, x.findSp));
+          return spSubject && teamSubject ? true : undefined;
+        }, VISIBILITY_POLL);
       }
       if (!spSubject || !teamSubject) {
         throw new UserError(
@@ -203,8 +240,13 @@ export function devopsSteps(
       );
     },
   };
+}
 
-  const acl: Step<AclObservation> = {
+/** The team's Read (+ Contribute) on the repository: an ACE merged in, never a permission removed. */
+function aclStep(x: DevOpsStepContext): Step<AclObservation> {
+  const { session, inputs, facts, log } = x;
+  const wanted = inputs.permissionBits;
+  return {
     id: 'devops-repo-permissions',
     kind: 'RepositoryPermission',
     name: `${inputs.teamName} on ${inputs.repository}`,
@@ -213,9 +255,8 @@ export function devopsSteps(
       const d = await session();
       // The team step (always before this one) observed or created it.
       const t = facts.team;
-      const sp = await findSp(d);
-      const [teamIdentity] = t ? await identitiesByIds(d.c, [t.id]) : [undefined];
-      const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((x): x is string => !!x);
+      const [sp, teamIdentity] = await Promise.all([x.findSp(d), t ? teamIdentityOf(d, t) : undefined]);
+      const descriptors = [teamIdentity?.descriptor, sp?.descriptor].filter((s): s is string => !!s);
       const aces =
         descriptors.length > 0
           ? await readAces(d.c, GIT_REPOSITORIES_NAMESPACE, repoToken(d.project.id, d.repo.id), descriptors)
@@ -229,44 +270,11 @@ export function devopsSteps(
         spAce: of(sp?.descriptor),
       };
     },
-    plan(o) {
-      const p = planAce(o.teamAce, wanted);
-      const token = `repository ${inputs.repository}`;
-      if (p.missing === 0)
-        return {
-          action: 'unchanged',
-          changes: [],
-          note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
-        };
-      const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
-      const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
-      return {
-        action: o.teamAce ? 'update' : 'create',
-        changes: [{ field: 'allow', ...(from !== undefined ? { from } : {}), to }],
-        note: `merge ACE on ${token} for the team (adds ${permissionNames(p.missing).join(', ')}; never removes a permission)`,
-      };
-    },
+    plan: (o) => planAcl(o, inputs),
     async apply(o) {
       const d = await session();
       await d.refresh();
-      let teamDescriptor = o.teamDescriptor;
-      teamDescriptor ??= await retry.poll(
-        async () => {
-          const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
-          return t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
-        },
-        { intervalMs: 1000, maxIntervalMs: 4000, timeoutMs: 10_000 },
-      );
-      if (!teamDescriptor) {
-        throw new UserError(
-          `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
-          {
-            code: 'DevOpsIdentityNotVisible',
-            cause: 'The team was just created and Azure DevOps does not list its group yet.',
-            fix: 'Re-run the task in a minute; it continues where it stopped.',
-          },
-        );
-      }
+      const teamDescriptor = o.teamDescriptor ?? (await waitForTeamDescriptor(x, d));
       const token = repoToken(d.project.id, d.repo.id);
       const merged = await mergeAllow(d.c, GIT_REPOSITORIES_NAMESPACE, token, teamDescriptor, wanted);
       if (merged && (merged.allow & wanted) !== wanted) {
@@ -276,8 +284,45 @@ export function devopsSteps(
       }
     },
   };
+}
 
-  return [user, team, membership, acl] as Step<unknown>[];
+function planAcl(o: AclObservation, inputs: ProvisionInputs): StepPlan {
+  const wanted = inputs.permissionBits;
+  const p = planAce(o.teamAce, wanted);
+  const token = `repository ${inputs.repository}`;
+  if (p.missing === 0)
+    return {
+      action: 'unchanged',
+      changes: [],
+      note: `team allowed ${permissionNames(o.teamAce?.allow ?? 0).join(', ')} on the ${token}`,
+    };
+  const from = o.teamAce ? permissionNames(o.teamAce.allow).join(', ') || '(none)' : undefined;
+  const to = permissionNames((o.teamAce?.allow ?? 0) | wanted).join(', ');
+  return {
+    action: o.teamAce ? 'update' : 'create',
+    changes: [{ field: 'allow', ...(from !== undefined ? { from } : {}), to }],
+    note: `merge ACE on ${token} for the team (adds ${permissionNames(p.missing).join(', ')}; never removes a permission)`,
+  };
+}
+
+/** The descriptor of a team just created, once the identity service lists its group (bounded). */
+async function waitForTeamDescriptor(x: DevOpsStepContext, d: DevOpsSession): Promise<string> {
+  const { inputs, facts, retry } = x;
+  const teamDescriptor = await retry.poll(async () => {
+    const t = facts.team ?? (await findTeam(d.c, d.project.id, inputs.teamName));
+    return t ? (await identitiesByIds(d.c, [t.id]))[0]?.descriptor : undefined;
+  }, VISIBILITY_POLL);
+  if (!teamDescriptor) {
+    throw new UserError(
+      `Could not find the team '${inputs.teamName}' in the identity service to grant it permissions.`,
+      {
+        code: 'DevOpsIdentityNotVisible',
+        cause: 'The team was just created and Azure DevOps does not list its group yet.',
+        fix: 'Re-run the task in a minute; it continues where it stopped.',
+      },
+    );
+  }
+  return teamDescriptor;
 }
 
 /** `team`: as the team step observed or created it (that step always runs first). */
@@ -286,11 +331,26 @@ export async function observeMembership(
   t: Team | undefined,
   findSp: (d: DevOpsSession) => Promise<DevOpsIdentity | undefined>,
 ): Promise<MembershipObservation> {
-  const sp = await findSp(d);
-  const spSubject = sp ? (sp.subjectDescriptor ?? (await subjectDescriptor(d.c, sp.id))) : undefined;
-  const teamSubject = t ? await subjectDescriptor(d.c, t.id) : undefined;
+  const [sp, teamIdentity] = await Promise.all([findSp(d), t ? teamIdentityOf(d, t) : undefined]);
+  const [spSubject, teamSubject] = await Promise.all([
+    sp ? (sp.subjectDescriptor ?? subjectDescriptor(d.c, sp.id)) : undefined,
+    t ? (teamIdentity?.subjectDescriptor ?? subjectDescriptor(d.c, t.id)) : undefined,
+  ]);
   const member = spSubject && teamSubject ? await isMember(d.c, spSubject, teamSubject) : false;
   return { member, spSubject, teamSubject };
+}
+
+/**
+ * The team's group in the identity service (its ACE descriptor and Graph subject descriptor): as
+ * the team read expanded it, else read once per run once found (a team this run just created),
+ * shared by the membership and permission steps.
+ */
+async function teamIdentityOf(
+  d: DevOpsSession,
+  t: Team,
+): Promise<{ descriptor: string; subjectDescriptor: string | undefined } | undefined> {
+  if (t.identity?.subjectDescriptor) return t.identity;
+  return (await identitiesByIds(d.c, [t.id]))[0];
 }
 
 export function aclOf(planned: readonly PlannedStep[]): AclObservation | undefined {

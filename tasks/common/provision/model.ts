@@ -91,3 +91,19 @@ export function memo<T>(fn: () => Promise<T>): () => Promise<T> {
     return p;
   };
 }
+
+/**
+ * `memo`, started now: for a read that does not depend on the steps before it, so it runs
+ * alongside them. Its first caller gets this attempt's outcome (value or error, surfaced then);
+ * after a failure a later call tries again, as with `memo`.
+ */
+export function started<T>(fn: () => Promise<T>): () => Promise<T> {
+  const m = memo(fn);
+  let first: Promise<T> | undefined = m();
+  first.catch(() => undefined);
+  return () => {
+    const p = first ?? m();
+    first = undefined;
+    return p;
+  };
+}

@@ -18,7 +18,7 @@ import {
 } from '../kube/flux-reality';
 import type { Logger } from '../log';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
-import { type CredentialObservation } from './model';
+import { started, type CredentialObservation } from './model';
 import { aclOf } from './devops-steps';
 
 export function clusterFeaturesCheck(inputs: ProvisionInputs): Preflight {
@@ -57,23 +57,15 @@ export function fluxInputsCheck(
   inputs: ProvisionInputs,
   log: Logger,
 ): Preflight {
+  // Read while the steps observe: it depends on none of them (the check only compares).
+  const read = started(() => readClusterFlux(clients, azure, inputs, log));
   return {
     id: 'flux-inputs-match-cluster',
     title: 'fluxNamespace and serviceAccounts match the Flux controllers on the cluster',
     async check() {
       let reality: FluxReality;
       try {
-        const kubeconfig = await clusterKubeconfig(clients, inputs.resourceGroup, inputs.clusterName, 'user');
-        // Loaded only here: @kubernetes/client-node is most of a bundle's start-up work.
-        const [{ KubeClient }, { buildKubeConfig }] = await Promise.all([
-          import('../kube/client'),
-          import('../kube/connection'),
-        ]);
-        const built = await buildKubeConfig(
-          { kind: 'kubeconfig', kubeconfig, origin: `AKS user credentials of ${inputs.clusterName}` },
-          { log, credential: azure.credential },
-        );
-        reality = await readFluxReality(new KubeClient(built.kc), inputs.fluxNamespace);
+        reality = await read();
       } catch (err) {
         return {
           status: 'skip',
@@ -110,6 +102,26 @@ export function fluxInputsCheck(
       };
     },
   };
+}
+
+/** The Flux controllers the cluster runs, read with the connection's AKS user credentials. */
+async function readClusterFlux(
+  clients: ArmClients,
+  azure: AzureConnection,
+  inputs: ProvisionInputs,
+  log: Logger,
+): Promise<FluxReality> {
+  const kubeconfig = await clusterKubeconfig(clients, inputs.resourceGroup, inputs.clusterName, 'user');
+  // Loaded only here: @kubernetes/client-node is most of a bundle's start-up work.
+  const [{ KubeClient }, { buildKubeConfig }] = await Promise.all([
+    import('../kube/client'),
+    import('../kube/connection'),
+  ]);
+  const built = await buildKubeConfig(
+    { kind: 'kubeconfig', kubeconfig, origin: `AKS user credentials of ${inputs.clusterName}` },
+    { log, credential: azure.credential },
+  );
+  return readFluxReality(new KubeClient(built.kc), inputs.fluxNamespace);
 }
 
 export function credentialBudgetCheck(inputs: ProvisionInputs): Preflight {

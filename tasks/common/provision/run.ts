@@ -16,7 +16,7 @@ import { type ClusterRef } from '../azure/cluster';
 import { type IdentityRef } from '../azure/identity';
 import { runSteps, type Preflight, type Step } from '../plan';
 import type { ProvisionInputs } from '../../FluxOidcProvision/inputs';
-import { principalName, memo, type ProvisionContext, type ProvisionOptions, type Facts } from './model';
+import { principalName, started, type ProvisionContext, type ProvisionOptions, type Facts } from './model';
 import { clusterStep, identityStep, credentialSteps } from './azure-steps';
 import { openDevOps, devopsSteps } from './devops-steps';
 import {
@@ -58,7 +58,8 @@ export async function provision(
   ];
 
   if (inputs.configureDevOps) {
-    const session = memo(() => openDevOps(ctx, inputs));
+    // Independent of the Azure steps: opened while they observe (a failure surfaces at the first Azure DevOps step).
+    const session = started(() => openDevOps(ctx, inputs));
     steps.push(...(devopsSteps(session, inputs, facts, log, retry) as Step<unknown>[]));
     preflight.push(denyCheck(inputs), leastPrivilegeCheck(inputs));
   }
