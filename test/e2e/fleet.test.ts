@@ -398,6 +398,7 @@ describe('FluxOidcVerify on a fleet', () => {
 
   test('clusterPattern: every match in the resource groups, verified together', async () => {
     load();
+    const mark = cloud.ctx.journal.mark();
     const r = await run('FluxOidcVerify', {
       azureSubscription: cloud.serviceConnections['azure-nonprod']!,
       clusterPattern: 'aks-dev-?eu',
@@ -408,5 +409,13 @@ describe('FluxOidcVerify on a fleet', () => {
     assert.equal(r.result, 'Succeeded', why(r));
     assert.equal(r.outputs.verifiedClusters, 'aks-dev-neu,aks-dev-weu');
     assert.match(r.log, /Verifying 2 clusters, 1 at a time: aks-dev-neu, aks-dev-weu/);
+    // What does not depend on the cluster is read once for the fleet: the organization's tenant,
+    // the project, the repository and the team (the token proofs still read the repository each).
+    const gets = (path: RegExp) => cloud.ctx.journal.entries({ since: mark, method: 'GET', path }).length;
+    assert.equal(gets(/\/_apis\/projects$/), 1, 'the tenant probe');
+    assert.equal(gets(/\/_apis\/projects\/platform$/), 1, 'the project');
+    assert.equal(gets(/^\/contoso\/[0-9a-f-]{36}\/_apis\/git\/repositories\/fleet$/), 1, 'the repository');
+    assert.equal(gets(/\/teams\/[^/]+$/), 1, 'the team');
+    assert.equal(gets(/^\/contoso\/platform\/_apis\/git\/repositories\/fleet$/), 4, 'two token proofs per cluster');
   });
 });

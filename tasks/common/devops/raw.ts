@@ -93,10 +93,11 @@ export function vssMessage(r: RawResponse): string {
  * The tenant an organization is connected to: Azure DevOps names it in the `X-VSS-ResourceTenant`
  * header of its answer to an anonymous request that needs authentication (connectionData may be
  * answered anonymously, the project list is not unless the organization has public projects).
+ * The project list is asked first: its 401 carries the header, so one request usually answers.
  * Undefined when no answer carries the header.
  */
 export async function organizationTenant(orgUrl: string, retry?: RetryPolicy): Promise<string | undefined> {
-  for (const p of ['_apis/connectionData', '_apis/projects']) {
+  for (const p of ['_apis/projects', '_apis/connectionData']) {
     const r = await rawCall(
       undefined,
       'GET',

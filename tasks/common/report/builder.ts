@@ -18,8 +18,21 @@ const REDACTED = '***';
  */
 export function maskSecrets(text: string, secrets: Iterable<string>): string {
   let out = text;
-  for (const s of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length)) out = out.split(s).join(REDACTED);
+  for (const s of longestFirst(secrets)) if (out.includes(s)) out = out.split(s).join(REDACTED);
   return out;
+}
+
+/** Secret sets only grow: the sorted list is kept per set and rebuilt when its size changes. */
+const sortedSecrets = new WeakMap<object, { size: number; list: string[] }>();
+
+function longestFirst(secrets: Iterable<string>): string[] {
+  const sort = () => [...secrets].filter(Boolean).sort((a, b) => b.length - a.length);
+  if (!(secrets instanceof Set)) return sort();
+  const known = sortedSecrets.get(secrets);
+  if (known?.size === secrets.size) return known.list;
+  const list = sort();
+  sortedSecrets.set(secrets, { size: secrets.size, list });
+  return list;
 }
 
 /**

@@ -37,6 +37,7 @@ import type {
   VerifyTarget,
 } from './model';
 import { IMAGE_AUTOMATION_SA, SOURCE_SA } from './model';
+import { SharedReads } from './shared-reads';
 
 const errText = (err: unknown): string => {
   if (err instanceof UserError) return [err.message, err.cause].filter(Boolean).join(' ');
@@ -103,6 +104,8 @@ export interface DevOpsCollectContext {
   log: Logger;
   /** The run's retry policy, for the raw (anonymous) tenant probe. */
   retry?: RetryPolicy;
+  /** Reads shared by the clusters of one run (organization, project, repository, team); default: this call's own. */
+  shared?: SharedReads;
 }
 
 export async function collectDevOps(
@@ -120,8 +123,10 @@ export async function collectDevOps(
     permissions: null,
     errors: {},
   };
+  const shared = ctx.shared ?? new SharedReads();
+  const org = c.orgUrl.toLowerCase();
   try {
-    const tenant = await organizationTenant(c.orgUrl, ctx.retry);
+    const tenant = await shared.once(`tenant|${org}`, () => organizationTenant(c.orgUrl, ctx.retry));
     if (tenant) {
       f.organizationTenantId = tenant;
       f.organizationTenantSource = 'X-VSS-ResourceTenant of an anonymous request';
@@ -134,15 +139,21 @@ export async function collectDevOps(
     f.organizationTenantSource = 'the organization accepted a token of this tenant (service connection)';
   }
 
-  const project = await findProject(c, t.project);
+  const project = await shared.once(`project|${org}|${t.project.toLowerCase()}`, () => findProject(c, t.project));
   if (!project) f.errors.repository = `project '${t.project}' not found`;
   else {
-    const repo = await findRepository(c, project.id, t.repository);
+    const repo = await shared.once(`repository|${org}|${project.id}|${t.repository.toLowerCase()}`, () =>
+      findRepository(c, project.id, t.repository),
+    );
     if (repo) f.repository = { id: repo.id, name: repo.name, projectId: project.id };
     else f.errors.repository = `repository '${t.repository}' not found in project '${t.project}'`;
   }
 
-  const team = project ? await findTeam(c, project.id, t.teamName) : undefined;
+  const team = project
+    ? await shared.once(`team|${org}|${project.id}|${t.teamName.toLowerCase()}`, () =>
+        findTeam(c, project.id, t.teamName),
+      )
+    : undefined;
   if (team) f.team = team;
   else f.errors.team = project ? 'not found' : `project '${t.project}' not found`;
 
@@ -164,7 +175,7 @@ export async function collectDevOps(
   if (e)
     f.entitlement = { accountLicenseType: e.accountLicenseType ?? 'none', ...(e.status ? { status: e.status } : {}) };
   if (team) {
-    const teamSubject = await subjectDescriptor(c, team.id);
+    const teamSubject = await shared.once(`subject|${org}|${team.id}`, () => subjectDescriptor(c, team.id));
     f.teamMember = !!(teamSubject && sp.subjectDescriptor && (await isMember(c, sp.subjectDescriptor, teamSubject)));
   }
 

@@ -21,6 +21,7 @@ import {
 import type { CheckResult, VerifyTarget } from './model';
 import { logCheck, verifyServices, type VerifyTaskOptions } from './run';
 import { runVerify, type VerifyOutcome } from './verify';
+import { SharedReads } from './shared-reads';
 import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
 
 export interface FleetInputs {
@@ -96,6 +97,8 @@ export async function verifyFleet(
   );
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
   const proxyOptions = proxySettingsFor(ctx.platform.proxy(), azure.cloud.authorityHost);
+  // The organization's tenant, project, repository and team are read once for the whole fleet.
+  const shared = new SharedReads();
 
   const results = await mapBounded(refs, fleet.maxParallel, async (ref): Promise<ClusterOutcome> => {
     const target = targetFor(inputs, fleet, ref, azure.subscriptionId);
@@ -116,6 +119,7 @@ export async function verifyFleet(
         kube: () => services.kube(target),
         authorityHost: azure.cloud.authorityHost,
         connectionTenantId: azure.tenantId,
+        shared,
         ...(proxyOptions ? { proxyOptions } : {}),
       },
     ).catch((err: unknown): VerifyOutcome => {

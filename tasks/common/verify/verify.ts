@@ -20,6 +20,7 @@ import { collectAzure, collectCluster, collectDevOps } from './collect';
 import { devopsChecks } from './devops-checks';
 import type { AzureFacts, CheckGroup, CheckResult, ClusterFacts, DevOpsFacts, VerifyTarget } from './model';
 import { reconcileAndWait } from './reconcile';
+import type { SharedReads } from './shared-reads';
 import { reconcileChecks } from './reconcile-checks';
 import { retireStaticCredentials } from './retire';
 import { tokenChecks } from './token-checks';
@@ -60,6 +61,8 @@ export interface VerifyServices {
   /** The run's retry policy: waits, polls and raw reads run under it (tests pass one on a fake clock). */
   retry?: RetryPolicy;
   exchange?: ProofContext['exchange'];
+  /** Azure DevOps reads shared by the clusters of one run (a fleet); default: per call. */
+  shared?: SharedReads;
 }
 
 export interface VerifyOutcome {
@@ -132,6 +135,7 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
           log,
           ...(s.retry ? { retry: s.retry } : {}),
           ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}),
+          ...(s.shared ? { shared: s.shared } : {}),
         });
         checks.push(...devopsChecks(devops, azure.identity, t));
       } catch (err) {
