@@ -27,15 +27,47 @@ export function licenceCanReadGit(e: {
   );
 }
 
+/** What every Azure DevOps check reads: the facts, the identity, the target and the fix wording. */
+interface DevOpsCheckContext {
+  f: DevOpsFacts;
+  identity: IdentityFacts | null;
+  t: VerifyTarget;
+  fc: ReturnType<typeof fixContext>;
+  /** The identity as the evidence names it. */
+  who: string;
+}
+
+/** The repository rights the team check and the rights checks both judge. */
+interface Rights {
+  contribute: boolean;
+  hasRead: boolean;
+  hasContribute: boolean;
+  rightsOk: boolean;
+}
+
 export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: VerifyTarget): CheckResult[] {
-  const fc = fixContext(t, identity?.name);
-  const out: CheckResult[] = [];
   const who = identity
     ? `${identity.name} (principalId ${identity.principalId})`
     : t.clientId
       ? `clientId ${t.clientId}`
       : 'the identity';
+  const c: DevOpsCheckContext = { f, identity, t, fc: fixContext(t, identity?.name), who };
+  const out = [...tenantCheck(c), ...repositoryCheck(c), ...membershipCheck(c), ...licenceCheck(c)];
+  // Rights (needed by the team check too: a missing team is only a warning when rights come from elsewhere).
+  const contribute = needsContribute(t);
+  const p = f.permissions;
+  const hasRead = !!p && (p.effectiveAllow & GitBits.GenericRead) !== 0;
+  const hasContribute = !!p && (p.effectiveAllow & GitBits.GenericContribute) !== 0;
+  const rightsOk = hasRead && (!contribute || hasContribute);
+  const rights: Rights = { contribute, hasRead, hasContribute, rightsOk };
+  if (!f.servicePrincipal) return [...out, ...withoutServicePrincipal(c, rights)];
+  return [...out, ...teamCheck(c, rights), ...rightsChecks(c, rights)];
+}
 
+/** Only identities of the tenant the organization is connected to can be added. */
+function tenantCheck(c: DevOpsCheckContext): CheckResult[] {
+  const { f, identity, t } = c;
+  const out: CheckResult[] = [];
   // Tenant: only identities of the tenant the organization is connected to can be added.
   if (f.organizationTenantId && identity?.tenantId) {
     const same = f.organizationTenantId.toLowerCase() === identity.tenantId.toLowerCase();
@@ -69,7 +101,13 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
       ],
     });
   }
+  return out;
+}
 
+/** The project and repository exist (and the connection's identity sees them). */
+function repositoryCheck(c: DevOpsCheckContext): CheckResult[] {
+  const { f, t } = c;
+  const out: CheckResult[] = [];
   if (!f.repository) {
     out.push({
       id: 'devops.repository',
@@ -81,7 +119,13 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
       fix: 'check the organizationUrl, project and repository inputs',
     });
   }
+  return out;
+}
 
+/** The identity is a member (service principal) of the organization. */
+function membershipCheck(c: DevOpsCheckContext): CheckResult[] {
+  const { f, identity, t, fc, who } = c;
+  const out: CheckResult[] = [];
   // Membership in the organization.
   if (!identity && !f.servicePrincipal) {
     out.push({
@@ -116,7 +160,13 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
       ],
     });
   }
+  return out;
+}
 
+/** The identity's access level includes Azure Repos. */
+function licenceCheck(c: DevOpsCheckContext): CheckResult[] {
+  const { f, fc } = c;
+  const out: CheckResult[] = [];
   // Licence.
   const e = f.entitlement;
   if (!e) {
@@ -162,14 +212,14 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
       ...(blocked ? { cause: `the identity's access is ${e.status}`, fix: fixLicence(fc) } : {}),
     });
   }
+  return out;
+}
 
-  // Rights (needed by the team check too: a missing team is only a warning when rights come from elsewhere).
-  const contribute = needsContribute(t);
-  const p = f.permissions;
-  const hasRead = !!p && (p.effectiveAllow & GitBits.GenericRead) !== 0;
-  const hasContribute = !!p && (p.effectiveAllow & GitBits.GenericContribute) !== 0;
-  const rightsOk = hasRead && (!contribute || hasContribute);
-
+/** Team and rights hang off the organization identity: nothing to judge until it exists. */
+function withoutServicePrincipal(c: DevOpsCheckContext, r: Rights): CheckResult[] {
+  const { f, t } = c;
+  const out: CheckResult[] = [];
+  const { contribute } = r;
   if (!f.servicePrincipal) {
     // Team and rights hang off the organization identity: nothing to judge until it exists.
     const evidence = ['the identity is not a member of the organization (see above)'];
@@ -189,8 +239,15 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
         status: 'skip',
         evidence,
       });
-    return out;
   }
+  return out;
+}
+
+/** Membership of the team that holds the repository rights (a warning when the rights come from elsewhere). */
+function teamCheck(c: DevOpsCheckContext, r: Rights): CheckResult[] {
+  const { f, t, fc, who } = c;
+  const out: CheckResult[] = [];
+  const { rightsOk } = r;
   if (!f.team) {
     out.push({
       id: 'devops.team',
@@ -222,7 +279,15 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
       evidence: [`${who} is a member of ${f.team.name}`],
     });
   }
+  return out;
+}
 
+/** Effective Read (and Contribute for image automation) on the repository, and no more than needed. */
+function rightsChecks(c: DevOpsCheckContext, r: Rights): CheckResult[] {
+  const { f, t, fc } = c;
+  const out: CheckResult[] = [];
+  const { contribute, hasRead, hasContribute } = r;
+  const p = f.permissions;
   if (!p) {
     const evidence = [f.errors.permissions ?? (f.repository ? 'permissions not readable' : 'no repository')];
     out.push({
@@ -291,25 +356,28 @@ export function devopsChecks(f: DevOpsFacts, identity: IdentityFacts | null, t: 
           },
     );
   }
-  const excess = excessRights(p.effectiveAllow);
-  out.push(
-    excess
-      ? {
-          id: 'devops.excess-rights',
-          group: 'devops',
-          title: 'Least privilege',
-          status: 'warn',
-          evidence: [`more than Read/Contribute: ${bitNames(excess).join(', ')}`],
-          cause: 'the identity holds rights Flux does not need',
-          fix: `remove ${bitNames(excess).join(', ')} from the identity and its groups on ${t.repository} (Project settings > Repositories > ${t.repository} > Security)`,
-        }
-      : {
-          id: 'devops.excess-rights',
-          group: 'devops',
-          title: 'Least privilege',
-          status: 'pass',
-          evidence: ['no rights beyond Read, Contribute and everyday branch/tag/pull-request rights'],
-        },
-  );
+  out.push(leastPrivilegeCheck(t, p.effectiveAllow));
   return out;
+}
+
+/** No rights beyond Read, Contribute and the everyday branch/tag/pull-request rights. */
+function leastPrivilegeCheck(t: VerifyTarget, effectiveAllow: number): CheckResult {
+  const excess = excessRights(effectiveAllow);
+  return excess
+    ? {
+        id: 'devops.excess-rights',
+        group: 'devops',
+        title: 'Least privilege',
+        status: 'warn',
+        evidence: [`more than Read/Contribute: ${bitNames(excess).join(', ')}`],
+        cause: 'the identity holds rights Flux does not need',
+        fix: `remove ${bitNames(excess).join(', ')} from the identity and its groups on ${t.repository} (Project settings > Repositories > ${t.repository} > Security)`,
+      }
+    : {
+        id: 'devops.excess-rights',
+        group: 'devops',
+        title: 'Least privilege',
+        status: 'pass',
+        evidence: ['no rights beyond Read, Contribute and everyday branch/tag/pull-request rights'],
+      };
 }
