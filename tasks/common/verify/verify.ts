@@ -113,6 +113,165 @@ export function blocking(checks: CheckResult[], failOn: 'error' | 'warning'): st
   return checks.filter((c) => c.status === 'fail' || (failOn === 'warning' && c.status === 'warn')).map((c) => c.id);
 }
 
+/** One cluster's run: the options, the services, and what the stages learnt so far. */
+interface Run {
+  o: VerifyOptions;
+  s: VerifyServices;
+  t: VerifyTarget;
+  log: Logger;
+  inGroup: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
+  checks: CheckResult[];
+  azure: AzureFacts;
+  access: AccessContext;
+  kube?: KubeClient;
+  cluster?: ClusterFacts;
+}
+
+/** The identity as the federated-credential checks need it, plus the cluster's issuer. */
+function ficsOf(azure: AzureFacts) {
+  return {
+    identity: azure.identity,
+    issuerUrl: azure.cluster?.issuerUrl,
+    federatedCredentials: azure.federatedCredentials,
+  };
+}
+
+async function devopsStage(r: Run): Promise<void> {
+  const { o, s, t } = r;
+  if (!o.groups.has('devops')) {
+    r.checks.push(notSelected('devops'));
+    return;
+  }
+  await r.inGroup('Azure DevOps: membership, licence, team, permissions', async () => {
+    try {
+      const c = await s.devops();
+      const devops: DevOpsFacts = await collectDevOps(c, t, r.azure.identity, {
+        log: r.log,
+        ...(s.retry ? { retry: s.retry } : {}),
+        ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}),
+        ...(s.shared ? { shared: s.shared } : {}),
+      });
+      r.checks.push(...devopsChecks(devops, r.azure.identity, t));
+    } catch (err) {
+      r.checks.push(errorCheck('devops.connection', 'devops', `Azure DevOps organization ${t.organizationUrl}`, err));
+    }
+  });
+}
+
+async function clusterAccessStage(r: Run): Promise<void> {
+  const { o, s, t } = r;
+  const wantsCluster = o.groups.has('cluster') || o.groups.has('token') || o.reconcile || o.retireStaticCredentials;
+  if (!wantsCluster) return;
+  try {
+    const k = await s.kube();
+    r.kube = k.client;
+    r.access.kubernetesServiceConnection = k.serviceConnection === true;
+    r.log.info(`Cluster access: ${k.description}`);
+  } catch (err) {
+    r.checks.push(errorCheck('cluster.access', 'cluster', `Access to cluster ${t.clusterName}`, err));
+  }
+}
+
+// Reconcile first: right after FluxManifestPatch the cluster has not applied the new commit
+// yet, and the checks after it must judge the cluster as Flux leaves it, not as it was.
+async function reconcileStage(r: Run, k: KubeClient): Promise<CheckResult[]> {
+  const { o, s, t } = r;
+  return r.inGroup(o.reconcile && !o.plan ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
+    try {
+      const facts = await reconcileAndWait({
+        kube: k,
+        namespace: t.fluxNamespace,
+        gitRepositoryName: t.gitRepositoryName,
+        kustomizationName: t.kustomizationName,
+        deployments: t.serviceAccounts,
+        request: o.reconcile,
+        mode: o.plan ? 'plan' : 'apply',
+        ...(s.report ? { report: s.report } : {}),
+        timeoutMs: o.timeoutSeconds * 1000,
+        log: r.log,
+        ...(s.retry ? { retry: s.retry } : {}),
+      });
+      return reconcileChecks(facts, t, { ...ficsOf(r.azure), plan: o.plan && o.reconcile });
+    } catch (err) {
+      return [errorCheck('reconcile.git-repository', 'reconcile', 'Reconcile', err, r.access)];
+    }
+  });
+}
+
+async function clusterStage(r: Run, k: KubeClient): Promise<void> {
+  const { t } = r;
+  await r.inGroup('Cluster: Flux, service accounts, pods, GitRepository', async () => {
+    try {
+      r.cluster = await collectCluster(k, t);
+      r.checks.push(...clusterChecks(r.cluster, r.azure.identity, t));
+    } catch (err) {
+      r.checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err, r.access));
+    }
+  });
+}
+
+async function tokenStage(r: Run, k: KubeClient): Promise<void> {
+  const { o, s, t } = r;
+  await r.inGroup('Token proof: service-account token -> Entra -> Azure DevOps', async () => {
+    const proofs = [];
+    for (const sa of t.serviceAccounts) {
+      // A correct credential written minutes ago may not have reached Entra yet: retry those only.
+      const ficOk = r.checks.some((c) => c.id === `azure.federated-credential:${sa}` && c.status === 'pass');
+      proofs.push(
+        await proveServiceAccount(sa, {
+          kube: k,
+          namespace: t.fluxNamespace,
+          identity: r.azure.identity,
+          authorityHost: s.authorityHost,
+          ...(s.proxyOptions ? { proxyOptions: s.proxyOptions } : {}),
+          organizationUrl: t.organizationUrl,
+          project: t.project,
+          repository: t.repository,
+          log: r.log,
+          propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
+          ...(s.exchange ? { exchange: s.exchange } : {}),
+          ...(s.retry ? { retry: s.retry } : {}),
+        }),
+      );
+    }
+    r.checks.push(...tokenChecks(proofs, t, { ...ficsOf(r.azure), access: r.access }));
+  });
+}
+
+async function retireStage(r: Run, k: KubeClient): Promise<CheckResult> {
+  const { o, s, t } = r;
+  return r.inGroup('Retire static credentials', async () => {
+    try {
+      return await retireStaticCredentials({
+        kube: k,
+        namespace: t.fluxNamespace,
+        gitRepositoryName: t.gitRepositoryName,
+        blockingChecks: blocking(r.checks, o.failOn),
+        mode: o.plan ? 'plan' : 'apply',
+        log: r.log,
+        ...(s.report ? { report: s.report } : {}),
+      });
+    } catch (err) {
+      return errorCheck('cleanup.retire-static-credentials', 'cleanup', 'Retire the static Git secret', err, r.access);
+    }
+  });
+}
+
+/** Conclusions held against each other and the cluster, in a stable order (Azure, Azure DevOps, cluster, token, reconcile, cleanup). */
+function conclude(r: Run): VerifyOutcome {
+  // No fix may make things worse.
+  const consistent = makeConsistent(r.checks, r.t, {
+    ...(r.cluster?.reality ? { reality: r.cluster.reality } : {}),
+    ...(r.cluster ? { gitRepository: r.cluster.gitRepository } : {}),
+    federatedCredentials: r.azure.federatedCredentials,
+    expectedRepoUrl: expectedRepoUrl(r.t),
+  });
+  const order: CheckGroup[] = ['azure', 'devops', 'cluster', 'token', 'reconcile', 'cleanup'];
+  const checks = consistent.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  const failedChecks = blocking(checks, r.o.failOn);
+  return { checks, verified: failedChecks.length === 0, failedChecks };
+}
+
 export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<VerifyOutcome> {
   const t = o.target;
   const log = s.log;
@@ -125,157 +284,22 @@ export async function runVerify(o: VerifyOptions, s: VerifyServices): Promise<Ve
   );
   if (o.groups.has('azure')) checks.push(...azureChecks(azure, t));
   else checks.push(notSelected('azure'));
-
-  let devops: DevOpsFacts | undefined;
-  if (o.groups.has('devops')) {
-    await inGroup('Azure DevOps: membership, licence, team, permissions', async () => {
-      try {
-        const c = await s.devops();
-        devops = await collectDevOps(c, t, azure.identity, {
-          log,
-          ...(s.retry ? { retry: s.retry } : {}),
-          ...(s.connectionTenantId ? { connectionTenantId: s.connectionTenantId } : {}),
-          ...(s.shared ? { shared: s.shared } : {}),
-        });
-        checks.push(...devopsChecks(devops, azure.identity, t));
-      } catch (err) {
-        checks.push(errorCheck('devops.connection', 'devops', `Azure DevOps organization ${t.organizationUrl}`, err));
-      }
-    });
-  } else checks.push(notSelected('devops'));
-
-  const wantsCluster = o.groups.has('cluster') || o.groups.has('token') || o.reconcile || o.retireStaticCredentials;
-  let kube: KubeClient | undefined;
   const access: AccessContext = {
     fluxNamespace: t.fluxNamespace,
     ...(azure.cluster?.authorization ? { authorization: azure.cluster.authorization } : {}),
     ...(azure.cluster?.id ? { clusterId: azure.cluster.id } : {}),
   };
-  if (wantsCluster) {
-    try {
-      const k = await s.kube();
-      kube = k.client;
-      access.kubernetesServiceConnection = k.serviceConnection === true;
-      log.info(`Cluster access: ${k.description}`);
-    } catch (err) {
-      checks.push(errorCheck('cluster.access', 'cluster', `Access to cluster ${t.clusterName}`, err));
-    }
-  }
+  const r: Run = { o, s, t, log, inGroup, checks, azure, access };
 
-  // Reconcile first: right after FluxManifestPatch the cluster has not applied the new commit
-  // yet, and the checks below must judge the cluster as Flux leaves it, not as it was.
-  const fics = {
-    identity: azure.identity,
-    issuerUrl: azure.cluster?.issuerUrl,
-    federatedCredentials: azure.federatedCredentials,
-  };
-  let reconciled: CheckResult[] = [];
-  if (kube) {
-    const k = kube;
-    reconciled = await inGroup(o.reconcile && !o.plan ? 'Reconcile and wait for Ready' : 'Flux status', async () => {
-      try {
-        const facts = await reconcileAndWait({
-          kube: k,
-          namespace: t.fluxNamespace,
-          gitRepositoryName: t.gitRepositoryName,
-          kustomizationName: t.kustomizationName,
-          deployments: t.serviceAccounts,
-          request: o.reconcile,
-          mode: o.plan ? 'plan' : 'apply',
-          ...(s.report ? { report: s.report } : {}),
-          timeoutMs: o.timeoutSeconds * 1000,
-          log,
-          ...(s.retry ? { retry: s.retry } : {}),
-        });
-        return reconcileChecks(facts, t, { ...fics, plan: o.plan && o.reconcile });
-      } catch (err) {
-        return [errorCheck('reconcile.git-repository', 'reconcile', 'Reconcile', err, access)];
-      }
-    });
-  }
-
-  let cluster: ClusterFacts | undefined;
-  if (o.groups.has('cluster') && kube) {
-    const k = kube;
-    await inGroup('Cluster: Flux, service accounts, pods, GitRepository', async () => {
-      try {
-        cluster = await collectCluster(k, t);
-        checks.push(...clusterChecks(cluster, azure.identity, t));
-      } catch (err) {
-        checks.push(errorCheck('cluster.read', 'cluster', 'Read the Flux objects', err, access));
-      }
-    });
-  } else if (!o.groups.has('cluster')) checks.push(notSelected('cluster'));
-
-  if (o.groups.has('token') && kube) {
-    const k = kube;
-    await inGroup('Token proof: service-account token -> Entra -> Azure DevOps', async () => {
-      const proofs = [];
-      for (const sa of t.serviceAccounts) {
-        // A correct credential written minutes ago may not have reached Entra yet: retry those only.
-        const ficOk = checks.some((c) => c.id === `azure.federated-credential:${sa}` && c.status === 'pass');
-        proofs.push(
-          await proveServiceAccount(sa, {
-            kube: k,
-            namespace: t.fluxNamespace,
-            identity: azure.identity,
-            authorityHost: s.authorityHost,
-            ...(s.proxyOptions ? { proxyOptions: s.proxyOptions } : {}),
-            organizationUrl: t.organizationUrl,
-            project: t.project,
-            repository: t.repository,
-            log,
-            propagationRetryMs: ficOk ? Math.min(120_000, o.timeoutSeconds * 1000) : 0,
-            ...(s.exchange ? { exchange: s.exchange } : {}),
-            ...(s.retry ? { retry: s.retry } : {}),
-          }),
-        );
-      }
-      checks.push(...tokenChecks(proofs, t, { ...fics, access }));
-    });
-  } else if (!o.groups.has('token')) checks.push(notSelected('token'));
-
+  await devopsStage(r);
+  await clusterAccessStage(r);
+  const k = r.kube;
+  const reconciled = k ? await reconcileStage(r, k) : [];
+  if (o.groups.has('cluster') && k) await clusterStage(r, k);
+  else if (!o.groups.has('cluster')) checks.push(notSelected('cluster'));
+  if (o.groups.has('token') && k) await tokenStage(r, k);
+  else if (!o.groups.has('token')) checks.push(notSelected('token'));
   checks.push(...reconciled);
-
-  if (o.retireStaticCredentials && kube) {
-    const k = kube;
-    checks.push(
-      await inGroup('Retire static credentials', async () => {
-        try {
-          return await retireStaticCredentials({
-            kube: k,
-            namespace: t.fluxNamespace,
-            gitRepositoryName: t.gitRepositoryName,
-            blockingChecks: blocking(checks, o.failOn),
-            mode: o.plan ? 'plan' : 'apply',
-            log,
-            ...(s.report ? { report: s.report } : {}),
-          });
-        } catch (err) {
-          return errorCheck(
-            'cleanup.retire-static-credentials',
-            'cleanup',
-            'Retire the static Git secret',
-            err,
-            access,
-          );
-        }
-      }),
-    );
-  }
-
-  // Conclusions held against each other and against the cluster (no fix may make things worse).
-  const consistent = makeConsistent(checks, t, {
-    ...(cluster?.reality ? { reality: cluster.reality } : {}),
-    ...(cluster ? { gitRepository: cluster.gitRepository } : {}),
-    federatedCredentials: azure.federatedCredentials,
-    expectedRepoUrl: expectedRepoUrl(t),
-  });
-  checks.splice(0, checks.length, ...consistent);
-
-  // Report in a stable order (Azure, Azure DevOps, cluster, token, reconcile, cleanup), whatever ran first.
-  const order: CheckGroup[] = ['azure', 'devops', 'cluster', 'token', 'reconcile', 'cleanup'];
-  checks.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
-  const failedChecks = blocking(checks, o.failOn);
-  return { checks, verified: failedChecks.length === 0, failedChecks };
+  if (o.retireStaticCredentials && k) checks.push(await retireStage(r, k));
+  return conclude(r);
 }
