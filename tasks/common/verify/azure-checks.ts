@@ -55,9 +55,31 @@ function issuerDifference(ficIssuer: string, clusterIssuer: string): string {
 }
 
 export function azureChecks(facts: AzureFacts, t: VerifyTarget): CheckResult[] {
-  const out: CheckResult[] = [];
   const fc = fixContext(t, facts.identity?.name);
-  const c = facts.cluster;
+  const out = aksClusterChecks(facts.cluster, t, fc);
+  const id = facts.identity;
+  if (!id) return [...out, ...missingIdentityChecks(facts, t)];
+  out.push({
+    id: 'azure.identity',
+    group: 'azure',
+    title: 'Managed identity',
+    status: 'pass',
+    evidence: [
+      `${id.name} in ${id.resourceGroup}`,
+      `clientId ${id.clientId}`,
+      `principalId ${id.principalId}`,
+      `tenantId ${id.tenantId}`,
+    ],
+  });
+  const issuer = facts.cluster?.issuerUrl;
+  for (const sa of t.serviceAccounts) out.push(ficCheck(facts.federatedCredentials, sa, issuer, t, fc));
+  out.push(budgetCheck(facts.federatedCredentials.length, id.name, t));
+  return out;
+}
+
+/** The cluster exists, with its OIDC issuer and workload identity on. */
+function aksClusterChecks(c: AzureFacts['cluster'], t: VerifyTarget, fc: ReturnType<typeof fixContext>): CheckResult[] {
+  const out: CheckResult[] = [];
   if (!c) {
     out.push({
       id: 'azure.cluster',
@@ -111,45 +133,35 @@ export function azureChecks(facts: AzureFacts, t: VerifyTarget): CheckResult[] {
     );
   }
 
-  const id = facts.identity;
-  if (!id) {
-    out.push({
-      id: 'azure.identity',
-      group: 'azure',
-      title: 'Managed identity',
-      status: 'fail',
-      evidence: [facts.identityLookup],
-      cause: 'the user-assigned managed identity was not found',
-      fix: `check identityName / clientId and identityResourceGroup (az identity list --resource-group ${t.identityResourceGroup} -o table), or run FluxOidcProvision with mode: apply`,
-    });
-    for (const sa of t.serviceAccounts) {
-      out.push({
-        id: `azure.federated-credential:${sa}`,
-        group: 'azure',
-        title: `Federated credential for ${sa}`,
-        status: 'skip',
-        evidence: ['no identity to read credentials from'],
-      });
-    }
-    return out;
-  }
+  return out;
+}
+
+/** No identity: it fails, and its credentials cannot be read. */
+function missingIdentityChecks(facts: AzureFacts, t: VerifyTarget): CheckResult[] {
+  const out: CheckResult[] = [];
   out.push({
     id: 'azure.identity',
     group: 'azure',
     title: 'Managed identity',
-    status: 'pass',
-    evidence: [
-      `${id.name} in ${id.resourceGroup}`,
-      `clientId ${id.clientId}`,
-      `principalId ${id.principalId}`,
-      `tenantId ${id.tenantId}`,
-    ],
+    status: 'fail',
+    evidence: [facts.identityLookup],
+    cause: 'the user-assigned managed identity was not found',
+    fix: `check identityName / clientId and identityResourceGroup (az identity list --resource-group ${t.identityResourceGroup} -o table), or run FluxOidcProvision with mode: apply`,
   });
+  for (const sa of t.serviceAccounts) {
+    out.push({
+      id: `azure.federated-credential:${sa}`,
+      group: 'azure',
+      title: `Federated credential for ${sa}`,
+      status: 'skip',
+      evidence: ['no identity to read credentials from'],
+    });
+  }
+  return out;
+}
 
-  const issuer = c?.issuerUrl;
-  for (const sa of t.serviceAccounts) out.push(ficCheck(facts.federatedCredentials, sa, issuer, t, fc));
-
-  const used = facts.federatedCredentials.length;
+/** An identity takes at most FIC_LIMIT federated credentials: room for this cluster's? */
+function budgetCheck(used: number, identityName: string, t: VerifyTarget): CheckResult {
   const left = FIC_LIMIT - used;
   const budget: CheckResult = {
     id: 'azure.fic-budget',
@@ -157,7 +169,7 @@ export function azureChecks(facts: AzureFacts, t: VerifyTarget): CheckResult[] {
     title: 'Federated credential budget',
     status: 'pass',
     evidence: [
-      `${used} of ${FIC_LIMIT} federated credentials used on ${id.name}; room for ${Math.max(left, 0)} more (each cluster needs ${t.serviceAccounts.length})`,
+      `${used} of ${FIC_LIMIT} federated credentials used on ${identityName}; room for ${Math.max(left, 0)} more (each cluster needs ${t.serviceAccounts.length})`,
     ],
   };
   if (left < t.serviceAccounts.length) {
@@ -166,8 +178,7 @@ export function azureChecks(facts: AzureFacts, t: VerifyTarget): CheckResult[] {
     budget.fix =
       'use one managed identity per group of clusters (FluxOidcProvision identityName input), or delete credentials of retired clusters (az identity federated-credential delete)';
   }
-  out.push(budget);
-  return out;
+  return budget;
 }
 
 function ficCheck(
