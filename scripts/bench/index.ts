@@ -3,6 +3,7 @@
  * scripts/bench/ that exports a BenchEntry and append it here (its target goes in targets.ts).
  */
 import { calls } from './calls';
+import { chain } from './chain';
 import { coldStart } from './cold-start';
 import { fleetPipeline } from './fleet-pipeline';
 import { fleetVerify } from './fleet-verify';
@@ -15,6 +16,7 @@ export const benchmarks: BenchEntry[] = [
   bundleSizes,
   coldStart,
   calls,
+  chain,
   manifestPatch,
   fleetVerify,
   fleetPipeline,

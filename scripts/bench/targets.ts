@@ -12,6 +12,7 @@ export const TARGETS: [RegExp, string][] = [
   [/^full chain/, '<= 3 s'],
   [/^manifest patch: \d+ cluster folders/, '<= 2 s'],
   [/^manifest patch: \d+ folders re-run/, '<= 1 s'],
+  [/^verify 50 clusters in one step$/, '<= 3x verify 1 cluster'],
   [/^fleet pipeline: \d+ clusters \/ 1 cluster$/, 'reported (ideal 5x: 50 jobs = 5 rounds of 10)'],
   [/peak RSS/, '<= 120 MB, reported'],
 ];

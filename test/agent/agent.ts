@@ -51,6 +51,11 @@ export interface ProcessRun {
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   durationMs: number;
+  /**
+   * The task process's peak resident memory in bytes (Linux: VmHWM of /proc/<pid>/status, sampled
+   * every 20 ms while it runs, so a peak in its last 20 ms can be missed); undefined elsewhere.
+   */
+  peakRssBytes?: number;
   /** Raw output, unmasked: for assertions only, never print it. */
   stdout: string;
   stderr: string;
@@ -306,6 +311,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   };
 
   const started = performance.now();
+  let peakRssBytes: number | undefined;
   let stdout = '';
   let stderr = '';
   let timedOut = false;
@@ -313,6 +319,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
   const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>(
     (resolve) => {
       const child = spawn(opts.command, opts.args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const sampler = child.pid ? sampleRss(child.pid, (bytes) => (peakRssBytes = bytes)) : undefined;
       // stdout and stderr go into one log in arrival order, line by line, as the agent does.
       const splitter = (append: (s: string) => void) => {
         let pending = '';
@@ -356,6 +363,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
       });
       child.on('close', (code, sig) => {
         if (timer) clearTimeout(timer);
+        if (sampler) clearInterval(sampler);
         out.flush();
         err.flush();
         resolve({ exitCode: code, signal: sig });
@@ -448,6 +456,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
     signal,
     timedOut,
     durationMs,
+    peakRssBytes,
     stdout,
     stderr,
     commands,
@@ -459,4 +468,22 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<ProcessR
     attachments,
     summaries,
   };
+}
+
+/** Reports the process's high-water resident set (VmHWM) every 20 ms while /proc has it (Linux only). */
+function sampleRss(pid: number, report: (bytes: number) => void): NodeJS.Timeout | undefined {
+  const file = `/proc/${pid}/status`;
+  if (!fs.existsSync(file)) return undefined;
+  const read = () => {
+    try {
+      const kb = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+      if (kb) report(Number(kb) * 1024);
+    } catch {
+      /* the process has ended */
+    }
+  };
+  read();
+  const timer = setInterval(read, 20);
+  timer.unref();
+  return timer;
 }
