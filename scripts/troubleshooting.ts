@@ -85,12 +85,12 @@ export function causeRows(): Row[] {
   return [...rows.values()];
 }
 
-/** The codes causes.ts can return (`code: '…'` literals and the `case '…'` labels of its AADSTS switch). */
+/** The codes causes.ts can return (`code: '…'` literals and the `'…':` keys of its AADSTS tables). */
 export function causeCodes(): string[] {
   const src = fs.readFileSync(path.join(root, 'tasks', 'common', 'verify', 'causes.ts'), 'utf8');
   const literal = [...src.matchAll(/code: '([^']+)'/g)].map((m) => m[1]!);
-  // The AADSTS switch: `case '700213':` returns `AADSTS700213`.
-  const aadsts = [...src.matchAll(/case '(\d+)':/g)].map((m) => `AADSTS${m[1]!}`);
+  // The AADSTS tables: the key `'700213':` returns `AADSTS700213`.
+  const aadsts = [...src.matchAll(/^\s*'(\d+)':/gm)].map((m) => `AADSTS${m[1]!}`);
   return [...new Set([...aadsts, ...literal])];
 }
 

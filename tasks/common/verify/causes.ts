@@ -80,189 +80,210 @@ function federationMismatch(a: Assertion, ctx: CauseContext): string | undefined
 const NOT_PROPAGATED =
   'or the credential was created moments ago and has not propagated yet (it can take a few minutes)';
 
-/** Returns undefined when the message is not one we know. */
-export function explainFailure(message: string, ctx: CauseContext): Explanation | undefined {
-  const controller = ctx.controller ?? SOURCE_SA;
-  const m = message;
-  const aad = /AADSTS(\d+)/.exec(m)?.[1];
-  if (aad) {
-    const parsed = parseAssertion(m);
-    // The controller's own token: issued by the cluster's issuer for its ServiceAccount.
-    const own: Assertion = ctx.assertion ?? {
-      issuer: ctx.issuerUrl,
-      subject: ctx.controller ? `system:serviceaccount:${ctx.fluxNamespace}:${ctx.controller}` : undefined,
-      audience: 'api://AzureADTokenExchange',
-    };
-    const a: Assertion = {
-      issuer: parsed.issuer ?? own.issuer,
-      subject: parsed.subject ?? own.subject,
-      audience: parsed.audience ?? own.audience,
-    };
-    const precise = federationMismatch(a, ctx);
-    switch (aad) {
-      case '70021':
-      case '700211':
-      case '700212':
-      case '700213': {
-        const generic =
-          aad === '700211'
-            ? "the token's issuer matches no federated credential (issuer URL mismatch, often a missing trailing slash)"
-            : aad === '700213'
-              ? "the token's subject matches no federated credential (subject typo; subjects are case-sensitive)"
-              : aad === '700212'
-                ? "the token's audience matches no federated credential (audience must be api://AzureADTokenExchange)"
-                : `Entra found no federated credential matching the token's issuer, subject and audience ${NOT_PROPAGATED}`;
-        return {
-          code: `AADSTS${aad}`,
-          cause: precise
-            ? `Entra rejected the service-account token: ${precise}`
-            : `Entra rejected the service-account token: ${generic}`,
-          fix: fixListFics(ctx),
-          implicates: [`azure.federated-credential:${controller}`],
-        };
-      }
-      case '90061':
-        return {
-          code: 'AADSTS90061',
-          cause: "Entra could not reach the cluster's OIDC issuer (discovery document or keys not served)",
-          fix: `${fixEnableIssuer(ctx, 'oidc')}; the same command re-publishes the issuer`,
-        };
-      case '7000272':
-        return {
-          code: 'AADSTS7000272',
-          cause:
-            "the service-account token is signed with a key the cluster's OIDC issuer does not publish (its signing keys were rotated, so tokens issued before the rotation no longer verify)",
-          fix: `${fixRestart(ctx, controller)} (the restarted pod gets a token signed with the current key); if it persists, check that the issuer's JWKS (${(ctx.issuerUrl ?? '<issuer>').replace(/\/?$/, '/')}openid/v1/jwks) lists the token's kid`,
-        };
-      case '70025':
-        return {
-          code: 'AADSTS70025',
-          cause: 'the identity has no federated credentials at all',
-          fix: fixListFics(ctx),
-        };
-      case '700016':
-        return {
-          code: 'AADSTS700016',
-          cause: `no application with the client id the controller used exists in the tenant (wrong azure.workload.identity/client-id annotation?)`,
-          fix: `set the ServiceAccount annotation to the identity's clientId: ${fixGitRepository(ctx, 'clientId')}`,
-        };
-      case '700024':
-        return {
-          code: 'AADSTS700024',
-          cause: 'the service-account token was outside its validity window (clock skew or an expired projected token)',
-          fix: fixRestart(ctx, controller),
-        };
-      default:
-        return {
-          code: `AADSTS${aad}`,
-          cause: `Entra refused the token exchange (AADSTS${aad})`,
-          fix: fixListFics(ctx),
-        };
-    }
-  }
-  if (/TF401444/.test(m)) {
+/** What the failing controller's token carried: the message's assertion, else what the cluster issues. */
+function tokenAssertion(message: string, ctx: CauseContext): Assertion {
+  const parsed = parseAssertion(message);
+  // The controller's own token: issued by the cluster's issuer for its ServiceAccount.
+  const own: Assertion = ctx.assertion ?? {
+    issuer: ctx.issuerUrl,
+    subject: ctx.controller ? `system:serviceaccount:${ctx.fluxNamespace}:${ctx.controller}` : undefined,
+    audience: 'api://AzureADTokenExchange',
+  };
+  return {
+    issuer: parsed.issuer ?? own.issuer,
+    subject: parsed.subject ?? own.subject,
+    audience: parsed.audience ?? own.audience,
+  };
+}
+
+/** Builds the explanation of one recognised cause; `controller` is the failing controller. */
+type Build = (ctx: CauseContext, controller: string) => Explanation;
+
+/** The AADSTS70021 family (no federated credential matches): the generic cause per code. */
+const MISMATCH_CAUSES: Record<string, string> = {
+  '70021': `Entra found no federated credential matching the token's issuer, subject and audience ${NOT_PROPAGATED}`,
+  '700211': "the token's issuer matches no federated credential (issuer URL mismatch, often a missing trailing slash)",
+  '700212': "the token's audience matches no federated credential (audience must be api://AzureADTokenExchange)",
+  '700213': "the token's subject matches no federated credential (subject typo; subjects are case-sensitive)",
+};
+
+/** The other AADSTS codes we know, by number. */
+const AADSTS_CAUSES: Record<string, Build> = {
+  '90061': (ctx) => ({
+    code: 'AADSTS90061',
+    cause: "Entra could not reach the cluster's OIDC issuer (discovery document or keys not served)",
+    fix: `${fixEnableIssuer(ctx, 'oidc')}; the same command re-publishes the issuer`,
+  }),
+  '7000272': (ctx, controller) => ({
+    code: 'AADSTS7000272',
+    cause:
+      "the service-account token is signed with a key the cluster's OIDC issuer does not publish (its signing keys were rotated, so tokens issued before the rotation no longer verify)",
+    fix: `${fixRestart(ctx, controller)} (the restarted pod gets a token signed with the current key); if it persists, check that the issuer's JWKS (${(ctx.issuerUrl ?? '<issuer>').replace(/\/?$/, '/')}openid/v1/jwks) lists the token's kid`,
+  }),
+  '70025': (ctx) => ({
+    code: 'AADSTS70025',
+    cause: 'the identity has no federated credentials at all',
+    fix: fixListFics(ctx),
+  }),
+  '700016': (ctx) => ({
+    code: 'AADSTS700016',
+    cause: `no application with the client id the controller used exists in the tenant (wrong azure.workload.identity/client-id annotation?)`,
+    fix: `set the ServiceAccount annotation to the identity's clientId: ${fixGitRepository(ctx, 'clientId')}`,
+  }),
+  '700024': (ctx, controller) => ({
+    code: 'AADSTS700024',
+    cause: 'the service-account token was outside its validity window (clock skew or an expired projected token)',
+    fix: fixRestart(ctx, controller),
+  }),
+};
+
+function explainAadsts(aad: string, message: string, ctx: CauseContext, controller: string): Explanation {
+  const generic = MISMATCH_CAUSES[aad];
+  if (generic !== undefined) {
+    const precise = federationMismatch(tokenAssertion(message, ctx), ctx);
     return {
+      code: `AADSTS${aad}`,
+      cause: `Entra rejected the service-account token: ${precise ?? generic}`,
+      fix: fixListFics(ctx),
+      implicates: [`azure.federated-credential:${controller}`],
+    };
+  }
+  const known = AADSTS_CAUSES[aad];
+  if (known) return known(ctx, controller);
+  return { code: `AADSTS${aad}`, cause: `Entra refused the token exchange (AADSTS${aad})`, fix: fixListFics(ctx) };
+}
+
+/** The fix shared by the two ways a pod shows it has no workload identity environment. */
+const fixMissingEnv = (ctx: CauseContext, controller: string): string =>
+  `${fixGitRepository(ctx, 'pod-template label + ServiceAccount annotation')}; then ${fixRestart(ctx, controller)}`;
+
+const MISSING_ENV_RULES =
+  'the label azure.workload.identity/use=true must be on the pod template (not only on the Deployment), the ServiceAccount needs the client-id annotation, and pods started before that must be restarted';
+
+/** Azure DevOps codes and Flux's phrases, in the order they are tried (the first match wins). */
+const MESSAGE_CAUSES: { when: RegExp[]; build: Build }[] = [
+  {
+    when: [/TF401444/],
+    build: (ctx) => ({
       code: 'TF401444',
       cause: 'the managed identity is not a member of the Azure DevOps organization (it never "signed in")',
       fix: fixAddToOrg(ctx),
       implicates: ['devops.identity-in-org'],
-    };
-  }
-  if (/TF400813/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/TF400813/],
+    build: (ctx) => ({
       code: 'TF400813',
       cause:
         'Azure DevOps accepted the token but the identity has no access to the organization (not added, or no licence)',
       fix: fixAddToOrg(ctx),
       implicates: ['devops.identity-in-org', 'devops.licence'],
-    };
-  }
-  if (/TF401027/.test(m) || /GenericContribute/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/TF401027/, /GenericContribute/],
+    build: (ctx) => ({
       code: 'TF401027',
       cause: 'the identity lacks Contribute on the repository, so image automation cannot push',
       fix: fixRepoPermission(ctx, 'Contribute'),
       implicates: ['devops.contribute'],
-    };
-  }
-  if (/TF401019/.test(m) || /does not exist or you do not have permissions/i.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/TF401019/, /does not exist or you do not have permissions/i],
+    build: (ctx) => ({
       code: 'TF401019',
       cause: 'the identity cannot see the repository: a Stakeholder licence (needs Basic) or no Read permission',
       fix: `${fixLicence(ctx)}; and ${fixRepoPermission(ctx, 'Read')}`,
       implicates: ['devops.licence', 'devops.read'],
       fixByCheck: { 'devops.licence': fixLicence(ctx), 'devops.read': fixRepoPermission(ctx, 'Read') },
-    };
-  }
-  if (/missing environment variables for workload identity/i.test(m) || /AZURE_FEDERATED_TOKEN_FILE/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/missing environment variables for workload identity/i, /AZURE_FEDERATED_TOKEN_FILE/],
+    build: (ctx, controller) => ({
       code: 'missing-env',
-      cause: `the ${controller} pod was not mutated by the workload identity webhook: the label azure.workload.identity/use=true must be on the pod template (not only on the Deployment), the ServiceAccount needs the client-id annotation, and pods started before that must be restarted`,
-      fix: `${fixGitRepository(ctx, 'pod-template label + ServiceAccount annotation')}; then ${fixRestart(ctx, controller)}`,
-    };
-  }
-  if (
-    /missing environment variable AZURE_|WorkloadIdentityCredential: no client ID|WorkloadIdentityCredential: .*AZURE_FEDERATED_TOKEN_FILE/.test(
-      m,
-    )
-  ) {
+      cause: `the ${controller} pod was not mutated by the workload identity webhook: ${MISSING_ENV_RULES}`,
+      fix: fixMissingEnv(ctx, controller),
+    }),
+  },
+  {
     // azidentity's DefaultAzureCredential chain: the webhook injected nothing into the pod.
-    return {
+    when: [
+      /missing environment variable AZURE_|WorkloadIdentityCredential: no client ID|WorkloadIdentityCredential: .*AZURE_FEDERATED_TOKEN_FILE/,
+    ],
+    build: (ctx, controller) => ({
       code: 'missing-env',
-      cause: `the ${controller} pod has no workload identity environment (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE): the label azure.workload.identity/use=true must be on the pod template (not only on the Deployment), the ServiceAccount needs the client-id annotation, and pods started before that must be restarted`,
-      fix: `${fixGitRepository(ctx, 'pod-template label + ServiceAccount annotation')}; then ${fixRestart(ctx, controller)}`,
-    };
-  }
-  if (/basic auth and bearer token cannot be set at the same time/i.test(m)) {
-    return {
+      cause: `the ${controller} pod has no workload identity environment (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE): ${MISSING_ENV_RULES}`,
+      fix: fixMissingEnv(ctx, controller),
+    }),
+  },
+  {
+    when: [/basic auth and bearer token cannot be set at the same time/i],
+    build: (ctx) => ({
       code: 'secretRef-kept',
       cause: 'the GitRepository still has spec.secretRef (basic auth) next to provider: azure (bearer token)',
       fix: fixGitRepository(ctx, 'remove spec.secretRef'),
-    };
-  }
-  if (/FeatureGateDisabled|ObjectLevelWorkloadIdentity/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/FeatureGateDisabled|ObjectLevelWorkloadIdentity/],
+    build: () => ({
       code: 'FeatureGateDisabled',
       cause:
         'spec.serviceAccountName is set but source-controller runs without --feature-gates=ObjectLevelWorkloadIdentity=true',
       fix: 'remove spec.serviceAccountName (controller-level workload identity is what AKS supports reliably, fluxcd/flux2#5359) or enable the feature gate on source-controller',
-    };
-  }
-  if (/Unsupported value: "azure"|spec\.provider.*unknown field|unknown field "provider"/i.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/Unsupported value: "azure"|spec\.provider.*unknown field|unknown field "provider"/i],
+    build: () => ({
       code: 'flux<2.4',
       cause: 'the installed Flux does not know GitRepository spec.provider (needs Flux 2.4 or later)',
       fix: 'upgrade Flux to 2.4+ (regenerate gotk-components.yaml with `flux install --export`, or run FluxManifestPatch with component regeneration)',
-    };
-  }
-  if (/Identity not found|ManagedIdentityCredential/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/Identity not found|ManagedIdentityCredential/],
+    build: (ctx, controller) => ({
       code: 'imds',
       cause: "the controller fell back to the node's managed identity: workload identity env is missing in the pod",
       fix: `${fixRestart(ctx, controller)} after the pod-template label and ServiceAccount annotation are in place`,
-    };
-  }
-  if (/executable file not found in \$PATH/.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/executable file not found in \$PATH/],
+    build: () => ({
       code: 'git-missing',
       cause: 'known source-controller regression (fluxcd/source-controller#1837): the controller tried to exec git',
       fix: 'upgrade source-controller (Flux) to the latest patch release',
-    };
-  }
-  if (/ssh: handshake failed|ssh: unable to authenticate|knownhosts: key mismatch/i.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/ssh: handshake failed|ssh: unable to authenticate|knownhosts: key mismatch/i],
+    build: (ctx) => ({
       code: 'ssh-auth',
       cause:
         "Flux cannot fetch the repository over SSH with its bootstrap key (deploy key removed or never registered), so no new commit, FluxManifestPatch's included, reaches the cluster",
       fix: `apply the patched flux-system folder once by hand (kubectl apply -k clusters/<cluster>/flux-system on a checkout of ${ctx.repository}), after which Flux fetches with workload identity; or restore the deploy key`,
-    };
-  }
-  if (/authentication required|401 Unauthorized|status code: 401/i.test(m)) {
-    return {
+    }),
+  },
+  {
+    when: [/authentication required|401 Unauthorized|status code: 401/i],
+    build: (ctx) => ({
       code: '401',
       cause: 'Azure DevOps refused the credentials the controller sent',
       fix: `${fixAddToOrg(ctx)}; check that the GitRepository has provider: azure`,
-    };
-  }
-  return undefined;
+    }),
+  },
+];
+
+/** Returns undefined when the message is not one we know. */
+export function explainFailure(message: string, ctx: CauseContext): Explanation | undefined {
+  const controller = ctx.controller ?? SOURCE_SA;
+  const aad = /AADSTS(\d+)/.exec(message)?.[1];
+  if (aad) return explainAadsts(aad, message, ctx, controller);
+  const known = MESSAGE_CAUSES.find((c) => c.when.some((re) => re.test(message)));
+  return known?.build(ctx, controller);
 }
