@@ -327,6 +327,7 @@ interface FleetReport {
     resourceGroup: string;
     verdict: string;
     checks: { id: string; status: string; cause?: string }[];
+    resources?: { kind: string; name: string; action: string; status: string; changes: { field: string }[] }[];
   }[];
 }
 
@@ -417,5 +418,20 @@ describe('FluxOidcVerify on a fleet', () => {
     assert.equal(gets(/^\/contoso\/[0-9a-f-]{36}\/_apis\/git\/repositories\/fleet$/), 1, 'the repository');
     assert.equal(gets(/\/teams\/[^/]+$/), 1, 'the team');
     assert.equal(gets(/^\/contoso\/platform\/_apis\/git\/repositories\/fleet$/), 4, 'two token proofs per cluster');
+    // Each cluster's section lists its reconcile requests, as a single-cluster run lists them as its resources.
+    const report = reportOf(r);
+    for (const name of ['aks-dev-neu', 'aks-dev-weu']) {
+      const requested = (report.clusters!.find((c) => c.name === name)!.resources ?? [])
+        .filter((x) => x.changes.some((ch) => ch.field === 'metadata.annotations["reconcile.fluxcd.io/requestedAt"]'))
+        .map((x) => `${x.kind} ${x.name}: ${x.action} ${x.status}`);
+      assert.deepEqual(
+        requested,
+        [
+          'GitRepository flux-system/flux-system: update applied',
+          'Kustomization flux-system/flux-system: update applied',
+        ],
+        `${name}: its reconcile requests`,
+      );
+    }
   });
 });

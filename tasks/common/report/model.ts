@@ -62,6 +62,8 @@ export interface ReportCluster {
   /** fail: a required check failed; warn: a check warned; pass otherwise. */
   verdict: 'pass' | 'warn' | 'fail';
   checks: ReportCheck[];
+  /** What the run did on this cluster (the reconcile requests, a retired secret), as the run's `resources` do for one. */
+  resources?: ReportResource[];
 }
 
 export interface Report {

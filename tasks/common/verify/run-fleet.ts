@@ -7,6 +7,8 @@
 import { proxySettingsFor } from '../auth/proxy';
 import { createArmClients } from '../azure/clients';
 import { UserError } from '../errors';
+import { ReportBuilder } from '../report/builder';
+import type { ReportResource } from '../report/model';
 import type { Logger } from '../log';
 import type { TaskContext } from '../pipeline/task';
 import {
@@ -37,6 +39,8 @@ interface ClusterOutcome {
   ref: ClusterRef;
   outcome: VerifyOutcome;
   verdict: Verdict;
+  /** The cluster's own resources (reconcile requests, a retired secret), for its report section. */
+  resources: ReportResource[];
 }
 
 /** Each log line of a cluster carries its name: clusters run in parallel and their lines interleave. */
@@ -102,6 +106,8 @@ export async function verifyFleet(
 
   const results = await mapBounded(refs, fleet.maxParallel, async (ref): Promise<ClusterOutcome> => {
     const target = targetFor(inputs, fleet, ref, azure.subscriptionId);
+    // Each cluster records into its own section: the same kinds and names recur on every cluster.
+    const section = new ReportBuilder('FluxOidcVerify', '', ctx.report.mode);
     const outcome = await runVerify(
       {
         target,
@@ -114,10 +120,12 @@ export async function verifyFleet(
       },
       {
         log: prefixed(ctx.log, ref.name),
+        report: section,
         arm,
         devops: services.devops,
         kube: () => services.kube(target),
         authorityHost: azure.cloud.authorityHost,
+        retry: ctx.retry,
         connectionTenantId: azure.tenantId,
         shared,
         ...(proxyOptions ? { proxyOptions } : {}),
@@ -136,7 +144,8 @@ export async function verifyFleet(
       };
       return { checks: [check], verified: false, failedChecks: [check.id] };
     });
-    return { ref, outcome, verdict: verdictOf(outcome.checks, outcome.failedChecks) };
+    const resources = section.build().resources;
+    return { ref, outcome, verdict: verdictOf(outcome.checks, outcome.failedChecks), resources };
   });
 
   return report(ctx, results);
@@ -158,6 +167,7 @@ function report(ctx: TaskContext, results: ClusterOutcome[]): VerifyOutcome {
         ...(c.cause ? { cause: c.cause } : {}),
         ...(c.fix ? { fix: c.fix } : {}),
       })),
+      ...(r.resources.length ? { resources: r.resources } : {}),
     });
   }
   // The run's own checks: one per cluster, so the summary and the result name the clusters.
