@@ -432,6 +432,11 @@ describe('FluxOidcVerify on a fleet', () => {
         ],
         `${name}: its reconcile requests`,
       );
+      assert.match(
+        r.summaries[0]?.content ?? '',
+        new RegExp(`#### Resources of cluster ${name} \\(`),
+        'and the summary',
+      );
     }
   });
 });

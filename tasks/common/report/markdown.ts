@@ -85,6 +85,25 @@ function changesCell(changes: Report['resources'][number]['changes']): string {
     .join('<br>');
 }
 
+/** A resources table under `title`, with how many change; nothing when there are none. */
+function resourcesSection(resources: Report['resources'], mode: Report['mode'], title: string): string[] {
+  if (resources.length === 0) return [];
+  const changed = resources.filter((r) => r.action !== 'unchanged' && r.action !== 'skip').length;
+  const out = [
+    `#### ${title} (${changed} ${mode === 'plan' ? 'to change' : 'changed or failed'}, ${resources.length - changed} unchanged)`,
+    '',
+    '| | Action | Kind | Name | Changes | Status | Note |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of resources) {
+    out.push(
+      `| ${ACTION_ICON[r.action]} | ${r.action} | ${cell(r.kind)} | ${cell(r.name)} | ${changesCell(r.changes)} | ${STATUS_TEXT[r.status]} | ${cell(r.note)} |`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
 export function renderMarkdown(report: Report): string {
   const out: string[] = [];
   const result = report.result ?? 'in progress';
@@ -93,20 +112,7 @@ export function renderMarkdown(report: Report): string {
   out.push('');
   if (report.message) out.push(paragraph(report.message), '');
 
-  if (report.resources.length > 0) {
-    const changed = report.resources.filter((r) => r.action !== 'unchanged' && r.action !== 'skip').length;
-    out.push(
-      `#### Resources (${changed} ${report.mode === 'plan' ? 'to change' : 'changed or failed'}, ${report.resources.length - changed} unchanged)`,
-      '',
-    );
-    out.push('| | Action | Kind | Name | Changes | Status | Note |', '|---|---|---|---|---|---|---|');
-    for (const r of report.resources) {
-      out.push(
-        `| ${ACTION_ICON[r.action]} | ${r.action} | ${cell(r.kind)} | ${cell(r.name)} | ${changesCell(r.changes)} | ${STATUS_TEXT[r.status]} | ${cell(r.note)} |`,
-      );
-    }
-    out.push('');
-  }
+  out.push(...resourcesSection(report.resources, report.mode, 'Resources'));
 
   out.push(...checksSection(report.checks, report.clusters?.length ? 'Clusters' : 'Checks'));
   for (const c of report.clusters ?? []) {
@@ -116,6 +122,7 @@ export function renderMarkdown(report: Report): string {
         `${CHECK_ICON[c.verdict]}: cluster ${inline(c.name)} (resource group ${inline(c.resourceGroup)})`,
       ),
     );
+    out.push(...resourcesSection(c.resources ?? [], report.mode, `Resources of cluster ${inline(c.name)}`));
   }
 
   const outputs = Object.entries(report.outputs);
