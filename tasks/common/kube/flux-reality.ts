@@ -5,6 +5,7 @@
  * of guessing.
  */
 import type { KubeClient } from './client';
+import { editDistance } from '../text';
 
 export interface FluxController {
   namespace: string;
@@ -52,25 +53,10 @@ export function controllerServiceAccounts(r: FluxReality): string[] {
   ].sort();
 }
 
-/** Edit distance (small inputs only), for "did you mean". */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
-}
-
 /** The closest name within a few edits, for "did you mean …". */
 export function closest(name: string, candidates: string[]): string | undefined {
   const scored = candidates
-    .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
+    .map((c) => ({ c, d: editDistance(name.toLowerCase(), c.toLowerCase()) }))
     .filter((x) => x.d <= 4);
   scored.sort((a, b) => a.d - b.d);
   return scored[0]?.c;

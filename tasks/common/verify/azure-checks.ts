@@ -5,24 +5,10 @@
 import type { AzureFacts, CheckResult, FederatedCredentialFacts, VerifyTarget } from './model';
 import { expectedSubject, FIC_LIMIT, TOKEN_AUDIENCE } from './model';
 import { fixCreateFic, fixEnableIssuer, type FixContext } from './fixes';
+import { editDistance } from '../text';
 
 export function fixContext(t: VerifyTarget, identityName?: string): FixContext {
   return { ...t, identityName: identityName ?? t.identityName };
-}
-
-/** Edit distance, bounded (only small typos matter). */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
 }
 
 /** The credential most likely meant for `subject` when none matches exactly (a typo, another namespace). */
@@ -32,7 +18,7 @@ export function nearestCredential(
   serviceAccount: string,
 ): FederatedCredentialFacts | undefined {
   const scored = fics
-    .map((f) => ({ f, d: distance(f.subject, subject) }))
+    .map((f) => ({ f, d: editDistance(f.subject, subject) }))
     .filter(
       ({ f, d }) =>
         d <= 4 ||

@@ -224,23 +224,31 @@ function withoutServicePrincipal(c: DevOpsCheckContext, r: Rights): CheckResult[
     // Team and rights hang off the organization identity: nothing to judge until it exists.
     const evidence = ['the identity is not a member of the organization (see above)'];
     out.push({ id: 'devops.team', group: 'devops', title: `Member of team '${t.teamName}'`, status: 'skip', evidence });
-    out.push({
-      id: 'devops.read',
-      group: 'devops',
-      title: 'Effective Read on the repository',
-      status: 'skip',
-      evidence,
-    });
-    if (contribute)
-      out.push({
-        id: 'devops.contribute',
-        group: 'devops',
-        title: 'Effective Contribute on the repository',
-        status: 'skip',
-        evidence,
-      });
+    out.push(...skippedRights(contribute, evidence));
   }
   return out;
+}
+
+/** The Read (and, for image automation, Contribute) checks, skipped with the reason why. */
+function skippedRights(contribute: boolean, evidence: string[]): CheckResult[] {
+  const read: CheckResult = {
+    id: 'devops.read',
+    group: 'devops',
+    title: 'Effective Read on the repository',
+    status: 'skip',
+    evidence,
+  };
+  if (!contribute) return [read];
+  return [
+    read,
+    {
+      id: 'devops.contribute',
+      group: 'devops',
+      title: 'Effective Contribute on the repository',
+      status: 'skip',
+      evidence,
+    },
+  ];
 }
 
 /** Membership of the team that holds the repository rights (a warning when the rights come from elsewhere). */
@@ -290,21 +298,7 @@ function rightsChecks(c: DevOpsCheckContext, r: Rights): CheckResult[] {
   const p = f.permissions;
   if (!p) {
     const evidence = [f.errors.permissions ?? (f.repository ? 'permissions not readable' : 'no repository')];
-    out.push({
-      id: 'devops.read',
-      group: 'devops',
-      title: 'Effective Read on the repository',
-      status: 'skip',
-      evidence,
-    });
-    if (contribute)
-      out.push({
-        id: 'devops.contribute',
-        group: 'devops',
-        title: 'Effective Contribute on the repository',
-        status: 'skip',
-        evidence,
-      });
+    out.push(...skippedRights(contribute, evidence));
     return out;
   }
   const permEvidence = [

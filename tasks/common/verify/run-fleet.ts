@@ -21,7 +21,7 @@ import {
   type Verdict,
 } from './fleet';
 import type { CheckResult, VerifyTarget } from './model';
-import { logCheck, verifyServices, type VerifyTaskOptions } from './run';
+import { logCheck, verifyOptions, verifyServices, type VerifyTaskOptions } from './run';
 import { runVerify, type VerifyOutcome } from './verify';
 import { SharedReads } from './shared-reads';
 import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
@@ -108,29 +108,18 @@ export async function verifyFleet(
     const target = targetFor(inputs, fleet, ref, azure.subscriptionId);
     // Each cluster records into its own section: the same kinds and names recur on every cluster.
     const section = new ReportBuilder('FluxOidcVerify', '', ctx.report.mode);
-    const outcome = await runVerify(
-      {
-        target,
-        groups: inputs.groups,
-        reconcile: inputs.reconcile,
-        plan,
-        timeoutSeconds: inputs.timeoutSeconds,
-        failOn: inputs.failOn,
-        retireStaticCredentials: inputs.retireStaticCredentials,
-      },
-      {
-        log: prefixed(ctx.log, ref.name),
-        report: section,
-        arm,
-        devops: services.devops,
-        kube: () => services.kube(target),
-        authorityHost: azure.cloud.authorityHost,
-        retry: ctx.retry,
-        connectionTenantId: azure.tenantId,
-        shared,
-        ...(proxyOptions ? { proxyOptions } : {}),
-      },
-    ).catch((err: unknown): VerifyOutcome => {
+    const outcome = await runVerify(verifyOptions(inputs, target, plan), {
+      log: prefixed(ctx.log, ref.name),
+      report: section,
+      arm,
+      devops: services.devops,
+      kube: () => services.kube(target),
+      authorityHost: azure.cloud.authorityHost,
+      retry: ctx.retry,
+      connectionTenantId: azure.tenantId,
+      shared,
+      ...(proxyOptions ? { proxyOptions } : {}),
+    }).catch((err: unknown): VerifyOutcome => {
       // One cluster that cannot be read at all (not found, no access) fails alone, not the whole fleet.
       const e = err instanceof UserError ? err : undefined;
       const check: CheckResult = {

@@ -14,7 +14,7 @@ import type { TaskContext } from '../pipeline/task';
 import { UserError } from '../errors';
 import type { CheckResult, VerifyTarget } from './model';
 import { verifyFleet } from './run-fleet';
-import { runVerify, type VerifyOutcome } from './verify';
+import { runVerify, type VerifyOptions, type VerifyOutcome } from './verify';
 import type { ArmClients } from '../azure/clients';
 import type { DevOpsConnection } from '../devops/connection';
 import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
@@ -25,6 +25,19 @@ export interface VerifyTaskOptions {
 
 export function principalOf(c: AzureConnection): string {
   return c.name ? `${c.name} (${c.clientId})` : c.clientId;
+}
+
+/** runVerify's options for one cluster, from the task's inputs (single cluster and fleet alike). */
+export function verifyOptions(inputs: VerifyInputs, target: VerifyTarget, plan: boolean): VerifyOptions {
+  return {
+    target,
+    groups: inputs.groups,
+    reconcile: inputs.reconcile,
+    plan,
+    timeoutSeconds: inputs.timeoutSeconds,
+    failOn: inputs.failOn,
+    retireStaticCredentials: inputs.retireStaticCredentials,
+  };
 }
 
 export const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
@@ -115,29 +128,18 @@ export async function verifyTask(
 
   if (plan) ctx.log.info('Plan mode: every check runs; no reconcile is requested and nothing is deleted.');
   const proxyOptions = proxySettingsFor(ctx.platform.proxy(), azure.cloud.authorityHost);
-  const outcome = await runVerify(
-    {
-      target,
-      groups: inputs.groups,
-      reconcile: inputs.reconcile,
-      plan,
-      timeoutSeconds: inputs.timeoutSeconds,
-      failOn: inputs.failOn,
-      retireStaticCredentials: inputs.retireStaticCredentials,
-    },
-    {
-      log: ctx.log,
-      report: ctx.report,
-      arm,
-      devops,
-      kube,
-      authorityHost: azure.cloud.authorityHost,
-      retry: ctx.retry,
-      connectionTenantId: azure.tenantId,
-      ...(proxyOptions ? { proxyOptions } : {}),
-      group: (title, fn) => ctx.group(title, fn),
-    },
-  );
+  const outcome = await runVerify(verifyOptions(inputs, target, plan), {
+    log: ctx.log,
+    report: ctx.report,
+    arm,
+    devops,
+    kube,
+    authorityHost: azure.cloud.authorityHost,
+    retry: ctx.retry,
+    connectionTenantId: azure.tenantId,
+    ...(proxyOptions ? { proxyOptions } : {}),
+    group: (title, fn) => ctx.group(title, fn),
+  });
 
   ctx.section('Verification results');
   for (const c of outcome.checks) {
