@@ -68,27 +68,11 @@ export async function collectAzure(clients: ArmClients, t: VerifyTarget, log: Lo
     identityLookup = `identity '${t.identityName}' in resource group ${t.identityResourceGroup}: ${i ? 'found' : 'not found'}`;
     if (i && t.clientId && i.clientId.toLowerCase() !== t.clientId.toLowerCase()) {
       identityLookup = `identity '${t.identityName}' has clientId ${i.clientId}, but the clientId input is ${t.clientId}`;
-    } else if (i)
-      identity = {
-        id: i.id,
-        name: i.name,
-        resourceGroup: t.identityResourceGroup,
-        clientId: i.clientId,
-        principalId: i.principalId,
-        tenantId: i.tenantId,
-      };
+    } else if (i) identity = { ...pickIds(i), resourceGroup: t.identityResourceGroup };
   } else {
     const i = await findIdentityByClientId(clients, t.identityResourceGroup, t.clientId!);
     identityLookup = `identity with clientId ${t.clientId} in resource group ${t.identityResourceGroup}: ${i ? `found (${i.name})` : 'not found'}`;
-    if (i)
-      identity = {
-        id: i.id,
-        name: i.name,
-        resourceGroup: t.identityResourceGroup,
-        clientId: i.clientId,
-        principalId: i.principalId,
-        tenantId: i.tenantId,
-      };
+    if (i) identity = { ...pickIds(i), resourceGroup: t.identityResourceGroup };
   }
   const federatedCredentials = identity
     ? await listCredentials(clients, { resourceGroup: identity.resourceGroup, name: identity.name }, { log })
@@ -351,4 +335,10 @@ export async function collectCluster(kube: KubeClient, t: VerifyTarget): Promise
     gitRepository,
     ...(gitRepositoryError ? { gitRepositoryError } : {}),
   };
+}
+
+/** The ids Verify keeps of an identity found by name or by client id. */
+function pickIds(i: { id: string; name: string; clientId: string; principalId: string; tenantId: string }) {
+  const { id, name, clientId, principalId, tenantId } = i;
+  return { id, name, clientId, principalId, tenantId };
 }

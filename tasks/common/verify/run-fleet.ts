@@ -21,7 +21,7 @@ import {
   type Verdict,
 } from './fleet';
 import type { CheckResult, VerifyTarget } from './model';
-import { logCheck, verifyOptions, verifyServices, type VerifyTaskOptions } from './run';
+import { logCheck, reportedCheck, verifyOptions, verifyServices, type VerifyTaskOptions } from './run';
 import { runVerify, type VerifyOutcome } from './verify';
 import { SharedReads } from './shared-reads';
 import type { VerifyInputs } from '../../FluxOidcVerify/inputs';
@@ -148,14 +148,7 @@ function report(ctx: TaskContext, results: ClusterOutcome[]): VerifyOutcome {
       name: r.ref.name,
       resourceGroup: r.ref.resourceGroup,
       verdict: r.verdict,
-      checks: r.outcome.checks.map((c) => ({
-        id: c.id,
-        title: c.title,
-        status: c.status,
-        evidence: c.evidence.join('\n'),
-        ...(c.cause ? { cause: c.cause } : {}),
-        ...(c.fix ? { fix: c.fix } : {}),
-      })),
+      checks: r.outcome.checks.map(reportedCheck),
       ...(r.resources.length ? { resources: r.resources } : {}),
     });
   }

@@ -12,6 +12,7 @@ import { serviceConnectionHolder } from '../devops/errors';
 import type { KubeSource } from '../kube/connection';
 import type { TaskContext } from '../pipeline/task';
 import { UserError } from '../errors';
+import type { ReportCheck } from '../report/model';
 import type { CheckResult, VerifyTarget } from './model';
 import { verifyFleet } from './run-fleet';
 import { runVerify, type VerifyOptions, type VerifyOutcome } from './verify';
@@ -25,6 +26,18 @@ export interface VerifyTaskOptions {
 
 export function principalOf(c: AzureConnection): string {
   return c.name ? `${c.name} (${c.clientId})` : c.clientId;
+}
+
+/** A check as the report records it (evidence lines joined; cause and fix only when there are some). */
+export function reportedCheck(c: CheckResult): ReportCheck {
+  return {
+    id: c.id,
+    title: c.title,
+    status: c.status,
+    evidence: c.evidence.join('\n'),
+    ...(c.cause ? { cause: c.cause } : {}),
+    ...(c.fix ? { fix: c.fix } : {}),
+  };
 }
 
 /** runVerify's options for one cluster, from the task's inputs (single cluster and fleet alike). */
@@ -144,14 +157,7 @@ export async function verifyTask(
   ctx.section('Verification results');
   for (const c of outcome.checks) {
     logCheck(ctx, c);
-    ctx.report.check({
-      id: c.id,
-      title: c.title,
-      status: c.status,
-      evidence: c.evidence.join('\n'),
-      ...(c.cause ? { cause: c.cause } : {}),
-      ...(c.fix ? { fix: c.fix } : {}),
-    });
+    ctx.report.check(reportedCheck(c));
   }
 
   ctx.setOutput('verified', String(outcome.verified));
