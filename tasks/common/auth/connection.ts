@@ -150,7 +150,6 @@ function federatedCredential(ctx: CredentialContext): SchemeCredential {
   };
 }
 
-/** A client secret, or a PEM certificate (spnCertificate, or a certificate without a key); either is a secret. */
 /**
  * Every token of the credential from one MSAL application: the ARM clients ask with
  * `enableCae: true`, which @azure/identity serves from a second application (a second authority
@@ -167,6 +166,7 @@ function withoutCae(inner: TokenCredential): TokenCredential {
   };
 }
 
+/** A client secret, or a PEM certificate (spnCertificate, or a certificate without a key); either is a secret. */
 function servicePrincipalCredential(ctx: CredentialContext): SchemeCredential {
   const { endpoint, env, tenantId, required, common } = ctx;
   const clientId = clientIdOf(
