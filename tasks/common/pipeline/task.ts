@@ -146,6 +146,20 @@ export async function runTask<I>(def: TaskDefinition<I>, platform?: Platform): P
   p.setResult(result, log.mask(summary));
 }
 
+/** The job's access token (System.AccessToken), masked from here on; an error saying how to provide it. */
+function jobAccessToken(p: Platform, log: PlatformLogger): string {
+  const token = p.endpoint('SYSTEMVSSCONNECTION')?.auth('AccessToken') ?? p.variable('System.AccessToken');
+  if (!token) {
+    throw new UserError('The job access token (System.AccessToken) is not available to the task.', {
+      code: 'NoSystemAccessToken',
+      cause: 'the SYSTEMVSSCONNECTION endpoint has no AccessToken and SYSTEM_ACCESSTOKEN is not set',
+      fix: 'run the task in an Azure Pipelines job (the agent provides the token), or map it: env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }',
+    });
+  }
+  log.secret(token);
+  return token;
+}
+
 function createContext(
   p: Platform,
   log: PlatformLogger,
@@ -154,18 +168,7 @@ function createContext(
   mode: TaskMode,
   reportPath: string,
 ): TaskContext {
-  const systemAccessToken = (): string => {
-    const token = p.endpoint('SYSTEMVSSCONNECTION')?.auth('AccessToken') ?? p.variable('System.AccessToken');
-    if (!token) {
-      throw new UserError('The job access token (System.AccessToken) is not available to the task.', {
-        code: 'NoSystemAccessToken',
-        cause: 'the SYSTEMVSSCONNECTION endpoint has no AccessToken and SYSTEM_ACCESSTOKEN is not set',
-        fix: 'run the task in an Azure Pipelines job (the agent provides the token), or map it: env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }',
-      });
-    }
-    log.secret(token);
-    return token;
-  };
+  const systemAccessToken = () => jobAccessToken(p, log);
   const connections = new Map<string, Promise<AzureConnection>>();
   const proxy = p.proxy();
   // The Azure DevOps and Azure identity SDKs load on first use, not at start (cold start, issue 15).
