@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { checkoutSelf } from '../agent/checkout';
+import { checkoutBranch, jobAccessToken } from './checkout';
 import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import type { FaultRule } from '../emulators/core/faults';
 import { FRESH, GIT_SECURITY_NAMESPACE } from '../emulators/names';
@@ -146,20 +146,8 @@ async function provision(cluster: string): Promise<Run> {
   return { run, tempDir };
 }
 
-async function checkout(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
-  const token = (JSON.parse(jobEnv().ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } })
-    .parameters.AccessToken;
-  const r = await checkoutSelf({
-    repositoryUrl: cloud.env.BUILD_REPOSITORY_URI!,
-    sourceBranch: `refs/heads/${FRESH.branch}`,
-    accessToken: token,
-    dir,
-    caFile: cloud.env.NODE_EXTRA_CA_CERTS!,
-    persistCredentials: false,
-  });
-  assert.ok(r.ok, r.error);
-  return dir;
+function checkout(): Promise<string> {
+  return checkoutBranch(cloud, work, `refs/heads/${FRESH.branch}`, jobAccessToken(jobEnv()));
 }
 
 async function patch(cwd: string): Promise<Run> {

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { checkoutSelf } from '../agent/checkout';
+import { checkoutBranch } from './checkout';
 import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { FRESH } from '../emulators/names';
 
@@ -33,24 +33,9 @@ const CLIENT_D = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d';
 let cloud: Cloud;
 let work: string;
 
-function accessToken(c: Cloud): string {
-  return (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } }).parameters
-    .AccessToken;
-}
-
 /** A fresh `checkout: self` of a branch of the emulated repository. */
-async function checkout(c: Cloud, branch = `refs/heads/${FRESH.branch}`): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
-  const r = await checkoutSelf({
-    repositoryUrl: c.env.BUILD_REPOSITORY_URI!,
-    sourceBranch: branch,
-    accessToken: accessToken(c),
-    dir,
-    caFile: c.env.NODE_EXTRA_CA_CERTS!,
-    persistCredentials: false,
-  });
-  assert.ok(r.ok, `checkout of ${branch}: ${r.error}\n${r.log}`);
-  return dir;
+function checkout(c: Cloud, branch = `refs/heads/${FRESH.branch}`): Promise<string> {
+  return checkoutBranch(c, work, branch);
 }
 
 function git(dir: string, ...args: string[]): string {

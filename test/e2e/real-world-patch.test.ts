@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { runBundledTask, type TaskRun } from '../agent/agent';
-import { checkoutSelf } from '../agent/checkout';
+import { checkoutBranch } from './checkout';
 import { E2E_TIME_SCALE, startCloud, type Cloud } from '../emulators/cloud';
 import { FRESH } from '../emulators/names';
 
@@ -32,10 +32,6 @@ let seedTip: string;
 
 const repoDir = () => path.join(cloud.ctx.workDir, 'devops-git', `${FRESH.repositoryId.toLowerCase()}.git`);
 const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
-const accessToken = (c: Cloud) =>
-  (JSON.parse(c.env.ENDPOINT_AUTH_SYSTEMVSSCONNECTION!) as { parameters: { AccessToken: string } }).parameters
-    .AccessToken;
-
 /** A real commit on `branch` of the emulated repository, made in the repository on disk (a colleague's push). */
 function commit(branch: string, files: Record<string, string>, message = 'a colleague edits', from?: string): string {
   const dir = repoDir();
@@ -67,18 +63,8 @@ function show(branch: string, file: string): string {
   return git(repoDir(), 'show', `refs/heads/${branch}:${file}`);
 }
 
-async function checkout(branch = `refs/heads/${FRESH.branch}`): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(work, 'checkout-'));
-  const r = await checkoutSelf({
-    repositoryUrl: cloud.env.BUILD_REPOSITORY_URI!,
-    sourceBranch: branch,
-    accessToken: accessToken(cloud),
-    dir,
-    caFile: cloud.env.NODE_EXTRA_CA_CERTS!,
-    persistCredentials: false,
-  });
-  assert.ok(r.ok, `checkout of ${branch}: ${r.error}\n${r.log}`);
-  return dir;
+function checkout(branch = `refs/heads/${FRESH.branch}`): Promise<string> {
+  return checkoutBranch(cloud, work, branch);
 }
 
 async function patch(inputs: Record<string, string>, cwd?: string, env: Record<string, string> = {}): Promise<TaskRun> {

@@ -27,17 +27,8 @@ export function recordFigures(suite: string, rows: Omit<FigureRow, 'suite'>[]): 
   fs.writeFileSync(path.join(DIR, `${suite}${FULL ? '.full' : ''}.json`), `${JSON.stringify(body, null, 2)}\n`);
 }
 
-/** mulberry32: small, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: the generator the emulated cloud's fault injection uses. */
+export { prng } from '../emulators/core/faults';
 
 export function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
